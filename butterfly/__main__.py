@@ -1,0 +1,3 @@
+from butterfly.cli import main
+
+main()

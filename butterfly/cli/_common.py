@@ -1,0 +1,134 @@
+"""Shared pieces of the thin CLI layer: options, consoles, error rendering, one session per command.
+
+Nothing here imports SQLAlchemy, SQLModel or Jinja2 at module level: ``butterfly --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlmodel import Session
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database file or URL (default: BUTTERFLY_DATABASE_URL, then the user data dir).",
+        show_default=False,
+    ),
+]
+LangOption = Annotated[
+    str | None, typer.Option("--lang", help="zh-CN, zh-TW or en (default: settings).", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON to stdout for scripts.")]
+
+
+def ci_mode() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def interactive() -> bool:
+    """Prompts and colour only on a real terminal and outside CI."""
+    return sys.stdin.isatty() and sys.stdout.isatty() and not ci_mode()
+
+
+def out() -> Console:
+    """Console for results (stdout)."""
+    from rich.console import Console
+
+    return Console(no_color=ci_mode() or None, highlight=False, soft_wrap=False)
+
+
+def err() -> Console:
+    """Console for messages (stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=True, no_color=ci_mode() or None, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    """Machine output: JSON on stdout, UTF-8, no colour."""
+    import json
+
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def resolve_db(ctx: typer.Context | None, db: str | None) -> str:
+    """The database URL for this command: its ``--db``, the global ``--db``, settings, default."""
+    from butterfly.db import resolve_url
+
+    if db is None and ctx is not None:
+        root = ctx.find_root()
+        if isinstance(root.obj, dict):
+            db = root.obj.get("db")
+    return resolve_url(db)
+
+
+@contextmanager
+def session_for(ctx: typer.Context | None, db: str | None) -> Iterator[Session]:
+    """One session for one command."""
+    from butterfly.db import open_session
+
+    with open_session(resolve_db(ctx, db)) as session:
+        yield session
+
+
+def language(lang: str | None) -> str:
+    from butterfly.errors import InvalidInputError
+    from butterfly.settings import get_settings
+
+    value = lang or get_settings().language
+    if value not in ("zh-CN", "zh-TW", "en"):
+        raise InvalidInputError(f"unknown language '{value}'", hint="use zh-CN, zh-TW or en")
+    return value
+
+
+def render_error(exc: Exception) -> None:
+    from rich.markup import escape
+
+    console = err()
+    message = getattr(exc, "message", str(exc))
+    console.print(f"[bold red]Error:[/] {escape(message)}")
+    hint = getattr(exc, "hint", None)
+    if hint:
+        console.print(f"[dim]Hint:[/] {escape(hint)}")
+
+
+class ButterflyGroup(TyperGroup):
+    """Root group: maps domain errors to ``Error: …`` and exit codes; Ctrl-C to "stopped by user"."""
+
+    def invoke(self, ctx: Any) -> Any:
+        from butterfly.errors import ButterflyError
+
+        try:
+            return super().invoke(ctx)
+        except ButterflyError as exc:
+            render_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err().print("stopped by user (everything answered so far is saved)")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            raise typer.Exit(1) from None
+
+
+def safe(text: object) -> str:
+    """Untrusted text made inert for the terminal: control/escape sequences removed, Rich markup escaped."""
+    import re
+
+    from rich.markup import escape
+
+    if text is None:
+        return ""
+    cleaned = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", str(text))
+    return escape(cleaned)

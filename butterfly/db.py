@@ -1,0 +1,231 @@
+"""Database: one engine per process, one session per command, migrations applied on first use.
+
+SQLite (the embedded default) gets WAL, foreign keys, a busy timeout, and a file created 0600. PostgreSQL
+(``postgresql+psycopg://…``) works the same way; a team shares one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from butterfly.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.engine import Connection
+    from sqlmodel import Session
+
+    from butterfly.settings import Settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_engines: dict[str, Engine] = {}
+_migrated: set[str] = set()
+_lock = threading.Lock()
+
+
+def resolve_url(db: str | None = None, settings: Settings | None = None) -> str:
+    """The database URL from ``--db`` (a path or URL), settings, or the default SQLite file."""
+    if settings is None:
+        from butterfly.settings import get_settings
+
+        settings = get_settings()
+    value = db or settings.database_url
+    if value is None:
+        return sqlite_url(settings.default_database_path)
+    if "://" in value:
+        return value
+    return sqlite_url(Path(value))
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path.expanduser().resolve()}"
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ``***`` (safe to print)."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (``None`` for other backends or in-memory)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    path = path.split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return Path(path)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by its owner only."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+            os.chmod(path, 0o600)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the database file {path}: {exc.strerror}") from None
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    try:
+        cursor.execute("PRAGMA journal_mode = WAL")
+    except Exception:
+        pass
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url`` (created once)."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is not None:
+            return engine
+        from sqlalchemy import create_engine, event
+
+        path = sqlite_path(url)
+        if path is not None:
+            _create_private_file(path)
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            event.listen(engine, "connect", _on_sqlite_connect)
+        elif url.startswith("sqlite"):
+            engine = create_engine(url)
+            event.listen(engine, "connect", _on_sqlite_connect)
+        else:
+            try:
+                engine = create_engine(url, pool_pre_ping=True)
+            except Exception as exc:
+                raise DatabaseError(f"cannot use database {redact_url(url)}: {exc}") from None
+        _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, forks)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _migrated.clear()
+
+
+# -- migrations ---------------------------------------------------------------------------------------------
+
+
+def _alembic_config(connection: Connection | None = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration revision shipped with this version of butterfly."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision of the database (``None`` for an empty database)."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Migrate the database to ``revision``; returns (before, after). Safe to run concurrently."""
+    from alembic import command
+    from sqlalchemy import text
+
+    before = current_revision(engine)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7461626)"))  # one migrator at a time
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("SELECT 1")
+        command.upgrade(_alembic_config(conn), revision)
+    after = current_revision(engine) or ""
+    return before, after
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Apply pending migrations once per process (cheap check first, Alembic only when needed)."""
+    key = str(engine.url)
+    if key in _migrated:
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        if current_revision(engine) != head_revision():
+            upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise database_error(exc, engine) from None
+    _migrated.add(key)
+
+
+def database_error(exc: Exception, engine: Engine | None = None) -> DatabaseError:
+    """Turn a driver error into a clear, password-free :class:`DatabaseError`."""
+    where = redact_url(str(engine.url.render_as_string(hide_password=True))) if engine is not None else "the database"
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    detail = redact_url(detail)
+    hint = None
+    low = detail.lower()
+    if "readonly" in low or "read-only" in low:
+        hint = "the database file or its folder is read-only"
+    elif "locked" in low:
+        hint = "another process holds a lock on the database; try again"
+    elif "disk" in low and ("full" in low or "i/o" in low):
+        hint = "the disk is full; free space and run the command again (saved data is intact)"
+    elif "connection" in low or "connect" in low:
+        hint = "is the database server running and the URL right?"
+    return DatabaseError(f"database error at {where}: {detail}", hint=hint)
+
+
+@contextmanager
+def open_session(url: str | None = None, *, migrate: bool = True) -> Iterator[Session]:
+    """One session for one command; migrations applied on first use; driver errors become DatabaseError."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
+    engine = get_engine(url or resolve_url())
+    if migrate:
+        ensure_schema(engine)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    except SQLAlchemyError as exc:
+        raise database_error(exc, engine) from None
+
+
+def table_counts(session: Session) -> dict[str, int]:
+    """Row counts of butterfly's tables."""
+    from sqlalchemy import func, select
+    from sqlmodel import SQLModel
+
+    import butterfly.models  # noqa: F401 - register the tables
+
+    counts = {}
+    for name, table in sorted(SQLModel.metadata.tables.items()):
+        counts[name] = int(session.execute(select(func.count()).select_from(table)).scalar_one())
+    return counts

@@ -1,0 +1,36 @@
+"""Time helpers: everything stored is timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Treat a naive datetime as UTC; convert an aware one to UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_duration(delta: timedelta | None) -> str:
+    """A short human duration: ``3d 4h``, ``2h 05m``, ``45m``; ``-`` for None."""
+    if delta is None:
+        return "-"
+    seconds = int(delta.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{sign}{days}d {hours}h"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    return f"{sign}{minutes}m"

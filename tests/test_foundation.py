@@ -1,0 +1,170 @@
+"""Foundation: CLI wiring, settings, database creation and migrations on both backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from butterfly.cli import app
+
+
+def _all_commands() -> list[list[str]]:
+    import typer.main
+
+    root = typer.main.get_command(app)
+    paths: list[list[str]] = []
+
+    def walk(cmd, prefix):  # type: ignore[no-untyped-def]
+        paths.append(prefix)
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, [*prefix, name])
+
+    walk(root, [])
+    return paths
+
+
+@pytest.mark.parametrize("path", _all_commands(), ids=lambda p: " ".join(p) or "butterfly")
+def test_every_command_has_help(cli, path: list[str]) -> None:  # type: ignore[no-untyped-def]
+    result = cli(*path, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    import typer.main
+
+    cmd = typer.main.get_command(app)
+    for name in path:
+        cmd = cmd.commands[name]  # type: ignore[attr-defined]
+    assert (cmd.help or "").strip(), f"'{' '.join(path)}' has no help text"
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [" ".join(p) for p in _all_commands() if p and f"butterfly {' '.join(p)}" not in readme]
+    assert not missing, f"commands not documented in README.md: {missing}"
+
+
+def test_python_dash_m_works() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "butterfly", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("butterfly ")
+
+
+def test_checklist_show_in_chinese_shows_all_six_cells(cli) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.checklist import load_builtin
+
+    result = cli("checklist", "show", "--lang", "zh-CN")
+    assert result.exit_code == 0, result.output
+    for cell in load_builtin("butterfly", "zh-CN").cells:
+        assert cell.title in result.stdout
+    assert "customer.short.certainty" in result.stdout
+
+
+def test_checklist_show_with_broken_team_file_exits_2_naming_the_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "team.yaml"
+    bad.write_text("id: team\nversion: 1.0.0\nlanguage: fr\n", encoding="utf-8")
+    result = cli("checklist", "show", "--checklist", str(bad))
+    assert result.exit_code == 2
+    assert f"{bad}:3: language" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_default_database_is_created_private_in_the_data_dir(cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("db", "info", "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    path = isolated_home / "data" / "butterfly.db"
+    assert info["url"] == f"sqlite:///{path}"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert info["revision"] == info["head"]
+    assert info["tables"]["ticket"] == 0
+
+
+def test_db_info_on_each_backend(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("db", "info", "--db", db_url, "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["backend"] in ("sqlite", "postgresql")
+    assert info["revision"] == info["head"]
+    assert set(info["tables"]) >= {
+        "ticket",
+        "review",
+        "answer",
+        "answer_change",
+        "action_item",
+        "import_run",
+        "finding",
+    }
+
+
+def test_db_upgrade_is_idempotent(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("db", "upgrade", "--db", db_url)
+    assert result.exit_code == 0
+    assert "already at revision" in result.stderr
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    """No drift between models.py and the migrations (what autogenerate would write is empty)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import butterfly.models  # noqa: F401
+    from butterfly.db import get_engine
+
+    with get_engine(db_url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_password_is_never_printed(cli) -> None:  # type: ignore[no-untyped-def]
+    url = "postgresql+psycopg://lead:s3cret-pw@127.0.0.1:1/nowhere"
+    result = cli("db", "info", "--db", url)
+    assert result.exit_code == 2
+    assert "s3cret-pw" not in result.output
+    assert "***" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_config_file_and_environment(cli, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    (isolated_home / "config.toml").write_text('reviewer = "wang"\nlanguage = "zh-TW"\n', encoding="utf-8")
+    monkeypatch.delenv("BUTTERFLY_REVIEWER")
+    monkeypatch.delenv("BUTTERFLY_LANGUAGE")
+    from butterfly.settings import get_settings
+
+    get_settings.cache_clear()
+    data = json.loads(cli("config", "show", "--json").stdout)
+    assert data["reviewer"] == "wang"
+    assert data["language"] == "zh-TW"
+    monkeypatch.setenv("BUTTERFLY_REVIEWER", "li")
+    get_settings.cache_clear()
+    assert json.loads(cli("config", "show", "--json").stdout)["reviewer"] == "li"
+
+
+def test_broken_config_is_a_clear_error(cli, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    (isolated_home / "config.toml").write_text('language = "fr"\n', encoding="utf-8")
+    monkeypatch.delenv("BUTTERFLY_LANGUAGE")
+    from butterfly.settings import get_settings
+
+    get_settings.cache_clear()
+    result = cli("config", "show")
+    assert result.exit_code == 2
+    assert "language" in result.stderr
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    code = (
+        "import sys; from butterfly.cli import app; "
+        "sys.argv=['butterfly','--help']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "heavy=[m for m in ('sqlalchemy','sqlmodel','jinja2','alembic','psycopg') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
