@@ -75,9 +75,16 @@ def _create_private_file(path: Path) -> None:
         raise DatabaseError(f"cannot create the database file {path}: {exc.strerror}") from None
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_busy_timeout_ms() -> int:
+    """The SQLite busy timeout: ``BUTTERFLY_SQLITE_BUSY_TIMEOUT`` seconds (settings), default 30 s."""
+    from butterfly.settings import get_settings
+
+    return int(get_settings().sqlite_busy_timeout * 1000)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     try:
         cursor.execute("PRAGMA journal_mode = WAL")
     except Exception:
@@ -96,13 +103,19 @@ def get_engine(url: str) -> Engine:
         from sqlalchemy import create_engine, event
 
         path = sqlite_path(url)
+        if url.startswith("sqlite"):
+            busy_ms = _sqlite_busy_timeout_ms()
+
+            def on_connect(dbapi_connection: Any, record: Any) -> None:
+                _on_sqlite_connect(dbapi_connection, record, busy_ms)
+
         if path is not None:
             _create_private_file(path)
-            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-            event.listen(engine, "connect", _on_sqlite_connect)
+            engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
+            event.listen(engine, "connect", on_connect)
         elif url.startswith("sqlite"):
             engine = create_engine(url)
-            event.listen(engine, "connect", _on_sqlite_connect)
+            event.listen(engine, "connect", on_connect)
         else:
             try:
                 engine = create_engine(url, pool_pre_ping=True)
@@ -156,6 +169,7 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Migrate the database to ``revision``; returns (before, after). Safe to run concurrently."""
     from alembic import command
+    from alembic.util.exc import CommandError
     from sqlalchemy import text
 
     before = current_revision(engine)
@@ -164,7 +178,13 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
             conn.execute(text("SELECT pg_advisory_xact_lock(7461626)"))  # one migrator at a time
         elif conn.dialect.name == "sqlite":
             conn.exec_driver_sql("SELECT 1")
-        command.upgrade(_alembic_config(conn), revision)
+        try:
+            command.upgrade(_alembic_config(conn), revision)
+        except CommandError as exc:  # e.g. a revision this release does not know (a newer butterfly made it)
+            raise DatabaseError(
+                f"cannot migrate the database schema from revision {before}: {exc}",
+                hint="a newer butterfly may have made this database: upgrade butterfly (pip install -U butterfly-check)",
+            ) from None
     after = current_revision(engine) or ""
     return before, after
 
@@ -194,10 +214,23 @@ def database_error(exc: Exception, engine: Engine | None = None) -> DatabaseErro
     if "readonly" in low or "read-only" in low:
         hint = "the database file or its folder is read-only"
     elif "locked" in low:
-        hint = "another process holds a lock on the database; try again"
-    elif "disk" in low and ("full" in low or "i/o" in low):
-        hint = "the disk is full; free space and run the command again (saved data is intact)"
-    elif "connection" in low or "connect" in low:
+        hint = "another process holds a lock on the database; try again (BUTTERFLY_SQLITE_BUSY_TIMEOUT sets the wait)"
+    elif ("disk" in low and "full" in low) or "no space left" in low or "could not extend file" in low:
+        hint = "the disk is full; free space and run the command again (what was saved before is intact)"
+    elif "disk i/o error" in low:
+        hint = (
+            "a write to the database file failed (disk full, quota or file-size limit, failing disk); "
+            "what was saved before is intact"
+        )
+    elif "unable to open database file" in low:
+        hint = "check that the database file and its folder exist and that you may read and write them"
+    elif "password authentication failed" in low:
+        hint = "check the user name and password (PGPASSWORD or ~/.pgpass keep it out of the URL)"
+    elif "does not exist" in low and "database" in low:
+        hint = "create the database first (createdb) or fix the URL"
+    elif "no such table" in low or ("relation" in low and "does not exist" in low):
+        hint = "the schema is missing: run `butterfly db upgrade`"
+    elif "connection" in low or "connect" in low or "server closed" in low or "terminating" in low:
         hint = "is the database server running and the URL right?"
     return DatabaseError(f"database error at {where}: {detail}", hint=hint)
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     checklist: str | None = Field(default=None, description="a checklist file or shipped id")
     templates: Path | None = Field(default=None, description="folder of report templates overriding the built-in ones")
     timezone: str = Field(default="UTC", description="zone for naive times in imports and for display")
+    sqlite_busy_timeout: float = Field(
+        default=30.0, ge=0, description="seconds a SQLite command waits for another process's lock"
+    )
 
     @field_validator("language")
     @classmethod
