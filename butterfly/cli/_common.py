@@ -98,10 +98,11 @@ def render_error(exc: Exception) -> None:
 
     console = err()
     message = getattr(exc, "message", str(exc))
-    console.print(f"[bold red]Error:[/] {escape(message)}")
+    # soft_wrap: never break a message at the console width (paths, URLs and commands stay copyable and greppable)
+    console.print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
     hint = getattr(exc, "hint", None)
     if hint:
-        console.print(f"[dim]Hint:[/] {escape(hint)}")
+        console.print(f"[dim]Hint:[/] {escape(hint)}", soft_wrap=True)
 
 
 class ButterflyGroup(TyperGroup):
