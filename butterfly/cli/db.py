@@ -1,12 +1,17 @@
-"""``butterfly db …``: schema upgrades and database information."""
+"""``butterfly db …``: schema upgrades, database information, backups and health checks."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, resolve_db, safe
 
-db_app = typer.Typer(help="Database: upgrade the schema, show information.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database: upgrade the schema, show information, back up, check integrity.", no_args_is_help=True
+)
 
 
 @db_app.command("upgrade")
@@ -63,6 +68,81 @@ def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
     for name, n in counts.items():
         table.add_row(name, str(n))
     console.print(table)
+
+
+@db_app.command("backup")
+def backup(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Backup file to write, or a folder to put a dated file in.")],
+    db: DbOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace PATH if it exists.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Copy the SQLite database to PATH while others keep working (online backup; file mode 0600).
+
+    The copy is a consistent snapshot, checked, and renamed into place: PATH is never half-written. On
+    PostgreSQL this prints the pg_dump command to run instead (exit code 2). No migration is applied first,
+    so back up before `butterfly db upgrade`.
+
+    Example: butterfly db backup ~/backups/butterfly-before-upgrade.db
+    """
+    from butterfly import maintenance
+
+    url = resolve_db(ctx, db)
+    result = maintenance.backup_database(url=url, dest=path, overwrite=force)
+    if as_json:
+        print_json(
+            {
+                "source": result.source,
+                "path": str(result.path),
+                "bytes": result.size,
+                "revision": result.revision,
+                "tables": result.tables,
+            }
+        )
+        return
+    rows = sum(result.tables.values())
+    err().print(
+        f"backed up {safe(result.source)} to {safe(result.path)} "
+        f"({result.size:,} bytes, {rows:,} rows, revision {result.revision or 'none'})"
+    )
+
+
+@db_app.command("check")
+def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Check the database without changing it: integrity, orphan rows, migration state.
+
+    SQLite: PRAGMA integrity_check and foreign_key_check. Both backends: answers without review, reviews
+    without ticket, history without answer, action items pointing at a missing review or ticket, and the
+    schema revision against the newest. Exit code 0 when all is well, 1 when problems are found.
+
+    Example: butterfly db check --json
+    """
+    from butterfly import db as database
+    from butterfly import maintenance
+
+    url = resolve_db(ctx, db)
+    maintenance.require_existing_database(url)
+    with database.open_session(url, migrate=False) as session:
+        report = maintenance.check_database(session=session)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        from rich.table import Table
+
+        console = out()
+        console.print(f"database: {safe(report.url)}")
+        table = Table("check", "result", "detail")
+        for item in report.items:
+            table.add_row(safe(item.name), item.level, safe(item.detail))
+        console.print(table)
+        n = len(report.problems)
+        if report.ok:
+            console.print("ok: no problems found")
+        else:
+            console.print(f"{n} problem{'s' if n != 1 else ''} found")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
