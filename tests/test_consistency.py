@@ -1,0 +1,227 @@
+"""Consistency across teams: spread of resolution times, review scores and experience levels per group."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from butterfly.errors import InvalidInputError
+from tests.conftest import real_data
+
+END = datetime(2024, 6, 1, tzinfo=UTC)
+SN_END = datetime(2016, 4, 25, tzinfo=UTC)  # 8 weeks after the ServiceNow sample's incidents were opened
+
+
+# -- data -----------------------------------------------------------------------------------------------------
+
+
+def _sn_time(text: str) -> datetime | None:
+    return None if text == "?" else datetime.strptime(text, "%d-%m-%Y %H:%M").replace(tzinfo=UTC)
+
+
+def load_servicenow_csv(session, path: Path) -> int:  # type: ignore[no-untyped-def]
+    """Insert the ServiceNow event log as tickets: the last event of each incident (its final state).
+
+    Stands in for ``butterfly import --format servicenow`` with the same mapping: assignment group ->
+    group_name, contact type -> channel, assigned_to -> assignee, opened_at -> created_at; '?' is missing.
+    """
+    from butterfly.models import Ticket
+
+    last: dict[str, dict[str, str]] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            last[row["number"]] = row
+
+    def value(text: str) -> str | None:
+        return None if text == "?" else text
+
+    session.add_all(
+        Ticket(
+            source="servicenow",
+            external_id=number,
+            customer=value(r["caller_id"]),
+            category=value(r["category"]),
+            channel=value(r["contact_type"]),
+            group_name=value(r["assignment_group"]),
+            assignee=value(r["assigned_to"]),
+            priority=value(r["priority"]),
+            created_at=_sn_time(r["opened_at"]),
+            resolved_at=_sn_time(r["resolved_at"]),
+            closed_at=_sn_time(r["closed_at"]),
+            content_hash=hashlib.sha256(number.encode()).hexdigest(),
+        )
+        for number, r in last.items()
+    )
+    session.commit()
+    return len(last)
+
+
+def _ticket(session, n: int, group: str, hours: float, *, channel: str = "email"):  # type: ignore[no-untyped-def]
+    from butterfly.models import Ticket
+
+    resolved = END - timedelta(days=1 + n % 20)
+    ticket = Ticket(
+        source="demo",
+        external_id=f"C-{n:04d}",
+        group_name=group,
+        channel=channel,
+        assignee=f"{group}-agent{n % 2}",
+        created_at=resolved - timedelta(hours=hours),
+        resolved_at=resolved,
+        content_hash=f"{n:064d}",
+    )
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def _review(session, ticket, rating: int, level: str | None) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.checklist import AnswerKind, load_builtin
+    from butterfly.models import Answer, Review
+
+    review = Review(
+        ticket_id=ticket.id,
+        reviewer="lead",
+        checklist_id="butterfly",
+        checklist_version="1.0",
+        language="en",
+        status="complete",
+        experience_level=level,
+        completed_at=ticket.resolved_at + timedelta(hours=2),
+    )
+    session.add(review)
+    session.flush()
+    for q in load_builtin("butterfly", "en").questions:
+        if q.kind is AnswerKind.rating:
+            session.add(Answer(review_id=review.id, question_id=q.id, value=rating, answered_by="lead"))
+
+
+def _constructed(session) -> None:  # type: ignore[no-untyped-def]
+    """Five groups of 12 tickets; "Slow" takes ten times longer; "Tiny" (2 tickets) takes longest of all.
+
+    Reviews: 6 per normal group (ratings 2 = fully, level baseline), 6 for "Careless" (ratings 0, level devil),
+    and 3 for "Tiny" (ratings 0, level devil: too few to judge).
+    """
+    n = 0
+    normal_hours = {"Alpha": 4.0, "Beta": 5.0, "Gamma": 6.0, "Delta": 4.5, "Careless": 5.5}
+    for group, base in {**normal_hours, "Slow": 50.0}.items():
+        for i in range(12):
+            n += 1
+            ticket = _ticket(session, n, group, base + (i % 3) * 0.5)
+            if i < 6:
+                careless = group == "Careless"
+                _review(session, ticket, 0 if careless else 2, "devil" if careless else "baseline")
+    for _ in range(2):
+        n += 1
+        ticket = _ticket(session, n, "Tiny", 900.0)
+        _review(session, ticket, 0, "devil")
+    n += 1
+    _review(session, _ticket(session, n, "Tiny", 900.0), 0, "devil")
+    # outside the window: resolved long before, would make Alpha look slow if it were counted
+    for _ in range(20):
+        n += 1
+        old = _ticket(session, n, "Alpha", 500.0)
+        old.resolved_at = END - timedelta(weeks=30)
+        old.created_at = old.resolved_at - timedelta(hours=500)
+    session.commit()
+
+
+# -- a constructed case ---------------------------------------------------------------------------------------
+
+
+def test_a_clearly_slower_group_is_flagged_and_a_tiny_one_is_not(session) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.consistency import Measure, consistency
+
+    _constructed(session)
+    report = consistency(session=session, by="group", weeks=8, end=END)
+    by_name = {g.name: g for g in report.groups}
+
+    assert by_name["Alpha"].tickets == 12  # the 20 old tickets are outside the window
+    assert by_name["Tiny"].tickets == 3
+    slow = by_name["Slow"]
+    assert [(f.measure, f.direction) for f in slow.flags] == [(Measure.resolution_time, "slower")]
+    assert slow.flags[0].compared_with == 5
+    assert slow.flags[0].z >= 3
+    assert by_name["Tiny"].flags == []  # 3 tickets, 3 reviews: counted, never judged
+    assert not report.is_judged(by_name["Tiny"], Measure.resolution_time)
+    careless = by_name["Careless"]
+    assert {(f.measure, f.direction) for f in careless.flags} == {
+        (Measure.cell_score, "lower"),
+        (Measure.experience, "lower"),
+    }
+    assert careless.mean_score == 0.0
+    for name in ("Alpha", "Beta", "Gamma", "Delta"):
+        assert by_name[name].flags == [], name
+    assert {g.name for g in report.flagged} == {"Slow", "Careless"}
+    assert [g.name for g in report.too_small] == ["Tiny"]
+    spread = report.spreads[Measure.resolution_time]
+    assert spread.groups == 6
+    assert spread.ratio is not None and spread.ratio > 9
+
+
+def test_thresholds_can_be_raised_so_nothing_is_judged(session) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.consistency import consistency
+
+    _constructed(session)
+    report = consistency(session=session, by="group", weeks=8, end=END, min_tickets=13, min_reviews=7)
+    assert report.flagged == []
+    assert report.judged == []
+    assert sum(g.tickets for g in report.groups) == report.overall.tickets == 75
+
+
+def test_bad_options_are_clear_errors(session) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.consistency import consistency
+
+    with pytest.raises(InvalidInputError, match="unknown grouping 'team'"):
+        consistency(session=session, by="team")
+    with pytest.raises(InvalidInputError, match="at least 1"):
+        consistency(session=session, weeks=0)
+
+
+def test_robust_z_needs_three_others_and_some_spread() -> None:
+    from butterfly.consistency import robust_z
+
+    assert robust_z(10.0, [1.0, 2.0]) is None
+    assert robust_z(10.0, [1.0, 1.0, 1.0]) is None
+    assert robust_z(10.0, [1.0, 1.0, 1.0], floor=1.0) == 9.0
+    z = robust_z(10.0, [1.0, 2.0, 3.0])
+    assert z is not None and z > 3
+
+
+# -- the real ServiceNow data ---------------------------------------------------------------------------------
+
+
+def test_real_servicenow_data_groups_by_assignment_group_with_counts(session) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.consistency import MIN_TICKETS, Measure, consistency
+
+    loaded = load_servicenow_csv(session, real_data("incident_event_log.csv"))
+    assert loaded == 890
+    report = consistency(session=session, by="group", weeks=8, end=SN_END)
+    names = [g.name for g in report.groups]
+    assert names[0] == "Group 70"  # the busiest assignment group
+    assert report.groups[0].tickets == 175
+    assert "(none)" in names  # incidents with no assignment group ('?') are a visible group of their own
+    assert sum(g.tickets for g in report.groups) == report.overall.tickets == 835  # resolved in the 8 weeks
+    judged = [g for g in report.groups if report.is_judged(g, Measure.resolution_time)]
+    assert len(judged) == 20
+    assert all(g.timed >= MIN_TICKETS for g in judged)
+    for g in report.groups:
+        if g.timed < MIN_TICKETS:
+            assert g.flags == [] and Measure.resolution_time not in g.z, g.name
+    spread = report.spreads[Measure.resolution_time]
+    assert spread.groups == 20
+    assert spread.minimum is not None and spread.maximum is not None
+    assert spread.maximum > 50 * spread.minimum  # the groups are far from consistent
+
+
+def test_real_servicenow_data_by_channel_is_one_group(session) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.consistency import consistency
+
+    load_servicenow_csv(session, real_data("incident_event_log.csv"))
+    report = consistency(session=session, by="channel", weeks=8, end=SN_END)
+    assert [(g.name, g.tickets) for g in report.groups] == [("Phone", 835)]
+    assert report.flagged == []
