@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from butterfly.cli._common import LangOption, language, out, safe
+from butterfly.cli._common import DbOption, JsonOption, LangOption, language, out, safe
 
 if TYPE_CHECKING:
     from butterfly.checklist import Checklist
+    from butterfly.checklist_diff import ChecklistDiff
 
 checklist_app = typer.Typer(help="Show, export, validate and compare checklists.", no_args_is_help=True)
 
@@ -74,6 +75,175 @@ def path(lang: LangOption = None) -> None:
     from butterfly.checklist import DEFAULT_CHECKLIST_ID, builtin_checklist_path
 
     typer.echo(str(Path(builtin_checklist_path(DEFAULT_CHECKLIST_ID, language(lang)))))
+
+
+# -- checklists as code: export, validate, diff (automation) ------------------------------------------------
+
+
+@checklist_app.command("export")
+def export(
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="json, yaml, md (issue template), html (form), csv or schema."),
+    ],
+    lang: LangOption = None,
+    checklist: ChecklistOption = None,
+    lens: Annotated[
+        list[str] | None, typer.Option("--lens", help="Append this lens (md, html, csv; repeatable).")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write to this file (0600, atomic); '-' or none: stdout.")
+    ] = None,
+    front_matter: Annotated[
+        bool, typer.Option("--front-matter/--no-front-matter", help="md: the YAML header of a GitHub issue template.")
+    ] = True,
+) -> None:
+    """Export the checklist: json/yaml (a checklist file, byte-stable), md, html, csv, or the JSON Schema.
+
+    The same checklist always gives the same bytes (sorted keys, no timestamps).
+
+    Example: butterfly checklist export --format md --lang zh-CN -o .github/ISSUE_TEMPLATE/butterfly.md
+    """
+    import sys
+
+    from butterfly.checklist import resolve_checklist
+    from butterfly.checklist_export import export_checklist
+    from butterfly.exports import open_output
+
+    cl = None if fmt == "schema" and checklist is None and not lens else load_for_cli(checklist, lang)
+    lenses = [resolve_checklist(name, cl.language) for name in lens or []] if cl is not None else []
+    text = export_checklist(cl, fmt, lenses=lenses, front_matter=front_matter)
+    with open_output(output, stdout=sys.stdout) as stream:
+        stream.write(text)
+        stream.flush()
+    if output not in (None, "-"):
+        from butterfly.cli._common import err
+
+        err().print(f"wrote {safe(output)}")
+
+
+@checklist_app.command("validate")
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Checklist files (YAML or JSON).", show_default=False)],
+    as_json: JsonOption = False,
+) -> None:
+    """Check team checklist files: every problem with file, line and field. Exit 0 when all are valid, 2 if not.
+
+    Example: butterfly checklist validate checklists/*.yaml
+    """
+    from butterfly.checklist_export import validate_checklist_file
+    from butterfly.cli._common import err, print_json
+
+    results = [validate_checklist_file(p) for p in paths]
+    invalid = [r for r in results if not r.ok]
+    if as_json:
+        print_json(
+            {"schema": "butterfly.checklist-validate/1", "valid": not invalid, "files": [r.to_dict() for r in results]}
+        )
+    else:
+        console = out()
+        for r in results:
+            if r.ok and r.checklist is not None:
+                cl = r.checklist
+                console.print(
+                    f"ok       {safe(r.file)}: {safe(cl.id)} v{safe(cl.version)} ({cl.language}, {cl.kind}), "
+                    f"{len(cl.questions)} questions"
+                )
+            else:
+                n = len(r.problems)
+                console.print(f"invalid  {safe(r.file)}: {n} problem{'s' if n != 1 else ''}")
+            for p in r.problems:
+                console.print(f"  {safe(p)}")
+            for w in r.warnings:
+                console.print(f"  warning: {safe(w)}")
+    if invalid:
+        err().print(f"{len(invalid)} of {len(results)} file{'s' if len(results) != 1 else ''} invalid")
+        raise typer.Exit(2)
+
+
+@checklist_app.command("diff")
+def diff(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(help="The old checklist: a file or a shipped id.", show_default=False)],
+    new: Annotated[str, typer.Argument(help="The new checklist: a file or a shipped id.", show_default=False)],
+    lang: LangOption = None,
+    db: DbOption = None,
+    answers: Annotated[
+        bool, typer.Option("--answers", help="Count stored answers in the default database (implied by --db).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show added, removed and changed question ids between two checklist versions.
+
+    With --db (or --answers), also how many stored answers each removed or changed question has. Nothing is
+    changed: answers to removed questions stay in the database and old reviews show them as removed.
+
+    Example: butterfly checklist diff butterfly team-v2.yaml --db team.db
+    """
+    from butterfly.checklist import resolve_checklist
+    from butterfly.checklist_diff import diff_checklists
+
+    lng = language(lang)
+    old_cl = resolve_checklist(old, lng)
+    new_cl = resolve_checklist(new, lng)
+    global_db = None
+    root = ctx.find_root()
+    if isinstance(root.obj, dict):
+        global_db = root.obj.get("db")
+    if db or global_db or answers:
+        from butterfly.cli._common import session_for
+
+        with session_for(ctx, db) as session:
+            result = diff_checklists(old_cl, new_cl, session=session)
+    else:
+        result = diff_checklists(old_cl, new_cl)
+    if as_json:
+        from butterfly.cli._common import print_json
+
+        print_json(result.to_dict())
+        return
+    _render_diff(result)
+
+
+def _render_diff(result: ChecklistDiff) -> None:
+    console = out()
+    console.print(f"{safe(result.old)} -> {safe(result.new)}")
+    if result.identical:
+        console.print("no question added, removed or changed")
+        return
+
+    def stored(n: int | None) -> str:
+        if n is None:
+            return ""
+        return f"  [{n} stored answer{'s' if n != 1 else ''}]"
+
+    if result.scale_changed:
+        console.print("rating scale changed: old ratings are read on the new scale")
+    console.print(f"added ({len(result.added)}):")
+    for a in result.added:
+        console.print(f"  + {a.id} ({a.kind})")
+    console.print(f"removed ({len(result.removed)}):")
+    for r in result.removed:
+        kept = " - kept, shown as answers to a removed question" if r.answers else ""
+        console.print(f"  - {r.id} ({r.kind}){stored(r.answers)}{kept}")
+    console.print(f"changed ({len(result.changed)}):")
+    for c in result.changed:
+        parts = []
+        for name in c.changed:
+            if name == "kind":
+                parts.append(f"kind {c.old_kind} -> {c.new_kind}")
+            elif name == "choices":
+                detail = [f"-{x}" for x in c.choices_removed] + [f"+{x}" for x in c.choices_added]
+                detail += [f"~{x}" for x in c.choices_relabelled]
+                parts.append("choices " + (" ".join(detail) if detail else "reordered"))
+            else:
+                parts.append(name)
+        line = f"  ~ {c.id}: {', '.join(parts)}{stored(c.answers)}"
+        if c.answers_with_removed_choices:
+            line += f" ({c.answers_with_removed_choices} use a removed choice)"
+        if c.affects_answers:
+            line += " - old answers may not fit"
+        console.print(safe(line))
 
 
 def register(app: typer.Typer) -> None:

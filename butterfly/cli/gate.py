@@ -1,9 +1,136 @@
-"""CLI commands: gate (being written)."""
+"""``butterfly check``: the review gate for pipelines (exit 0 all good, 1 a threshold missed, 2 usage error)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, safe, session_for
+
+if TYPE_CHECKING:
+    from butterfly.gate import GateResult
+
+
+def check(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="Tickets closed from: YYYY-MM-DD, ISO date-time, or 7d / 12h ago.", show_default=False
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Tickets closed up to (a bare date includes that day).", show_default=False),
+    ] = None,
+    week: Annotated[
+        str | None, typer.Option("--week", help="An ISO week: 2026-W47, 'last' or 'this'.", show_default=False)
+    ] = None,
+    min_coverage: Annotated[
+        float, typer.Option("--min-coverage", help="Share of closed tickets that must have a review (0-1).")
+    ] = 0.8,
+    max_overdue: Annotated[
+        int, typer.Option("--max-overdue", help="Open action items allowed past their due date.")
+    ] = 0,
+    require_complete: Annotated[
+        bool, typer.Option("--require-complete", help="Only complete reviews count; any draft review fails.")
+    ] = False,
+    checklist: Annotated[
+        str | None,
+        typer.Option(
+            "--checklist", help="Team checklist whose guards mark publicity/consent questions.", show_default=False
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="List at most this many items of each kind (0: all).")] = 20,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Fail a pipeline when reviews fall short: unreviewed closed tickets, draft reviews, overdue action items,
+    publicity without consent. Exit 0 all good, 1 a threshold missed, 2 usage or input error.
+
+    Example: butterfly check --week last --min-coverage 0.8 --max-overdue 0 --json
+    """
+    from datetime import datetime
+
+    from butterfly.checklist import LANGUAGES, builtin_checklist_ids, load_builtin, resolve_checklist
+    from butterfly.gate import resolve_period, run_gate, zone
+    from butterfly.settings import get_settings
+
+    settings = get_settings()
+    tz = zone(settings.timezone)
+    period = resolve_period(since=since, until=until, week=week, tz=tz)
+    checklists = [load_builtin(i, lang) for i in builtin_checklist_ids() for lang in LANGUAGES]
+    team = checklist or settings.checklist
+    if team:
+        checklists.append(resolve_checklist(team, settings.language))
+    with session_for(ctx, db) as session:
+        result = run_gate(
+            session,
+            period=period,
+            checklists=checklists,
+            min_coverage=min_coverage,
+            max_overdue=max_overdue,
+            require_complete=require_complete,
+            today=datetime.now(tz).date(),
+            limit=limit,
+        )
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _render(result)
+    if not result.ok:
+        failed = ", ".join(c.name for c in result.checks if not c.ok)
+        err().print(f"check failed: {failed}")
+        raise typer.Exit(1)
+    err().print("check passed")
+
+
+def _render(result: GateResult) -> None:
+    console = out()
+    console.print(f"butterfly check: {safe(result.period.describe())} (today {result.today.isoformat()})")
+    for c in result.checks:
+        mark = "ok  " if c.ok else "FAIL"
+        console.print(f"{mark}  {c.name:<26} {safe(c.message)}")
+
+    def more(shown: int, total: int) -> str:
+        return f"  ... and {total - shown} more (--limit 0 lists all)" if total > shown else ""
+
+    if result.unreviewed_count:
+        console.print(f"\nunreviewed closed tickets ({result.unreviewed_count}):")
+        for t in result.unreviewed:
+            draft = "  (draft review)" if t["has_draft_review"] else ""
+            console.print(f"  {safe(t['ticket'])}  closed {safe(t['closed_at'] or '-')}{draft}")
+        if extra := more(len(result.unreviewed), result.unreviewed_count):
+            console.print(extra)
+    if result.drafts_count:
+        console.print(f"\nincomplete (draft) reviews ({result.drafts_count}):")
+        for d in result.drafts:
+            console.print(
+                f"  review {d['review_id']}  {safe(d['ticket'])}  by {safe(d['reviewer'])}  "
+                f"last change {safe(d['updated_at'])}"
+            )
+        if extra := more(len(result.drafts), result.drafts_count):
+            console.print(extra)
+    if result.overdue_count:
+        console.print(f"\noverdue action items ({result.overdue_count}):")
+        for a in result.overdue:
+            console.print(
+                f"  action {a['action_id']}  {safe(a['kind'])}  owner {safe(a['owner'] or '-')}  "
+                f"due {a['due_date']} ({a['days_overdue']} days late)  {safe(a['ticket'] or '')}"
+            )
+        if extra := more(len(result.overdue), result.overdue_count):
+            console.print(extra)
+    if result.publicity_count:
+        console.print(f"\npublicity without consent ({result.publicity_count}):")
+        for p in result.publicity:
+            console.print(
+                f"  review {p['review_id']}  {safe(p['ticket'])}  by {safe(p['reviewer'])}  ({safe(p['reason'])})"
+            )
+        if extra := more(len(result.publicity), result.publicity_count):
+            console.print(extra)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add ``butterfly check`` to the root app."""
+    app.command("check")(check)
