@@ -113,6 +113,21 @@ class ChecklistDiff:
         }
 
 
+def resolve_spec(spec: str, language: str) -> Checklist:
+    """A checklist from a file path or a shipped id.
+
+    Like :func:`butterfly.checklist.resolve_checklist`, but a shipped id wins over a *folder* of the same name
+    (running from a checkout, ``butterfly`` is also the package folder).
+    """
+    from pathlib import Path
+
+    from butterfly.checklist import builtin_checklist_ids, load_builtin, resolve_checklist
+
+    if spec in builtin_checklist_ids() and not Path(spec).is_file():
+        return load_builtin(spec, language)
+    return resolve_checklist(spec, language)
+
+
 def _choice_map(q: Question) -> dict[str, str]:
     return {c.id: c.label for c in q.choices or []}
 

@@ -106,12 +106,15 @@ def export(
     """
     import sys
 
-    from butterfly.checklist import resolve_checklist
+    from butterfly.checklist_diff import resolve_spec
     from butterfly.checklist_export import export_checklist
     from butterfly.exports import open_output
+    from butterfly.settings import get_settings
 
-    cl = None if fmt == "schema" and checklist is None and not lens else load_for_cli(checklist, lang)
-    lenses = [resolve_checklist(name, cl.language) for name in lens or []] if cl is not None else []
+    cl = None
+    if fmt != "schema" or checklist is not None or lens:
+        cl = resolve_spec(checklist or get_settings().checklist or "butterfly", language(lang))
+    lenses = [resolve_spec(name, cl.language) for name in lens or []] if cl is not None else []
     text = export_checklist(cl, fmt, lenses=lenses, front_matter=front_matter)
     with open_output(output, stdout=sys.stdout) as stream:
         stream.write(text)
@@ -142,6 +145,7 @@ def validate(
         )
     else:
         console = out()
+        console.soft_wrap = True  # one line per item: greppable, never wrapped
         for r in results:
             if r.ok and r.checklist is not None:
                 cl = r.checklist
@@ -180,12 +184,11 @@ def diff(
 
     Example: butterfly checklist diff butterfly team-v2.yaml --db team.db
     """
-    from butterfly.checklist import resolve_checklist
-    from butterfly.checklist_diff import diff_checklists
+    from butterfly.checklist_diff import diff_checklists, resolve_spec
 
     lng = language(lang)
-    old_cl = resolve_checklist(old, lng)
-    new_cl = resolve_checklist(new, lng)
+    old_cl = resolve_spec(old, lng)
+    new_cl = resolve_spec(new, lng)
     global_db = None
     root = ctx.find_root()
     if isinstance(root.obj, dict):
@@ -207,6 +210,7 @@ def diff(
 
 def _render_diff(result: ChecklistDiff) -> None:
     console = out()
+    console.soft_wrap = True  # one line per item: greppable, never wrapped
     console.print(f"{safe(result.old)} -> {safe(result.new)}")
     if result.identical:
         console.print("no question added, removed or changed")

@@ -88,6 +88,7 @@ def check(
 
 def _render(result: GateResult) -> None:
     console = out()
+    console.soft_wrap = True  # one line per item: greppable, never wrapped
     console.print(f"butterfly check: {safe(result.period.describe())} (today {result.today.isoformat()})")
     for c in result.checks:
         mark = "ok  " if c.ok else "FAIL"
