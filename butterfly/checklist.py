@@ -264,6 +264,8 @@ def parse_checklist_text(text: str, *, filename: str) -> Checklist:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise FileProblemsError(filename, [Problem(filename, f"not valid YAML/JSON: {problem}", line=line)]) from None
+    except RecursionError:  # PyYAML composes recursively: thousands of nested [ or { exhaust the stack
+        raise FileProblemsError(filename, [Problem(filename, "not a checklist: nested too deeply")]) from None
     if not isinstance(data, dict):
         raise FileProblemsError(
             filename, [Problem(filename, "a checklist file must be a mapping at the top level", line=1)]
