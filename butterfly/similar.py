@@ -1,0 +1,275 @@
+"""Look-ups for a review's context panel: the customer's earlier tickets, and the same problem elsewhere.
+
+"The same problem at different customers" is what the company-side mid-term cell asks about, so the walk shows
+closed tickets at *other* customers that look like this one: the same category, or a similar subject.
+
+This must stay fast on a million tickets. Indexed queries fetch a bounded set of candidates (the most recently
+closed tickets of the same category, and tickets whose subject starts like this one's, a few thousand at most);
+they are then scored in Python by character n-grams of the subject, which works for Chinese as well as English.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from butterfly.timeutil import as_utc
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from butterfly.models import Ticket
+
+CATEGORY_CANDIDATES = 2000
+PREFIX_CANDIDATES = 500
+MIN_SUBJECT_SIMILARITY = 0.3
+RECENT_DAYS = 90
+REVIEWABLE = ("closed", "resolved")
+
+
+@dataclass(frozen=True)
+class TicketBrief:
+    """The few columns of a ticket the context panel and reports show."""
+
+    id: int
+    source: str
+    external_id: str
+    customer: str | None
+    subject: str | None
+    category: str | None
+    status: str
+    created_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "external_id": self.external_id,
+            "customer": self.customer,
+            "subject": self.subject,
+            "category": self.category,
+            "status": self.status,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class SimilarTicket:
+    ticket: TicketBrief
+    score: float  # 0..1.5: subject similarity (0..1) + 0.5 for the same category
+    same_category: bool
+    subject_similarity: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.ticket.as_dict(),
+            "score": round(self.score, 3),
+            "same_category": self.same_category,
+            "subject_similarity": round(self.subject_similarity, 3),
+        }
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    customer: str | None
+    earlier: int  # tickets of this customer created before this one
+    last_90_days: int  # ... of which in the 90 days before it
+    recent: list[TicketBrief]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "customer": self.customer,
+            "earlier": self.earlier,
+            "last_90_days": self.last_90_days,
+            "recent": [t.as_dict() for t in self.recent],
+        }
+
+
+def _columns() -> list[Any]:
+    from butterfly.models import Ticket
+
+    return [
+        Ticket.id,
+        Ticket.source,
+        Ticket.external_id,
+        Ticket.customer,
+        Ticket.subject,
+        Ticket.category,
+        Ticket.status,
+        Ticket.created_at,
+        Ticket.resolved_at,
+        Ticket.closed_at,
+    ]
+
+
+def _brief(row: Any) -> TicketBrief:
+    return TicketBrief(
+        id=row[0],
+        source=row[1],
+        external_id=row[2],
+        customer=row[3],
+        subject=row[4],
+        category=row[5],
+        status=row[6],
+        created_at=as_utc(row[7]),
+        resolved_at=as_utc(row[8]),
+        closed_at=as_utc(row[9]),
+    )
+
+
+# -- subject similarity ------------------------------------------------------------------------------------
+
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|答复|回复|回覆|转发|轉寄)\s*[:：]\s*)+", re.IGNORECASE)
+_NOISE = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalize_subject(subject: str | None) -> str:
+    """Lower case, NFKC, reply prefixes and punctuation removed, spaces collapsed."""
+    if not subject:
+        return ""
+    text = unicodedata.normalize("NFKC", subject)
+    text = _REPLY_PREFIX.sub("", text).lower()
+    return " ".join(_NOISE.sub(" ", text).split())
+
+
+def ngrams(text: str) -> frozenset[str]:
+    """Character 2- and 3-grams (Chinese has no spaces; n-grams work for both scripts)."""
+    if not text:
+        return frozenset()
+    if len(text) < 3:
+        return frozenset({text})
+    grams = {text[i : i + 2] for i in range(len(text) - 1)}
+    grams.update(text[i : i + 3] for i in range(len(text) - 2))
+    return frozenset(g for g in grams if g.strip())
+
+
+def subject_similarity(a: str | None, b: str | None) -> float:
+    """Dice coefficient of the subjects' character n-grams (0..1)."""
+    ga, gb = ngrams(normalize_subject(a)), ngrams(normalize_subject(b))
+    if not ga or not gb:
+        return 0.0
+    return 2 * len(ga & gb) / (len(ga) + len(gb))
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def subject_prefixes(subject: str | None) -> list[str]:
+    """Prefixes to look up in the subject index: two CJK characters, or the first word (up to 6 letters)."""
+    if not subject:
+        return []
+    text = _REPLY_PREFIX.sub("", subject).strip()
+    if not text:
+        return []
+    if _is_cjk(text[0]):
+        prefix = text[:2] if len(text) >= 2 and _is_cjk(text[1]) else ""
+        return [prefix] if prefix else []
+    word = re.match(r"[^\W\d_]+", text)
+    if word is None or len(word.group(0)) < 3:
+        return []
+    stem = word.group(0)[:6]
+    variants = {stem, stem.lower(), stem.capitalize(), stem.upper()}
+    return sorted(variants)
+
+
+# -- look-ups ------------------------------------------------------------------------------------------------
+
+
+def customer_history(*, session: Session, ticket: Ticket, recent: int = 5) -> CustomerHistory:
+    """The customer's tickets before this one: how many, how many in the 90 days before it, the latest few."""
+    from sqlmodel import col, func, select
+
+    from butterfly.models import Ticket as T
+
+    if not ticket.customer:
+        return CustomerHistory(None, 0, 0, [])
+    base: list[Any] = [T.customer == ticket.customer, T.id != ticket.id]
+    created = as_utc(ticket.created_at)
+    if created is not None:
+        base.append(col(T.created_at) < created)
+    earlier = session.exec(select(func.count()).select_from(T).where(*base)).one()
+    last_90 = 0
+    if created is not None:
+        last_90 = session.exec(
+            select(func.count()).select_from(T).where(*base, col(T.created_at) >= created - timedelta(days=RECENT_DAYS))
+        ).one()
+    rows = session.exec(select(*_columns()).where(*base).order_by(col(T.created_at).desc()).limit(recent)).all()
+    return CustomerHistory(ticket.customer, int(earlier), int(last_90), [_brief(r) for r in rows])
+
+
+def _other_customers(ticket: Ticket) -> list[Any]:
+    from sqlmodel import col, or_
+
+    from butterfly.models import Ticket as T
+
+    conds: list[Any] = [T.id != ticket.id, col(T.status).in_(REVIEWABLE)]
+    if ticket.customer:
+        conds.append(or_(col(T.customer).is_(None), T.customer != ticket.customer))
+    return conds
+
+
+def similar_candidates(*, session: Session, ticket: Ticket) -> list[TicketBrief]:
+    """The bounded candidate set: latest closed tickets of the same category, and subject-prefix matches."""
+    from sqlmodel import col, select
+
+    from butterfly.models import Ticket as T
+
+    seen: dict[int, TicketBrief] = {}
+    if ticket.category:
+        rows = session.exec(
+            select(*_columns())
+            .where(T.category == ticket.category, *_other_customers(ticket))
+            .order_by(col(T.closed_at).desc())
+            .limit(CATEGORY_CANDIDATES)
+        ).all()
+        for r in rows:
+            seen.setdefault(r[0], _brief(r))
+    for prefix in subject_prefixes(ticket.subject):
+        rows = session.exec(
+            select(*_columns())
+            .where(
+                col(T.subject) >= prefix,
+                col(T.subject) < prefix + "\U0010ffff",
+                *_other_customers(ticket),
+            )
+            .limit(PREFIX_CANDIDATES)
+        ).all()
+        for r in rows:
+            seen.setdefault(r[0], _brief(r))
+    return list(seen.values())
+
+
+def similar_tickets(*, session: Session, ticket: Ticket, limit: int = 5) -> list[SimilarTicket]:
+    """Closed tickets at other customers that look like the same problem, best first.
+
+    A candidate qualifies by the same category or a subject similarity of at least 0.3; the score is the
+    subject similarity plus 0.5 for the same category, ties broken by the most recently closed.
+    """
+    target = normalize_subject(ticket.subject)
+    target_grams = ngrams(target)
+    scored: list[SimilarTicket] = []
+    for cand in similar_candidates(session=session, ticket=ticket):
+        same_category = bool(ticket.category) and cand.category == ticket.category
+        sim = 0.0
+        if target_grams:
+            grams = ngrams(normalize_subject(cand.subject))
+            if grams:
+                sim = 2 * len(target_grams & grams) / (len(target_grams) + len(grams))
+        if not same_category and sim < MIN_SUBJECT_SIMILARITY:
+            continue
+        scored.append(SimilarTicket(cand, sim + (0.5 if same_category else 0.0), same_category, sim))
+
+    def key(s: SimilarTicket) -> tuple[float, float]:
+        when = s.ticket.closed_at or s.ticket.resolved_at
+        return (-s.score, -(when.timestamp() if when is not None else 0.0))
+
+    scored.sort(key=key)
+    return scored[: max(0, limit)]
