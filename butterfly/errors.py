@@ -54,7 +54,15 @@ class Problem:
             where += f":{self.line}"
         if self.field:
             where += f": {self.field}"
-        return f"{where}: {self.message}"
+        return f"{where}: {shorten(self.message)}"
+
+
+def shorten(text: str, limit: int = 400) -> str:
+    """``text`` cut in the middle when longer than ``limit`` (a hostile file's 10 MB value is not echoed back)."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    return f"{text[:keep]} …[{len(text) - 2 * keep:,} characters]… {text[-keep:]}"
 
 
 @dataclass
