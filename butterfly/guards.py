@@ -291,6 +291,13 @@ def publication_status(questions: Iterable[Question], answers: Mapping[str, Answ
     return PublicationStatus(Publication.publishable)
 
 
+def consent_text(key: str, status: PublicationStatus, lang: str) -> str:
+    """``consent.detail`` or ``consent.not_for_publication`` for this status (its own text when declined)."""
+    if "declined" in status.missing:
+        return text(f"{key}.declined", lang)
+    return text(key, lang, missing=consent_missing_text(status, lang))
+
+
 def consent_missing_text(status: PublicationStatus, lang: str) -> str:
     parts = [text("consent.declined" if m == "declined" else f"consent.missing.{m}", lang) for m in status.missing]
     return ("、" if lang.startswith("zh") else ", ").join(parts)
@@ -424,7 +431,7 @@ def evaluate(
             FindingSpec(
                 FindingKind.publicity_without_consent.value,
                 planned_q.id,
-                text("consent.detail", lang, missing=consent_missing_text(status, lang)),
+                consent_text("consent.detail", status, lang),
             )
         )
     return specs

@@ -26,7 +26,7 @@ from butterfly.guards import (
     Publication,
     certainty_line,
     compensation_before_resolution,
-    consent_missing_text,
+    consent_text,
     find_blame,
     finding_title,
     local_time,
@@ -525,8 +525,7 @@ class Walk:
             status = publication_status(self.questions, self._values())
             last = q.guard is Guard.consent_scope or (q.guard is Guard.consent_given and saved.value is False)
             if last and status.status is Publication.not_for_publication:
-                missing = consent_missing_text(status, self.lang)
-                self._say(f"[yellow]{_safe(text('consent.not_for_publication', self.lang, missing=missing))}[/]")
+                self._say(f"[yellow]{_safe(consent_text('consent.not_for_publication', status, self.lang))}[/]")
         if q.action is not None and not saved.na:
             self._offer_action(q, ask_first=True)
         return True
@@ -539,7 +538,7 @@ class Walk:
         kind = q.action.value if q.action else None
         if ask_first:
             label = (kind or "action").replace("_", " ")
-            if self._ask(f"Create a {label} action item from this answer? [y/N] > ").strip().lower() not in (
+            if self._ask(f"Create an action item ({label}) from this answer? [y/N] > ").strip().lower() not in (
                 "y",
                 "yes",
                 "是",
