@@ -1,9 +1,188 @@
-"""CLI commands: report (being written)."""
+"""``butterfly report …``: the per-ticket retrospective and the weekly recurring-issue report."""
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from butterfly.cli._common import DbOption, LangOption, err, language, session_for
+
+report_app = typer.Typer(help="Retrospective of one ticket; weekly recurring-issue report.", no_args_is_help=True)
+
+
+class Format(StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+class Grouping(StrEnum):
+    hybrid = "hybrid"
+    text = "text"
+    category = "category"
+    subject = "subject"
+
+
+FormatOption = Annotated[
+    Format | None,
+    typer.Option(
+        "--format", "-f", help="md, html or json (default: from the -o file name, else md).", show_default=False
+    ),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to this file (created 0600, replaced atomically); default: stdout."),
+]
+TemplatesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--templates",
+        help="Folder of your own templates (ticket.html, weekly.md, …) used before the built-in ones; "
+        'a template can {% extends "default:ticket.html" %} and override single blocks.',
+        show_default=False,
+    ),
+]
+
+
+def _format(fmt: Format | None, output: Path | None) -> str:
+    if fmt is not None:
+        return fmt.value
+    if output is not None:
+        suffix = output.suffix.lower().lstrip(".")
+        if suffix in ("htm", "html"):
+            return "html"
+        if suffix == "json":
+            return "json"
+    return "md"
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from butterfly.reports.output import write_private
+
+    path = write_private(output, text)
+    err().print(f"wrote {path}", markup=False, highlight=False)
+
+
+def _templates(templates: Path | None) -> Path | None:
+    from butterfly.settings import get_settings
+
+    return templates if templates is not None else get_settings().templates
+
+
+def _team_checklist(lang: str):  # type: ignore[no-untyped-def]
+    from butterfly.checklist import resolve_checklist
+    from butterfly.settings import get_settings
+
+    spec = get_settings().checklist
+    return resolve_checklist(spec, lang) if spec else None
+
+
+@report_app.command("ticket")
+def ticket(
+    ctx: typer.Context,
+    ticket_ref: Annotated[str, typer.Argument(metavar="TICKET", help="External id, SOURCE:ID or #row-id.")],
+    fmt: FormatOption = None,
+    lang: LangOption = None,
+    output: OutputOption = None,
+    reviewer: Annotated[
+        list[str] | None, typer.Option("--reviewer", help="Only this reviewer's review (repeatable; default: all).")
+    ] = None,
+    templates: TemplatesOption = None,
+    db: DbOption = None,
+) -> None:
+    """Retrospective of one ticket: facts, timeline, the butterfly figure, the six cells side by side for every
+    reviewer, findings, action items and similar tickets at other customers.
+
+    Example: butterfly report ticket T-1001 --format html -o T-1001.html
+    """
+    from butterfly.reports.labels import labels
+    from butterfly.reports.rendering import render_report
+    from butterfly.reports.ticket_report import build_ticket_report
+    from butterfly.settings import get_settings
+    from butterfly.tickets import get_ticket
+
+    lang_ = language(lang)
+    tz = get_settings().timezone
+    texts = labels(lang_)
+    kind = _format(fmt, output)
+    with session_for(ctx, db) as session:
+        found = get_ticket(session=session, ref=ticket_ref)
+        data = build_ticket_report(
+            session=session,
+            ticket=found,
+            lang=lang_,
+            labels=texts,
+            reviewers=reviewer,
+            checklist=_team_checklist(lang_),
+            tz=tz,
+        )
+    text = render_report(
+        "ticket", data, fmt=kind, labels=texts, lang=lang_, tz=tz, user_templates=_templates(templates)
+    )
+    _emit(text, output)
+
+
+@report_app.command("weekly")
+def weekly(
+    ctx: typer.Context,
+    week: Annotated[
+        str | None, typer.Option("--week", help="ISO week, e.g. 2026-W47 (default: the last complete week).")
+    ] = None,
+    weeks_back: Annotated[
+        int, typer.Option("--weeks-back", min=1, max=104, help="Weeks of history for trends and first-seen.")
+    ] = 8,
+    fmt: FormatOption = None,
+    lang: LangOption = None,
+    output: OutputOption = None,
+    templates: TemplatesOption = None,
+    grouping: Annotated[
+        Grouping,
+        typer.Option(
+            "--grouping",
+            help="How tickets form a problem: category/tags and text similarity (hybrid), "
+            "text only, category only, or exact subject.",
+        ),
+    ] = Grouping.hybrid,
+    db: DbOption = None,
+) -> None:
+    """Weekly report: recurring problems at two or more customers (with trend, action items and outreach
+    candidates), silent customers, demand signals, review coverage, action items, findings and stories.
+
+    Example: butterfly report weekly --week 2026-W47 --format html -o week47.html
+    """
+    from butterfly.reports.labels import labels
+    from butterfly.reports.rendering import render_report
+    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.settings import get_settings
+
+    lang_ = language(lang)
+    tz = get_settings().timezone
+    texts = labels(lang_)
+    kind = _format(fmt, output)
+    with session_for(ctx, db) as session:
+        data = build_weekly_report(
+            session=session,
+            week=week,
+            weeks_back=weeks_back,
+            lang=lang_,
+            tz=tz,
+            checklist=_team_checklist(lang_),
+            method=grouping.value,
+        )
+    text = render_report(
+        "weekly", data, fmt=kind, labels=texts, lang=lang_, tz=tz, user_templates=_templates(templates)
+    )
+    _emit(text, output)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(report_app, name="report")

@@ -127,6 +127,11 @@ def _fill(text: str, **values: object) -> str:
     return text
 
 
+def _pairs(items: Any, label: str, value: str) -> list[tuple[str, float]]:
+    """``(label, value)`` of each item, for :func:`svg.bars`."""
+    return [(str(getattr(i, label)), float(getattr(i, value) or 0)) for i in items]
+
+
 def make_environment(user_templates: str | Path | None = None) -> Environment:
     """The report environment: the user's folder first, then ``default:`` and the built-in templates."""
     builtin = FileSystemLoader(str(templates_dir()))
@@ -158,7 +163,11 @@ def make_environment(user_templates: str | Path | None = None) -> Environment:
         fill=_fill,
     )
     env.globals.update(
-        butterfly_figure=svg.butterfly_figure, sparkline=svg.sparkline, bars=svg.bars, percent=svg.percent
+        butterfly_figure=svg.butterfly_figure,
+        sparkline=svg.sparkline,
+        bars=svg.bars,
+        percent=svg.percent,
+        pairs=_pairs,
     )
     return env
 

@@ -138,7 +138,7 @@ def minhash(hashes: U64, docs: I64, n_docs: int, num_perm: int = 64, seed: int =
     return sig
 
 
-def _components(n: int, left: I64, right: I64) -> I64:
+def components(n: int, left: I64, right: I64) -> I64:
     """Connected components: the smallest member index of each node's component."""
     labels = np.arange(n, dtype=np.int64)
     if len(left) == 0:
@@ -217,7 +217,7 @@ def cluster_texts(
         for s in range(0, len(left), step):
             keep[s : s + step] = (sig[left[s : s + step]] == sig[right[s : s + step]]).mean(axis=1) >= p.threshold
         left, right = left[keep], right[keep]
-    labels_u = _components(u, left, right)
+    labels_u = components(u, left, right)
     # back to the original indices: label = smallest original index in the component
     comp = labels_u[inverse]
     smallest = np.full(u, n, dtype=np.int64)

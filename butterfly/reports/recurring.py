@@ -1,0 +1,102 @@
+"""Grouping tickets into problems: by category/tags and by text similarity of subject and description.
+
+Two tickets belong to the same problem when
+
+- they have the same **category key** (category, subcategory and tag set, normalised), or
+- their **texts** (subject + description, normalised) are near-duplicates: estimated Jaccard similarity of
+  character n-grams (CJK bigrams, other trigrams) of at least ``threshold`` (MinHash/LSH, see ``textsim``).
+
+Groups are the connected components of those links (method ``hybrid``, the default). The other methods exist
+to be measured against it (``benchmarks/bench_recurring.py``): ``subject`` (exact normalised subject, the
+baseline), ``text`` (text links only) and ``category`` (category key only).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from butterfly.reports.textsim import SimilarityParams, cluster_texts, components, normalise
+
+METHODS = ("hybrid", "text", "category", "subject")
+DEFAULT_METHOD = "hybrid"
+
+
+@dataclass
+class GroupInput:
+    """What grouping needs of one ticket."""
+
+    subject: str | None = None
+    description: str | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    tags: Sequence[str] = field(default_factory=tuple)
+
+
+def _label(text: object) -> str:
+    """A category or tag compared loosely: NFKC, case-folded, inner whitespace collapsed (digits kept)."""
+    if text is None:
+        return ""
+    return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().split())
+
+
+def category_key(category: str | None, subcategory: str | None, tags: Sequence[str] = ()) -> str | None:
+    """``category › subcategory [tag, tag]`` compared loosely; ``None`` when the ticket has none of them."""
+    cat = _label(category)
+    sub = _label(subcategory)
+    tag_set = sorted({_label(t) for t in tags if _label(t)})
+    if not (cat or sub or tag_set):
+        return None
+    return f"{cat} › {sub} [{', '.join(tag_set)}]"
+
+
+def ticket_text(subject: str | None, description: str | None) -> str:
+    """The normalised text compared for similarity: subject and description."""
+    return normalise(f"{subject or ''} {description or ''}")
+
+
+def group_labels(
+    items: Sequence[GroupInput], *, method: str = DEFAULT_METHOD, params: SimilarityParams | None = None
+) -> list[int]:
+    """A group label per item (the smallest index in its group); items alone in a group keep their own."""
+    if method not in METHODS:
+        raise ValueError(f"unknown grouping method {method!r}; use one of {', '.join(METHODS)}")
+    n = len(items)
+    if n == 0:
+        return []
+    left: list[np.ndarray] = []
+    right: list[np.ndarray] = []
+    idx = np.arange(n, dtype=np.int64)
+    if method == "subject":
+        first: dict[str, int] = {}
+        link = np.array(
+            [first.setdefault(s, i) if s else i for i, s in enumerate(normalise(it.subject) for it in items)]
+        )
+        left.append(idx)
+        right.append(link.astype(np.int64))
+    if method in ("hybrid", "category"):
+        seen: dict[str, int] = {}
+        keys = (category_key(it.category, it.subcategory, it.tags) for it in items)
+        link = np.array([seen.setdefault(k, i) if k else i for i, k in enumerate(keys)], dtype=np.int64)
+        left.append(idx)
+        right.append(link)
+    if method in ("hybrid", "text"):
+        texts = [ticket_text(it.subject, it.description) for it in items]
+        present = np.array([i for i, t in enumerate(texts) if t], dtype=np.int64)
+        if len(present):
+            labels = cluster_texts([texts[i] for i in present], params=params)
+            left.append(present)
+            right.append(present[labels])
+    labels_all = components(n, np.concatenate(left), np.concatenate(right))
+    return [int(v) for v in labels_all]
+
+
+def groups_of(labels: Sequence[int]) -> list[list[int]]:
+    """Item indices per group, groups in order of their first item."""
+    out: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        out.setdefault(label, []).append(i)
+    return list(out.values())
