@@ -42,8 +42,10 @@ def test_rating_off_the_scale_is_refused_naming_the_scale(raw: object) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("y", True), ("Yes", True), ("是", True), ("是的", True), ("true", True), (True, True)]
-    + [("n", False), ("no", False), ("否", False), ("false", False), (False, False)],
+    [
+        *[("y", True), ("Yes", True), ("是", True), ("是的", True), ("true", True), (True, True)],
+        *[("n", False), ("no", False), ("否", False), ("false", False), (False, False)],
+    ],
 )
 def test_yes_no_in_english_and_chinese(raw: object, expected: bool) -> None:
     assert validate_answer(q("customer.mid.compensation_made"), raw, SCALE) == (expected, False)

@@ -31,7 +31,7 @@ def test_the_shipped_example_answers_file_is_complete_and_valid(cli, session, db
     assert shown["answers"]["customer.mid.compensation_at"]["value"] == "2026-10-06T02:00:00+00:00"
     assert shown["answers"]["customer.short.certainty"]["note"].startswith("首次响应")
     assert {a["kind"] for a in shown["actions"]} == {"process_patch", "outreach", "follow_up"}
-    assert [s["score"] for s in shown["scores"]][0] == pytest.approx((2 + 1 + 1 + 2) / 8)
+    assert shown["scores"][0]["score"] == pytest.approx((2 + 1 + 1 + 2) / 8)
     # the same file again changes nothing
     again = cli("review", "T-1001", "--answers", str(ROOT / "examples" / "answers.yaml"), "--db", db_url)
     assert again.exit_code == 0, again.output
