@@ -1,0 +1,272 @@
+"""The fast write path: prepared rows straight into the ``ticket`` table, one transaction per batch.
+
+The ORM is far too slow for a million rows (one Python object per row). Here a batch of prepared rows goes to
+the database in one statement — SQLite ``executemany`` of an UPSERT, PostgreSQL ``COPY`` into a staging table
+and one ``INSERT … SELECT … ON CONFLICT`` — and the database converts text to NULLs, timestamps to UTC, and
+leaves a row alone when its ``content_hash`` did not change.
+
+A prepared row is a tuple of text: the source, then one value per provided field (in
+:data:`~butterfly.importers.fields.FIELDS` order; ``''`` means empty), then the raw JSON (or ``''``) and the
+content hash. Tags are JSON text; the status is butterfly's (or ``''`` to derive it from the dates); a date is
+either ISO 8601 as exported (converted by the database) or the canonical ``YYYY-MM-DD HH:MM:SS.ffffffZ``
+from :func:`butterfly.importers.dates.to_utc_text`. When the database cannot convert a date in a batch, the
+batch is rolled back and :class:`NeedsPythonDates` raised: the caller converts that batch's dates in Python
+(precise per-row rejects) and writes it again.
+
+Each batch commits together with the import log's counters, so a crash leaves whole batches and the
+re-run's UPSERT completes the job without duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from butterfly.importers.fields import DATE_FIELDS, FIELD_COLUMNS
+
+
+class NeedsPythonDates(Exception):
+    """The database could not convert some date of this batch; nothing of the batch was written."""
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+_DIGITS4 = "[0-9][0-9][0-9][0-9]"
+_D2 = "[0-9][0-9]"
+_ISO_SECONDS = f"{_DIGITS4}-{_D2}-{_D2}[T ]{_D2}:{_D2}:{_D2}"
+_CANONICAL = f"{_DIGITS4}-{_D2}-{_D2} {_D2}:{_D2}:{_D2}.{_D2}{_D2}{_D2}Z"
+
+
+def _sqlite_date(p: str, naive_is_utc: bool) -> str:
+    """SQL turning parameter ``p`` into stored UTC text, or NULL when it is not a date SQLite may convert."""
+    shapes = [f"{p} GLOB '{_ISO_SECONDS}Z'", f"{p} GLOB '{_ISO_SECONDS}[+-]{_D2}:{_D2}'"]
+    if naive_is_utc:
+        shapes += [f"{p} GLOB '{_ISO_SECONDS}'", f"{p} GLOB '{_DIGITS4}-{_D2}-{_D2}[T ]{_D2}:{_D2}'"]
+    valid_day = f"date(substr({p}, 1, 10), '+0 days') = substr({p}, 1, 10)"
+    return (
+        f"CASE WHEN {p} GLOB '{_CANONICAL}' AND {valid_day} THEN substr({p}, 1, 26) "
+        f"WHEN ({' OR '.join(shapes)}) AND {valid_day} THEN strftime('%Y-%m-%d %H:%M:%S.000000', {p}) END"
+    )
+
+
+_PG_DATE_RE = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,6})?)?(Z|[+-]\d\d(:?\d\d)?)?$"
+
+
+def _pg_date(p: str) -> str:
+    return (
+        f"CASE WHEN {p} = '' THEN NULL WHEN {p} ~ '{_PG_DATE_RE}' THEN {p}::timestamptz "
+        f"ELSE ('not a date: ' || {p})::timestamptz END"
+    )
+
+
+def _derived_status(date_sql: dict[str, str]) -> str:
+    whens = [f"WHEN {date_sql[f]} IS NOT NULL THEN '{s}'" for f, s in (("closed", "closed"), ("resolved", "resolved"))]
+    whens = [w for w, f in zip(whens, ("closed", "resolved"), strict=True) if f in date_sql]
+    return f"CASE {' '.join(whens)} ELSE 'open' END" if whens else "'closed'"
+
+
+class BulkConnection:
+    """One DBAPI connection for an import, with explicit transactions (a batch = one transaction)."""
+
+    def __init__(self, engine: Any, *, tz: str) -> None:
+        self.dialect = engine.dialect.name
+        self.tz = tz
+        self._raw: Any = engine.raw_connection()
+        self.conn: Any = self._raw.driver_connection
+        self.in_tx = False
+        self.in_strict = False  # one transaction for the whole import (no commit per batch)
+        if self.dialect == "sqlite":
+            self._saved_isolation = self.conn.isolation_level
+            self.conn.isolation_level = None  # explicit BEGIN/COMMIT
+            self.conn.execute("PRAGMA cache_size = -65536")
+
+    def begin(self) -> None:
+        if self.in_tx:
+            return
+        if self.dialect == "sqlite":
+            self.conn.execute("BEGIN IMMEDIATE")
+        else:
+            self.conn.execute("SELECT set_config('TimeZone', %s, true)", (self.tz,))
+        self.in_tx = True
+
+    def commit(self) -> None:
+        if self.in_tx:
+            if self.dialect == "sqlite":
+                self.conn.execute("COMMIT")
+            else:
+                self.conn.commit()
+            self.in_tx = False
+
+    def rollback(self) -> None:
+        if self.in_tx:
+            if self.dialect == "sqlite":
+                self.conn.execute("ROLLBACK")
+            else:
+                self.conn.rollback()
+            self.in_tx = False
+
+    def close(self) -> None:
+        try:
+            self.rollback()
+        finally:
+            if self.dialect == "sqlite":
+                self.conn.execute("PRAGMA cache_size = -2000")
+                self.conn.isolation_level = self._saved_isolation
+            self._raw.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """A statement in the current transaction; ``?`` placeholders (turned into ``%s`` for PostgreSQL)."""
+        self.begin()
+        if self.dialect == "sqlite":
+            return self.conn.execute(sql, params)
+        return self.conn.execute(sql.replace("?", "%s"), params)
+
+    def timestamp(self, value: str) -> str:
+        """Canonical UTC text (``…ffffffZ``) as the column wants it on this backend."""
+        return value[:26] if self.dialect == "sqlite" else value
+
+
+class TicketWriter:
+    """Writes batches of prepared rows of one file; ``fields`` says which ticket fields the rows carry."""
+
+    def __init__(
+        self, db: BulkConnection, *, fields: Sequence[str], import_id: int, imported_at: str, naive_is_utc: bool
+    ) -> None:
+        self.db = db
+        self.dialect = db.dialect
+        self.fields = [f for f in FIELD_COLUMNS if f in fields]
+        self.import_id = int(import_id)
+        self.imported_at = db.timestamp(imported_at)
+        self.naive_is_utc = naive_is_utc
+        self.sql = self._sqlite_sql() if self.dialect == "sqlite" else self._pg_sql()
+
+    # -- SQL ----------------------------------------------------------------------------------------------
+
+    def _columns(self) -> list[str]:
+        cols = ["source", *(FIELD_COLUMNS[f] for f in self.fields)]
+        if "status" not in self.fields:
+            cols.append("status")
+        if "tags" not in self.fields:
+            cols.append("tags")
+        return [*cols, "raw", "content_hash", "imported_at", "import_id"]
+
+    def _value_exprs(self, params: list[str], date_fn: Any, json_cast: str) -> tuple[list[str], dict[str, str]]:
+        exprs = [params[0]]
+        dates = {f: date_fn(params[i + 1]) for i, f in enumerate(self.fields) if f in DATE_FIELDS}
+        status_sql = _derived_status(dates)
+        for i, f in enumerate(self.fields):
+            p = params[i + 1]
+            if f in DATE_FIELDS:
+                exprs.append(dates[f])
+            elif f == "tags":
+                exprs.append(f"coalesce(NULLIF({p}, ''), '[]'){json_cast}")
+            elif f == "status":
+                exprs.append(f"coalesce(NULLIF({p}, ''), {status_sql})")
+            else:
+                exprs.append(f"NULLIF({p}, '')")
+        if "status" not in self.fields:
+            exprs.append(status_sql)
+        if "tags" not in self.fields:
+            exprs.append(f"'[]'{json_cast}")
+        n = len(self.fields)
+        exprs += [
+            f"NULLIF({params[n + 1]}, ''){json_cast}",
+            params[n + 2],
+            f"'{self.imported_at}'{'::timestamptz' if json_cast else ''}",
+            str(self.import_id),
+        ]
+        return exprs, dates
+
+    def _upsert_tail(self) -> str:
+        cols = self._columns()
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("source", "external_id"))
+        return (
+            f"ON CONFLICT (source, external_id) DO UPDATE SET {updates} "
+            "WHERE ticket.content_hash <> excluded.content_hash"
+        )
+
+    def _sqlite_sql(self) -> str:
+        n = len(self.fields) + 3
+        params = [f"?{i}" for i in range(1, n + 1)]
+        exprs, dates = self._value_exprs(params, lambda p: _sqlite_date(p, self.naive_is_utc), "")
+        # a date SQLite cannot convert makes the status NULL, which the NOT NULL constraint refuses
+        checks = [f"({params[i + 1]} = '' OR {dates[f]} IS NOT NULL)" for i, f in enumerate(self.fields) if f in dates]
+        status_index = self._columns().index("status")
+        if checks:
+            exprs[status_index] = f"CASE WHEN {' AND '.join(checks)} THEN {exprs[status_index]} END"
+        return f"INSERT INTO ticket ({', '.join(self._columns())}) VALUES ({', '.join(exprs)}) " + self._upsert_tail()
+
+    def _pg_sql(self) -> str:
+        n = len(self.fields) + 3
+        params = [f"p{i}" for i in range(1, n + 1)]
+        exprs, _ = self._value_exprs(params, _pg_date, "::json")
+        id_param = params[1 + self.fields.index("id")]
+        return (
+            f"WITH up AS (INSERT INTO ticket ({', '.join(self._columns())}) "
+            f"SELECT {', '.join(exprs)} FROM (SELECT DISTINCT ON ({id_param}) * FROM bf_stage_{n} "
+            f"ORDER BY {id_param}, ord DESC) s " + self._upsert_tail() + " RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
+        )
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def write(self, rows: Sequence[Sequence[str]]) -> Counts:
+        """Upsert ``rows`` inside the current transaction (a savepoint: all or nothing)."""
+        self.db.begin()
+        if not rows:
+            return Counts()
+        if self.dialect == "sqlite":
+            return self._write_sqlite(rows)
+        return self._write_pg(rows)
+
+    def _write_sqlite(self, rows: Sequence[Sequence[str]]) -> Counts:
+        import sqlite3
+
+        conn = self.db.conn
+        before = conn.execute("SELECT coalesce(max(id), 0) FROM ticket").fetchone()[0]
+        conn.execute("SAVEPOINT bf_batch")
+        try:
+            cursor = conn.executemany(self.sql, rows)
+        except sqlite3.IntegrityError as exc:
+            conn.execute("ROLLBACK TO bf_batch")
+            conn.execute("RELEASE bf_batch")
+            if "ticket.status" in str(exc):
+                raise NeedsPythonDates() from None
+            raise
+        conn.execute("RELEASE bf_batch")
+        changed = cursor.rowcount
+        created = conn.execute("SELECT count(*) FROM ticket WHERE id > ?", (before,)).fetchone()[0]
+        return Counts(created=created, updated=changed - created, unchanged=len(rows) - changed)
+
+    def _write_pg(self, rows: Sequence[Sequence[str]]) -> Counts:
+        import psycopg
+
+        conn = self.db.conn
+        n = len(self.fields) + 3
+        cols = ", ".join(f"p{i} text" for i in range(1, n + 1))
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS bf_stage_{n} (ord bigint, {cols})")
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy(
+                    f"COPY bf_stage_{n} (ord, {', '.join(f'p{i}' for i in range(1, n + 1))}) FROM STDIN"
+                ) as copy:
+                    for ordinal, row in enumerate(rows):
+                        copy.write_row((ordinal, *row))
+                cur.execute(self.sql)
+                created, updated = cur.fetchone()
+                cur.execute(f"DELETE FROM bf_stage_{n}")
+        except (psycopg.errors.InvalidDatetimeFormat, psycopg.errors.DatetimeFieldOverflow):
+            raise NeedsPythonDates() from None
+        distinct = len({row[1 + self.fields.index("id")] for row in rows})
+        return Counts(created=created, updated=updated, unchanged=distinct - created - updated)

@@ -1,0 +1,202 @@
+"""Which export column fills which ticket field: guessed from the header, or given by the user.
+
+``--map field=column`` (repeatable) and ``--map mapping.yaml`` / ``.toml`` / ``.json``. A mapping file::
+
+    columns:            # ticket field: column in the export (a dotted path for JSON: requester.name)
+      id: Ticket ID
+      customer: Company
+      created: Created at
+    statuses:           # export status value: open | pending | resolved | closed
+      Waiting on customer: pending
+    timezone: Asia/Shanghai   # optional: zone of times without one
+    encoding: gbk             # optional
+
+A file that holds only ``field: column`` pairs (no ``columns:``) works too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from butterfly.errors import FileProblemsError, InvalidInputError, Problem
+from butterfly.importers.fields import FIELDS, STATUSES, canonical_field, field_for_header, normalize_header
+
+MAPPING_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
+
+
+@dataclass
+class MappingSpec:
+    """What the user said (from ``--map`` options and mapping files), before looking at a file's header."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+    timezone: str | None = None
+    encoding: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.columns or self.statuses)
+
+
+@dataclass
+class Mapping:
+    """The mapping used for one file: field -> column, and which of those were guessed."""
+
+    columns: dict[str, str]
+    guessed: set[str]
+    statuses: dict[str, str]
+    unmapped: list[str]
+
+    def rows(self) -> list[tuple[str, str, bool]]:
+        """(field, column, guessed) in field order, for showing the user."""
+        return [(f, self.columns[f], f in self.guessed) for f in FIELDS if f in self.columns]
+
+    def fingerprint(self) -> str:
+        data = json.dumps([sorted(self.columns.items()), sorted(self.statuses.items())], ensure_ascii=False)
+        return hashlib.blake2b(data.encode(), digest_size=8).hexdigest()
+
+
+def parse_options(values: list[str] | None) -> MappingSpec:
+    """Read ``--map`` values: ``field=column`` pairs and mapping files, later ones winning."""
+    spec = MappingSpec()
+    for value in values or []:
+        name, eq, column = value.partition("=")
+        is_file = Path(value).suffix.lower() in MAPPING_SUFFIXES
+        if eq and (canonical_field(name) is not None or not is_file):
+            target = canonical_field(name)
+            if target is None:
+                raise InvalidInputError(
+                    f"--map {value}: unknown ticket field '{name.strip()}'", hint="fields: " + ", ".join(FIELDS)
+                )
+            if not column.strip():
+                raise InvalidInputError(f"--map {value}: no column after '='")
+            spec.columns[target] = column.strip()
+        elif is_file:
+            _merge(spec, load_file(Path(value)))
+        else:
+            raise InvalidInputError(
+                f"--map {value}: expected FIELD=COLUMN or a mapping file (.yaml, .toml, .json)",
+                hint="e.g. --map id='Ticket ID' or --map mapping.yaml",
+            )
+    return spec
+
+
+def _merge(spec: MappingSpec, other: MappingSpec) -> None:
+    spec.columns.update(other.columns)
+    spec.statuses.update(other.statuses)
+    spec.timezone = other.timezone or spec.timezone
+    spec.encoding = other.encoding or spec.encoding
+
+
+def load_file(path: Path) -> MappingSpec:
+    """A mapping file; FileProblemsError naming each wrong entry."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InvalidInputError(f"mapping file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read mapping file {path}: {exc}") from None
+    try:
+        data = _parse(path, text)
+    except ValueError as exc:
+        raise FileProblemsError(name, [Problem(name, str(exc))]) from None
+    if not isinstance(data, dict):
+        raise FileProblemsError(name, [Problem(name, "expected a table of field: column entries")])
+    problems: list[Problem] = []
+    spec = MappingSpec()
+    columns = data.get("columns", None)
+    if columns is None:
+        columns = {k: v for k, v in data.items() if k not in ("statuses", "timezone", "encoding")}
+    if not isinstance(columns, dict):
+        problems.append(Problem(name, "expected field: column entries", field="columns"))
+        columns = {}
+    for key, column in columns.items():
+        target = canonical_field(str(key))
+        if target is None:
+            problems.append(Problem(name, "unknown ticket field (fields: " + ", ".join(FIELDS) + ")", field=str(key)))
+        elif not isinstance(column, str | int) or not str(column).strip():
+            problems.append(Problem(name, "expected the name of a column", field=str(key)))
+        else:
+            spec.columns[target] = str(column).strip()
+    statuses = data.get("statuses") or {}
+    if not isinstance(statuses, dict):
+        problems.append(Problem(name, "expected value: status entries", field="statuses"))
+        statuses = {}
+    for raw, status in statuses.items():
+        if str(status).strip().lower() not in STATUSES:
+            problems.append(Problem(name, f"'{status}' is not one of {', '.join(STATUSES)}", field=f"statuses.{raw}"))
+        else:
+            spec.statuses[str(raw).strip().lower()] = str(status).strip().lower()
+    for key in ("timezone", "encoding"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(Problem(name, "expected text", field=key))
+    spec.timezone = str(data["timezone"]) if data.get("timezone") else None
+    spec.encoding = str(data["encoding"]) if data.get("encoding") else None
+    if problems:
+        raise FileProblemsError(name, problems)
+    return spec
+
+
+def _parse(path: Path, text: str) -> Any:
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        import tomllib
+
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"not valid TOML: {exc}") from None
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ValueError(f"{where}not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+
+
+def resolve(spec: MappingSpec, headers: list[str], *, file: str, auto: bool = True) -> Mapping:
+    """The mapping for a file with ``headers``: the user's columns, then guesses for the rest."""
+    columns: dict[str, str] = {}
+    used: set[str] = set()
+    by_norm: dict[str, str] = {}
+    for h in headers:
+        by_norm.setdefault(normalize_header(h), h)
+    for target, column in spec.columns.items():
+        actual = column if column in headers else by_norm.get(normalize_header(column))
+        if actual is None and "." in column:
+            actual = column  # a dotted JSON path, checked against the records by the reader
+        if actual is None:
+            raise InvalidInputError(
+                f"{file}: no column '{column}' (for {target}) in the header",
+                hint="columns: " + ", ".join(headers[:40]) + (" …" if len(headers) > 40 else ""),
+            )
+        columns[target] = actual
+        used.add(actual)
+    guessed: set[str] = set()
+    if auto:
+        for h in headers:
+            guess = field_for_header(h)
+            if guess is not None and guess not in columns and h not in used:
+                columns[guess] = h
+                guessed.add(guess)
+                used.add(h)
+    if "id" not in columns:
+        raise InvalidInputError(
+            f"{file}: no column for the ticket id",
+            hint="name it with --map id=COLUMN; columns: " + ", ".join(headers[:40]),
+        )
+    unmapped = [h for h in headers if h not in used]
+    return Mapping(columns=columns, guessed=guessed, statuses=dict(spec.statuses), unmapped=unmapped)

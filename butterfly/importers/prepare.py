@@ -1,0 +1,200 @@
+"""Turning source records into prepared rows for :mod:`butterfly.importers.bulk`.
+
+Two ways for tabular records (CSV, and JSON records flattened to columns):
+
+* :meth:`TabularPreparer.fast` works a whole batch column by column with C-level ``map``/``zip`` calls and
+  memoised lookups (statuses and tags repeat a lot), leaving dates to the database. It gives up (returns
+  ``None``) as soon as any record needs a closer look.
+* :meth:`TabularPreparer.slow` walks record by record, converts dates in Python, and says exactly which
+  record is wrong and why.
+
+The content hash covers every column of the record plus what changes its meaning (source, mapping, time zone),
+so importing the same export again finds every ticket unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from datetime import tzinfo
+from functools import partial
+from itertools import repeat
+from operator import methodcaller
+from typing import Any
+
+from butterfly.importers.dates import canonical
+from butterfly.importers.fields import DATE_FIELDS, FIELDS, STATUS_ALIASES
+from butterfly.importers.mapping import Mapping
+
+HASH_VERSION = "bf1"
+_US = "\x1f"
+_blake = partial(hashlib.blake2b, digest_size=16)
+_hexdigest = methodcaller("hexdigest")
+_encode = methodcaller("encode", "utf-8", "surrogatepass")
+TAG_SEPARATORS = (";", ",", "|", "，", "；", "、", "\n")
+
+
+def content_hashes(prefix: str, records: Sequence[Sequence[str]]) -> list[str]:
+    """One hash per record (all C-level calls: no Python code runs per record)."""
+    return list(map(_hexdigest, map(_blake, map(_encode, map(prefix.__add__, map(_US.join, records))))))
+
+
+def content_hash(prefix: str, parts: Sequence[str]) -> str:
+    return content_hashes(prefix, [parts])[0]
+
+
+def split_tags(value: str) -> list[str]:
+    """Tags from an export cell: a JSON list of strings, or text separated by ; , | ， ； 、 or newlines."""
+    text = value.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, list) and all(isinstance(t, str) for t in data):
+            return data
+    for sep in TAG_SEPARATORS[1:]:
+        text = text.replace(sep, ";")
+    return [t.strip() for t in text.split(";") if t.strip()]
+
+
+def tags_json(tags: Sequence[str]) -> str:
+    return json.dumps(list(tags), ensure_ascii=False)
+
+
+class _Memo(dict[str, Any]):
+    """A dict that computes missing values (so ``map(memo.__getitem__, column)`` stays in C for hits)."""
+
+    def __init__(self, compute: Callable[[str], Any], limit: int = 100_000) -> None:
+        super().__init__()
+        self.compute = compute
+        self.limit = limit
+
+    def __missing__(self, key: str) -> Any:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self.compute(key)
+        self[key] = value
+        return value
+
+
+class RecordProblem(Exception):
+    """Why one record cannot be imported."""
+
+
+class TabularPreparer:
+    """Prepared rows from records that are lists of text aligned with ``header``."""
+
+    def __init__(self, *, mapping: Mapping, header: list[str], source: str, tz: tzinfo, hash_salt: str) -> None:
+        self.mapping = mapping
+        self.header = header
+        self.source = source
+        self.tz = tz
+        self.fields = [f for f in FIELDS if f in mapping.columns]
+        self.indexes = [header.index(mapping.columns[f]) for f in self.fields]
+        self.width = len(header)
+        self.id_index = header.index(mapping.columns["id"])
+        used = set(self.indexes)
+        self.extra = [(i, name) for i, name in enumerate(header) if i not in used]
+        self.prefix = f"{HASH_VERSION}{_US}{source}{_US}{mapping.fingerprint()}{_US}{hash_salt}\x1e"
+        statuses = {**STATUS_ALIASES, **mapping.statuses}
+        self._status = _Memo(lambda v: "" if not v.strip() else statuses.get(v.strip().lower()))
+        self._tags = _Memo(lambda v: tags_json(split_tags(v)))
+        self.python_dates = False  # set once the database could not convert this file's dates
+
+    # -- fast: a whole batch, column by column -----------------------------------------------------------
+
+    def fast(self, rows: list[list[str]]) -> list[tuple[str, ...]] | None:
+        if not rows or self.python_dates:
+            return None
+        if len(set(map(len, rows))) != 1 or len(rows[0]) != self.width:
+            return None
+        columns = list(zip(*rows, strict=True))
+        ids = list(map(str.strip, columns[self.id_index]))
+        if "" in ids:
+            return None
+        out: list[Any] = [repeat(self.source)]
+        for f, index in zip(self.fields, self.indexes, strict=True):
+            if f == "id":
+                out.append(ids)
+            elif f == "status":
+                statuses = list(map(self._status.__getitem__, columns[index]))
+                if None in statuses:
+                    return None
+                out.append(statuses)
+            elif f == "tags":
+                out.append(map(self._tags.__getitem__, columns[index]))
+            else:
+                out.append(columns[index])
+        out.append(map(self._raw, rows) if self.extra else repeat(""))
+        out.append(content_hashes(self.prefix, rows))
+        prepared = list(zip(*out, strict=False))  # repeat() columns are endless
+        if len(set(ids)) != len(ids):
+            prepared = _last_of_each(prepared, ids)
+        return prepared
+
+    def _raw(self, row: Sequence[str]) -> str:
+        extra = {name: row[i] for i, name in self.extra if i < len(row) and row[i] != ""}
+        return json.dumps(extra, ensure_ascii=False) if extra else ""
+
+    # -- slow: record by record, dates in Python ----------------------------------------------------------
+
+    def prepare_one(self, row: list[str]) -> tuple[str, ...]:
+        """One prepared row; RecordProblem saying what is wrong."""
+        if len(row) != self.width:
+            if len(row) > self.width and not any(v.strip() for v in row[self.width :]):
+                row = row[: self.width]
+            else:
+                raise RecordProblem(f"has {len(row)} fields, the header has {self.width}")
+        values: list[str] = [self.source]
+        for f, index in zip(self.fields, self.indexes, strict=True):
+            value = row[index]
+            column = self.header[index]
+            if f == "id":
+                value = value.strip()
+                if not value:
+                    raise RecordProblem(f"missing id (column '{column}')")
+            elif f == "status":
+                status = self._status[value]
+                if status is None:
+                    raise RecordProblem(
+                        f"unknown status '{value.strip()}' (column '{column}'); "
+                        "map it in a mapping file under statuses: to open, pending, resolved or closed"
+                    )
+                value = status
+            elif f == "tags":
+                value = self._tags[value]
+            elif f in DATE_FIELDS:
+                try:
+                    value = canonical(value, self.tz)
+                except ValueError as exc:
+                    raise RecordProblem(f"{f} (column '{column}'): {exc}") from None
+            values.append(value)
+        values.append(self._raw(row) if self.extra else "")
+        values.append(content_hash(self.prefix, row))
+        return tuple(values)
+
+    def slow(self, rows: list[list[str]], reject: Callable[[int, str], None]) -> list[tuple[str, ...]]:
+        """Prepared rows for the records that are fine; ``reject(i, reason)`` for each that is not."""
+        prepared: list[tuple[str, ...]] = []
+        ids: list[str] = []
+        for i, row in enumerate(rows):
+            try:
+                values = self.prepare_one(row)
+            except RecordProblem as exc:
+                reject(i, str(exc))
+                continue
+            prepared.append(values)
+            ids.append(values[1 + self.fields.index("id")])
+        if len(set(ids)) != len(ids):
+            prepared = _last_of_each(prepared, ids)
+        return prepared
+
+
+def _last_of_each(rows: list[tuple[str, ...]], ids: list[str]) -> list[tuple[str, ...]]:
+    """Keep the last row for each id (a later row of the same ticket in one file wins)."""
+    last = {ticket_id: i for i, ticket_id in enumerate(ids)}
+    return [row for i, row in enumerate(rows) if last[ids[i]] == i]

@@ -1,0 +1,155 @@
+"""The rejects file: every record an import could not take, byte for byte, with its line number and reason.
+
+Default place: next to the input, ``<input>.rejects.txt``; ``--rejects PATH`` puts every file's rejects there.
+Created readable by its owner only (0600). The format::
+
+    # butterfly import: records of tickets.csv that were not imported (encoding UTF-8)
+    # each "# line N: reason" line is followed by that record exactly as it is in the input
+    # line 1: header
+    id,customer,subject,…
+    # line 17: missing id
+    ,Acme Retail,Login broken,…
+
+CSV and JSON Lines records are copied from the input's bytes; a record of a JSON array is written as compact
+JSON (``# record N: reason``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import BinaryIO
+
+MARKER = b"# butterfly import:"
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
+
+
+def default_path(input_path: Path) -> Path:
+    return input_path.with_name(input_path.name + ".rejects.txt")
+
+
+class _Lines:
+    """Physical lines of a file as bytes, split like Python's universal newlines (\\n, \\r\\n, \\r)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        self.number = 0  # lines consumed so far
+        self.pending: list[bytes] = []
+
+    def next(self) -> bytes | None:
+        if not self.pending:
+            chunk = self.handle.readline()
+            if not chunk:
+                return None
+            self.pending = [p for p in _LONE_CR.split(chunk) if p] if b"\r" in chunk else [chunk]
+        self.number += 1
+        return self.pending.pop(0)
+
+
+class RejectsFile:
+    """Collects rejects as they happen (in input order) and writes them; the file exists only if needed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._out: BinaryIO | None = None
+        self._source: Path | None = None
+        self._codec = "utf-8"
+        self._lines: _Lines | None = None
+        self._input: BinaryIO | None = None
+        self._header_lines: tuple[int, int] | None = None
+        self._written_for_source = False
+
+    def start_source(self, source: Path, *, codec: str, label: str, header_lines: tuple[int, int] | None) -> None:
+        """The next rejects come from ``source`` (decoded with ``codec``; ``header_lines`` repeated first)."""
+        self._close_input()
+        self._source = source
+        self._codec = "utf-8" if codec in ("utf-8-sig",) else codec
+        self._label = label
+        self._header_lines = header_lines
+        self._written_for_source = False
+
+    def _text(self, text: str) -> bytes:
+        return text.encode(self._codec, errors="backslashreplace")
+
+    def _open(self) -> BinaryIO:
+        if self._out is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+            self._out = os.fdopen(fd, "wb")
+        out = self._out
+        if not self._written_for_source and self._source is not None:
+            out.write(
+                self._text(
+                    f"# butterfly import: records of {self._source} that were not imported (encoding {self._label})\n"
+                    '# each "# line N: reason" line is followed by that record exactly as it is in the input\n'
+                )
+            )
+            self._written_for_source = True
+            if self._header_lines is not None:
+                self._copy_lines(*self._header_lines, "header")
+        return out
+
+    def _copy_lines(self, first: int, last: int, reason: str) -> None:
+        assert self._out is not None and self._source is not None
+        if self._lines is None or self._lines.number >= first:
+            self._close_input()
+            self._input = self._source.open("rb")
+            self._lines = _Lines(self._input)
+        where = f"line {first}" if first == last else f"lines {first}-{last}"
+        self._out.write(self._text(f"# {where}: {_one_line(reason)}\n"))
+        lines = self._lines
+        while lines.number < first - 1:
+            if lines.next() is None:
+                return
+        last_written = b"\n"
+        for _ in range(first, last + 1):
+            data = lines.next()
+            if data is None:
+                break
+            self._out.write(data)
+            last_written = data
+        if not last_written.endswith((b"\n", b"\r")):
+            self._out.write(b"\n")
+
+    def add_lines(self, first: int, last: int, reason: str) -> None:
+        """Reject the record on physical lines ``first``..``last`` of the current source."""
+        self._open()
+        self._copy_lines(first, last, reason)
+        self.count += 1
+
+    def add_record(self, label: str, record: str, reason: str) -> None:
+        """Reject a record that has no line of its own (an element of a JSON array)."""
+        out = self._open()
+        out.write(self._text(f"# {label}: {_one_line(reason)}\n"))
+        out.write(record.encode("utf-8", errors="backslashreplace") + b"\n")
+        self.count += 1
+
+    def _close_input(self) -> None:
+        if self._input is not None:
+            self._input.close()
+        self._input = None
+        self._lines = None
+
+    def close(self) -> None:
+        self._close_input()
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def remove_stale(self) -> None:
+        """Delete a rejects file left by an earlier run (only if butterfly wrote it) when this run had none."""
+        if self.count or not self.path.exists():
+            return
+        try:
+            with self.path.open("rb") as handle:
+                if handle.read(len(MARKER)) == MARKER:
+                    self.path.unlink()
+        except OSError:
+            pass
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,141 @@
+"""ServiceNow incident exports: an event log (one row per change of an incident) collapsed to each incident's
+final state — the row with the highest ``sys_mod_count``, then the latest ``sys_updated_at``, then the last
+in the file.
+
+Columns: ``number`` -> id, ``caller_id`` -> customer, ``category``/``subcategory``, ``u_symptom`` -> tags,
+``priority``, ``contact_type`` -> channel, ``assignment_group`` -> group, ``assigned_to`` -> assignee,
+``problem_id``, ``opened_at`` -> created, ``resolved_at``, ``closed_at``, ``sys_updated_at`` -> updated,
+``short_description`` -> subject and ``description`` when present. ``?`` means empty. Every column of the final
+row is kept in ``raw``. Statuses: New, Active, In Progress -> open; Awaiting … and On Hold -> pending;
+Resolved -> resolved; Closed, Canceled -> closed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from butterfly.importers.dates import parse_datetime, to_utc_text
+from butterfly.importers.native import Converted
+from butterfly.importers.prepare import tags_json
+from butterfly.importers.sources import CsvFile
+
+STATES = {
+    "new": "open",
+    "active": "open",
+    "in progress": "open",
+    "awaiting user info": "pending",
+    "awaiting problem": "pending",
+    "awaiting vendor": "pending",
+    "awaiting evidence": "pending",
+    "awaiting change": "pending",
+    "on hold": "pending",
+    "resolved": "resolved",
+    "closed": "closed",
+    "canceled": "closed",
+    "cancelled": "closed",
+}
+COLUMNS = {
+    "customer": "caller_id",
+    "subject": "short_description",
+    "description": "description",
+    "category": "category",
+    "subcategory": "subcategory",
+    "priority": "priority",
+    "channel": "contact_type",
+    "group": "assignment_group",
+    "assignee": "assigned_to",
+    "problem_id": "problem_id",
+}
+DATES = {"created": "opened_at", "resolved": "resolved_at", "closed": "closed_at", "updated": "sys_updated_at"}
+
+
+def _value(row: dict[str, str], column: str) -> str:
+    value = row.get(column, "")
+    return "" if value is None or value.strip() == "?" else value.strip()
+
+
+def _order(row: dict[str, str], tz: tzinfo, position: int) -> tuple[int, datetime, int]:
+    try:
+        count = int(_value(row, "sys_mod_count") or -1)
+    except ValueError:
+        count = -1
+    try:
+        updated = parse_datetime(_value(row, "sys_updated_at"), tz) or datetime.min.replace(tzinfo=tz)
+    except ValueError:
+        updated = datetime.min.replace(tzinfo=tz)
+    return count, updated, position
+
+
+def read(path: Path, codec: str, tz: tzinfo) -> Iterator[Converted]:
+    """One converted record per incident, in order of first appearance; unreadable rows rejected by line."""
+    source = CsvFile(path, codec)
+    header = source.header
+    if "number" not in header:
+        source.close()
+        from butterfly.errors import InvalidInputError
+
+        raise InvalidInputError(f"{path}: not a ServiceNow incident export (no 'number' column)")
+    best: dict[str, tuple[tuple[int, datetime, int], dict[str, str], int]] = {}
+    events: dict[str, int] = {}
+    broken: list[Converted] = []
+    position = 0
+    try:
+        for batch in source.batches():
+            for first, last, reason in batch.broken:
+                broken.append(Converted(label=f"line {first}", raw="", problem=reason, lines=(first, last)))
+            for i, cells in enumerate(batch.rows):
+                first, _last = batch.lines_of(i)
+                position += 1
+                if len(cells) != len(header):
+                    broken.append(
+                        Converted(
+                            label=f"line {first}",
+                            raw="",
+                            problem=f"has {len(cells)} fields, the header has {len(header)}",
+                            lines=(first, first),
+                        )
+                    )
+                    continue
+                row = dict(zip(header, cells, strict=True))
+                number = _value(row, "number")
+                if not number:
+                    broken.append(
+                        Converted(label=f"line {first}", raw="", problem="missing number", lines=(first, first))
+                    )
+                    continue
+                events[number] = events.get(number, 0) + 1
+                key = _order(row, tz, position)
+                if number not in best or key >= best[number][0]:
+                    best[number] = (key, row, first)
+    finally:
+        source.close()
+    yield from sorted(broken, key=lambda c: c.lines or (0, 0))
+    for number, (_key, row, line) in best.items():
+        yield _convert(number, row, line, events[number], tz)
+
+
+def _convert(number: str, row: dict[str, str], line: int, count: int, tz: tzinfo) -> Converted:
+    raw = json.dumps(row, ensure_ascii=False, sort_keys=True)
+    label = f"incident {number} (line {line})"
+    state = _value(row, "incident_state").lower()
+    status = STATES.get(state)
+    if status is None:
+        return Converted(
+            label=label, raw=raw, problem=f"unknown incident_state '{state}'", lines=(line, line), events=count
+        )
+    values: dict[str, Any] = {"id": number, "status": status}
+    for target, column in COLUMNS.items():
+        values[target] = _value(row, column)
+    symptom = _value(row, "u_symptom")
+    values["tags"] = tags_json([symptom] if symptom else [])
+    for target, column in DATES.items():
+        try:
+            dt = parse_datetime(_value(row, column), tz)
+        except ValueError as exc:
+            return Converted(label=label, raw=raw, problem=f"{column}: {exc}", lines=(line, line), events=count)
+        values[target] = "" if dt is None else to_utc_text(dt)
+    return Converted(label=label, raw=raw, values=values, lines=(line, line), events=count)

@@ -1,0 +1,305 @@
+"""Reading export files: CSV in batches of lines (with exact line numbers for every record), JSON and JSON Lines,
+and telling which format a file is in.
+
+The CSV reader is built for speed: a batch of physical lines goes through the C ``csv`` module in one call;
+only a batch with a broken record, a blank line or a record spanning several lines is walked record by record
+(to know each record's lines). A quoted field that is never closed swallows at most ``MAX_RECORD_LINES`` lines
+before its first line is rejected and reading resumes on the next line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from butterfly.errors import InvalidInputError
+from butterfly.importers.encoding import locate_decode_error
+
+BATCH_LINES = 20_000
+MAX_RECORD_LINES = 5_000
+csv.field_size_limit(64 * 1024 * 1024)
+
+FORMATS = ("auto", "csv", "jsonl", "json", "zendesk", "freshdesk", "jira", "github", "servicenow")
+NATIVE_JSON = ("zendesk", "freshdesk", "jira", "github")
+
+
+@dataclass
+class CsvBatch:
+    """Records of consecutive lines. ``starts[i]``/``ends[i]``: the physical lines of ``rows[i]``."""
+
+    rows: list[list[str]]
+    first_line: int
+    starts: list[int] | None = None  # None: one record per line, record i on line first_line + i
+    ends: list[int] | None = None
+    broken: list[tuple[int, int, str]] = field(default_factory=list)  # (first, last line, reason)
+    bytes_read: int = 0
+
+    def lines_of(self, i: int) -> tuple[int, int]:
+        if self.starts is None or self.ends is None:
+            return self.first_line + i, self.first_line + i
+        return self.starts[i], self.ends[i]
+
+
+class _CountingReader(io.RawIOBase):
+    """A raw file that remembers how many bytes were read (for the progress bar)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.handle.readinto(buffer)  # type: ignore[attr-defined]
+        self.count += n or 0
+        return n or 0
+
+    def close(self) -> None:
+        self.handle.close()
+        super().close()
+
+
+class CsvFile:
+    """A CSV file opened for reading: its header, dialect, and batches of records."""
+
+    def __init__(self, path: Path, codec: str) -> None:
+        self.path = path
+        self.codec = codec
+        self.size = os.path.getsize(path)
+        self._raw = _CountingReader(path.open("rb"))
+        buffered = io.BufferedReader(self._raw, buffer_size=1 << 20)
+        self._text = io.TextIOWrapper(buffered, encoding=codec, errors="strict", newline="")
+        self.header_lines = (1, 1)
+        first = self._next_lines(1)
+        if not first:
+            raise InvalidInputError(f"{path}: the file is empty")
+        self.delimiter = self._delimiter(first[0])
+        header_lines = first
+        while True:
+            try:
+                header = next(csv.reader(header_lines, delimiter=self.delimiter, strict=True))
+                break
+            except csv.Error as exc:
+                more = self._next_lines(1)
+                if not more or len(header_lines) > 50:
+                    raise InvalidInputError(f"{path}:1: cannot read the header: {exc}") from None
+                header_lines += more
+        self.header_lines = (1, len(header_lines))
+        self.header = [h.strip().lstrip("\ufeff") or f"column {i + 1}" for i, h in enumerate(header)]
+        self.next_line = len(header_lines) + 1
+
+    def _delimiter(self, line: str) -> str:
+        if self.path.suffix.lower() in (".tsv", ".tab"):
+            return "\t"
+        counts = {d: line.count(d) for d in (",", ";", "\t", "|")}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+    def _next_lines(self, n: int) -> list[str]:
+        try:
+            return list(islice(self._text, n))
+        except UnicodeDecodeError:
+            line, detail = locate_decode_error(self.path, self.codec)
+            raise InvalidInputError(
+                f"{self.path}:{line}: {detail}",
+                hint="the file is not in the encoding used; name it with --encoding (utf-8, gbk, big5, …)",
+            ) from None
+
+    def close(self) -> None:
+        self._text.close()
+
+    def batches(self, batch_lines: int = BATCH_LINES) -> Iterator[CsvBatch]:
+        carry: list[str] = []
+        eof = False
+        while True:
+            new = [] if eof else self._next_lines(batch_lines)
+            eof = eof or len(new) < batch_lines
+            lines = carry + new if carry else new
+            if not lines:
+                return
+            base = self.next_line
+            batch, consumed = self._parse(lines, base, eof)
+            self.next_line = base + consumed
+            carry = lines[consumed:]
+            batch.bytes_read = self._raw.count
+            if batch.rows or batch.broken:
+                yield batch
+            if eof and not carry:
+                return
+
+    def _parse(self, lines: list[str], base: int, eof: bool) -> tuple[CsvBatch, int]:
+        """Parse ``lines`` (the first is physical line ``base``); returns the batch and how many lines it used."""
+        try:
+            rows = list(csv.reader(lines, delimiter=self.delimiter, strict=True))
+        except csv.Error:
+            rows = None
+        if rows is not None and len(rows) == len(lines) and all(rows):
+            return CsvBatch(rows=rows, first_line=base), len(lines)
+        return self._parse_slowly(lines, base, eof)
+
+    def _parse_slowly(self, lines: list[str], base: int, eof: bool) -> tuple[CsvBatch, int]:
+        batch = CsvBatch(rows=[], first_line=base, starts=[], ends=[])
+        assert batch.starts is not None and batch.ends is not None
+        position = 0  # lines used so far
+        while position < len(lines):
+            reader = csv.reader(lines[position:], delimiter=self.delimiter, strict=True)
+            done = 0  # lines used by this reader
+            restart = False
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    end = reader.line_num
+                    at_end = position + end >= len(lines)
+                    message = str(exc)
+                    if at_end and "unexpected end of data" in message:
+                        span = end - done
+                        if not eof and span < MAX_RECORD_LINES:
+                            return batch, position + done  # the record continues in the next batch
+                        # a quote never closed: reject its first line, read on from the next
+                        first = base + position + done
+                        batch.broken.append((first, first, "a quoted field is never closed (unbalanced '\"')"))
+                        position += done + 1
+                        restart = True
+                        break
+                    batch.broken.append((base + position + done, base + position + end - 1, _csv_reason(message)))
+                    done = end
+                    continue
+                end = reader.line_num
+                if row:
+                    batch.rows.append(row)
+                    batch.starts.append(base + position + done)
+                    batch.ends.append(base + position + end - 1)
+                done = end
+            if not restart:
+                position += done
+                break
+        return batch, position
+
+
+def _csv_reason(message: str) -> str:
+    if "expected after" in message:
+        return f"bad quoting: {message}"
+    if "NUL" in message or "nul" in message:
+        return "the line contains a NUL byte"
+    return message
+
+
+# -- JSON ---------------------------------------------------------------------------------------------------
+
+
+def read_text(path: Path, codec: str) -> str:
+    """The whole file decoded strictly; InvalidInputError naming the line of bad bytes."""
+    data = path.read_bytes()
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        line, detail = locate_decode_error(path, codec)
+        raise InvalidInputError(
+            f"{path}:{line}: {detail}", hint="name the file's encoding with --encoding (utf-8, gbk, big5, …)"
+        ) from None
+
+
+def load_json(path: Path, codec: str) -> Any:
+    text = read_text(path, codec)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
+
+
+def json_records(doc: Any, path: Path) -> list[Any]:
+    """The list of records in a JSON export: the document itself or its one list-valued member."""
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict):
+        for key in ("tickets", "issues", "results", "records", "data", "items", "result"):
+            if isinstance(doc.get(key), list):
+                return list(doc[key])
+        lists = [v for v in doc.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
+        if len(lists) == 1:
+            return lists[0]
+        return [doc]
+    raise InvalidInputError(f"{path}: expected a JSON list of records or an object holding one")
+
+
+def jsonl_lines(path: Path, codec: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each non-blank line."""
+    with path.open("r", encoding=codec, errors="strict", newline="") as handle:
+        number = 0
+        try:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield number, line
+        except UnicodeDecodeError:
+            line_no, detail = locate_decode_error(path, codec)
+            raise InvalidInputError(f"{path}:{line_no}: {detail}", hint="name the encoding with --encoding") from None
+
+
+# -- which format -------------------------------------------------------------------------------------------
+
+SERVICENOW_COLUMNS = {"number", "incident_state", "sys_mod_count", "caller_id"}
+
+
+def detect_format(path: Path, codec: str, given: str = "auto") -> str:
+    """The format of ``path``: ``given`` unless it is ``auto``; else by extension and a look inside."""
+    if given != "auto":
+        if given not in FORMATS:
+            raise InvalidInputError(f"unknown format '{given}'", hint="formats: " + ", ".join(FORMATS))
+        return given
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    with path.open("rb") as handle:
+        head = handle.read(65536)
+    text = head.decode(codec, errors="ignore").lstrip("\ufeff \t\r\n")
+    if suffix == ".json" or text.startswith(("{", "[")):
+        return "json"  # refined by detect_json_format once loaded
+    first_line = text.split("\n", 1)[0]
+    names = {c.strip().strip('"').lower() for c in first_line.split(",")}
+    if names >= SERVICENOW_COLUMNS:
+        return "servicenow"
+    return "csv"
+
+
+def detect_json_format(doc: Any) -> str:
+    """A vendor format recognised from the shape of a JSON export, or ``json`` (generic)."""
+    records = doc if isinstance(doc, list) else None
+    if isinstance(doc, dict):
+        if isinstance(doc.get("issues"), list) and doc["issues"] and _all_have(doc["issues"], {"key", "fields"}):
+            return "jira"
+        if isinstance(doc.get("tickets"), list):
+            records = doc["tickets"]
+            if (
+                records
+                and _all_have(records, {"requester_id", "status", "subject"})
+                and ("url" in records[0] or "via" in records[0] or "end_of_stream" in doc or "next_page" in doc)
+            ):
+                return "zendesk"
+    if records and isinstance(records[0], dict):
+        first = records[0]
+        if {"key", "fields"} <= first.keys():
+            return "jira"
+        if {"requester_id", "status", "subject"} <= first.keys() and (
+            "fr_due_by" in first or "stats" in first or "company_id" in first or "responder_id" in first
+        ):
+            return "freshdesk"
+        if {"requester_id", "status", "subject"} <= first.keys() and ("via" in first or "url" in first):
+            return "zendesk"
+        if {"number", "title", "state"} <= first.keys() and ("user" in first or "html_url" in first):
+            return "github"
+    return "json"
+
+
+def _all_have(records: list[Any], keys: set[str]) -> bool:
+    return all(isinstance(r, dict) and keys <= r.keys() for r in records[:20])
