@@ -1,9 +1,220 @@
-"""CLI commands: tickets (being written)."""
+"""``butterfly tickets list|show``: the imported tickets and a ticket's timeline."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from butterfly.cli._common import DbOption, JsonOption, out, print_json, safe
+
+if TYPE_CHECKING:
+    from butterfly.models import Ticket
+    from butterfly.tickets import TimelineStep
+
+tickets_app = typer.Typer(help="List imported tickets and show one with its timeline.", no_args_is_help=True)
+
+
+def _when(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    from butterfly.errors import InvalidInputError
+    from butterfly.importers.dates import parse_datetime, zone
+    from butterfly.settings import get_settings
+
+    try:
+        return parse_datetime(value, zone(getattr(get_settings(), "timezone", None)))
+    except ValueError:
+        raise InvalidInputError(f"{option} {value}: not a date", hint="e.g. 2026-10-01 or 2026-10-01T08:00") from None
+
+
+def _time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def ticket_json(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "source": ticket.source,
+        "external_id": ticket.external_id,
+        "customer": ticket.customer,
+        "organization": ticket.organization,
+        "subject": ticket.subject,
+        "category": ticket.category,
+        "subcategory": ticket.subcategory,
+        "tags": list(ticket.tags or []),
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "channel": ticket.channel,
+        "group": ticket.group_name,
+        "assignee": ticket.assignee,
+        "problem_id": ticket.problem_id,
+        "created_at": _iso(ticket.created_at),
+        "first_response_at": _iso(ticket.first_response_at),
+        "resolved_at": _iso(ticket.resolved_at),
+        "closed_at": _iso(ticket.closed_at),
+        "updated_at": _iso(ticket.updated_at),
+    }
+
+
+@tickets_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option("--status", help="open, pending, resolved or closed.", show_default=False)
+    ] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer.", show_default=False)] = None,
+    category: Annotated[str | None, typer.Option("--category", help="Only this category.", show_default=False)] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only tickets from this source.", show_default=False)
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Created on or after this date/time.", show_default=False)
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Created before this date/time.", show_default=False)
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many tickets.")] = 50,
+    json_: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """List tickets, newest first.
+
+    Example: butterfly tickets list --status closed --since 2026-10-01
+    """
+    from butterfly.cli._common import session_for
+    from butterfly.tickets import list_tickets
+
+    with session_for(ctx, db) as session:
+        tickets = list_tickets(
+            session=session,
+            status=status,
+            customer=customer,
+            category=category,
+            source=source,
+            since=_when(since, "--since"),
+            until=_when(until, "--until"),
+            limit=limit,
+        )
+    if json_:
+        print_json([ticket_json(t) for t in tickets])
+        return
+    from rich.table import Table
+
+    console = out()
+    if not tickets:
+        console.print("no tickets match (import some with `butterfly import FILE`)")
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for name in ("id", "customer", "subject", "category", "status", "created", "closed"):
+        table.add_column(
+            name,
+            overflow="fold" if name in ("subject", "customer") else "ellipsis",
+            no_wrap=name in ("id", "status", "created", "closed"),
+            ratio=3 if name == "subject" else None,
+        )
+    for t in tickets:
+        ref = t.external_id if t.source in ("csv", "json") else f"{t.source}:{t.external_id}"
+        table.add_row(
+            safe(ref),
+            safe(t.customer),
+            safe(t.subject),
+            safe(t.category),
+            t.status,
+            _time(t.created_at),
+            _time(t.closed_at),
+        )
+    console.print(table)
+
+
+def _timeline_json(steps: list[TimelineStep]) -> list[dict[str, Any]]:
+    return [
+        {
+            "step": s.name,
+            "at": _iso(s.at),
+            "since_previous_seconds": int(s.since_previous.total_seconds()) if s.since_previous is not None else None,
+            "since_created_seconds": int(s.since_created.total_seconds()) if s.since_created is not None else None,
+        }
+        for s in steps
+    ]
+
+
+STEP_LABELS = {
+    "created": "created",
+    "first_response": "first response",
+    "resolved": "resolved",
+    "closed": "closed",
+}
+
+
+@tickets_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    ticket_ref: Annotated[str, typer.Argument(metavar="ID", help="Ticket id, SOURCE:ID, or #ROW.")],
+    json_: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Show a ticket and its timeline: created → first response → resolved → closed, with durations.
+
+    Example: butterfly tickets show T-1001
+    """
+    from butterfly.cli._common import session_for
+    from butterfly.tickets import get_ticket, timeline
+
+    with session_for(ctx, db) as session:
+        ticket = get_ticket(session=session, ref=ticket_ref)
+    steps = timeline(ticket)
+    if json_:
+        data = ticket_json(ticket)
+        data["description"] = ticket.description
+        data["timeline"] = _timeline_json(steps)
+        print_json(data)
+        return
+    from rich.table import Table
+
+    from butterfly.timeutil import format_duration
+
+    console = out()
+    console.print(f"[bold]{safe(ticket.source)}:{safe(ticket.external_id)}[/]  {safe(ticket.subject)}")
+    facts = [
+        ("customer", ticket.customer),
+        ("organization", ticket.organization if ticket.organization != ticket.customer else None),
+        ("status", ticket.status),
+        ("category", " / ".join(x for x in (ticket.category, ticket.subcategory) if x) or None),
+        ("tags", ", ".join(ticket.tags or []) or None),
+        ("priority", ticket.priority),
+        ("channel", ticket.channel),
+        ("group", ticket.group_name),
+        ("assignee", ticket.assignee),
+        ("problem", ticket.problem_id),
+    ]
+    for name, value in facts:
+        if value:
+            console.print(f"  {name + ':':<14}{safe(value)}")
+    table = Table(title="timeline (UTC)", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("step")
+    table.add_column("at")
+    table.add_column("after previous", justify="right")
+    table.add_column("since created", justify="right")
+    for step in steps:
+        table.add_row(
+            STEP_LABELS[step.name],
+            _time(step.at),
+            format_duration(step.since_previous) if step.at is not None and step.name != "created" else "",
+            format_duration(step.since_created) if step.at is not None and step.name != "created" else "",
+        )
+    console.print()
+    console.print(table)
+    if ticket.description:
+        console.print()
+        console.print(safe(ticket.description))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(tickets_app, name="tickets")
