@@ -3,8 +3,9 @@
 Two tickets belong to the same problem when
 
 - they have the same **category key** (category, subcategory and tag set, normalised), or
-- their **texts** (subject + description, normalised) are near-duplicates: estimated Jaccard similarity of
-  character n-grams (CJK bigrams, other trigrams) of at least ``threshold`` (MinHash/LSH, see ``textsim``).
+- their **subjects**, or their **subjects + descriptions**, normalised, are near-duplicates: estimated Jaccard
+  similarity of character n-grams (CJK bigrams, other trigrams) of at least ``threshold`` (MinHash/LSH, see
+  ``textsim``).
 
 Groups are the connected components of those links (method ``hybrid``, the default). The other methods exist
 to be measured against it (``benchmarks/bench_recurring.py``): ``subject`` (exact normalised subject, the
@@ -84,12 +85,17 @@ def group_labels(
         left.append(idx)
         right.append(link)
     if method in ("hybrid", "text"):
-        texts = [ticket_text(it.subject, it.description) for it in items]
-        present = np.array([i for i, t in enumerate(texts) if t], dtype=np.int64)
-        if len(present):
-            labels = cluster_texts([texts[i] for i in present], params=params)
-            left.append(present)
-            right.append(present[labels])
+        # near-duplicate subjects, and near-duplicate subject + description (one ticket may have a description
+        # the other lacks, so each comparison links on its own)
+        for texts in (
+            [normalise(it.subject) for it in items],
+            [ticket_text(it.subject, it.description) if it.description else "" for it in items],
+        ):
+            present = np.array([i for i, t in enumerate(texts) if t], dtype=np.int64)
+            if len(present):
+                labels = cluster_texts([texts[i] for i in present], params=params)
+                left.append(present)
+                right.append(present[labels])
     labels_all = components(n, np.concatenate(left), np.concatenate(right))
     return [int(v) for v in labels_all]
 

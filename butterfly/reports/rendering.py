@@ -88,11 +88,11 @@ def md_block(value: object) -> Markup:
 
 @pass_context
 def _finalize(ctx: Context, value: Any) -> Any:
-    """``.md`` templates: escape every printed value that is not already Markup."""
+    """``.md`` templates: escape every printed string that is not already Markup (numbers cannot inject)."""
     if value is None:
         return ""
     name = ctx.name or ""
-    if name.endswith(".md") and not isinstance(value, Markup):
+    if name.endswith(".md") and isinstance(value, str) and not isinstance(value, Markup):
         return md_inline(value)
     return value
 
