@@ -33,6 +33,10 @@ def _time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 
 
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value is not None else "-"
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -111,23 +115,24 @@ def list_command(
         console.print("no tickets match (import some with `butterfly import FILE`)")
         return
     table = Table(show_edge=False, pad_edge=False)
+    refs = [t.external_id if t.source in ("csv", "json") else f"{t.source}:{t.external_id}" for t in tickets]
+    fixed = {"id": max(len(r) for r in refs), "status": 8, "created": 10, "closed": 10}
     for name in ("id", "customer", "subject", "category", "status", "created", "closed"):
-        table.add_column(
-            name,
-            overflow="fold" if name in ("subject", "customer") else "ellipsis",
-            no_wrap=name in ("id", "status", "created", "closed"),
-            ratio=3 if name == "subject" else None,
-        )
-    for t in tickets:
-        ref = t.external_id if t.source in ("csv", "json") else f"{t.source}:{t.external_id}"
+        if name in fixed:
+            table.add_column(name, no_wrap=True, min_width=fixed[name])
+        elif name == "subject":
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=36)
+        else:
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=12)
+    for t, ref in zip(tickets, refs, strict=True):
         table.add_row(
             safe(ref),
             safe(t.customer),
             safe(t.subject),
             safe(t.category),
             t.status,
-            _time(t.created_at),
-            _time(t.closed_at),
+            _day(t.created_at),
+            _day(t.closed_at),
         )
     console.print(table)
 
