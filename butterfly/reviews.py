@@ -607,20 +607,23 @@ def read_answers_file(path: str | Path) -> tuple[Any, dict[tuple[str, ...], int]
     except OSError as exc:
         raise FileProblemsError(name, [Problem(name, f"cannot read: {exc.strerror}")]) from None
     is_json = p.suffix.lower() == ".json"
-    if is_json:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FileProblemsError(name, [Problem(name, f"not valid JSON: {exc.msg}", line=exc.lineno)]) from None
-    else:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise FileProblemsError(name, [Problem(name, f"not valid YAML: {problem}", line=line)]) from None
-    return data, _lines_of(text, is_json), name
+    try:
+        if is_json:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise FileProblemsError(name, [Problem(name, f"not valid JSON: {exc.msg}", line=exc.lineno)]) from None
+        else:
+            try:
+                data = yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                line = mark.line + 1 if mark is not None else None
+                problem = getattr(exc, "problem", None) or str(exc)
+                raise FileProblemsError(name, [Problem(name, f"not valid YAML: {problem}", line=line)]) from None
+        return data, _lines_of(text, is_json), name
+    except RecursionError:  # json and PyYAML parse recursively: thousands of nested [ or { exhaust the stack
+        raise FileProblemsError(name, [Problem(name, "not an answers file: nested too deeply")]) from None
 
 
 def _bool_hint(raw: object) -> str:
