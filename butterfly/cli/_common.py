@@ -94,15 +94,14 @@ def language(lang: str | None) -> str:
 
 
 def render_error(exc: Exception) -> None:
-    from rich.markup import escape
-
     console = err()
     message = getattr(exc, "message", str(exc))
+    # safe(): messages quote user files and ticket text, whose escape sequences must not reach the terminal;
     # soft_wrap: never break a message at the console width (paths, URLs and commands stay copyable and greppable)
-    console.print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
+    console.print(f"[bold red]Error:[/] {safe(message)}", soft_wrap=True)
     hint = getattr(exc, "hint", None)
     if hint:
-        console.print(f"[dim]Hint:[/] {escape(hint)}", soft_wrap=True)
+        console.print(f"[dim]Hint:[/] {safe(hint)}", soft_wrap=True)
 
 
 class ButterflyGroup(TyperGroup):
