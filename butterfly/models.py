@@ -129,6 +129,7 @@ class Ticket(TicketBase, table=True):
         sa.UniqueConstraint("source", "external_id", name="uq_ticket_source_external_id"),
         sa.Index("ix_ticket_status_closed_at", "status", "closed_at"),
         sa.Index("ix_ticket_customer_created_at", "customer", "created_at"),
+        sa.Index("ix_ticket_category_closed_at", "category", "closed_at"),  # review context: similar tickets
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -3,8 +3,8 @@
 "The same problem at different customers" is what the company-side mid-term cell asks about, so the walk shows
 closed tickets at *other* customers that look like this one: the same category, or a similar subject.
 
-This must stay fast on a million tickets. Indexed queries fetch a bounded set of candidates (the most recently
-closed tickets of the same category, and tickets whose subject starts like this one's, a few thousand at most);
+This must stay fast on a million tickets. Two indexed queries fetch a bounded set of candidates (the most recently
+closed tickets of the same category, and the tickets closed just before this one in any category; 4,000 at most);
 they are then scored in Python by character n-grams of the subject, which works for Chinese as well as English.
 """
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from butterfly.models import Ticket
 
 CATEGORY_CANDIDATES = 2000
-PREFIX_CANDIDATES = 500
+NEARBY_CANDIDATES = 2000
 MIN_SUBJECT_SIMILARITY = 0.3
 RECENT_DAYS = 90
 REVIEWABLE = ("closed", "resolved")
@@ -150,34 +150,26 @@ def ngrams(text: str) -> frozenset[str]:
     return frozenset(g for g in grams if g.strip())
 
 
-def subject_similarity(a: str | None, b: str | None) -> float:
-    """Dice coefficient of the subjects' character n-grams (0..1)."""
-    ga, gb = ngrams(normalize_subject(a)), ngrams(normalize_subject(b))
+def gram_similarity(ga: frozenset[str], gb: frozenset[str]) -> float:
+    """Mean of the Dice coefficient and the overlap coefficient of two n-gram sets (0..1).
+
+    Dice alone punishes a short subject against a long one ("发票导出报错" vs "发票导出失败，提示模板不存在");
+    the overlap coefficient alone would make a two-character subject match everything, so it only counts when
+    the shorter side has at least four n-grams.
+    """
     if not ga or not gb:
         return 0.0
-    return 2 * len(ga & gb) / (len(ga) + len(gb))
+    common = len(ga & gb)
+    dice = 2 * common / (len(ga) + len(gb))
+    shorter = min(len(ga), len(gb))
+    if shorter < 4:
+        return dice
+    return (dice + common / shorter) / 2
 
 
-def _is_cjk(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
-
-
-def subject_prefixes(subject: str | None) -> list[str]:
-    """Prefixes to look up in the subject index: two CJK characters, or the first word (up to 6 letters)."""
-    if not subject:
-        return []
-    text = _REPLY_PREFIX.sub("", subject).strip()
-    if not text:
-        return []
-    if _is_cjk(text[0]):
-        prefix = text[:2] if len(text) >= 2 and _is_cjk(text[1]) else ""
-        return [prefix] if prefix else []
-    word = re.match(r"[^\W\d_]+", text)
-    if word is None or len(word.group(0)) < 3:
-        return []
-    stem = word.group(0)[:6]
-    variants = {stem, stem.lower(), stem.capitalize(), stem.upper()}
-    return sorted(variants)
+def subject_similarity(a: str | None, b: str | None) -> float:
+    """How alike two subjects are, from their character n-grams (0..1)."""
+    return gram_similarity(ngrams(normalize_subject(a)), ngrams(normalize_subject(b)))
 
 
 # -- look-ups ------------------------------------------------------------------------------------------------
@@ -217,7 +209,13 @@ def _other_customers(ticket: Ticket) -> list[Any]:
 
 
 def similar_candidates(*, session: Session, ticket: Ticket) -> list[TicketBrief]:
-    """The bounded candidate set: latest closed tickets of the same category, and subject-prefix matches."""
+    """The bounded candidate set, from two indexed queries.
+
+    - the most recently closed tickets of the same category (index on ``category``);
+    - the tickets closed just before this one, any category (index on ``(status, closed_at)``): a problem that
+      hits several customers at the same time (a bad release, an outage) shows up here even when it was filed
+      under different categories.
+    """
     from sqlmodel import col, select
 
     from butterfly.models import Ticket as T
@@ -232,16 +230,12 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[TicketBrief]
         ).all()
         for r in rows:
             seen.setdefault(r[0], _brief(r))
-    for prefix in subject_prefixes(ticket.subject):
-        rows = session.exec(
-            select(*_columns())
-            .where(
-                col(T.subject) >= prefix,
-                col(T.subject) < prefix + "\U0010ffff",
-                *_other_customers(ticket),
-            )
-            .limit(PREFIX_CANDIDATES)
-        ).all()
+    if normalize_subject(ticket.subject):
+        until = as_utc(ticket.closed_at or ticket.resolved_at or ticket.created_at)
+        stmt = select(*_columns()).where(T.status == "closed", col(T.closed_at).is_not(None), *_other_customers(ticket))
+        if until is not None:
+            stmt = stmt.where(col(T.closed_at) <= until)
+        rows = session.exec(stmt.order_by(col(T.closed_at).desc()).limit(NEARBY_CANDIDATES)).all()
         for r in rows:
             seen.setdefault(r[0], _brief(r))
     return list(seen.values())
@@ -253,16 +247,11 @@ def similar_tickets(*, session: Session, ticket: Ticket, limit: int = 5) -> list
     A candidate qualifies by the same category or a subject similarity of at least 0.3; the score is the
     subject similarity plus 0.5 for the same category, ties broken by the most recently closed.
     """
-    target = normalize_subject(ticket.subject)
-    target_grams = ngrams(target)
+    target_grams = ngrams(normalize_subject(ticket.subject))
     scored: list[SimilarTicket] = []
     for cand in similar_candidates(session=session, ticket=ticket):
         same_category = bool(ticket.category) and cand.category == ticket.category
-        sim = 0.0
-        if target_grams:
-            grams = ngrams(normalize_subject(cand.subject))
-            if grams:
-                sim = 2 * len(target_grams & grams) / (len(target_grams) + len(grams))
+        sim = gram_similarity(target_grams, ngrams(normalize_subject(cand.subject))) if target_grams else 0.0
         if not same_category and sim < MIN_SUBJECT_SIMILARITY:
             continue
         scored.append(SimilarTicket(cand, sim + (0.5 if same_category else 0.0), same_category, sim))
