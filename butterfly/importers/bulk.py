@@ -71,8 +71,8 @@ def _pg_date(p: str) -> str:
 
 
 def _derived_status(date_sql: dict[str, str]) -> str:
-    whens = [f"WHEN {date_sql[f]} IS NOT NULL THEN '{s}'" for f, s in (("closed", "closed"), ("resolved", "resolved"))]
-    whens = [w for w, f in zip(whens, ("closed", "resolved"), strict=True) if f in date_sql]
+    """The status when there is none: closed if there is a close time, resolved if a resolve time, else open."""
+    whens = [f"WHEN {date_sql[f]} IS NOT NULL THEN '{f}'" for f in ("closed", "resolved") if f in date_sql]
     return f"CASE {' '.join(whens)} ELSE 'open' END" if whens else "'closed'"
 
 

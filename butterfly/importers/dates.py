@@ -18,6 +18,7 @@ _DMY = re.compile(r"(\d{1,2})[-.](\d{1,2})[-.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?:
 _YMD_SLASH = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _YMD_CN = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(\d{1,2})[:：时](\d{2})(?:[:：分](\d{2})秒?)?)?")
 _EPOCH = re.compile(r"\d{9,10}(?:\.\d+)?|\d{13}")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHORT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
 
 
@@ -39,17 +40,23 @@ def parse_datetime(value: str, tz: tzinfo = UTC) -> datetime | None:
     if not text or text in ("?", "-", "null", "NULL", "None"):
         return None
     dt: datetime | None = None
+    iso_error: str | None = None
     try:
         dt = datetime.fromisoformat(text)
-    except ValueError:
-        pass
+    except ValueError as exc:
+        iso_error = str(exc) if _ISO_DAY.match(text) else None
     if dt is None and " " in text:  # "2026-10-05 09:12:00 +08:00"
         try:
             dt = datetime.fromisoformat(text.replace(" +", "+").replace(" -", "-"))
         except ValueError:
             dt = None
     if dt is None:
-        dt = _parse_other(text)
+        try:
+            dt = _parse_other(text)
+        except ValueError:
+            if iso_error and "Invalid isoformat" not in iso_error:
+                raise ValueError(f"not a date: '{text}' ({iso_error})") from None
+            raise
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
     return dt

@@ -92,7 +92,7 @@ def _records(doc: Any, key: str) -> list[Any]:
 
 def _each(records: list[Any], tz: tzinfo, one: Any, noun: str) -> Iterator[Converted]:
     for i, record in enumerate(records, start=1):
-        raw = json.dumps(record, ensure_ascii=False, sort_keys=True)
+        raw = json.dumps(record, ensure_ascii=False)
         label = f"{noun} {i}"
         if not isinstance(record, dict):
             yield Converted(label=label, raw=raw, problem="not a JSON object")

@@ -119,7 +119,7 @@ def read(path: Path, codec: str, tz: tzinfo) -> Iterator[Converted]:
 
 
 def _convert(number: str, row: dict[str, str], line: int, count: int, tz: tzinfo) -> Converted:
-    raw = json.dumps(row, ensure_ascii=False, sort_keys=True)
+    raw = json.dumps(row, ensure_ascii=False)
     label = f"incident {number} (line {line})"
     state = _value(row, "incident_state").lower()
     status = STATES.get(state)
