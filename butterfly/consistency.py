@@ -40,6 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from butterfly.checklist import CELL_ORDER
@@ -244,6 +245,8 @@ class ConsistencyReport:
     overall: GroupStats
     spreads: dict[Measure, Spread]
     unscored_reviews: int = 0  # completed reviews whose checklist could not be loaded for scoring
+    language: str = "en"  # of the level names in :meth:`to_dict`
+    generated_at: datetime = field(default_factory=utcnow)
 
     @property
     def judged(self) -> list[GroupStats]:
@@ -262,7 +265,13 @@ class ConsistencyReport:
         return group.judged_on(measure, min_tickets=self.min_tickets, min_reviews=self.min_reviews)
 
     def to_dict(self) -> dict[str, Any]:
+        """Everything as plain data: the JSON output, and what the templates render."""
+        from butterfly.experience import load_experience_levels
+
         return {
+            "kind": "consistency",
+            "language": self.language,
+            "generated_at": self.generated_at.isoformat(),
             "by": self.by.value,
             "weeks": self.weeks,
             "start": self.start.isoformat(),
@@ -284,6 +293,8 @@ class ConsistencyReport:
                 "reviews": self.overall.reviews,
                 "unscored_reviews": self.unscored_reviews,
             },
+            "levels": [{"id": lv.id, "name": lv.label(self.language)} for lv in load_experience_levels().levels],
+            "cells": list(CELL_ORDER),
             "overall": self.overall.to_dict(),
             "spread": {m.value: s.to_dict() for m, s in self.spreads.items()},
             "groups": [
@@ -447,11 +458,12 @@ def consistency(
     end: datetime | None = None,
     min_tickets: int = MIN_TICKETS,
     min_reviews: int = MIN_REVIEWS,
+    language: str = "en",
 ) -> ConsistencyReport:
     """Resolution times, review cell scores and experience levels per group over ``weeks`` weeks up to ``end``.
 
     ``end`` defaults to now; the window is ``[end - weeks, end)``. See the module docs for which tickets and
-    reviews count and when a group is flagged.
+    reviews count and when a group is flagged. ``language`` names the experience levels in :meth:`to_dict`.
     """
     from sqlalchemy import select as sa_select
     from sqlmodel import col, select
@@ -552,4 +564,39 @@ def consistency(
         overall=overall,
         spreads=spreads,
         unscored_reviews=unscored,
+        language=language,
     )
+
+
+def until_end(day: str, tz: str) -> datetime:
+    """The end of the period whose last day is ``day`` (``YYYY-MM-DD`` in ``tz``): the next midnight there."""
+    from datetime import date, time
+    from zoneinfo import ZoneInfo
+
+    try:
+        last = date.fromisoformat(day.strip())
+    except ValueError:
+        raise InvalidInputError(f"--until: '{day}' is not a date", hint="use YYYY-MM-DD, e.g. 2016-04-24") from None
+    return datetime.combine(last + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
+
+
+def render_consistency(
+    report: ConsistencyReport, *, fmt: str, tz: str = "UTC", user_templates: str | Path | None = None
+) -> str:
+    """The report as ``json``, or through the templates ``consistency.md`` / ``consistency.html``.
+
+    The templates get the plain data of :meth:`ConsistencyReport.to_dict` as ``report`` (the same shape the weekly
+    report embeds), the report labels as ``t``, and ``lang`` and ``tz``.
+    """
+    import json
+
+    from butterfly.reports.labels import labels
+    from butterfly.reports.rendering import FORMATS, render, report_context
+
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"unknown report format '{fmt}'", hint="use md, html or json")
+    data = report.to_dict()
+    if fmt == "json":
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    context = report_context(data, labels(report.language), lang=report.language, tz=tz)
+    return render(f"consistency.{fmt}", context, user_templates=user_templates)

@@ -225,3 +225,91 @@ def test_real_servicenow_data_by_channel_is_one_group(session) -> None:  # type:
     report = consistency(session=session, by="channel", weeks=8, end=SN_END)
     assert [(g.name, g.tickets) for g in report.groups] == [("Phone", 835)]
     assert report.flagged == []
+
+
+# -- the command ----------------------------------------------------------------------------------------------
+
+
+def test_command_markdown_shows_the_flag_and_the_counts(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.db import open_session
+
+    with open_session(db_url) as session:
+        _constructed(session)
+    result = cli("report", "consistency", "--db", db_url, "--until", "2024-05-31", "--weeks", "8")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("# Consistency across groups · Group\n")
+    assert "75 tickets in 7 groups, 39 completed reviews; 6 groups have enough data to compare." in out
+    assert "- **Slow**: Resolution time (median per group) much slower:" in out
+    assert "- **Careless**: Mean cell score much lower: 0% vs. 100% for the other 5 groups (z = -30.0)" in out
+    assert "- **Careless**: Experience level (mean, 1 = devil … 5 = ultimate) much lower: 1.0 vs. 4.0 for" in out
+    assert "| Slow | 12 | 12 |" in out
+    assert "Tiny (3 tickets, 3 reviews)" in out  # counted, not judged
+    assert "Tiny**" not in out
+
+
+def test_command_html_and_json_files(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import stat
+
+    from butterfly.db import open_session
+
+    with open_session(db_url) as session:
+        _constructed(session)
+        for n in range(1000, 1012):  # a hostile group name, enough tickets to be compared
+            _ticket(session, n, "<script>alert(1)</script>|*x*", 5.0)
+        session.commit()
+    html = tmp_path / "consistency.html"
+    result = cli("report", "consistency", "--db", db_url, "--until", "2024-05-31", "-o", str(html))
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_IMODE(html.stat().st_mode) == 0o600
+    page = html.read_text(encoding="utf-8")
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;|*x*" in page
+    assert '<tr class="flagged"><td>Slow</td>' in page
+
+    result = cli("report", "consistency", "--db", db_url, "--until", "2024-05-31", "--by", "channel", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["by"] == "channel"
+    assert [(g["name"], g["tickets"]) for g in data["groups"]] == [("email", 87)]
+    assert data["totals"]["flagged_groups"] == 0
+
+    result = cli("report", "consistency", "--db", db_url, "--until", "2024-05-31")
+    assert "<script>" not in result.stdout
+    assert "| &lt;script&gt;alert(1)&lt;/script&gt;\\|\\*x\\* | 12 |" in result.stdout  # one table cell, inert
+
+
+def test_command_in_chinese(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.db import open_session
+
+    with open_session(db_url) as session:
+        _constructed(session)
+    result = cli("report", "consistency", "--db", db_url, "--until", "2024-05-31", "--lang", "zh-CN")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("# 跨组一致性 · 处理组\n")
+    assert (
+        "- **Slow**: 解决时间（各组中位数）明显更慢：2d 2h，其他 5 个组的中位数为 5h 30m（z = 15.7）" in result.stdout
+    )
+
+
+def test_command_errors_exit_2(cli, sqlite_url_fixture: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("report", "consistency", "--db", sqlite_url_fixture, "--until", "2016-13-01")
+    assert result.exit_code == 2
+    assert "--until: '2016-13-01' is not a date" in result.stderr
+    result = cli("report", "consistency", "--db", sqlite_url_fixture, "--by", "team")
+    assert result.exit_code == 2
+
+
+def test_command_on_the_real_servicenow_data(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.db import open_session
+
+    with open_session(db_url) as session:
+        load_servicenow_csv(session, real_data("incident_event_log.csv"))
+    result = cli("report", "consistency", "--db", db_url, "--until", "2016-04-24", "--by", "group")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "835 tickets in 52 groups, 0 completed reviews; 20 groups have enough data to compare." in out
+    assert "| Group 70 | 175 | 146 |" in out
+    assert "Group 31 (8 tickets, 0 reviews)" in out  # shown with its count, no verdict
+    assert "| **All** | 835 | 806 |" in out

@@ -126,3 +126,36 @@ def test_an_empty_period_is_refused(session) -> None:  # type: ignore[no-untyped
         level_distribution(session=session, start=WEEK, end=WEEK)
     with pytest.raises(InvalidInputError):
         level_trend(session=session, week_start=WEEK, weeks=0)
+
+
+def _section(text: str, start: str, stop: str) -> str:
+    i = text.index(start)
+    return text[i : text.index(stop, i)]
+
+
+def test_weekly_report_shows_distribution_trend_ultimate_and_consistency(session) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.reports.labels import labels
+    from butterfly.reports.rendering import render_report
+    from butterfly.reports.weekly import build_weekly_report
+
+    _fill(session)
+    now = WEEK + timedelta(weeks=1, hours=9)
+    for lang in ("en", "zh-CN"):
+        data = build_weekly_report(session=session, week="2024-W10", lang=lang, now=now)
+        assert data.experience is not None and data.experience["week"]["total"] == 5
+        assert data.consistency is not None and data.consistency["by"] == "group"
+        md = render_report("weekly", data, fmt="md", labels=labels(lang), lang=lang, tz="UTC")
+        html = render_report("weekly", data, fmt="html", labels=labels(lang), lang=lang, tz="UTC")
+        title = labels(lang)["experience_levels"]
+        section = _section(md, f"### {title}", "\n## ")
+        _golden_text(f"weekly_experience_section.{lang}.md", section)
+        assert "## 8. " in md and '<section id="consistency">' in html
+        assert '<section id="experience">' in html and "demo:T-001" in html
+
+
+def _golden_text(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"golden file missing: {path} (run with UPDATE_GOLDEN=1 once and review it)"
+    assert text == path.read_text(encoding="utf-8")

@@ -151,6 +151,10 @@ def weekly(
             "text only, category only, or exact subject.",
         ),
     ] = Grouping.hybrid,
+    consistency_by: Annotated[
+        str,
+        typer.Option("--consistency-by", help="Consistency section: compare by assignee, group, channel or source."),
+    ] = "group",
     db: DbOption = None,
 ) -> None:
     """Weekly report: recurring problems at two or more customers (with trend, action items and outreach
@@ -176,11 +180,17 @@ def weekly(
             tz=tz,
             checklist=_team_checklist(lang_),
             method=grouping.value,
+            consistency_by=consistency_by,
         )
     text = render_report(
         "weekly", data, fmt=kind, labels=texts, lang=lang_, tz=tz, user_templates=_templates(templates)
     )
     _emit(text, output)
+
+
+from butterfly.cli.consistency import consistency_command  # noqa: E402
+
+report_app.command("consistency")(consistency_command)
 
 
 def register(app: typer.Typer) -> None:

@@ -165,6 +165,7 @@ class WeeklyReport(BaseModel):
     findings: FindingSummary
     stories: list[Story]
     experience: dict[str, Any] | None = None
+    consistency: dict[str, Any] | None = None  # butterfly.consistency over the weeks_back weeks up to the week's end
 
 
 # -- weeks ---------------------------------------------------------------------------------------------------
@@ -842,6 +843,13 @@ def _experience(session: Session, start: datetime, lang: str) -> dict[str, Any] 
     return result
 
 
+def _consistency(session: Session, end: datetime, weeks: int, lang: str, by: str) -> dict[str, Any]:
+    """Resolution times, review scores and experience levels across groups (``butterfly.consistency``)."""
+    from butterfly.consistency import consistency
+
+    return consistency(session=session, by=by, weeks=weeks, end=end, language=lang).to_dict()
+
+
 def build_weekly_report(
     *,
     session: Session,
@@ -853,6 +861,7 @@ def build_weekly_report(
     method: str = DEFAULT_METHOD,
     silent_rule: SilentRule | None = None,
     now: datetime | None = None,
+    consistency_by: str = "group",
 ) -> WeeklyReport:
     """The weekly report for ISO ``week`` (default: the last complete week) in ``lang``."""
     if weeks_back < 1 or weeks_back > 104:
@@ -891,4 +900,5 @@ def build_weekly_report(
         findings=finding_summary(session=session, start=start, end=end),
         stories=stories(session=session, start=start, end=end, lang=lang, main=checklist),
         experience=_experience(session, start, lang),
+        consistency=_consistency(session, end, weeks_back, lang, consistency_by),
     )

@@ -1,0 +1,103 @@
+"""``butterfly report consistency``: resolution times, review scores and experience levels across groups."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from butterfly.cli._common import DbOption, LangOption, err, language
+
+
+class By(StrEnum):
+    assignee = "assignee"
+    group = "group"
+    channel = "channel"
+    source = "source"
+
+
+class Format(StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+def consistency_command(
+    ctx: typer.Context,
+    by: Annotated[By, typer.Option("--by", help="Compare tickets grouped by this field.")] = By.group,
+    weeks: Annotated[int, typer.Option("--weeks", help="How many weeks back from --until.", min=1, max=520)] = 8,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help="Last day of the period, YYYY-MM-DD in the configured timezone (default: now).",
+            show_default=False,
+        ),
+    ] = None,
+    min_tickets: Annotated[
+        int, typer.Option("--min-tickets", help="Tickets with a resolution time a group needs to be compared.", min=1)
+    ] = 10,
+    min_reviews: Annotated[
+        int,
+        typer.Option("--min-reviews", help="Completed reviews a group needs to be compared on scores/levels.", min=1),
+    ] = 5,
+    fmt: Annotated[
+        Format | None,
+        typer.Option(
+            "--format", "-f", help="md, html or json (default: from the -o file name, else md).", show_default=False
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Write the report to this file (mode 0600) instead of stdout.", dir_okay=False
+        ),
+    ] = None,
+    templates: Annotated[
+        Path | None,
+        typer.Option("--templates", help="Folder of templates overriding the built-in ones.", file_okay=False),
+    ] = None,
+    lang: LangOption = None,
+    db: DbOption = None,
+) -> None:
+    """Compare groups (assignee, group, channel or source) on resolution time, review cell scores and experience
+    levels over the last N weeks; flag groups far from the rest, only when they have enough tickets to mean
+    something (counts are always shown).
+
+    Example: butterfly report consistency --by group --weeks 8 --format html -o consistency.html
+    """
+    import sys
+
+    from butterfly.cli._common import session_for
+    from butterfly.consistency import consistency, render_consistency, until_end
+    from butterfly.settings import get_settings
+
+    settings = get_settings()
+    lang_ = language(lang)
+    end = until_end(until, settings.timezone) if until else None
+    with session_for(ctx, db) as session:
+        report = consistency(
+            session=session,
+            by=by.value,
+            weeks=weeks,
+            end=end,
+            min_tickets=min_tickets,
+            min_reviews=min_reviews,
+            language=lang_,
+        )
+    if fmt is None:
+        suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+        fmt = Format.html if suffix in ("htm", "html") else Format.json if suffix == "json" else Format.md
+    text = render_consistency(
+        report, fmt=fmt.value, tz=settings.timezone, user_templates=templates or settings.templates
+    )
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from butterfly.reports.output import write_private
+
+    path = write_private(output, text)
+    err().print(f"wrote {path}", markup=False, highlight=False)
