@@ -88,12 +88,14 @@ def md_block(value: object) -> Markup:
 
 @pass_context
 def _finalize(ctx: Context, value: Any) -> Any:
-    """``.md`` templates: escape every printed string that is not already Markup (numbers cannot inject)."""
+    """``.md``: escape every printed string that is not Markup (numbers cannot inject); others: drop control chars."""
     if value is None:
         return ""
     name = ctx.name or ""
-    if name.endswith(".md") and isinstance(value, str) and not isinstance(value, Markup):
-        return md_inline(value)
+    if isinstance(value, str) and not isinstance(value, Markup):
+        if name.endswith(".md"):
+            return md_inline(value)
+        return _CONTROL.sub("", value)  # .html: no terminal escapes or bidi overrides, even in a file someone cats
     return value
 
 
