@@ -68,9 +68,9 @@ def group_labels(
     n = len(items)
     if n == 0:
         return []
-    left: list[np.ndarray] = []
-    right: list[np.ndarray] = []
     idx = np.arange(n, dtype=np.int64)
+    left: list[np.ndarray] = [idx]
+    right: list[np.ndarray] = [idx]
     if method == "subject":
         first: dict[str, int] = {}
         link = np.array(
