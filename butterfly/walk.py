@@ -79,7 +79,7 @@ def _safe(value: object) -> str:
 
     if value is None:
         return ""
-    return escape(re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", str(value)))
+    return escape(re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", "", str(value)))
 
 
 # -- context panel ------------------------------------------------------------------------------------------

@@ -130,5 +130,6 @@ def safe(text: object) -> str:
 
     if text is None:
         return ""
-    cleaned = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", str(text))
+    # C0/C1 controls (ESC, BEL: terminal escape sequences) and bidi overrides (text that reads backwards)
+    cleaned = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", "", str(text))
     return escape(cleaned)
