@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from butterfly.timeutil import as_utc
@@ -139,15 +140,20 @@ def normalize_subject(subject: str | None) -> str:
     return " ".join(_NOISE.sub(" ", text).split())
 
 
+@lru_cache(maxsize=16384)
+def subject_grams(subject: str | None) -> frozenset[str]:
+    """The n-grams of a normalised subject (cached: help-desk subjects repeat a lot)."""
+    return ngrams(normalize_subject(subject))
+
+
 def ngrams(text: str) -> frozenset[str]:
     """Character 2- and 3-grams (Chinese has no spaces; n-grams work for both scripts)."""
     if not text:
         return frozenset()
     if len(text) < 3:
-        return frozenset({text})
-    grams = {text[i : i + 2] for i in range(len(text) - 1)}
-    grams.update(text[i : i + 3] for i in range(len(text) - 2))
-    return frozenset(g for g in grams if g.strip())
+        return frozenset((text,))
+    n = len(text)
+    return frozenset([text[i : i + 2] for i in range(n - 1)] + [text[i : i + 3] for i in range(n - 2)])
 
 
 def gram_similarity(ga: frozenset[str], gb: frozenset[str]) -> float:
@@ -169,7 +175,7 @@ def gram_similarity(ga: frozenset[str], gb: frozenset[str]) -> float:
 
 def subject_similarity(a: str | None, b: str | None) -> float:
     """How alike two subjects are, from their character n-grams (0..1)."""
-    return gram_similarity(ngrams(normalize_subject(a)), ngrams(normalize_subject(b)))
+    return gram_similarity(subject_grams(a), subject_grams(b))
 
 
 # -- look-ups ------------------------------------------------------------------------------------------------
@@ -208,10 +214,21 @@ def _other_customers(ticket: Ticket) -> list[Any]:
     return conds
 
 
-def similar_candidates(*, session: Session, ticket: Ticket) -> list[TicketBrief]:
+@dataclass(frozen=True)
+class Candidate:
+    """The few columns scoring needs (full rows are read for the winners only)."""
+
+    id: int
+    external_id: str
+    subject: str | None
+    category: str | None
+    closed_at: datetime | None
+
+
+def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
     """The bounded candidate set, from two indexed queries.
 
-    - the most recently closed tickets of the same category (index on ``category``);
+    - the most recently closed tickets of the same category (index on ``(category, closed_at)``);
     - the tickets closed just before this one, any category (index on ``(status, closed_at)``): a problem that
       hits several customers at the same time (a bad release, an outage) shows up here even when it was filed
       under different categories.
@@ -220,24 +237,25 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[TicketBrief]
 
     from butterfly.models import Ticket as T
 
-    seen: dict[int, TicketBrief] = {}
+    columns = (T.id, T.external_id, T.subject, T.category, T.closed_at)
+    seen: dict[int, Candidate] = {}
     if ticket.category:
         rows = session.exec(
-            select(*_columns())
+            select(*columns)
             .where(T.category == ticket.category, *_other_customers(ticket))
             .order_by(col(T.closed_at).desc())
             .limit(CATEGORY_CANDIDATES)
         ).all()
         for r in rows:
-            seen.setdefault(r[0], _brief(r))
+            seen.setdefault(r[0], Candidate(*r))
     if normalize_subject(ticket.subject):
         until = as_utc(ticket.closed_at or ticket.resolved_at or ticket.created_at)
-        stmt = select(*_columns()).where(T.status == "closed", col(T.closed_at).is_not(None), *_other_customers(ticket))
+        stmt = select(*columns).where(T.status == "closed", col(T.closed_at).is_not(None), *_other_customers(ticket))
         if until is not None:
             stmt = stmt.where(col(T.closed_at) <= until)
         rows = session.exec(stmt.order_by(col(T.closed_at).desc()).limit(NEARBY_CANDIDATES)).all()
         for r in rows:
-            seen.setdefault(r[0], _brief(r))
+            seen.setdefault(r[0], Candidate(*r))
     return list(seen.values())
 
 
@@ -247,18 +265,23 @@ def similar_tickets(*, session: Session, ticket: Ticket, limit: int = 5) -> list
     A candidate qualifies by the same category or a subject similarity of at least 0.3; the score is the
     subject similarity plus 0.5 for the same category, ties broken by the most recently closed.
     """
-    target_grams = ngrams(normalize_subject(ticket.subject))
-    scored: list[SimilarTicket] = []
+    from sqlmodel import col, select
+
+    from butterfly.models import Ticket as T
+
+    target_grams = subject_grams(ticket.subject)
+    scored: list[tuple[float, float, int, bool, float]] = []
     for cand in similar_candidates(session=session, ticket=ticket):
         same_category = bool(ticket.category) and cand.category == ticket.category
-        sim = gram_similarity(target_grams, ngrams(normalize_subject(cand.subject))) if target_grams else 0.0
+        sim = gram_similarity(target_grams, subject_grams(cand.subject)) if target_grams else 0.0
         if not same_category and sim < MIN_SUBJECT_SIMILARITY:
             continue
-        scored.append(SimilarTicket(cand, sim + (0.5 if same_category else 0.0), same_category, sim))
-
-    def key(s: SimilarTicket) -> tuple[float, float]:
-        when = s.ticket.closed_at or s.ticket.resolved_at
-        return (-s.score, -(when.timestamp() if when is not None else 0.0))
-
-    scored.sort(key=key)
-    return scored[: max(0, limit)]
+        stamp = cand.closed_at.timestamp() if cand.closed_at is not None else 0.0
+        scored.append((sim + (0.5 if same_category else 0.0), stamp, cand.id, same_category, sim))
+    scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+    best = scored[: max(0, limit)]
+    if not best:
+        return []
+    rows = session.exec(select(*_columns()).where(col(T.id).in_([b[2] for b in best]))).all()
+    briefs = {r[0]: _brief(r) for r in rows}
+    return [SimilarTicket(briefs[i], score, same, sim) for score, _, i, same, sim in best if i in briefs]

@@ -51,6 +51,8 @@ def test_candidates_stay_bounded(session, monkeypatch) -> None:  # type: ignore[
     candidates = similar.similar_candidates(session=session, ticket=t)
     assert len(candidates) == 5
     assert [c.external_id for c in candidates] == ["T-12", "T-11", "T-10", "T-9", "T-8"]  # the latest closed
+    found = similar_tickets(session=session, ticket=t, limit=3)
+    assert [s.ticket.external_id for s in found] == ["T-12", "T-10", "T-8"]  # same subject first, then newest
 
 
 def test_customer_history_counts_earlier_tickets_and_the_last_90_days(session) -> None:  # type: ignore[no-untyped-def]
