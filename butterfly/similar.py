@@ -237,7 +237,7 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
 
     from butterfly.models import Ticket as T
 
-    columns = (T.id, T.external_id, T.subject, T.category, T.closed_at)
+    columns: list[Any] = [T.id, T.external_id, T.subject, T.category, T.closed_at]
     seen: dict[int, Candidate] = {}
     if ticket.category:
         rows = session.exec(
