@@ -25,7 +25,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -221,7 +221,7 @@ def _review_filter(since: datetime | None, until: datetime | None) -> list[Any]:
     return [or_(and_(*review_conds), exists().where(*answer_conds))]
 
 
-def _stream(session: Session, stmt: Any) -> Iterator[Any]:
+def _stream(session: Session, stmt: Any) -> Generator[Any, None, None]:
     result = session.execute(stmt.execution_options(yield_per=YIELD_PER))
     try:
         yield from result
@@ -265,56 +265,63 @@ def iter_review_records(
     per: str = "answer",
     redact: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Stream review records (one per answer, or one per review with its answers), ordered by review id."""
+    """Stream review records (one per answer, or one per review with its answers), ordered by review id.
+
+    Two cursors walk side by side, both ordered by review id: the reviews (with their ticket) and their answers;
+    each review's fields are built once, not once per answer.
+    """
     from sqlalchemy import select
     from sqlmodel import col
 
     from butterfly.models import Answer, Review, Ticket
 
     check_format("jsonl", per)
-    stmt = (
-        select(*_review_columns(), *_answer_columns())
+    where = _review_filter(since, until)
+    reviews_stmt = (
+        select(*_review_columns())
         .select_from(Review)
         .join(Ticket, col(Ticket.id) == col(Review.ticket_id))
-        .where(*_review_filter(since, until))
+        .where(*where)
+        .order_by(col(Review.id))
     )
-    if per == "answer":
-        stmt = stmt.join(Answer, col(Answer.review_id) == col(Review.id)).order_by(col(Review.id), col(Answer.id))
-        for row in _stream(session, stmt):
-            record, names = _base_review_record(row, redact)
-            note = row.note
-            value = row.value
-            if redact:
-                value = _redact_value(value, names)
-                note = redact_text(note, names) if note else note
-            record.update(
-                question_id=row.question_id,
-                value=value,
-                na=bool(row.na),
-                note=note,
-                answered_at=_iso(row.answered_at),
-                answered_by=row.answered_by,
-            )
-            yield record
-        return
-    stmt = stmt.outerjoin(Answer, col(Answer.review_id) == col(Review.id)).order_by(col(Review.id), col(Answer.id))
-    current: dict[str, Any] | None = None
-    names = []
-    for row in _stream(session, stmt):
-        if current is None or current["review_id"] != row.review_id:
-            if current is not None:
-                yield current
-            current, names = _base_review_record(row, redact)
-            current["answers"] = {}
-        if row.question_id is None:
-            continue
-        value, note = row.value, row.note
-        if redact:
-            value = _redact_value(value, names)
-            note = redact_text(note, names) if note else note
-        current["answers"][row.question_id] = {"value": value, "na": bool(row.na), "note": note}
-    if current is not None:
-        yield current
+    answers_stmt = (
+        select(col(Answer.review_id).label("review_id"), *_answer_columns())
+        .select_from(Answer)
+        .join(Review, col(Review.id) == col(Answer.review_id))
+        .where(*where)
+        .order_by(col(Answer.review_id), col(Answer.id))
+    )
+    answers = _stream(session, answers_stmt)
+    pending = next(answers, None)
+    try:
+        for row in _stream(session, reviews_stmt):
+            base, names = _base_review_record(row, redact)
+            collected: dict[str, Any] = {}
+            while pending is not None and pending.review_id == row.review_id:
+                a = pending
+                pending = next(answers, None)
+                value, note = a.value, a.note
+                if redact:
+                    value = _redact_value(value, names)
+                    note = redact_text(note, names) if note else note
+                if per == "answer":
+                    record = dict(base)
+                    record.update(
+                        question_id=a.question_id,
+                        value=value,
+                        na=bool(a.na),
+                        note=note,
+                        answered_at=_iso(a.answered_at),
+                        answered_by=a.answered_by,
+                    )
+                    yield record
+                else:
+                    collected[a.question_id] = {"value": value, "na": bool(a.na), "note": note}
+            if per == "review":
+                base["answers"] = collected
+                yield base
+    finally:
+        answers.close()
 
 
 def review_question_columns(
