@@ -198,7 +198,11 @@ ZH_BLAME_PATTERNS: tuple[str, ...] = (
 )
 _ZH_NEGATION = re.compile("(?:不是|并非|並非|不能|不该|不該|别|別|不|非)$")
 
-_BLAME_RE = tuple(re.compile(p) for p in (*EN_BLAME_PATTERNS, *ZH_BLAME_PATTERNS))
+
+@lru_cache(maxsize=1)
+def _blame_res() -> tuple[re.Pattern[str], ...]:
+    """The compiled blame patterns (compiled on first use: they are big, and most commands never need them)."""
+    return tuple(re.compile(p) for p in (*EN_BLAME_PATTERNS, *ZH_BLAME_PATTERNS))
 
 
 @dataclass(frozen=True)
@@ -218,7 +222,7 @@ def find_blame(answer_text: str) -> list[BlameMatch]:
     if not answer_text:
         return []
     found: list[BlameMatch] = []
-    for pattern in _BLAME_RE:
+    for pattern in _blame_res():
         for m in pattern.finditer(answer_text):
             before = answer_text[max(0, m.start() - 24) : m.start()]
             if _EN_NEGATION.search(before) or _ZH_NEGATION.search(before):
