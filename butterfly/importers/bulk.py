@@ -45,7 +45,7 @@ class Counts:
 _DIGITS4 = "[0-9][0-9][0-9][0-9]"
 _D2 = "[0-9][0-9]"
 _ISO_SECONDS = f"{_DIGITS4}-{_D2}-{_D2}[T ]{_D2}:{_D2}:{_D2}"
-_CANONICAL = f"{_DIGITS4}-{_D2}-{_D2} {_D2}:{_D2}:{_D2}.{_D2}{_D2}{_D2}Z"
+_MICROS_Z = f"{_DIGITS4}-{_D2}-{_D2}[T ]{_D2}:{_D2}:{_D2}.{_D2}{_D2}{_D2}Z"  # canonical text and CSV exports
 
 
 def _sqlite_date(p: str, naive_is_utc: bool) -> str:
@@ -55,7 +55,7 @@ def _sqlite_date(p: str, naive_is_utc: bool) -> str:
         shapes += [f"{p} GLOB '{_ISO_SECONDS}'", f"{p} GLOB '{_DIGITS4}-{_D2}-{_D2}[T ]{_D2}:{_D2}'"]
     valid_day = f"date(substr({p}, 1, 10), '+0 days') = substr({p}, 1, 10)"
     return (
-        f"CASE WHEN {p} GLOB '{_CANONICAL}' AND {valid_day} THEN substr({p}, 1, 26) "
+        f"CASE WHEN {p} GLOB '{_MICROS_Z}' AND {valid_day} AND time(substr({p}, 12, 8)) = substr({p}, 12, 8) THEN substr({p}, 1, 10) || ' ' || substr({p}, 12, 15) "
         f"WHEN ({' OR '.join(shapes)}) AND {valid_day} THEN strftime('%Y-%m-%d %H:%M:%S.000000', {p}) END"
     )
 

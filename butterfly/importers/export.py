@@ -1,7 +1,7 @@
 """Tickets written as generic CSV — the columns of ``examples/tickets.csv`` — that import reads back unchanged.
 
 Times are written as ISO 8601 in UTC with microseconds; tags as ``a;b`` when that is unambiguous, otherwise as a
-JSON list; empty values as empty cells.
+JSON list; empty values as empty cells; lines end in CRLF (RFC 4180).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from butterfly.importers.prepare import TAG_SEPARATORS
 
@@ -87,8 +87,14 @@ def ticket_row(ticket: Ticket, *, extra: bool = False) -> list[str]:
     return values
 
 
+def csv_writer(handle: IO[str]) -> Any:
+    """A CSV writer whose records read back exactly: CRLF line ends (RFC 4180), so that a field holding a lone
+    carriage return or line feed is quoted (Python quotes only the characters of its line terminator)."""
+    return csv.writer(handle, lineterminator="\r\n")
+
+
 def write_tickets_csv(tickets: Iterable[Ticket], handle: IO[str], *, extra: bool = False) -> int:
-    writer = csv.writer(handle, lineterminator="\n")
+    writer = csv_writer(handle)
     writer.writerow(COLUMNS + (EXTRA_COLUMNS if extra else []))
     n = 0
     for ticket in tickets:
