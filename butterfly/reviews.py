@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from butterfly.answers import answer_values, answers_for, display_value, validate_answer, write_answer
-from butterfly.checklist import Checklist, Question, load_builtin, resolve_checklist
+from butterfly.checklist import Checklist, Question, Scale, load_builtin, resolve_checklist
 from butterfly.errors import (
     ConflictError,
     FileProblemsError,
@@ -78,6 +78,11 @@ def review_checklist(review: Review, lang: str | None = None) -> Checklist:
         except (NotFoundError, FileProblemsError):
             pass
     return load_builtin("butterfly", language)
+
+
+def question_scales(checklist: Checklist, lenses: Sequence[Checklist]) -> dict[str, Scale]:
+    """The rating scale of every question: its own checklist's (a team lens may use another scale)."""
+    return {q.id: cl.scale for cl in (checklist, *lenses) for q in cl.questions}
 
 
 def all_questions(checklist: Checklist, lenses: Sequence[Checklist]) -> list[Question]:
@@ -357,6 +362,7 @@ class ReviewDetail:
     def as_dict(self) -> dict[str, Any]:
         r, t = self.review, self.ticket
         qs = {q.id: q for q in self.questions}
+        scales = question_scales(self.checklist, self.lenses)
 
         def answer_dict(a: Answer) -> dict[str, Any]:
             q = qs.get(a.question_id)
@@ -364,7 +370,7 @@ class ReviewDetail:
                 "value": a.value,
                 "na": a.na,
                 "note": a.note,
-                "display": display_value(q, a.value, a.na, self.checklist.scale) if q else None,
+                "display": display_value(q, a.value, a.na, scales[q.id]) if q else None,
                 "answered_by": a.answered_by,
                 "answered_at": a.answered_at.isoformat(),
                 "version": a.version,
@@ -668,6 +674,7 @@ def plan_answers(
     else:
         entries = {k: v for k, v in data.items() if k not in TOP_LEVEL_KEYS}
     questions = {q.id: q for q in all_questions(checklist, lenses)}
+    scales = question_scales(checklist, lenses)
     plan = AnswersPlan(path=filename, answers=[], actions=[])
     if "experience_level" in top:
         from butterfly.experience import load_experience_levels
@@ -719,7 +726,7 @@ def plan_answers(
             planned = PlannedAnswer(qid, None, True, note)
         else:
             try:
-                v, is_na = validate_answer(question, value, checklist.scale, tz=tz)
+                v, is_na = validate_answer(question, value, scales[qid], tz=tz)
             except InvalidInputError as exc:
                 hint = f" ({exc.hint})" if exc.hint else ""
                 vpath = (*path, "value") if isinstance(entry, dict) else path

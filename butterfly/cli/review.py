@@ -118,6 +118,8 @@ def review(
     settings = get_settings()
     name = _reviewer(reviewer)
     cl = resolve_checklist(checklist or settings.checklist, language(lang))
+    # a team's lens file is kept by its absolute path, so reports made from another folder still find it
+    lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
     with _session(ctx, db) as session:
         if next_:
             from butterfly.reviews import next_ticket_for

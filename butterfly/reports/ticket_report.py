@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from butterfly.checklist import DEFAULT_CHECKLIST_ID, AnswerKind, Checklist, Question, load_builtin
-from butterfly.errors import NotFoundError
+from butterfly.checklist import DEFAULT_CHECKLIST_ID, AnswerKind, Checklist, Question, load_builtin, resolve_checklist
+from butterfly.errors import ButterflyError, NotFoundError
 from butterfly.reports.textsim import jaccard, normalise
 from butterfly.scoring import AnswerValue, cell_scores
 from butterfly.timeutil import as_utc, utcnow
@@ -406,9 +406,9 @@ def build_ticket_report(
     lens_ids = list(dict.fromkeys(lens for r in reviews for lens in (r.lenses or [])))
     lenses = []
     for lens_id in lens_ids:
-        try:
-            lens = load_builtin(lens_id, lang)
-        except NotFoundError:
+        try:  # a shipped lens id, or a team's own lens file (stored as its path)
+            lens = resolve_checklist(lens_id, lang)
+        except ButterflyError:
             continue
         known.update(lens.question_ids())
         lenses.append(LensSection(id=lens.id, title=lens.title, cells=_rows(lens, reviews, answers, labels, tz)))
