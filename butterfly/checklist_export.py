@@ -130,13 +130,18 @@ def checklist_schema() -> dict[str, Any]:
 
 
 def export_checklist(
-    checklist: Checklist | None, fmt: str, *, lenses: Sequence[Checklist] = (), front_matter: bool = True
+    checklist: Checklist | None,
+    fmt: str,
+    *,
+    lenses: Sequence[Checklist] = (),
+    front_matter: bool = True,
+    templates: str | Path | None = None,
 ) -> str:
     """The checklist (and lenses, for ``md``/``html``/``csv``) in format ``fmt``, as text.
 
-    ``checklist`` may be ``None`` for ``schema`` only. ``front_matter`` (md) adds the YAML header GitHub's issue
-    template chooser reads. ``json``/``yaml`` write one checklist file, so they take
-    no lenses (export a lens on its own: ``--checklist human-needs``).
+    ``checklist`` may be ``None`` for ``schema`` only. ``json``/``yaml`` write one checklist file, so they take no
+    lenses (export a lens on its own: ``--checklist human-needs``). ``front_matter`` (md) adds the YAML header
+    GitHub's issue template chooser reads; ``templates`` (html) is a team folder tried before the built-in one.
     """
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown export format '{fmt}'", hint="use one of: " + ", ".join(FORMATS))
@@ -156,7 +161,7 @@ def export_checklist(
     if fmt == "md":
         return render_markdown(checklist, lenses=lenses, front_matter=front_matter)
     if fmt == "html":
-        return render_html(checklist, lenses=lenses)
+        return render_html(checklist, lenses=lenses, templates=templates)
     return render_csv([checklist, *lenses])
 
 
@@ -274,29 +279,14 @@ def _markdown_body(cl: Checklist, lines: list[str], *, lens: bool) -> None:
 # -- HTML --------------------------------------------------------------------------------------------------------
 
 
-def _html_environment() -> Any:
-    """A minimal autoescaped Jinja environment over the built-in templates.
+def render_html(checklist: Checklist, *, lenses: Sequence[Checklist] = (), templates: str | Path | None = None) -> str:
+    """A self-contained, printable fill-in form (``checklist.html``; every value autoescaped).
 
-    The reports' shared environment (``butterfly/reports/rendering.py``) did not exist when this was written;
-    the checklist form needs no user template overrides, only autoescaping.
+    Rendered through the reports' Jinja environment, so a team's ``templates`` folder can override
+    ``checklist.html`` (or ``{% extends "default:checklist.html" %}`` and change one block).
     """
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from butterfly.reports.rendering import render
 
-    from butterfly.paths import templates_dir
-
-    return Environment(
-        loader=FileSystemLoader(str(templates_dir())),
-        autoescape=True,
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def render_html(checklist: Checklist, *, lenses: Sequence[Checklist] = ()) -> str:
-    """A self-contained, printable fill-in form (``checklist.html``; every value autoescaped)."""
-    template = _html_environment().get_template("checklist.html")
     sections = []
     for cl in (checklist, *lenses):
         sections.append(
@@ -318,14 +308,13 @@ def render_html(checklist: Checklist, *, lenses: Sequence[Checklist] = ()) -> st
                 ],
             }
         )
-    return str(
-        template.render(
-            checklist=checklist,
-            sections=sections,
-            words=LABELS[checklist.language],
-            sources=[f"{c.id} v{c.version} ({c.language})" for c in (checklist, *lenses)],
-        )
-    )
+    context = {
+        "checklist": checklist,
+        "sections": sections,
+        "words": LABELS[checklist.language],
+        "sources": [f"{c.id} v{c.version} ({c.language})" for c in (checklist, *lenses)],
+    }
+    return render("checklist.html", context, user_templates=templates)
 
 
 # -- CSV ---------------------------------------------------------------------------------------------------------

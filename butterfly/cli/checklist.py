@@ -115,7 +115,7 @@ def export(
     if fmt != "schema" or checklist is not None or lens:
         cl = resolve_spec(checklist or get_settings().checklist or "butterfly", language(lang))
     lenses = [resolve_spec(name, cl.language) for name in lens or []] if cl is not None else []
-    text = export_checklist(cl, fmt, lenses=lenses, front_matter=front_matter)
+    text = export_checklist(cl, fmt, lenses=lenses, front_matter=front_matter, templates=get_settings().templates)
     with open_output(output, stdout=sys.stdout) as stream:
         stream.write(text)
         stream.flush()
