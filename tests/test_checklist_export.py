@@ -324,3 +324,19 @@ def test_generated_checklists_round_trip(cl: Checklist, fmt: str) -> None:
     text = export_checklist(cl, fmt)
     assert parse_checklist_text(text, filename=f"generated.{fmt}") == cl
     assert export_checklist(cl, fmt) == text
+
+
+def test_team_template_overrides_one_block_of_the_html_form(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "checklist.html").write_text(
+        '{% extends "default:checklist.html" %}{% block footer %}<footer>ACME support handbook</footer>{% endblock %}',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("BUTTERFLY_TEMPLATES", str(folder))
+    from butterfly.settings import get_settings
+
+    get_settings.cache_clear()
+    html = cli("checklist", "export", "--format", "html").stdout
+    assert "<footer>ACME support handbook</footer>" in html
+    assert 'id="customer.short.certainty"' in html
