@@ -256,6 +256,8 @@ class Walk:
         self.lang = checklist.language
         self.steps = build_steps(checklist, self.lenses)
         self.questions = [s.question for s in self.steps]
+        # each question's rating scale is its own checklist's (a team lens may use another scale)
+        self.scales = {s.question.id: s.checklist.scale for s in self.steps}
         self.answers: dict[str, Answer] = answers_for(session=session, review_id=review.id)
         self._shown_cell: str | None = None
 
@@ -354,7 +356,7 @@ class Walk:
         self._say(f"[italic]{_safe(step.cell.purpose)}[/]")
 
     def _kind_hint(self, q: Question) -> str:
-        scale = self.checklist.scale
+        scale = self.scales.get(q.id, self.checklist.scale)
         if q.kind is AnswerKind.rating:
             points = " · ".join(f"{p.value} = {_safe(p.label)}" for p in scale.points)
             return f"{points} · na = {_safe(scale.na_label)}"
@@ -383,7 +385,7 @@ class Walk:
         self._say(self._kind_hint(q))
         current = self.answers.get(q.id)
         if current is not None:
-            shown = display_value(q, current.value, current.na, self.checklist.scale)
+            shown = display_value(q, current.value, current.na, self.scales.get(q.id, self.checklist.scale))
             self._say(f"[dim]current answer:[/] {_safe(shown)}  [dim](Enter keeps it)[/]")
 
     def _question(self, index: int, step: Step) -> str | int | None:
@@ -444,7 +446,7 @@ class Walk:
     def _answer(self, q: Question, raw: str) -> bool:
         """Validate and save one answer, then run the guards; False to ask again."""
         try:
-            value, na = validate_answer(q, raw, self.checklist.scale, tz=self.tz)
+            value, na = validate_answer(q, raw, self.scales.get(q.id, self.checklist.scale), tz=self.tz)
         except InvalidInputError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
             self._say(f"[red]{_safe(exc.message)}{_safe(hint)}[/]")
@@ -468,7 +470,7 @@ class Walk:
             self.answers = answers_for(session=self.session, review_id=self.review.id or 0)
             newer = self.answers.get(q.id)
             if newer is not None:
-                shown = display_value(q, newer.value, newer.na, self.checklist.scale)
+                shown = display_value(q, newer.value, newer.na, self.scales.get(q.id, self.checklist.scale))
                 self._say(f"now saved: {_safe(shown)} — answer again to replace it, or Enter to keep it")
             return False
         self.answers[q.id] = saved
@@ -635,9 +637,21 @@ class Walk:
         for i, lv in enumerate(levels, start=1):
             self._say(f"  {i}) {_safe(lv.label(self.lang))} [dim]— {_safe(lv.describe(self.lang))}[/]")
         current = self.review.experience_level
-        keep = f" (Enter keeps {current})" if current else " (Enter to skip)"
+        # the surprise lens asks the same question: its answer is offered when the review has no level yet
+        lens_answer = self.answers.get("surprise.foundation.level")
+        suggested = None
+        if not current and lens_answer is not None and not lens_answer.na:
+            suggested = next((lv.id for lv in levels if lv.id == lens_answer.value), None)
+        if current:
+            keep = f" (Enter keeps {current})"
+        elif suggested:
+            keep = f" (Enter takes {suggested}, your surprise-lens answer)"
+        else:
+            keep = " (Enter to skip)"
         while True:
             raw = self._ask(f"experience level 1-{len(levels)}{keep} > ").strip().lower()
+            if not raw and suggested:
+                raw = suggested
             if not raw:
                 return
             chosen = None

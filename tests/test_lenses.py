@@ -240,3 +240,63 @@ def test_a_team_lens_file_with_its_own_scale(cli, db_url: str, tmp_path: Path, m
     assert section["title"] == "Team care lens"
     assert section["cells"][0]["questions"][0]["answers"][0]["text"] == "5 · great"
     assert section["cells"][0]["scores"] == [1.0]
+
+
+# -- the walk ---------------------------------------------------------------------------------------------------
+
+
+def _walk(cli, db_url: str, lines: list[str], *extra: str):  # type: ignore[no-untyped-def]
+    return cli("review", "T-1", "--interactive", "--db", db_url, *extra, input="\n".join(lines) + "\n")
+
+
+def _stored_review(db_url: str):  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from butterfly.answers import answers_for
+    from butterfly.db import open_session
+    from butterfly.models import Review
+
+    with open_session(db_url) as session:
+        review = session.exec(select(Review)).one()
+        assert review.id is not None
+        return review, {qid: a.value for qid, a in answers_for(session=session, review_id=review.id).items()}
+
+
+def test_walk_with_two_lenses_offers_the_surprise_level_as_the_experience_level(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.db import open_session
+
+    with open_session(db_url) as session:
+        make_ticket(session, "T-1")
+    # cells 1-6 the butterfly check, 7-16 human-needs, 17-22 surprise: jump to surprise's first and last cells
+    lines = ["j", "17", "2", "5", "j", "22", "2", "y", "2", "", "n"]
+    result = _walk(cli, db_url, lines, "--lens", "human-needs", "--lens", "surprise")
+    assert result.exit_code == 0, result.output
+    assert "17) Satisfaction first" in result.stdout and "22) Consistent, not one-off" in result.stdout
+    assert "(Enter takes ultimate, your surprise-lens answer)" in result.stdout
+    review, answers = _stored_review(db_url)
+    assert review.lenses == ["human-needs", "surprise"]
+    assert review.experience_level == "ultimate"
+    assert review.status == "draft"
+    assert answers == {
+        "surprise.foundation.basics": 2,
+        "surprise.foundation.level": "ultimate",
+        "surprise.consistent.repeatable": 2,
+        "surprise.consistent.designed": True,
+        "surprise.consistent.unannounced": 2,
+    }
+
+
+def test_walk_with_a_team_lens_uses_its_scale_and_sets_the_level(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.db import open_session
+
+    with open_session(db_url) as session:
+        make_ticket(session, "T-1")
+    lens = tmp_path / "team-care.yaml"
+    lens.write_text(TEAM_LENS, encoding="utf-8")
+    result = _walk(cli, db_url, ["j", "7", "0", "5", "3", "n"], "--lens", str(lens))
+    assert result.exit_code == 0, result.output
+    assert "1 = poor · 2 = weak · 3 = fair · 4 = good · 5 = great" in result.stdout
+    assert "'0' is not on the rating scale" in result.stdout  # 0 is on the main scale, not on this lens's
+    review, answers = _stored_review(db_url)
+    assert answers == {"team-care.follow_up.called": 5}
+    assert review.experience_level == "basement"
