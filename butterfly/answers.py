@@ -12,7 +12,9 @@ the question's kind.
 
 from __future__ import annotations
 
+import random
 import re
+import time as _clock
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 
     from butterfly.models import Answer
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 20
 MAX_TEXT_LENGTH = 20_000
 
 NA_WORDS = frozenset({"na", "n/a", "n.a.", "not applicable", "不适用", "不適用", "无关", "無關"})
@@ -251,7 +253,8 @@ def _conflict(question_id: str, current: Answer, expected: int) -> ConflictError
     )
 
 
-def _load(session: Session, review_id: int, question_id: str) -> Answer | None:
+def _load(session: Session, review_id: int, question_id: str, *, lock: bool = False) -> Answer | None:
+    """The stored answer; ``lock=True`` holds its row until commit (``FOR UPDATE``; SQLite locks on write)."""
     from sqlmodel import select
 
     from butterfly.models import Answer
@@ -261,6 +264,8 @@ def _load(session: Session, review_id: int, question_id: str) -> Answer | None:
         .where(Answer.review_id == review_id, Answer.question_id == question_id)
         .execution_options(populate_existing=True)
     )
+    if lock:
+        stmt = stmt.with_for_update()
     return session.exec(stmt).first()
 
 
@@ -299,7 +304,7 @@ def write_answer(
     if na:
         value = None
     now = utcnow()
-    current = _load(session, review_id, question_id)
+    current = _load(session, review_id, question_id, lock=True)
     if current is None:
         if expected_version not in (None, 0):
             raise ConflictError(
@@ -398,7 +403,9 @@ def save_answer(
     from sqlalchemy.exc import IntegrityError
 
     last_error: Exception | None = None
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            _clock.sleep(random.uniform(0, 0.005 * attempt))  # back off a little: another writer is busy here
         try:
             outcome = write_answer(
                 session,
