@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,45 +17,12 @@ SN_END = datetime(2016, 4, 25, tzinfo=UTC)  # 8 weeks after the ServiceNow sampl
 # -- data -----------------------------------------------------------------------------------------------------
 
 
-def _sn_time(text: str) -> datetime | None:
-    return None if text == "?" else datetime.strptime(text, "%d-%m-%Y %H:%M").replace(tzinfo=UTC)
-
-
-def load_servicenow_csv(session, path: Path) -> int:  # type: ignore[no-untyped-def]
-    """Insert the ServiceNow event log as tickets: the last event of each incident (its final state).
-
-    Stands in for ``butterfly import --format servicenow`` with the same mapping: assignment group ->
-    group_name, contact type -> channel, assigned_to -> assignee, opened_at -> created_at; '?' is missing.
-    """
-    from butterfly.models import Ticket
-
-    last: dict[str, dict[str, str]] = {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            last[row["number"]] = row
-
-    def value(text: str) -> str | None:
-        return None if text == "?" else text
-
-    session.add_all(
-        Ticket(
-            source="servicenow",
-            external_id=number,
-            customer=value(r["caller_id"]),
-            category=value(r["category"]),
-            channel=value(r["contact_type"]),
-            group_name=value(r["assignment_group"]),
-            assignee=value(r["assigned_to"]),
-            priority=value(r["priority"]),
-            created_at=_sn_time(r["opened_at"]),
-            resolved_at=_sn_time(r["resolved_at"]),
-            closed_at=_sn_time(r["closed_at"]),
-            content_hash=hashlib.sha256(number.encode()).hexdigest(),
-        )
-        for number, r in last.items()
-    )
-    session.commit()
-    return len(last)
+def import_servicenow(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """The real ServiceNow event log, imported as a user would: ``butterfly import --format servicenow``
+    (each incident's final state; assignment group -> group, contact type -> channel, assigned_to -> assignee)."""
+    path = real_data("incident_event_log.csv")
+    result = cli("import", str(path), "--format", "servicenow", "--db", db_url)
+    assert result.exit_code == 0, result.stderr
 
 
 def _ticket(session, n: int, group: str, hours: float, *, channel: str = "email"):  # type: ignore[no-untyped-def]
@@ -195,12 +160,13 @@ def test_robust_z_needs_three_others_and_some_spread() -> None:
 # -- the real ServiceNow data ---------------------------------------------------------------------------------
 
 
-def test_real_servicenow_data_groups_by_assignment_group_with_counts(session) -> None:  # type: ignore[no-untyped-def]
+def test_real_servicenow_data_groups_by_assignment_group_with_counts(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
     from butterfly.consistency import MIN_TICKETS, Measure, consistency
+    from butterfly.db import open_session
 
-    loaded = load_servicenow_csv(session, real_data("incident_event_log.csv"))
-    assert loaded == 890
-    report = consistency(session=session, by="group", weeks=8, end=SN_END)
+    import_servicenow(cli, db_url)
+    with open_session(db_url) as session:
+        report = consistency(session=session, by="group", weeks=8, end=SN_END)
     names = [g.name for g in report.groups]
     assert names[0] == "Group 70"  # the busiest assignment group
     assert report.groups[0].tickets == 175
@@ -217,12 +183,19 @@ def test_real_servicenow_data_groups_by_assignment_group_with_counts(session) ->
     assert spread.minimum is not None and spread.maximum is not None
     assert spread.maximum > 50 * spread.minimum  # the groups are far from consistent
 
+    with open_session(db_url) as session:
+        by_person = consistency(session=session, by="assignee", weeks=8, end=SN_END)
+    assert (by_person.groups[0].name, by_person.groups[0].tickets) == ("(none)", 217)  # unassigned, shown as such
+    assert by_person.overall.tickets == 835
 
-def test_real_servicenow_data_by_channel_is_one_group(session) -> None:  # type: ignore[no-untyped-def]
+
+def test_real_servicenow_data_by_channel_is_one_group(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
     from butterfly.consistency import consistency
+    from butterfly.db import open_session
 
-    load_servicenow_csv(session, real_data("incident_event_log.csv"))
-    report = consistency(session=session, by="channel", weeks=8, end=SN_END)
+    import_servicenow(cli, db_url)
+    with open_session(db_url) as session:
+        report = consistency(session=session, by="channel", weeks=8, end=SN_END)
     assert [(g.name, g.tickets) for g in report.groups] == [("Phone", 835)]
     assert report.flagged == []
 
@@ -302,10 +275,7 @@ def test_command_errors_exit_2(cli, sqlite_url_fixture: str) -> None:  # type: i
 
 
 def test_command_on_the_real_servicenow_data(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
-
-    with open_session(db_url) as session:
-        load_servicenow_csv(session, real_data("incident_event_log.csv"))
+    import_servicenow(cli, db_url)
     result = cli("report", "consistency", "--db", db_url, "--until", "2016-04-24", "--by", "group")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
