@@ -4,7 +4,7 @@
 closed tickets at *other* customers that look like this one: the same category, or a similar subject.
 
 This must stay fast on a million tickets. Two indexed queries fetch a bounded set of candidates (the most recently
-closed tickets of the same category, and the tickets closed just before this one in any category; 2,500 at most);
+closed tickets of the same category, and the tickets closed just before this one in any category; 4,000 at most);
 they are then scored in Python by character n-grams of the subject, which works for Chinese as well as English.
 """
 
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
     from butterfly.models import Ticket
 
-CATEGORY_CANDIDATES = 1500
-NEARBY_CANDIDATES = 1000
+CATEGORY_CANDIDATES = 2000
+NEARBY_CANDIDATES = 2000
 MIN_SUBJECT_SIMILARITY = 0.3
 RECENT_DAYS = 90
 REVIEWABLE = ("closed", "resolved")
