@@ -73,7 +73,9 @@ def _walk(cli, db_url: str, ticket: str, lines: list[str], *extra: str, env: dic
 def test_full_walk_saves_everything_with_guards_actions_and_summary(cli, session, db_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ticket = make_ticket(session, "T-1", subject="发票导出失败", customer="华星物流")
     make_ticket(session, "T-2", subject="发票导出报错", customer="Acme")  # same problem, other customer
-    make_ticket(session, "T-0", subject="账单", customer="华星物流", created_at=ticket.created_at.replace(day=1, month=8))
+    make_ticket(
+        session, "T-0", subject="账单", customer="华星物流", created_at=ticket.created_at.replace(day=1, month=8)
+    )
     editor = tmp_path / "editor.py"
     editor.write_text(EDITOR_SCRIPT, encoding="utf-8")
     result = _walk(cli, db_url, "T-1", FULL_WALK, env={"EDITOR": f"{sys.executable} {editor}"})
@@ -218,7 +220,9 @@ def test_two_reviewers_have_their_own_reviews(cli, session, db_url) -> None:  # 
     shown = cli("reviews", "show", "T-1", "--reviewer", "bob", "--history", "--db", db_url)
     assert shown.exit_code == 0, shown.output
     assert "0 (Not done)" in shown.stdout and "history" in shown.stdout
-    drafts = json.loads(cli("reviews", "list", "--status", "draft", "--reviewer", "ann", "--json", "--db", db_url).stdout)
+    drafts = json.loads(
+        cli("reviews", "list", "--status", "draft", "--reviewer", "ann", "--json", "--db", db_url).stdout
+    )
     assert [r["reviewer"] for r in drafts] == ["ann"]
 
 
