@@ -296,8 +296,12 @@ class Walk:
         else:
             self._say(f"[dim]{KEYS_HELP}[/]")
         try:
-            self._loop(index)
-            return self._finish()
+            while True:
+                self._loop(index)
+                outcome = self._finish()
+                if not isinstance(outcome, int):
+                    return outcome
+                index = outcome  # back into the questions from the final steps
         except WalkStopped:
             self._say(
                 f"Stopped. {self.progress()}, everything saved. Resume with: [bold]butterfly review {_safe(self.ref)}[/]"
@@ -322,7 +326,10 @@ class Walk:
         if index < len(self.steps):
             self._say(f"Continuing at {self.steps[index].question.id}. [dim]{KEYS_HELP}[/]")
         else:
-            self._say("Every question has an answer.")
+            self._say(
+                "Every question has an answer. At the next prompt: b goes back to the last question, "
+                "j jumps to a cell to change answers."
+            )
 
     # -- the loop --------------------------------------------------------------------------------------------
     def _loop(self, index: int) -> None:
@@ -608,7 +615,8 @@ class Walk:
         return None
 
     # -- the end ---------------------------------------------------------------------------------------------
-    def _finish(self) -> ReviewDetail:
+    def _finish(self) -> ReviewDetail | int:
+        """Experience level, completion and the summary; an index when the reviewer goes back (b / j)."""
         from butterfly.reviews import complete_review, review_detail, set_experience_level
 
         missing = [q.id for q in self.questions if q.required and q.id not in self.answers]
@@ -617,7 +625,9 @@ class Walk:
                 f"\n{len(missing)} required question(s) not answered yet: {', '.join(missing[:8])}"
                 + (" …" if len(missing) > 8 else "")
             )
-        self._ask_experience(set_experience_level)
+        back = self._ask_experience(set_experience_level)
+        if back is not None:
+            return back
         default_yes = not missing
         prompt = f"Mark the review complete? [{'Y/n' if default_yes else 'y/N'}] > "
         answer = self._ask(prompt).strip().lower()
@@ -627,11 +637,12 @@ class Walk:
         self.io.print(render_summary(detail, ref=self.ref))
         return detail
 
-    def _ask_experience(self, setter: Any) -> None:
+    def _ask_experience(self, setter: Any) -> int | None:
+        """Ask for the overall experience level; an index to go back to when the reviewer types b or j."""
         try:
             from butterfly.experience import load_experience_levels
         except ImportError:  # pragma: no cover - shipped with butterfly
-            return
+            return None
         levels = load_experience_levels().levels
         self._say("\n[bold]Overall, which experience level did the customer get?[/]")
         for i, lv in enumerate(levels, start=1):
@@ -649,11 +660,21 @@ class Walk:
         else:
             keep = " (Enter to skip)"
         while True:
-            raw = self._ask(f"experience level 1-{len(levels)}{keep} > ").strip().lower()
+            raw = self._ask(f"experience level 1-{len(levels)}{keep}, b back, j jump > ").strip().lower()
+            if raw in ("b", "<"):
+                self._shown_cell = None
+                return len(self.steps) - 1
+            if raw == "j":
+                target = self._choose_cell()
+                if target is not None:
+                    return target
+                continue
+            if raw == "q":
+                raise WalkStopped("quit")
             if not raw and suggested:
                 raw = suggested
             if not raw:
-                return
+                return None
             chosen = None
             if raw.isdigit() and 1 <= int(raw) <= len(levels):
                 chosen = levels[int(raw) - 1].id
@@ -664,7 +685,7 @@ class Walk:
                 continue
             self.review = setter(session=self.session, review=self.review, level=chosen)
             self._say(f"[green]saved[/] experience level: {chosen}")
-            return
+            return None
 
 
 def _editor_template(q: Question, initial: str) -> str:

@@ -266,3 +266,27 @@ def test_walk_in_chinese_shows_the_chinese_checklist_and_guard_texts(cli, sessio
 
     [row] = list_reviews(session=session)
     assert row.findings == 1
+
+
+def test_a_fully_answered_review_can_still_be_edited_from_the_final_steps(cli, session, db_url) -> None:  # type: ignore[no-untyped-def]
+    from review_support import ROOT
+
+    make_ticket(session, "T-1001")
+    done = cli("review", "T-1001", "--answers", str(ROOT / "examples" / "answers.yaml"), "--complete", "--db", db_url)
+    assert done.exit_code == 0, done.output
+    # reopen from the walk, jump back from the experience prompt to the first cell, change one answer
+    result = _walk(cli, db_url, "T-1001", ["y", "j", "1", "0", "q"])
+    assert result.exit_code == 0, result.output
+    assert "Every question has an answer" in result.stdout
+    assert "current answer: 2 (Fully)" in result.stdout
+    shown = json.loads(cli("reviews", "show", "T-1001", "--json", "--db", db_url).stdout)
+    assert shown["review"]["status"] == "draft"
+    assert shown["answers"]["customer.short.fast_accurate"]["value"] == 0
+    changes = [h for h in shown["history"] if h["question_id"] == "customer.short.fast_accurate"]
+    assert [(h["old_value"], h["new_value"]) for h in changes] == [(None, 2), (2, 0)]
+    # b from the experience prompt goes back to the last question
+    back = _walk(cli, db_url, "T-1001", ["b", "q"])
+    assert back.exit_code == 0, back.output
+    after = back.stdout.split("experience level 1-5", 1)[1]
+    assert "company.long 4/4 · company.long.capability_plan" in after
+    assert "current answer: 报税日前的自检和提醒" in after
