@@ -17,6 +17,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -46,6 +47,11 @@ def _label(text: object) -> str:
 
 def category_key(category: str | None, subcategory: str | None, tags: Sequence[str] = ()) -> str | None:
     """``category › subcategory [tag, tag]`` compared loosely; ``None`` when the ticket has none of them."""
+    return _category_key(category, subcategory, tuple(str(t) for t in tags))
+
+
+@lru_cache(maxsize=65536)
+def _category_key(category: str | None, subcategory: str | None, tags: tuple[str, ...]) -> str | None:
     cat = _label(category)
     sub = _label(subcategory)
     tag_set = sorted({_label(t) for t in tags if _label(t)})

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -234,11 +235,20 @@ def _who(customer: str | None, organization: str | None) -> str | None:
     return customer or organization or None
 
 
+@lru_cache(maxsize=16)
+def _builtin_guard_questions(guard: Guard) -> tuple[str, ...]:
+    ids: dict[str, None] = {}
+    for cid in builtin_checklist_ids():
+        for q in load_builtin(cid, "en").questions:
+            if q.guard is guard:
+                ids[q.id] = None
+    return tuple(ids)
+
+
 def guard_questions(guard: Guard, extra: Iterable[Checklist] = ()) -> list[str]:
     """Ids of the questions tagged ``guard`` in the shipped checklists and lenses, and in ``extra`` ones."""
-    ids: dict[str, None] = {}
-    checklists = [load_builtin(cid, "en") for cid in builtin_checklist_ids()]
-    for cl in [*checklists, *extra]:
+    ids = dict.fromkeys(_builtin_guard_questions(guard))
+    for cl in extra:
         for q in cl.questions:
             if q.guard is guard:
                 ids[q.id] = None
@@ -335,24 +345,38 @@ def closed_tickets(session: Session, start: datetime, end: datetime) -> list[_We
 
 
 def _history(session: Session, start: datetime, end: datetime) -> list[tuple[Any, ...]]:
-    from sqlalchemy import select
-    from sqlmodel import col
+    """Closed tickets in ``[start, end)`` as raw rows (no per-row type conversion: this can be 100k+ rows).
 
-    from butterfly.models import Ticket
+    Columns: customer, organization, category, subcategory, tags (JSON text or list), subject, created_at,
+    closed_at (text on SQLite, datetime on PostgreSQL).
+    """
+    from sqlalchemy import bindparam, text
 
-    stmt = select(
-        *_c(
-            Ticket.customer,
-            Ticket.organization,
-            Ticket.category,
-            Ticket.subcategory,
-            Ticket.tags,
-            Ticket.subject,
-            Ticket.created_at,
-            Ticket.closed_at,
-        )
-    ).where(col(Ticket.status).in_(CLOSED_STATUSES), col(Ticket.closed_at) >= start, col(Ticket.closed_at) < end)
-    return [tuple(row) for row in _all(session, stmt)]
+    from butterfly.models import UTCDateTime
+
+    stmt = text(
+        "SELECT customer, organization, category, subcategory, tags, subject, created_at, closed_at FROM ticket "
+        "WHERE status IN ('closed', 'resolved') AND closed_at >= :start AND closed_at < :end"
+    ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+    return [tuple(row) for row in session.connection().execute(stmt, {"start": start, "end": end})]
+
+
+def json_key(value: Any) -> str:
+    """A hashable stand-in for a decoded JSON value (PostgreSQL returns lists)."""
+    import json
+
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _raw_tags(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ()
+    return tuple(str(t) for t in value) if isinstance(value, list) else ()
 
 
 def _action_links(
@@ -453,8 +477,15 @@ def recurring_groups(
     first_seen: list[datetime | None] = [None] * len(groups)
     past_customers: list[set[str]] = [set() for _ in groups]
     norm_cache: dict[str, str] = {}
+    key_cache: dict[tuple[Any, ...], str | None] = {}
+    week_cache: dict[Any, int] = {}
+    earliest: list[Any] = [None] * len(groups)
     for customer, org, cat, sub, tags, subject, created, closed in _history(session, hist_start, start):
-        key = category_key(cat, sub, tags if isinstance(tags, list) else [])
+        cache_key = (cat, sub, tags if isinstance(tags, str) else json_key(tags))
+        if cache_key in key_cache:
+            key = key_cache[cache_key]
+        else:
+            key = key_cache[cache_key] = category_key(cat, sub, _raw_tags(tags))
         hit = by_key.get(key) if key is not None else None
         via_category = hit is not None
         if hit is None and subject:
@@ -464,14 +495,21 @@ def recurring_groups(
             hit = by_subject.get(norm)
         if hit is None:
             continue
-        closed_at = as_utc(closed)
-        assert closed_at is not None
-        week_index = int((closed_at - hist_start) / timedelta(weeks=1))
+        day = closed[:10] if isinstance(closed, str) else closed.date()
+        week_index = week_cache.get(day)
+        if week_index is None:
+            closed_at = _dt(closed)
+            assert closed_at is not None
+            week_index = week_cache[day] = int((closed_at - hist_start) / timedelta(weeks=1))
         trend[hit][min(max(week_index, 0), weeks_back - 1)] += 1
-        first_seen[hit] = _earlier(first_seen[hit], as_utc(created) or closed_at)
-        who = _who(customer, org)
+        first = created if created is not None else closed
+        if earliest[hit] is None or first < earliest[hit]:  # same type per backend: text (SQLite) or datetime
+            earliest[hit] = first
+        who = customer or org
         if who and via_category:
             past_customers[hit].add(who)
+    for gi, value in enumerate(earliest):
+        first_seen[gi] = _dt(value)
     actions_by_ticket, patches = _action_links(session, start, end, today)
     out = []
     for gi, members in enumerate(groups):
