@@ -43,7 +43,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from butterfly.checklist import CELL_ORDER
+from butterfly.checklist import CELL_ORDER, AnswerKind
 from butterfly.errors import InvalidInputError
 from butterfly.experience import LEVEL_IDS
 from butterfly.timeutil import as_utc, utcnow
@@ -61,6 +61,7 @@ TIME_RATIO = 1.5
 SCORE_DIFFERENCE = 0.10
 RANK_DIFFERENCE = 0.5
 DEFAULT_WEEKS = 8
+CHUNK = 500  # review ids per IN (...) when fetching answers
 NO_VALUE = "(none)"  # the group of tickets with no assignee / group / channel
 
 
@@ -431,6 +432,19 @@ def _in_window(start: datetime, end: datetime) -> Any:
     )
 
 
+def _hours_expr(session: Session) -> Any:
+    """SQL: hours from ``created_at`` to ``resolved_at`` (NULL when either is missing), on either backend."""
+    from sqlalchemy import func, literal_column
+    from sqlmodel import col
+
+    from butterfly.models import Ticket
+
+    created, resolved = col(Ticket.created_at), col(Ticket.resolved_at)
+    if session.get_bind().dialect.name == "sqlite":  # UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'
+        return (func.julianday(resolved) - func.julianday(created)) * literal_column("24.0")
+    return func.extract("epoch", resolved - created) / literal_column("3600.0")
+
+
 def _name(value: object) -> str:
     text = str(value).strip() if value is not None else ""
     return text or NO_VALUE
@@ -466,7 +480,7 @@ def consistency(
     reviews count and when a group is flagged. ``language`` names the experience levels in :meth:`to_dict`.
     """
     from sqlalchemy import select as sa_select
-    from sqlmodel import col, select
+    from sqlmodel import col
 
     from butterfly.models import Answer, Review, ReviewStatus, Ticket
     from butterfly.scoring import AnswerValue, cell_scores
@@ -491,18 +505,14 @@ def consistency(
             groups[name] = GroupStats(name)
         return groups[name]
 
-    # tickets and resolution times
-    for key, created, resolved in session.exec(
-        select(key_col, Ticket.created_at, Ticket.resolved_at).where(where)
-    ).all():
+    # tickets and resolution times (hours computed by the database: no datetime parsing per row)
+    for key, hours in session.execute(sa_select(key_col, _hours_expr(session)).where(where)).all():
         g = group(_name(key))
         g.tickets += 1
         overall.tickets += 1
-        c, r = as_utc(created), as_utc(resolved)
-        if c is not None and r is not None and r >= c:
-            hours = (r - c).total_seconds() / 3600
-            g.hours.append(hours)
-            overall.hours.append(hours)
+        if hours is not None and hours >= 0:
+            g.hours.append(float(hours))
+            overall.hours.append(float(hours))
 
     # completed reviews of those tickets: experience levels
     reviews: dict[int, tuple[str, str, str]] = {}  # review id -> (group, checklist id, language)
@@ -521,20 +531,24 @@ def consistency(
             g.levels[level_id] += 1
             overall.levels[level_id] += 1
 
-    # their answers: cell scores
+    # their rating answers (only ratings count for cell scores), fetched by review id in chunks
+    cache: dict[tuple[str, str], Checklist | None] = {}
+    checklists = {key: _checklist_for(cache, *key) for key in {(cid, lang) for _, cid, lang in reviews.values()}}
+    rating_ids = sorted(
+        {q.id for cl in checklists.values() if cl is not None for q in cl.questions if q.kind is AnswerKind.rating}
+    )
     answers: dict[int, dict[str, AnswerValue]] = defaultdict(dict)
-    if reviews:
-        for review_id, question_id, value, na in session.exec(
-            select(Answer.review_id, Answer.question_id, Answer.value, Answer.na)
-            .join(Review, col(Review.id) == col(Answer.review_id))
-            .join(Ticket, col(Ticket.id) == col(Review.ticket_id))
-            .where(where, Review.status == ReviewStatus.complete.value)
+    scored_ids = [rid for rid, (_, cid, lang) in reviews.items() if checklists[(cid, lang)] is not None]
+    for i in range(0, len(scored_ids) if rating_ids else 0, CHUNK):
+        for review_id, question_id, value, na in session.execute(
+            sa_select(col(Answer.review_id), col(Answer.question_id), col(Answer.value), col(Answer.na)).where(
+                col(Answer.review_id).in_(scored_ids[i : i + CHUNK]), col(Answer.question_id).in_(rating_ids)
+            )
         ).all():
             answers[review_id][question_id] = AnswerValue(value, na)
-    cache: dict[tuple[str, str], Checklist | None] = {}
     unscored = 0
     for review_id, (name, checklist_id, lang) in reviews.items():
-        cl = _checklist_for(cache, checklist_id, lang)
+        cl = checklists[(checklist_id, lang)]
         if cl is None:
             unscored += 1
             continue
