@@ -53,7 +53,8 @@ def check(
     """
     from datetime import datetime
 
-    from butterfly.checklist import LANGUAGES, builtin_checklist_ids, load_builtin, resolve_checklist
+    from butterfly.checklist import LANGUAGES, builtin_checklist_ids, load_builtin
+    from butterfly.checklist_diff import resolve_spec
     from butterfly.gate import resolve_period, run_gate, zone
     from butterfly.settings import get_settings
 
@@ -63,7 +64,7 @@ def check(
     checklists = [load_builtin(i, lang) for i in builtin_checklist_ids() for lang in LANGUAGES]
     team = checklist or settings.checklist
     if team:
-        checklists.append(resolve_checklist(team, settings.language))
+        checklists.append(resolve_spec(team, settings.language))
     with session_for(ctx, db) as session:
         result = run_gate(
             session,
