@@ -93,10 +93,12 @@ def group_labels(
     if method in ("hybrid", "text"):
         # near-duplicate subjects, and near-duplicate subject + description (one ticket may have a description
         # the other lacks, so each comparison links on its own)
-        for texts in (
-            [normalise(it.subject) for it in items],
-            [ticket_text(it.subject, it.description) if it.description else "" for it in items],
-        ):
+        subjects = [normalise(it.subject) for it in items]
+        full = [
+            f"{subj} {normalise(it.description)}".strip() if it.description else ""
+            for subj, it in zip(subjects, items, strict=True)
+        ]
+        for texts in (subjects, full):
             present = np.array([i for i, t in enumerate(texts) if t], dtype=np.int64)
             if len(present):
                 labels = cluster_texts([texts[i] for i in present], params=params)

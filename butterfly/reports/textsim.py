@@ -24,7 +24,6 @@ U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
-_PRIME = np.uint64((1 << 31) - 1)
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"(?<![\w.])@\w+")
 _DIGITS = re.compile(r"\d+")
@@ -124,17 +123,24 @@ def shingle_hashes(texts: Sequence[str], extra: Sequence[Sequence[str]] | None =
 
 
 def minhash(hashes: U64, docs: I64, n_docs: int, num_perm: int = 64, seed: int = 1) -> U32:
-    """MinHash signatures, shape ``(n_docs, num_perm)``; every doc must have at least one shingle."""
+    """MinHash signatures, shape ``(n_docs, num_perm)``; every doc must have at least one shingle.
+
+    Permutation ``k`` of a 32-bit shingle hash ``x`` is the multiply-add-shift hash ``(a_k * x + b_k) >> 32``
+    (64-bit arithmetic, ``a_k`` odd): universal, and much faster in numpy than a modulo.
+    """
     rng = np.random.default_rng(seed)
-    a = rng.integers(1, int(_PRIME), size=num_perm, dtype=np.uint64)
-    b = rng.integers(0, int(_PRIME), size=num_perm, dtype=np.uint64)
+    a = rng.integers(1, 1 << 62, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = rng.integers(0, 1 << 62, size=num_perm, dtype=np.uint64)
     starts = np.searchsorted(docs, np.arange(n_docs))
     sig = np.empty((n_docs, num_perm), dtype=np.uint32)
-    hm = hashes % _PRIME
-    for k in range(num_perm):
-        with np.errstate(over="ignore"):
-            v = (a[k] * hm + b[k]) % _PRIME
-        sig[:, k] = np.minimum.reduceat(v, starts)
+    shift = np.uint64(32)
+    value = np.empty(len(hashes), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(num_perm):
+            np.multiply(hashes, a[k], out=value)
+            value += b[k]
+            value >>= shift
+            sig[:, k] = np.minimum.reduceat(value.astype(np.uint32), starts)
     return sig
 
 
