@@ -42,9 +42,12 @@ def _butterfly_bin() -> str:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A scratch checkout: the examples folder only (outputs land here, never in the repository)."""
+def workdir(tmp_path: Path, sqlite_template: Path) -> Path:
+    """A scratch checkout: the examples folder only (outputs land here, never in the repository), and an empty,
+    migrated database."""
     shutil.copytree(EXAMPLES, tmp_path / "examples")
+    shutil.copyfile(sqlite_template, tmp_path / "butterfly.db")
+    os.chmod(tmp_path / "butterfly.db", 0o600)
     return tmp_path
 
 
@@ -206,15 +209,43 @@ def test_github_workflow_on_the_sample_week_fails_at_the_gate_and_keeps_the_repo
     assert job.ran[-1] == "Fail when the gate found a shortfall"
 
 
-def test_github_workflow_scheduled_run_picks_last_week(workdir: Path) -> None:
-    job = run_github(workdir, _db(workdir), {"week": ""})
+def test_github_workflow_passes_when_the_gate_does(workdir: Path) -> None:
+    # a week with no closed tickets: nothing to review, the gate passes, the last step is skipped
+    job = run_github(workdir, _db(workdir), {"week": "2026-W30"})
     gate = _check_outputs(workdir)
-    assert re.fullmatch(r"\d{4}-W\d{2}", gate["period"]["week"])
-    # the job fails exactly when the gate did, and only in the last step
-    if gate["ok"]:
-        assert not job.failed, job.logs
-    else:
-        assert job.failed_step == "Fail when the gate found a shortfall", job.logs
+    assert gate["ok"] is True
+    assert not job.failed, job.logs
+    assert "Fail when the gate found a shortfall" not in job.ran
+
+
+def test_scheduled_runs_pick_last_week(tmp_path: Path) -> None:
+    """With no week given (the nightly schedule), both examples check and report the ISO week of 7 days ago."""
+    from datetime import UTC, datetime, timedelta
+
+    year, week, _ = (datetime.now(UTC) - timedelta(days=7)).isocalendar()
+    expected = f"{year}-W{week:02d}"
+    workflow = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text(encoding="utf-8"))
+    (job_spec,) = workflow["jobs"].values()
+    choose = next(s["run"] for s in job_spec["steps"] if s.get("name") == "Choose the week")
+    github_env = tmp_path / "github_env"
+    github_env.write_text("", encoding="utf-8")
+    subprocess.run(
+        [*SHELL, choose], env={"PATH": os.environ["PATH"], "REPORT_WEEK": "", "GITHUB_ENV": str(github_env)}, check=True
+    )
+    assert _read_kv(github_env) == {"REPORT_WEEK": expected}
+
+    config = yaml.safe_load((EXAMPLES / "gitlab-ci.yml").read_text(encoding="utf-8"))
+    (gitlab_job,) = config.values()
+    assert gitlab_job["variables"]["REPORT_WEEK"] == ""
+    first = gitlab_job["script"][0]
+    out = subprocess.run(
+        [*SHELL, first + '\necho "$REPORT_WEEK"'],
+        env={"PATH": os.environ["PATH"], "REPORT_WEEK": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == expected
 
 
 def test_gitlab_job_on_the_sample_week(workdir: Path) -> None:
@@ -224,11 +255,3 @@ def test_gitlab_job_on_the_sample_week(workdir: Path) -> None:
     assert gate["ok"] is False
     assert code == 1, log
     assert "FAIL  coverage" in log
-
-
-def test_gitlab_job_passes_when_the_gate_does(workdir: Path) -> None:
-    # a week with no closed tickets: nothing to review, the gate passes, the job succeeds
-    code, log = run_gitlab(workdir, _db(workdir), {"REPORT_WEEK": "2026-W30"})
-    gate = _check_outputs(workdir)
-    assert gate["ok"] is True
-    assert code == 0, log
