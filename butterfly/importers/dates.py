@@ -9,7 +9,9 @@ and epoch seconds (or milliseconds, 13 digits). Times without a zone are in the 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import repeat
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from butterfly.errors import InvalidInputError
@@ -79,11 +81,105 @@ def _parse_other(text: str) -> datetime:
 
 
 def to_utc_text(dt: datetime) -> str:
-    """The canonical text butterfly hands the bulk writer: ``YYYY-MM-DD HH:MM:SS.ffffffZ`` in UTC."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%fZ")
+    """The canonical text the bulk writer stores: ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC (what SQLAlchemy writes
+    for SQLite; PostgreSQL reads it as a UTC ``timestamptz``)."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def canonical(value: str, tz: tzinfo = UTC) -> str:
     """``value`` as canonical UTC text (``''`` for an empty value); ValueError if it is not a date."""
     dt = parse_datetime(value, tz)
     return "" if dt is None else to_utc_text(dt)
+
+
+# -- a whole column at once ----------------------------------------------------------------------------------
+
+_HEAD = slice(0, 13)  # "YYYY-MM-DDTHH"
+_MINSEC = slice(13, 19)  # ":MM:SS"
+_ZONE = slice(19, None)  # "", "Z", "+08:00"
+_MINSEC_RE = re.compile(r":[0-5]\d(?::[0-5]\d)?")
+_OFFSET_RE = re.compile(r"([+-])(\d\d):?(\d\d)?")
+
+
+class _Memo(dict[str, str | None]):
+    def __init__(self, compute: object, limit: int = 50_000) -> None:
+        super().__init__()
+        self.compute = compute
+        self.limit = limit
+
+    def __missing__(self, key: str) -> str | None:
+        if len(self) >= self.limit:
+            self.clear()
+        value: str | None = self.compute(key)  # type: ignore[operator]
+        self[key] = value
+        return value
+
+
+class ColumnDates:
+    """Converts a column of ISO 8601 times to canonical UTC text with no Python code per value.
+
+    A time ``YYYY-MM-DDTHH:MM:SS±HH:MM`` (or ``Z``, or no zone, or ``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM``) is split by
+    C-level slicing into its date-and-hour with the zone, and its minutes and seconds; each part is looked up in
+    a memo (a day of tickets shares 24 date-hours), converted once, and the parts are joined again. Anything else
+    (fractions of seconds, half-hour zones, other formats) makes :meth:`convert` return ``None`` and the caller
+    converts that batch value by value with :func:`canonical`.
+    """
+
+    def __init__(self, tz: tzinfo = UTC) -> None:
+        self.tz = tz
+        self._heads = _Memo(self._head)
+        self._minsecs = _Memo(self._minsec)
+
+    def convert(self, column: Sequence[str]) -> list[str] | None:
+        get = str.__getitem__
+        heads = list(
+            map(
+                self._heads.__getitem__,
+                map(str.__add__, map(get, column, repeat(_HEAD)), map(get, column, repeat(_ZONE))),
+            )
+        )
+        if None in heads:
+            return None
+        minsecs = list(map(self._minsecs.__getitem__, map(get, column, repeat(_MINSEC))))
+        if None in minsecs:
+            return None
+        return list(map(str.__add__, heads, minsecs))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _minsec(text: str) -> str | None:
+        if text == "":
+            return ""
+        if not _MINSEC_RE.fullmatch(text):
+            return None
+        return text + (":00.000000" if len(text) == 3 else ".000000")
+
+    def _head(self, key: str) -> str | None:
+        """``YYYY-MM-DDTHH`` + zone -> UTC ``YYYY-MM-DD HH`` (or a whole day for ``YYYY-MM-DD``)."""
+        if key == "":
+            return ""
+        date_only = len(key) == 10
+        head, zone_text = (key, "") if date_only else (key[:13], key[13:])
+        if not (
+            head[:4].isdigit() and head[4] == "-" and head[5:7].isdigit() and head[7] == "-" and head[8:10].isdigit()
+        ):
+            return None
+        if not date_only and not (head[10] in "T " and head[11:13].isdigit()):
+            return None
+        try:
+            local = datetime(int(head[:4]), int(head[5:7]), int(head[8:10]), 0 if date_only else int(head[11:13]))
+        except ValueError:
+            return None
+        if zone_text == "":
+            offset = local.replace(tzinfo=self.tz).utcoffset() or timedelta(0)
+        elif zone_text == "Z":
+            offset = timedelta(0)
+        else:
+            m = _OFFSET_RE.fullmatch(zone_text)
+            if m is None:
+                return None
+            sign = -1 if m.group(1) == "-" else 1
+            offset = sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+        if offset.total_seconds() % 3600:
+            return None  # half-hour zones: the minutes change too
+        utc = local - offset
+        return utc.strftime("%Y-%m-%d %H:%M:%S.%f") if date_only else utc.strftime("%Y-%m-%d %H")

@@ -13,13 +13,13 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
 from butterfly.importers import native, servicenow
-from butterfly.importers.bulk import BulkConnection, Counts, NeedsPythonDates, TicketWriter
+from butterfly.importers.bulk import BulkConnection, Counts, TicketWriter
 from butterfly.importers.dates import to_utc_text, zone
 from butterfly.importers.encoding import Encoding, detect
 from butterfly.importers.fields import FIELDS
@@ -158,7 +158,10 @@ def import_files(
             rejects_file = shared_file or RejectsFile(default_path(path))
             if rejects_file not in rejects_files:
                 rejects_files.append(rejects_file)
-            summaries.append(_import_one(db, path, options, rejects_file, problems))
+            try:
+                summaries.append(_import_one(db, path, options, rejects_file, problems))
+            except RecursionError:  # json and nested records are walked recursively: thousands of [ or { levels
+                raise InvalidInputError(f"{path}: nested too deeply to be a ticket export") from None
         total_rejected = sum(s.rejected for s in summaries)
         if strict and total_rejected:
             db.rollback()
@@ -173,9 +176,15 @@ def import_files(
             error.hint = f"--strict: nothing was imported; every rejected record is in {where}"
             raise error
         db.commit()
-    except BaseException:
+    except BaseException as exc:
         db.rollback()
         _finish_runs_interrupted(engine, summaries)
+        if isinstance(exc, Exception) and type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg"):
+            from sqlalchemy import Engine
+
+            from butterfly.db import database_error
+
+            raise database_error(exc, engine if isinstance(engine, Engine) else None) from None
         raise
     finally:
         db.close()
@@ -233,7 +242,7 @@ class _Run:
         sha = None
         if path.stat().st_size <= SMALL_FILE:
             sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        now = db.timestamp(to_utc_text(utcnow()))
+        now = to_utc_text(utcnow())
         cursor = db.execute(
             "INSERT INTO import_run (source, format, path, file_sha256, started_at, status, rows_read, created, "
             "updated, unchanged, rejected, rejects_path, options) "
@@ -247,7 +256,7 @@ class _Run:
 
     def save(self, *, status: str = "running", rejects_path: str | None = None) -> None:
         s = self.summary
-        finished = self.db.timestamp(to_utc_text(utcnow())) if status != "running" else None
+        finished = to_utc_text(utcnow()) if status != "running" else None
         self.db.execute(
             "UPDATE import_run SET rows_read = ?, created = ?, updated = ?, unchanged = ?, rejected = ?, "
             "status = ?, finished_at = ?, rejects_path = coalesce(?, rejects_path) WHERE id = ?",
@@ -344,30 +353,18 @@ def _import_csv(
             fields=preparer.fields,
             import_id=run.id,
             imported_at=to_utc_text(utcnow()),
-            naive_is_utc=options.tz == UTC,
         )
-        date_failures = 0
         for batch in reader.batches():
             summary.rows_read += len(batch.rows) + len(batch.broken)
             bad: list[tuple[int, int, str]] = list(batch.broken)
             prepared = preparer.fast(batch.rows)
-            counts_written = False
-            if prepared is not None:
-                try:
-                    counts = writer.write(prepared)
-                    counts_written = True
-                    _count(summary, counts)
-                except NeedsPythonDates:
-                    date_failures += 1
-                    if date_failures >= 2:
-                        preparer.python_dates = True
-            if not counts_written:
+            if prepared is None:
 
                 def reject(i: int, reason: str, batch: CsvBatch = batch, bad: list[Any] = bad) -> None:
                     bad.append((*batch.lines_of(i), reason))
 
                 prepared = preparer.slow(batch.rows, reject)
-                _count(summary, writer.write(prepared))
+            _count(summary, writer.write(prepared))
             for first, last, reason in sorted(bad):
                 rejects.add_lines(first, last, reason)
                 _reject(rejects, problems, summary, path, first, reason)
@@ -459,11 +456,8 @@ def _import_generic_json(
     preparer = TabularPreparer(
         mapping=mapping, header=header, source=summary.source, tz=options.tz, hash_salt=options.tz_name
     )
-    preparer.python_dates = True
     run = _Run(db, summary, run_options, path)
-    writer = TicketWriter(
-        db, fields=preparer.fields, import_id=run.id, imported_at=to_utc_text(utcnow()), naive_is_utc=options.tz == UTC
-    )
+    writer = TicketWriter(db, fields=preparer.fields, import_id=run.id, imported_at=to_utc_text(utcnow()))
     batch: list[tuple[str, ...]] = []
     seen_ids: list[str] = []
     for label, line, record in items:
@@ -528,9 +522,7 @@ def _import_native(
         records = native.convert(fmt, doc, options.tz)
         rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
     run = _Run(db, summary, run_options, path)
-    writer = TicketWriter(
-        db, fields=FIELDS, import_id=run.id, imported_at=to_utc_text(utcnow()), naive_is_utc=options.tz == UTC
-    )
+    writer = TicketWriter(db, fields=FIELDS, import_id=run.id, imported_at=to_utc_text(utcnow()))
     prefix = f"{HASH_VERSION}\x1f{summary.source}\x1f{fmt}\x1f{options.tz_name}\x1e"
     batch: list[tuple[str, ...]] = []
     ids: list[str] = []
