@@ -14,7 +14,7 @@ import difflib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -862,13 +862,3 @@ def apply_answers_file(
         values = answer_values(answers_for(session=session, review_id=review.id))
         return ApplyResult(current, saved, unchanged, made, findings, publication_status(questions, values))
     raise ConflictError(f"could not save {name}: the review kept changing under us; try again")
-
-
-def review_age(review: Review) -> str:
-    """How long ago the review was last changed, for lists."""
-    from butterfly.timeutil import format_duration
-
-    updated = review.updated_at
-    if not isinstance(updated, datetime):
-        return "-"
-    return format_duration(utcnow() - updated)
