@@ -215,8 +215,11 @@ def validate_answer(question: Question, raw: object, scale: Scale, *, tz: str | 
     return _text(raw), False
 
 
-def display_value(question: Question, value: Any, na: bool, scale: Scale) -> str:
-    """A stored answer as a short human string (choice labels, scale labels, yes/no)."""
+_YES_NO = {"zh-CN": ("是", "否"), "zh-TW": ("是", "否")}
+
+
+def display_value(question: Question, value: Any, na: bool, scale: Scale, *, lang: str | None = None) -> str:
+    """A stored answer as a short human string (choice labels, scale labels, yes/no; 是/否 in Chinese)."""
     if na:
         return scale.na_label
     if value is None:
@@ -224,7 +227,8 @@ def display_value(question: Question, value: Any, na: bool, scale: Scale) -> str
     if question.kind is AnswerKind.rating and isinstance(value, int):
         return f"{value} ({scale.label(value)})"
     if question.kind is AnswerKind.yes_no:
-        return "yes" if value else "no"
+        yes, no = _YES_NO.get(lang or "", ("yes", "no"))
+        return yes if value else no
     if question.kind is AnswerKind.choice and question.choices:
         labels = {c.id: c.label for c in question.choices}
         if isinstance(value, list):

@@ -392,7 +392,9 @@ class Walk:
         self._say(self._kind_hint(q))
         current = self.answers.get(q.id)
         if current is not None:
-            shown = display_value(q, current.value, current.na, self.scales.get(q.id, self.checklist.scale))
+            shown = display_value(
+                q, current.value, current.na, self.scales.get(q.id, self.checklist.scale), lang=self.lang
+            )
             self._say(f"[dim]current answer:[/] {_safe(shown)}  [dim](Enter keeps it)[/]")
 
     def _question(self, index: int, step: Step) -> str | int | None:
@@ -477,7 +479,9 @@ class Walk:
             self.answers = answers_for(session=self.session, review_id=self.review.id or 0)
             newer = self.answers.get(q.id)
             if newer is not None:
-                shown = display_value(q, newer.value, newer.na, self.scales.get(q.id, self.checklist.scale))
+                shown = display_value(
+                    q, newer.value, newer.na, self.scales.get(q.id, self.checklist.scale), lang=self.lang
+                )
                 self._say(f"now saved: {_safe(shown)} — answer again to replace it, or Enter to keep it")
             return False
         self.answers[q.id] = saved

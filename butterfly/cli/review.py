@@ -278,7 +278,6 @@ def _render_detail(detail: Any, ref: str, history: bool) -> None:
     from butterfly.walk import render_summary
 
     console = out()
-    scale = detail.checklist.scale
     for cl in (detail.checklist, *detail.lenses):
         for cell in cl.cells:
             table = Table(title=safe(cell.title), title_justify="left", box=None, padding=(0, 2), show_header=False)
@@ -286,7 +285,7 @@ def _render_detail(detail: Any, ref: str, history: bool) -> None:
             table.add_column("answer", ratio=2)
             for q in cell.questions:
                 a = detail.answers.get(q.id)
-                shown = display_value(q, a.value, a.na, scale) if a is not None else "[dim]—[/]"
+                shown = display_value(q, a.value, a.na, cl.scale, lang=cl.language) if a is not None else "[dim]—[/]"
                 table.add_row(f"{safe(q.text)} [dim]{q.id}[/]", safe(shown) if a is not None else shown)
             console.print(table)
     console.print(render_summary(detail, ref=ref))
