@@ -131,7 +131,6 @@ class Ticket(TicketBase, table=True):
         sa.Index("ix_ticket_customer_created_at", "customer", "created_at"),
         sa.Index("ix_ticket_category_closed_at", "category", "closed_at"),  # review context: similar tickets
         sa.Index("ix_ticket_external_id", "external_id"),  # `butterfly review T-1042`: tickets named by id alone
-        sa.Index("ix_ticket_resolved_at", "resolved_at"),  # consistency: tickets resolved in the last N weeks
     )
 
     id: int | None = Field(default=None, primary_key=True)
