@@ -103,11 +103,15 @@ def _sample_tickets(url: str, n: int, seed: int) -> list[str]:
         return out[:n]
 
 
-def _pty_time(argv: list[str], until: str, then: str | None) -> float:
+def _pty_time(argv: list[str], until: str, then: str | None) -> tuple[float, float]:
+    """Wall time from spawn to ``until`` on the pty, and the child's whole CPU time (user + system)."""
+    import resource
+
     import pexpect
 
     env = dict(os.environ, TERM="dumb", NO_COLOR="1", COLUMNS="160")
     env.pop("CI", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     child = pexpect.spawn(argv[0], argv[1:], env=env, encoding="utf-8", timeout=120, dimensions=(50, 160))
     child.expect(until)
@@ -116,18 +120,23 @@ def _pty_time(argv: list[str], until: str, then: str | None) -> float:
         child.sendline(then)
     child.expect(pexpect.EOF)
     child.close()
-    return elapsed
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
-def enter_to_first_question(db: Path, tickets: list[str]) -> tuple[list[float], list[float]]:
-    walk: list[float] = []
-    floor: list[float] = []
+def enter_to_first_question(db: Path, tickets: list[str]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {"walk": [], "walk cpu": [], "floor": [], "floor cpu": []}
     stamp = f"bench{os.getpid()}"
     for i, ref in enumerate(tickets):
-        floor.append(_pty_time([sys.executable, "-m", "butterfly", "--version"], "butterfly ", None))
+        wall, cpu = _pty_time([sys.executable, "-m", "butterfly", "--version"], "butterfly ", None)
+        out["floor"].append(wall)
+        out["floor cpu"].append(cpu)
         argv = [sys.executable, "-m", "butterfly", "review", ref, "--db", str(db), "--reviewer", f"{stamp}-{i}"]
-        walk.append(_pty_time(argv, r"answered\r?\n.*\r?\n> ", "q"))
-    return walk, floor
+        wall, cpu = _pty_time(argv, r"answered\r?\n.*\r?\n> ", "q")
+        out["walk"].append(wall)
+        out["walk cpu"].append(cpu)
+    return out
 
 
 def context_lookups(url: str, tickets: list[str]) -> dict[str, list[float]]:
@@ -175,6 +184,31 @@ def answer_saves(url: str, ref: str, n: int) -> dict[str, list[float]]:
     return out
 
 
+def pg_saves(server_url: str, n: int) -> dict[str, list[float]]:
+    """The same answer-save loop on a throw-away PostgreSQL database (created and dropped here)."""
+    import psycopg
+
+    from butterfly.db import dispose_engines
+    from butterfly.models import Ticket
+
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    name = f"butterfly_bench_review_{os.getpid()}"
+    with psycopg.connect(plain, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        from butterfly.db import open_session
+
+        with open_session(url) as s:
+            s.add(Ticket(source="bench", external_id="B-1", status="closed", content_hash="x"))
+            s.commit()
+        return answer_saves(url, "B-1", n)
+    finally:
+        dispose_engines()
+        with psycopg.connect(plain, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _ms(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
@@ -189,6 +223,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=None, help="timed walks (default 7)")
     parser.add_argument("--saves", type=int, default=None, help="timed answer saves (default 300)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--pg",
+        metavar="URL",
+        default=None,
+        help="also time answer saves on PostgreSQL (a throw-away database is created on this server and dropped)",
+    )
     args = parser.parse_args()
     rows = args.rows or (20_000 if args.quick else 1_000_000)
     runs = args.runs or (3 if args.quick else 7)
@@ -203,10 +243,13 @@ def main() -> None:
     tickets = _sample_tickets(url, runs + 30, args.seed)
 
     print(f"\nEnter → first question ({runs} fresh reviews, a new process under a pty each):")
-    walk, floor = enter_to_first_question(db, tickets[:runs])
+    t = enter_to_first_question(db, tickets[:runs])
+    walk, floor = t["walk"], t["floor"]
     print(f"  butterfly review TICKET    {_ms(walk)}")
     print(f"  butterfly --version        {_ms(floor)}   (start-up floor)")
     print(f"  ratio walk/floor           {statistics.median(walk) / statistics.median(floor):.2f}x")
+    print(f"  CPU time (user+sys)        review {_ms(t['walk cpu'])}")
+    print(f"                             --version {_ms(t['floor cpu'])}")
     target = statistics.median(walk) < 1.5
     print(f"  target < 1500 ms median:   {'met' if target else 'MISSED'}")
 
@@ -220,6 +263,10 @@ def main() -> None:
         print(f"  {name:<26} {_ms(values)}")
     ok = statistics.median(timings["save_answer"]) < 0.05
     print(f"  target < 50 ms median:     {'met' if ok else 'MISSED'}")
+    if args.pg:
+        print(f"\nsaving answers on PostgreSQL ({saves} saves):")
+        for name, values in pg_saves(args.pg, saves).items():
+            print(f"  {name:<26} {_ms(values)}")
 
 
 if __name__ == "__main__":

@@ -203,17 +203,6 @@ def customer_history(*, session: Session, ticket: Ticket, recent: int = 5) -> Cu
     return CustomerHistory(ticket.customer, int(earlier), int(last_90), [_brief(r) for r in rows])
 
 
-def _other_customers(ticket: Ticket) -> list[Any]:
-    from sqlmodel import col, or_
-
-    from butterfly.models import Ticket as T
-
-    conds: list[Any] = [T.id != ticket.id, col(T.status).in_(REVIEWABLE)]
-    if ticket.customer:
-        conds.append(or_(col(T.customer).is_(None), T.customer != ticket.customer))
-    return conds
-
-
 @dataclass(frozen=True)
 class Candidate:
     """The few columns scoring needs (full rows are read for the winners only)."""
@@ -222,7 +211,7 @@ class Candidate:
     external_id: str
     subject: str | None
     category: str | None
-    closed_at: datetime | None
+    closed_key: Any  # the stored closing time, unconverted: only compared with others from the same query
 
 
 def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
@@ -232,29 +221,35 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
     - the tickets closed just before this one, any category (index on ``(status, closed_at)``): a problem that
       hits several customers at the same time (a bad release, an outage) shows up here even when it was filed
       under different categories.
+
+    Plain Core queries without type conversion: this runs on every walk start and reads up to 4,000 rows.
     """
-    from sqlmodel import col, select
+    import sqlalchemy as sa
 
     from butterfly.models import Ticket as T
 
-    columns: list[Any] = [T.id, T.external_id, T.subject, T.category, T.closed_at]
+    table = T.__table__  # type: ignore[attr-defined]
+    c = table.c
+    columns = [c.id, c.external_id, c.subject, c.category, sa.literal_column("ticket.closed_at").label("closed_key")]
+    others: list[Any] = [c.id != ticket.id, c.status.in_(REVIEWABLE)]
+    if ticket.customer:
+        others.append(sa.or_(c.customer.is_(None), c.customer != ticket.customer))
     seen: dict[int, Candidate] = {}
     if ticket.category:
-        rows = session.exec(
-            select(*columns)
-            .where(T.category == ticket.category, *_other_customers(ticket))
-            .order_by(col(T.closed_at).desc())
+        stmt = (
+            sa.select(*columns)
+            .where(c.category == ticket.category, *others)
+            .order_by(c.closed_at.desc())
             .limit(CATEGORY_CANDIDATES)
-        ).all()
-        for r in rows:
+        )
+        for r in session.execute(stmt):
             seen.setdefault(r[0], Candidate(*r))
     if normalize_subject(ticket.subject):
         until = as_utc(ticket.closed_at or ticket.resolved_at or ticket.created_at)
-        stmt = select(*columns).where(T.status == "closed", col(T.closed_at).is_not(None), *_other_customers(ticket))
+        stmt = sa.select(*columns).where(c.status == "closed", c.closed_at.is_not(None), *others)
         if until is not None:
-            stmt = stmt.where(col(T.closed_at) <= until)
-        rows = session.exec(stmt.order_by(col(T.closed_at).desc()).limit(NEARBY_CANDIDATES)).all()
-        for r in rows:
+            stmt = stmt.where(c.closed_at <= until)
+        for r in session.execute(stmt.order_by(c.closed_at.desc()).limit(NEARBY_CANDIDATES)):
             seen.setdefault(r[0], Candidate(*r))
     return list(seen.values())
 
@@ -270,15 +265,18 @@ def similar_tickets(*, session: Session, ticket: Ticket, limit: int = 5) -> list
     from butterfly.models import Ticket as T
 
     target_grams = subject_grams(ticket.subject)
-    scored: list[tuple[float, float, int, bool, float]] = []
+    scored: list[tuple[float, Any, int, bool, float]] = []
     for cand in similar_candidates(session=session, ticket=ticket):
         same_category = bool(ticket.category) and cand.category == ticket.category
         sim = gram_similarity(target_grams, subject_grams(cand.subject)) if target_grams else 0.0
         if not same_category and sim < MIN_SUBJECT_SIMILARITY:
             continue
-        stamp = cand.closed_at.timestamp() if cand.closed_at is not None else 0.0
-        scored.append((sim + (0.5 if same_category else 0.0), stamp, cand.id, same_category, sim))
-    scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+        scored.append((sim + (0.5 if same_category else 0.0), cand.closed_key, cand.id, same_category, sim))
+    # best score first; among equal scores the most recently closed (two stable sorts: raw times compare only
+    # with each other, never with None)
+    scored.sort(key=lambda s: s[2])
+    scored.sort(key=lambda s: (s[1] is not None, s[1] if s[1] is not None else 0), reverse=True)
+    scored.sort(key=lambda s: -s[0])
     best = scored[: max(0, limit)]
     if not best:
         return []
