@@ -341,6 +341,6 @@ def resolve_checklist(spec: str | Path | None, language: str) -> Checklist:
     if spec is None:
         return load_builtin(DEFAULT_CHECKLIST_ID, language)
     text = str(spec)
-    if re.fullmatch(r"[a-z0-9][a-z0-9_-]*", text) and not Path(text).exists():
+    if re.fullmatch(r"[a-z0-9][a-z0-9_-]*", text) and not Path(text).is_file():
         return load_builtin(text, language)
     return load_checklist_file(text)

@@ -41,18 +41,32 @@ def interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty() and not ci_mode()
 
 
-def out() -> Console:
-    """Console for results (stdout)."""
+PIPE_WIDTH = 200  # tables written to a pipe or file are not cut at 80 columns
+
+
+def _console(*, stderr: bool) -> Console:
     from rich.console import Console
 
-    return Console(no_color=ci_mode() or None, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else PIPE_WIDTH
+    # CI=true: no styles at all (not only no colour), even on a terminal
+    return Console(
+        stderr=stderr,
+        width=width,
+        highlight=False,
+        no_color=ci_mode() or None,
+        color_system=None if ci_mode() else "auto",
+    )
+
+
+def out() -> Console:
+    """Console for results (stdout)."""
+    return _console(stderr=False)
 
 
 def err() -> Console:
     """Console for messages (stderr)."""
-    from rich.console import Console
-
-    return Console(stderr=True, no_color=ci_mode() or None, highlight=False)
+    return _console(stderr=True)
 
 
 def print_json(data: Any) -> None:
