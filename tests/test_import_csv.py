@@ -250,6 +250,13 @@ def test_a_later_row_of_the_same_ticket_wins(cli, db_url: str, tmp_path: Path) -
     tickets = _tickets(db_url)
     assert len(tickets) == 2
     assert tickets["D1"].status == "closed"  # type: ignore[attr-defined]
+    # again, with the stored version of D1 last: the earlier, different row must not win
+    again = _write(tmp_path / "dup2.csv", "id,status\nD1,open\nD1,closed\n")
+    assert cli("import", str(again), "--db", db_url).exit_code == 0
+    assert _tickets(db_url)["D1"].status == "closed"  # type: ignore[attr-defined]
+    result = cli("import", str(_write(tmp_path / "dup3.csv", "id,status\nD1,closed\nD1,open\n")), "--db", db_url)
+    assert result.exit_code == 0
+    assert _tickets(db_url)["D1"].status == "open"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ re-run's UPSERT completes the job without duplicates.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,8 +122,11 @@ class BulkConnection:
 class TicketWriter:
     """Writes batches of prepared rows of one file; ``fields`` says which ticket fields the rows carry."""
 
-    def __init__(self, db: BulkConnection, *, fields: Sequence[str], import_id: int, imported_at: str) -> None:
+    def __init__(
+        self, db: BulkConnection, *, source: str, fields: Sequence[str], import_id: int, imported_at: str
+    ) -> None:
         self.db = db
+        self.source = source
         self.dialect = db.dialect
         self.fields = [f for f in FIELD_COLUMNS if f in fields]
         self.import_id = int(import_id)
@@ -191,6 +195,31 @@ class TicketWriter:
             f"ORDER BY {id_param}, ord DESC) s " + self._upsert_tail() + " RETURNING (xmax = 0) AS inserted) "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
         )
+
+    # -- what is there already ----------------------------------------------------------------------------
+
+    def has_tickets(self) -> bool:
+        """Whether this source has tickets already (if not, nothing can be unchanged: skip the look-ups)."""
+        found = self.db.execute("SELECT 1 FROM ticket WHERE source = ? LIMIT 1", (self.source,)).fetchone()
+        return found is not None
+
+    def known_hashes(self, ids: list[str]) -> dict[str, str]:
+        """The stored content hash of each of ``ids`` (of this writer's source) that exists."""
+        if not ids:
+            return {}
+        source = self.source
+        if self.dialect == "sqlite":
+            rows = self.db.conn.execute(
+                "SELECT external_id, content_hash FROM ticket WHERE source = ? "
+                "AND external_id IN (SELECT value FROM json_each(?))",
+                (source, json.dumps(ids, ensure_ascii=False)),
+            ).fetchall()
+        else:
+            rows = self.db.conn.execute(
+                "SELECT external_id, content_hash FROM ticket WHERE source = %s AND external_id = ANY(%s)",
+                (source, ids),
+            ).fetchall()
+        return dict(rows)
 
     # -- writing ------------------------------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from functools import partial
-from itertools import repeat
-from operator import methodcaller
+from itertools import compress, repeat
+from operator import itemgetter, methodcaller, ne
 from typing import Any
 
 from butterfly.importers.dates import ColumnDates, canonical
@@ -109,15 +109,39 @@ class TabularPreparer:
 
     # -- fast: a whole batch, column by column -----------------------------------------------------------
 
-    def fast(self, rows: list[list[str]]) -> list[tuple[str, ...]] | None:
+    def fast(
+        self, rows: list[list[str]], known: Callable[[list[str]], dict[str, str]] | None = None
+    ) -> tuple[list[tuple[str, ...]], int] | None:
+        """(prepared rows, how many were skipped as unchanged), or ``None`` if the batch needs :meth:`slow`.
+
+        ``known(ids)`` gives the stored content hash of those ids that exist: a record whose hash is the same is
+        skipped before any further work (a re-import of the same export costs little more than reading it).
+        """
         if not rows or self.python_dates:
             return None
         if len(set(map(len, rows))) != 1 or len(rows[0]) != self.width:
             return None
-        columns = list(zip(*rows, strict=True))
-        ids = list(map(str.strip, columns[self.id_index]))
+        ids = list(map(str.strip, map(itemgetter(self.id_index), rows)))
         if "" in ids:
             return None
+        if len(set(ids)) != len(ids):  # a later record of the same ticket wins
+            keep = _last_positions(ids)
+            rows = list(compress(rows, keep))
+            ids = list(compress(ids, keep))
+        hashes = content_hashes(self.prefix, rows)
+        unchanged = 0
+        if known is not None:
+            stored = known(ids)
+            if stored:
+                changed = list(map(ne, map(stored.get, ids), hashes))
+                unchanged = len(rows) - sum(changed)
+                if unchanged:
+                    rows = list(compress(rows, changed))
+                    ids = list(compress(ids, changed))
+                    hashes = list(compress(hashes, changed))
+                    if not rows:
+                        return [], unchanged
+        columns = list(zip(*rows, strict=True))
         out: list[Any] = [repeat(self.source)]
         for f, index in zip(self.fields, self.indexes, strict=True):
             if f == "id":
@@ -139,11 +163,8 @@ class TabularPreparer:
             else:
                 out.append(columns[index])
         out.append(map(self._raw, rows) if self.extra else repeat(""))
-        out.append(content_hashes(self.prefix, rows))
-        prepared = list(zip(*out, strict=False))  # repeat() columns are endless
-        if len(set(ids)) != len(ids):
-            prepared = _last_of_each(prepared, ids)
-        return prepared
+        out.append(hashes)
+        return list(zip(*out, strict=False)), unchanged  # repeat() columns are endless
 
     def _raw(self, row: Sequence[str]) -> str:
         extra = {name: row[i] for i, name in self.extra if i < len(row) and row[i] != ""}
@@ -201,6 +222,11 @@ class TabularPreparer:
         if len(set(ids)) != len(ids):
             prepared = _last_of_each(prepared, ids)
         return prepared
+
+
+def _last_positions(ids: list[str]) -> list[bool]:
+    last = {ticket_id: i for i, ticket_id in enumerate(ids)}
+    return [last[ticket_id] == i for i, ticket_id in enumerate(ids)]
 
 
 def _last_of_each(rows: list[tuple[str, ...]], ids: list[str]) -> list[tuple[str, ...]]:

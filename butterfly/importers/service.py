@@ -350,15 +350,20 @@ def _import_csv(
         run = _Run(db, summary, run_options, path)
         writer = TicketWriter(
             db,
+            source=summary.source,
             fields=preparer.fields,
             import_id=run.id,
             imported_at=to_utc_text(utcnow()),
         )
+        check_existing = writer.has_tickets()
         for batch in reader.batches():
             summary.rows_read += len(batch.rows) + len(batch.broken)
             bad: list[tuple[int, int, str]] = list(batch.broken)
-            prepared = preparer.fast(batch.rows)
-            if prepared is None:
+            fast = preparer.fast(batch.rows, writer.known_hashes if check_existing else None)
+            if fast is not None:
+                prepared, skipped = fast
+                summary.unchanged += skipped
+            else:
 
                 def reject(i: int, reason: str, batch: CsvBatch = batch, bad: list[Any] = bad) -> None:
                     bad.append((*batch.lines_of(i), reason))
@@ -373,6 +378,7 @@ def _import_csv(
                 db.commit()
             if options.progress is not None:
                 options.progress(str(path), batch.bytes_read, reader.size, summary.rows_read)
+            del batch, prepared, bad  # before the next batch is read
         _finish(db, run, rejects, options)
     finally:
         reader.close()
@@ -457,7 +463,9 @@ def _import_generic_json(
         mapping=mapping, header=header, source=summary.source, tz=options.tz, hash_salt=options.tz_name
     )
     run = _Run(db, summary, run_options, path)
-    writer = TicketWriter(db, fields=preparer.fields, import_id=run.id, imported_at=to_utc_text(utcnow()))
+    writer = TicketWriter(
+        db, source=summary.source, fields=preparer.fields, import_id=run.id, imported_at=to_utc_text(utcnow())
+    )
     batch: list[tuple[str, ...]] = []
     seen_ids: list[str] = []
     for label, line, record in items:
@@ -522,7 +530,7 @@ def _import_native(
         records = native.convert(fmt, doc, options.tz)
         rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
     run = _Run(db, summary, run_options, path)
-    writer = TicketWriter(db, fields=FIELDS, import_id=run.id, imported_at=to_utc_text(utcnow()))
+    writer = TicketWriter(db, source=summary.source, fields=FIELDS, import_id=run.id, imported_at=to_utc_text(utcnow()))
     prefix = f"{HASH_VERSION}\x1f{summary.source}\x1f{fmt}\x1f{options.tz_name}\x1e"
     batch: list[tuple[str, ...]] = []
     ids: list[str] = []

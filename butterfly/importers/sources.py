@@ -130,8 +130,10 @@ class CsvFile:
             self.next_line = base + consumed
             carry = lines[consumed:]
             batch.bytes_read = self._raw.count
+            del new, lines  # one batch of text in memory at a time
             if batch.rows or batch.broken:
                 yield batch
+            del batch
             if eof and not carry:
                 return
 
