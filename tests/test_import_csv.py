@@ -285,3 +285,36 @@ def test_unknown_timezone_and_missing_file_are_input_errors(cli, db_url: str, tm
     result = cli("import", str(tmp_path / "nope.csv"), "--db", db_url)
     assert result.exit_code == 2
     assert "no such file" in result.stderr
+
+
+def test_progress_bar_only_on_a_terminal(cli, sqlite_url_fixture: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    import pexpect
+
+    result = cli("import", str(EXAMPLE), "--db", sqlite_url_fixture)
+    assert "records," not in result.stderr  # not a terminal: no progress bar
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update({"TERM": "xterm", "COLUMNS": "120"})
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "butterfly", "import", str(EXAMPLE), "--db", str(tmp_path / "tty.db")],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 120),
+    )
+    child.expect(r"42 records, [\d,]+/s")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "butterfly", "import", str(EXAMPLE), "--db", str(tmp_path / "ci.db")],
+        env={**env, "CI": "true"},
+        encoding="utf-8",
+        timeout=60,
+    )
+    output = child.read()
+    child.close()
+    assert "records," not in output and "Import" in output

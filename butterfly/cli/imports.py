@@ -201,7 +201,10 @@ def _show_summary(summary: ImportSummary) -> None:
 
     table = Table(title="Import", title_justify="left")
     for name in ("file", "format", "source", "records", "new", "updated", "unchanged", "rejected"):
-        table.add_column(name, justify="right" if name not in ("file", "format", "source") else "left")
+        if name == "file":
+            table.add_column(name, overflow="fold")
+        else:
+            table.add_column(name, justify="left" if name in ("format", "source") else "right", no_wrap=True)
     for f in summary.files:
         records = f"{f.rows_read:,}" + (f" ({f.skipped:,} skipped)" if f.skipped else "")
         table.add_row(
