@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -436,15 +437,18 @@ def _import_generic_json(
         items = ((f"record {i}", None, r) for i, r in enumerate(records, start=1))
         sample = [_flatten(r) for r in records[:1000] if isinstance(r, dict)]
     else:
-        lines = list(jsonl_lines(path, enc.codec))
-        parsed: list[tuple[str, int | None, Any]] = []
-        for number, text in lines:
-            try:
-                parsed.append((f"line {number}", number, json.loads(text)))
-            except json.JSONDecodeError as exc:
-                parsed.append((f"line {number}", number, _BadLine(f"not valid JSON: {exc.msg}")))
-        items = parsed
-        sample = [_flatten(r) for _, _, r in parsed[:1000] if isinstance(r, dict)]
+
+        def parse_lines() -> Iterator[tuple[str, int | None, Any]]:
+            for number, text in jsonl_lines(path, enc.codec):
+                try:
+                    yield f"line {number}", number, json.loads(text)
+                except json.JSONDecodeError as exc:
+                    yield f"line {number}", number, _BadLine(f"not valid JSON: {exc.msg}")
+
+        stream = parse_lines()
+        head = list(islice(stream, 1000))  # the header is learnt from the first records; the rest streams
+        items = chain(head, stream)
+        sample = [_flatten(r) for _, _, r in head if isinstance(r, dict)]
     header: list[str] = []
     seen: set[str] = set()
     for flat in sample:

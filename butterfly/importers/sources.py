@@ -77,6 +77,14 @@ class CsvFile:
         self._raw = _CountingReader(path.open("rb"))
         buffered = io.BufferedReader(self._raw, buffer_size=1 << 20)
         self._text = io.TextIOWrapper(buffered, encoding=codec, errors="strict", newline="")
+        try:
+            self._read_header()
+        except BaseException:
+            self.close()  # an empty or unreadable file must not leak its handle
+            raise
+
+    def _read_header(self) -> None:
+        path = self.path
         self.header_lines = (1, 1)
         first = self._next_lines(1)
         if not first:
