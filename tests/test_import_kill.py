@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROWS = 150_000
+ROWS = 100_000
 
 
 def _write_export(path: Path) -> None:
