@@ -248,17 +248,25 @@ class TicketWriter:
         return Counts(created=created, updated=changed - created, unchanged=len(rows) - changed)
 
     def _write_pg(self, rows: Sequence[Sequence[str]]) -> Counts:
+        import psycopg
+
         conn = self.db.conn
         n = len(self.fields) + 3
         cols = ", ".join(f"p{i} text" for i in range(1, n + 1))
         conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS bf_stage_{n} (ord bigint, {cols})")
         names = ", ".join(f"p{i}" for i in range(1, n + 1))
-        with conn.transaction(), conn.cursor() as cur:
-            with cur.copy(f"COPY bf_stage_{n} (ord, {names}) FROM STDIN") as copy:
-                for ordinal, row in enumerate(rows):
-                    copy.write_row((ordinal, *row))
-            cur.execute(self.sql)
-            created, updated = cur.fetchone()
-            cur.execute(f"DELETE FROM bf_stage_{n}")
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy(f"COPY bf_stage_{n} (ord, {names}) FROM STDIN") as copy:
+                    for ordinal, row in enumerate(rows):
+                        copy.write_row((ordinal, *row))
+                cur.execute(self.sql)
+                created, updated = cur.fetchone()
+                cur.execute(f"DELETE FROM bf_stage_{n}")
+        except psycopg.DataError as exc:
+            if "NUL" not in str(exc):
+                raise
+            # PostgreSQL text cannot hold NUL bytes (SQLite can): drop them and write the batch again
+            return self._write_pg([tuple(v.replace("\x00", "") if isinstance(v, str) else v for v in r) for r in rows])
         distinct = len({row[1 + self.fields.index("id")] for row in rows})
         return Counts(created=created, updated=updated, unchanged=distinct - created - updated)
