@@ -256,9 +256,9 @@ def parse_checklist_text(text: str, *, filename: str) -> Checklist:
     """Parse and validate checklist YAML/JSON text; problems name ``filename``, line and field."""
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: several times faster
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=loader)  # a safe loader (SafeLoader or its libyaml twin)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -273,6 +273,7 @@ def parse_checklist_text(text: str, *, filename: str) -> Checklist:
     try:
         return Checklist.model_validate(data)
     except ValidationError as exc:
+        root = yaml.compose(text, Loader=loader)  # only now: the node tree gives each problem its line
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])

@@ -6,6 +6,7 @@ SQLite (the embedded default) gets WAL, foreign keys, a busy timeout, and a file
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -147,13 +148,28 @@ def _alembic_config(connection: Connection | None = None) -> Any:
     return cfg
 
 
-def head_revision() -> str:
-    """The newest migration revision shipped with this version of butterfly."""
-    from alembic.script import ScriptDirectory
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=]*=\s*(?:None|[\"']([^\"']+)[\"'])", re.MULTILINE)
 
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
-    return head
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration revision shipped with this version of butterfly.
+
+    Read from the migration files' ``revision``/``down_revision`` lines rather than through Alembic, which would
+    cost every command ~0.1 s of imports; ``tests/test_foundation.py`` checks it agrees with Alembic's head.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        found = dict((m.group(1), m.group(2)) for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8")))
+        if found.get("revision"):
+            revisions.add(found["revision"])
+        if found.get("down_revision"):
+            parents.add(found["down_revision"])
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise DatabaseError(f"butterfly's migrations have {len(heads)} heads ({', '.join(sorted(heads))}), not one")
+    return heads.pop()
 
 
 def current_revision(engine: Engine) -> str | None:

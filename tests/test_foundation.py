@@ -168,3 +168,11 @@ def test_help_does_not_import_heavy_modules() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_fast_head_revision_agrees_with_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    from butterfly.db import _alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
