@@ -42,6 +42,9 @@ from butterfly.timeutil import utcnow
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+# records per transaction: a commit writes every page it changed to the WAL, and random inserts into the ticket
+# indexes change most of their pages, so a few large commits cost far less than many small ones
+COMMIT_RECORDS = 100_000
 SMALL_FILE = 32 * 1024 * 1024  # files up to this size get their sha256 in the import log
 MAX_LISTED_PROBLEMS = 20
 GENERIC_SOURCES = {"csv": "csv", "json": "json", "jsonl": "json"}
@@ -357,6 +360,7 @@ def _import_csv(
             imported_at=to_utc_text(utcnow()),
         )
         check_existing = writer.has_tickets()
+        uncommitted = 0
         for batch in reader.batches():
             summary.rows_read += len(batch.rows) + len(batch.broken)
             bad: list[tuple[int, int, str]] = list(batch.broken)
@@ -374,9 +378,11 @@ def _import_csv(
             for first, last, reason in sorted(bad):
                 rejects.add_lines(first, last, reason)
                 _reject(rejects, problems, summary, path, first, reason)
-            run.save()
-            if not options.strict:
+            uncommitted += len(batch.rows) + len(batch.broken)
+            if uncommitted >= COMMIT_RECORDS and not options.strict:
+                run.save()
                 db.commit()
+                uncommitted = 0
             if options.progress is not None:
                 options.progress(str(path), batch.bytes_read, reader.size, summary.rows_read)
             del batch, prepared, bad  # before the next batch is read
