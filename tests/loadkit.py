@@ -41,6 +41,7 @@ class Plan:
     answers: int  # saves per worker
     shared_review: int | None  # all workers answer this review's questions (contention)
     own_reviews: list[int] = field(default_factory=list)  # worker i answers own_reviews[i] (same ticket)
+    pause: float = 0.0  # seconds between two saves of one worker (a person reads the next question)
     optimistic: str = "half"  # "none", "half" (even workers) or "all": save with expected_version, as the walk does
 
     def is_optimistic(self, index: int) -> bool:
@@ -68,6 +69,7 @@ class WorkerResult:
     # for optimistic saves: (review_id, question_id, value seen before, value written)
     swaps: list[tuple[int, str, Any, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    slowest: float = 0.0  # the longest single save (waiting for another writer's lock included)
 
 
 def setup_reviews(url: str, *, reviewers: int, ticket_ref: str = "LOAD-1") -> tuple[int, list[int]]:
@@ -120,6 +122,7 @@ def worker(plan: Plan, index: int) -> WorkerResult:
         for n in range(plan.answers):
             review_id, question_id = plan.question(index, n)
             value = f"w{index}-n{n}: 根因是流程缺失 / process gap"
+            began = time.perf_counter()
             try:
                 if plan.is_optimistic(index):
                     from sqlmodel import select
@@ -162,6 +165,9 @@ def worker(plan: Plan, index: int) -> WorkerResult:
             except ButterflyError as exc:
                 result.errors.append(f"{type(exc).__name__}: {exc.message}")
                 session.rollback()
+            result.slowest = max(result.slowest, time.perf_counter() - began)
+            if plan.pause:
+                time.sleep(plan.pause)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -170,11 +176,29 @@ def _run_worker(args: tuple[Plan, int]) -> WorkerResult:
     return worker(*args)
 
 
-def run_load(plan: Plan) -> list[WorkerResult]:
-    """Run ``plan.workers`` spawned processes at once; returns their results."""
+def run_load(plan: Plan, *, meanwhile: Any = None) -> list[WorkerResult]:
+    """Run ``plan.workers`` spawned processes at once; returns their results.
+
+    ``meanwhile()``, if given, is called once the first save is visible in the database (the reviewers are at
+    work), in this process, while they keep working.
+    """
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(plan.workers) as pool:
-        return pool.map(_run_worker, [(plan, i) for i in range(plan.workers)])
+        pending = pool.map_async(_run_worker, [(plan, i) for i in range(plan.workers)])
+        if meanwhile is not None:
+            while not pending.ready() and _changes(plan.url) == 0:
+                time.sleep(0.02)
+            meanwhile()
+        return pending.get()
+
+
+def _changes(url: str) -> int:
+    import sqlalchemy as sa
+
+    from butterfly.db import get_engine
+
+    with get_engine(url).connect() as conn:
+        return int(conn.execute(sa.text("SELECT count(*) FROM answer_change")).scalar_one())
 
 
 @dataclass

@@ -132,3 +132,62 @@ def test_answers_files_from_parallel_commands(db_url: str, tmp_path: Path) -> No
         assert len(stored) == len(checklist.questions)
         assert stored in stored_forms, f"{reviewer}: a mix of the two files"
         assert history_count(db_url, review_id) == 2 * len(checklist.questions)
+
+
+def test_an_import_runs_while_eight_reviewers_work(db_url: str, tmp_path: Path) -> None:
+    """A 20k-ticket import and 8 reviewer processes at once: both finish, every count exact."""
+    import os
+
+    csv_path = tmp_path / "tickets.csv"
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [
+            sys.executable,
+            str(root / "benchmarks" / "generate_tickets.py"),
+            "--rows",
+            "20000",
+            "--seed",
+            "11",
+            "-o",
+            str(csv_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    shared, own = setup_reviews(db_url, reviewers=8)
+    dispose_engines()
+    env = {**os.environ, "BUTTERFLY_SQLITE_BUSY_TIMEOUT": "60"}
+    procs: list[subprocess.Popen[str]] = []
+
+    def start_import() -> None:  # once the reviewers are saving answers
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "butterfly", "import", str(csv_path), "--db", db_url, "--json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+        )
+
+    plan = Plan(url=db_url, workers=8, answers=30, shared_review=shared, own_reviews=own, pause=0.15)
+    results = run_load(plan, meanwhile=start_import)
+    importer = procs[0]
+    out, err = importer.communicate(timeout=600)
+    assert importer.returncode == 0, err[-2000:]
+    summary = json.loads(out)
+    assert sum(f["new"] for f in summary["files"]) == 20000
+    verdict = verify(db_url, results, plan)
+    assert verdict.ok, verdict.problems
+    assert verdict.history == verdict.saves == 240
+    from sqlalchemy import func, select
+
+    from butterfly.db import open_session, table_counts
+    from butterfly.models import AnswerChange, ImportRun
+
+    with open_session(db_url) as session:
+        assert table_counts(session)["ticket"] == 20000 + 1  # the import's tickets and the reviewed one
+        run = session.exec(select(ImportRun)).one()[0]  # type: ignore[call-overload]
+        last_save = session.execute(select(func.max(AnswerChange.changed_at))).scalar_one()
+    assert run.status == "done"
+    assert run.started_at < last_save, "the reviewers had finished before the import started: no overlap tested"
