@@ -252,12 +252,33 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+MAX_NESTING = 64  # a checklist needs 6 levels; anything near this is hostile or broken
+
+
+def _nesting_depth_exceeds(text: str, loader: Any, limit: int) -> bool:
+    """Whether YAML ``text`` nests mappings/sequences deeper than ``limit`` (streamed events: no recursion)."""
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            if depth > limit:
+                return True
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+    return False
+
+
 def parse_checklist_text(text: str, *, filename: str) -> Checklist:
     """Parse and validate checklist YAML/JSON text; problems name ``filename``, line and field."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: several times faster
     try:
+        if _nesting_depth_exceeds(text, loader, MAX_NESTING):
+            # libyaml's composer recurses in C: a file nested tens of thousands deep would crash the process
+            raise FileProblemsError(filename, [Problem(filename, "not a checklist: nested too deeply")])
         data = yaml.load(text, Loader=loader)  # a safe loader (SafeLoader or its libyaml twin)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

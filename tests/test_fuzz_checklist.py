@@ -176,3 +176,21 @@ def test_small_broken_files_through_the_cli(tmp_path: Path, cli, data: bytes) ->
         assert "Traceback" not in result.output
         assert "\x1b" not in result.output  # terminal escapes from the file are not echoed raw
         assert str(path) in result.output
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "- " * 100_000 + "x"], ids=["flow", "block"])
+def test_extreme_nesting_does_not_crash_the_process(text: str, tmp_path: Path) -> None:
+    """libyaml composes recursively in C: 100k levels used to overflow the C stack (a segfault, not an error)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "deep.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "butterfly", "checklist", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2, (result.returncode, result.stderr[-500:])
+    assert "nested too deeply" in result.stdout + result.stderr
