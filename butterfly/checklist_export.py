@@ -426,8 +426,8 @@ def _duplicate_keys(path: Path, name: str) -> list[Problem]:
 
     try:
         root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return []  # already reported by the loader
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        return []  # already reported by the loader (RecursionError: nested too deeply)
     problems: list[Problem] = []
     stack: list[tuple[Any, str]] = [(root, "")]
     while stack:
