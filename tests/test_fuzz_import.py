@@ -202,3 +202,20 @@ def test_nasty_files(cli, db_url: str, tmp_path: Path, case: str) -> None:  # ty
     # importing the same file again changes nothing and still works
     again = _import(cli, db_url, fmt, data, tmp_path)
     assert again.exit_code == result.exit_code
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [
+        (".yaml", "a: " + "[" * 5000 + "]" * 5000),
+        (".json", '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        (".toml", "a = " + "[" * 100_000 + "]" * 100_000),
+    ],
+)
+def test_deeply_nested_mapping_files(cli, sqlite_db: str, tmp_path: Path, suffix: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    mapping = tmp_path / f"mapping{suffix}"
+    mapping.write_text(text, encoding="utf-8")
+    result = cli("import", str(EXAMPLE_CSV), "--map", str(mapping), "--db", sqlite_db)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "nested too deeply" in result.stderr

@@ -144,6 +144,13 @@ def load_file(path: Path) -> MappingSpec:
 
 
 def _parse(path: Path, text: str) -> Any:
+    try:
+        return _parse_any(path, text)
+    except RecursionError:  # json, tomllib and PyYAML parse recursively: thousands of nested [ or {
+        raise ValueError("nested too deeply to be a mapping file") from None
+
+
+def _parse_any(path: Path, text: str) -> Any:
     suffix = path.suffix.lower()
     if suffix == ".toml":
         import tomllib
