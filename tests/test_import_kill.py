@@ -42,14 +42,23 @@ def _count(url: str) -> tuple[int, int]:
 def test_killed_import_leaves_whole_batches_and_a_rerun_completes(db_url: str, tmp_path: Path) -> None:
     export = tmp_path / "big.csv"
     _write_export(export)
-    command = [sys.executable, "-m", "butterfly", "import", str(export), "--db", db_url, "--json"]
     env = {**os.environ, "CI": "true"}
+    # a ticket from elsewhere first: the table is not empty, so the import commits batch by batch
+    other = tmp_path / "other.csv"
+    other.write_text("id,subject\nX1,from another export\n", encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "butterfly", "import", str(other), "--db", db_url, "--source", "other"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    command = [sys.executable, "-m", "butterfly", "import", str(export), "--db", db_url, "--json"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     committed = 0
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline and process.poll() is None:
-            committed = _count(db_url)[0]
+            committed = _count(db_url)[0] - 1
             if committed > 0:
                 break
             time.sleep(0.01)
@@ -62,6 +71,7 @@ def test_killed_import_leaves_whole_batches_and_a_rerun_completes(db_url: str, t
                 stream.close()
     assert process.returncode == -signal.SIGKILL
     total, distinct = _count(db_url)
+    total, distinct = total - 1, distinct - 1  # without X1
     assert 0 < total < ROWS, "the kill should land between batches"
     assert total == distinct
     assert total % 100_000 == 0  # whole transactions only, never half of one
@@ -79,4 +89,51 @@ def test_killed_import_leaves_whole_batches_and_a_rerun_completes(db_url: str, t
     summary = json.loads(rerun.stdout)
     assert summary["new"] + summary["unchanged"] == ROWS
     assert summary["unchanged"] == total
-    assert _count(db_url) == (ROWS, ROWS)
+    assert _count(db_url) == (ROWS + 1, ROWS + 1)
+
+
+def _indexes(path: str) -> list[tuple[str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return sorted(conn.execute("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'ticket' AND type = 'index'"))
+
+
+def test_a_first_large_load_is_one_transaction_that_keeps_the_indexes(
+    sqlite_url_fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big first import into an empty table defers its indexes; stopped half-way, nothing changed at all."""
+    from butterfly.db import open_session
+    from butterfly.importers import bulk, import_files, service
+
+    export = tmp_path / "first.csv"
+    _write_export(export)
+    monkeypatch.setattr(service, "INITIAL_LOAD_BYTES", 1)  # this file counts as large
+    path = sqlite_url_fixture.split(":///", 1)[1]
+    with open_session(sqlite_url_fixture) as session:
+        session.commit()
+    before = _indexes(path)
+    assert any(name == "ix_ticket_customer_created_at" for name, _ in before)
+
+    calls = 0
+    original = bulk.TicketWriter.write
+
+    def write_then_stop(self, rows):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 8:  # 8 x 20k lines in: well past a batch commit's worth
+            raise KeyboardInterrupt
+        return original(self, rows)
+
+    monkeypatch.setattr(bulk.TicketWriter, "write", write_then_stop)
+    with pytest.raises(KeyboardInterrupt), open_session(sqlite_url_fixture) as session:
+        import_files(session=session, paths=[export])
+    assert _count(sqlite_url_fixture) == (0, 0)
+    assert _indexes(path) == before  # the dropped indexes came back with the rollback
+
+    monkeypatch.setattr(bulk.TicketWriter, "write", original)
+    with open_session(sqlite_url_fixture) as session:
+        summary = import_files(session=session, paths=[export])
+    assert summary.total("created") == ROWS
+    assert _count(sqlite_url_fixture) == (ROWS, ROWS)
+    assert _indexes(path) == before

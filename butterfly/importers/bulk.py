@@ -221,6 +221,31 @@ class TicketWriter:
             ).fetchall()
         return dict(rows)
 
+    def table_is_empty(self) -> bool:
+        return self.db.execute("SELECT 1 FROM ticket LIMIT 1").fetchone() is None
+
+    def drop_secondary_indexes(self) -> list[str]:
+        """Drop the ticket table's non-unique indexes (SQLite) in the current transaction; their SQL to recreate."""
+        rows = self.db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ticket' AND sql IS NOT NULL"
+        ).fetchall()
+        dropped = []
+        for name, sql in rows:
+            if sql.lstrip().upper().startswith("CREATE UNIQUE"):
+                continue  # the UPSERT needs the unique key
+            self.db.execute(f'DROP INDEX "{name}"')
+            dropped.append(sql)
+        return dropped
+
+    def create_indexes(self, statements: list[str]) -> None:
+        if not statements:
+            return
+        # each CREATE INDEX sorts in up to cache_size of memory on top of the page cache: share the budget
+        self.db.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB // 2}")
+        for sql in statements:
+            self.db.execute(sql)
+        self.db.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+
     # -- writing ------------------------------------------------------------------------------------------
 
     def write(self, rows: Sequence[Sequence[str]]) -> Counts:

@@ -132,18 +132,14 @@ class ColumnDates:
 
     def convert(self, column: Sequence[str]) -> list[str] | None:
         get = str.__getitem__
-        heads = list(
-            map(
-                self._heads.__getitem__,
-                map(str.__add__, map(get, column, repeat(_HEAD)), map(get, column, repeat(_ZONE))),
-            )
+        heads = map(
+            self._heads.__getitem__, map(str.__add__, map(get, column, repeat(_HEAD)), map(get, column, repeat(_ZONE)))
         )
-        if None in heads:
+        minsecs = map(self._minsecs.__getitem__, map(get, column, repeat(_MINSEC)))
+        try:
+            return list(map(str.__add__, heads, minsecs))  # type: ignore[arg-type]
+        except TypeError:  # a part the memo could not convert (None)
             return None
-        minsecs = list(map(self._minsecs.__getitem__, map(get, column, repeat(_MINSEC))))
-        if None in minsecs:
-            return None
-        return list(map(str.__add__, heads, minsecs))  # type: ignore[arg-type]
 
     @staticmethod
     def _minsec(text: str) -> str | None:
