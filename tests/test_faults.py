@@ -335,3 +335,57 @@ def test_sqlite_disk_full_by_file_size_limit(tmp_path: Path) -> None:
     assert "intact" in error["hint"]
     assert counts(url) == saved
     _check_ok(url)
+
+
+def _big_csv(folder: Path, rows: int = 20_000) -> Path:
+    import subprocess
+    import sys
+
+    path = folder / "tickets.csv"
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [
+            sys.executable,
+            str(root / "benchmarks" / "generate_tickets.py"),
+            "--rows",
+            str(rows),
+            "--seed",
+            "5",
+            "-o",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
+def test_import_onto_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
+    """The importer's own connection: SQLite rolls back by itself on a full disk; no 'cannot rollback' traceback."""
+    csv_path = _big_csv(tmp_path)
+    with tiny_tmpfs(1024) as mount:
+        if mount is not None:
+            url = sqlite_url(mount / "team.db")
+            saved = seed(url, tickets=5)
+            dispose_engines()
+            result = run(["import", str(csv_path), "--db", url])
+            _clear_error_anywhere(result, "database or disk is full")
+            assert counts(url)["ticket"] == saved["ticket"]
+            _check_ok(url)
+            dispose_engines()
+    path = tmp_path / "team.db"
+    url = sqlite_url(path)
+    saved = seed(url, tickets=5)
+    dispose_engines()
+    result = run(["import", str(csv_path), "--db", url], file_size_limit=path.stat().st_size + 128 * 1024)
+    _clear_error_anywhere(result, "disk I/O error")
+    assert counts(url)["ticket"] == saved["ticket"]
+    _check_ok(url)
+
+
+def _clear_error_anywhere(result, needle: str) -> None:  # type: ignore[no-untyped-def]
+    """Like _clear_error, for commands that print something (the import's column mapping) before failing."""
+    assert result.returncode == 2, result.stderr[-1500:]
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors and needle in errors[0], result.stderr[-1500:]

@@ -95,7 +95,8 @@ class BulkConnection:
     def rollback(self) -> None:
         if self.in_tx:
             if self.dialect == "sqlite":
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:  # SQLite has already rolled back after a full disk or an I/O error
+                    self.conn.execute("ROLLBACK")
             else:
                 self.conn.rollback()
             self.in_tx = False
