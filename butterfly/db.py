@@ -7,6 +7,7 @@ SQLite (the embedded default) gets WAL, foreign keys, a busy timeout, and a file
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import threading
@@ -102,6 +103,11 @@ def get_engine(url: str) -> Engine:
         if engine is not None:
             return engine
         from sqlalchemy import create_engine, event
+
+        # SQLAlchemy logs (with a traceback) when it cannot reset a pooled connection whose server has gone; with
+        # no logging configured Python would print that to stderr. The error itself reaches the user as a
+        # DatabaseError; a NullHandler keeps the log quiet unless the caller configures logging.
+        logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())
 
         path = sqlite_path(url)
         if url.startswith("sqlite"):
