@@ -389,3 +389,42 @@ def _clear_error_anywhere(result, needle: str) -> None:  # type: ignore[no-untyp
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert errors and needle in errors[0], result.stderr[-1500:]
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_postgresql_server_stops_during_an_import(cluster: PrivateCluster, tmp_path: Path) -> None:
+    """The import's own connection dies mid-transaction: one clear error, no pool-reset traceback logged."""
+    import subprocess
+    import sys
+
+    from faultkit import wait_for
+
+    url = cluster.create_database("importing")
+    seed(url, tickets=3)
+    dispose_engines()
+    csv_path = _big_csv(tmp_path, rows=40_000)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "butterfly", "import", str(csv_path), "--db", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert wait_for(lambda: counts(url)["import_run"] > 0 or child.poll() is not None, timeout=120, step=0.02)
+        dispose_engines()
+        cluster.stop()
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        if not cluster.running():
+            cluster.start()
+    assert child.returncode == 2, err[-2000:]
+    assert "Traceback" not in err, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("Error: ")]
+    assert errors and f"127.0.0.1:{cluster.port}" in errors[0]
+    dispose_engines()
+    assert counts(url)["ticket"] == 3  # the import's uncommitted batch is gone, the rest is there
+    _check_ok(url)
+    dispose_engines()

@@ -98,7 +98,11 @@ class BulkConnection:
                 if self.conn.in_transaction:  # SQLite has already rolled back after a full disk or an I/O error
                     self.conn.execute("ROLLBACK")
             else:
-                self.conn.rollback()
+                try:
+                    self.conn.rollback()
+                except Exception:
+                    if not getattr(self.conn, "broken", False):
+                        raise  # a lost connection's transaction died with it; anything else is news
             self.in_tx = False
 
     def close(self) -> None:
