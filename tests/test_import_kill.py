@@ -137,3 +137,30 @@ def test_a_first_large_load_is_one_transaction_that_keeps_the_indexes(
     assert summary.total("created") == ROWS
     assert _count(sqlite_url_fixture) == (ROWS, ROWS)
     assert _indexes(path) == before
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_committed_batches_and_says_so(sqlite_url_fixture: str, tmp_path: Path) -> None:
+    export = tmp_path / "big.csv"
+    _write_export(export)
+    env = {**os.environ, "CI": "true"}
+    other = tmp_path / "other.csv"
+    other.write_text("id,subject\nX1,from another export\n", encoding="utf-8")
+    base = [sys.executable, "-m", "butterfly", "import"]
+    subprocess.run([*base, str(other), "--db", sqlite_url_fixture], env=env, check=True, capture_output=True)
+    process = subprocess.Popen(
+        [*base, str(export), "--db", sqlite_url_fixture], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None and _count(sqlite_url_fixture)[0] <= 1:
+        time.sleep(0.01)
+    assert process.poll() is None, "the import finished before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "stopped by user: the batches committed so far are kept" in stderr.decode()
+    kept = _count(sqlite_url_fixture)[0] - 1
+    assert 0 < kept < ROWS and kept % 100_000 == 0
+    rerun = subprocess.run([*base, str(export), "--db", sqlite_url_fixture], env=env, capture_output=True, check=False)
+    assert rerun.returncode == 0
+    assert _count(sqlite_url_fixture) == (ROWS + 1, ROWS + 1)

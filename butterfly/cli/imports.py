@@ -91,19 +91,26 @@ def import_command(
         _show_mapping(console, path, mapping, enc)
 
     with session_for(ctx, db) as session, _progress(show_progress) as progress:
-        summary = import_files(
-            session=session,
-            paths=files,
-            format=format,
-            source=source,
-            mapping=map_,
-            encoding=encoding,
-            timezone=timezone,
-            rejects=rejects,
-            strict=strict,
-            on_mapping=on_mapping,
-            progress=progress,
-        )
+        try:
+            summary = import_files(
+                session=session,
+                paths=files,
+                format=format,
+                source=source,
+                mapping=map_,
+                encoding=encoding,
+                timezone=timezone,
+                rejects=rejects,
+                strict=strict,
+                on_mapping=on_mapping,
+                progress=progress,
+            )
+        except KeyboardInterrupt:
+            console.print(
+                "stopped by user: the batches committed so far are kept (a large first import keeps nothing); "
+                "run the same command again to finish — nothing will be duplicated"
+            )
+            raise typer.Exit(130) from None
     if json_:
         print_json(_summary_json(summary))
     else:
