@@ -75,8 +75,9 @@ def test_example_zendesk_export_matches_the_example_csv(cli, db_url: str) -> Non
         )
 
 
-def test_freshdesk_tickets_with_stats(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    data = _import(cli, db_url, str(FIXTURES / "freshdesk_tickets.json"))
+def test_freshdesk_tickets_with_stats(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rejects_file = tmp_path / "freshdesk.rejects.txt"  # not next to the fixture, inside the repository
+    data = _import(cli, db_url, str(FIXTURES / "freshdesk_tickets.json"), "--rejects", str(rejects_file))
     assert data["exit_code"] == 1  # one ticket has a created_at that is not a date
     assert data["files"][0]["format"] == "freshdesk"  # type: ignore[index]
     tickets = _tickets(db_url, "freshdesk")
@@ -93,7 +94,8 @@ def test_freshdesk_tickets_with_stats(cli, db_url: str) -> None:  # type: ignore
     assert t.closed_at == at(2026, 9, 10, 9, 0)  # type: ignore[attr-defined]
     assert tickets["2002"].description == 'The reset link says "expired".'  # type: ignore[attr-defined]  # HTML stripped
     assert tickets["2003"].customer == "43002002"  # type: ignore[attr-defined]  # company id without the company object
-    rejects = Path(str(data["rejects_file"])).read_text(encoding="utf-8")
+    assert data["rejects_file"] == str(rejects_file)
+    rejects = rejects_file.read_text(encoding="utf-8")
     assert "# ticket 5: created_at: not a date: 'yesterday'" in rejects
     assert '"id": 2005' in rejects
 
