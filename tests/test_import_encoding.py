@@ -105,3 +105,22 @@ def test_bad_bytes_after_the_detection_sample_stop_with_the_line(cli, sqlite_url
     tickets = _tickets(sqlite_url_fixture)
     assert all("\ufffd" not in (t.subject or "") for t in tickets.values())  # type: ignore[attr-defined]
     assert "X1" not in tickets
+
+
+def test_an_import_stopped_by_an_error_is_logged_as_interrupted(cli, sqlite_url_fixture: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from butterfly.db import open_session
+    from butterfly.importers.sources import BATCH_LINES
+    from butterfly.models import ImportRun
+
+    path = tmp_path / "late.csv"
+    lines = "".join(f"T{i:06d},华星物流,closed\n" for i in range(BATCH_LINES * 2))
+    path.write_bytes(("id,customer,status\n" + lines).encode() + "X1,乱码,closed\n".encode("gbk"))
+    result = cli("import", str(path), "--db", sqlite_url_fixture, "--encoding", "utf-8")
+    assert result.exit_code == 2
+    assert f"{path}:{BATCH_LINES * 2 + 2}: " in result.stderr
+    with open_session(sqlite_url_fixture) as session:
+        (run,) = session.exec(select(ImportRun)).all()
+    assert run.status == "interrupted"
+    assert run.finished_at is not None

@@ -164,7 +164,7 @@ def import_files(
             if rejects_file not in rejects_files:
                 rejects_files.append(rejects_file)
             try:
-                summaries.append(_import_one(db, path, options, rejects_file, problems))
+                _import_one(db, path, options, rejects_file, problems, summaries)
             except RecursionError:  # json and nested records are walked recursively: thousands of [ or { levels
                 raise InvalidInputError(f"{path}: nested too deeply to be a ticket export") from None
         total_rejected = sum(s.rejected for s in summaries)
@@ -270,8 +270,14 @@ class _Run:
 
 
 def _import_one(
-    db: BulkConnection, path: Path, options: _Options, rejects: RejectsFile, problems: list[Problem]
-) -> FileSummary:
+    db: BulkConnection,
+    path: Path,
+    options: _Options,
+    rejects: RejectsFile,
+    problems: list[Problem],
+    summaries: list[FileSummary],
+) -> None:
+    """Import one file; its summary joins ``summaries`` as soon as it exists (so an interrupted run is known)."""
     started = time.perf_counter()
     enc = detect(path, options.encoding)
     fmt = detect_format(path, enc.codec, options.format)
@@ -284,6 +290,7 @@ def _import_one(
         raise InvalidInputError(f"{path}: --map applies to csv, json and jsonl; {fmt} exports have a fixed mapping")
     source = options.source or GENERIC_SOURCES.get(fmt, fmt)
     summary = FileSummary(path=str(path), format=fmt, source=source, encoding=enc.label)
+    summaries.append(summary)
     run_options = {"encoding": enc.codec, "timezone": options.tz_name, "strict": options.strict}
     db.in_strict = options.strict
     if fmt == "csv":
@@ -293,7 +300,6 @@ def _import_one(
     else:
         _import_native(db, path, enc, doc, fmt, options, rejects, problems, summary, run_options)
     summary.seconds = time.perf_counter() - started
-    return summary
 
 
 def _reject(
