@@ -345,6 +345,8 @@ def check_database(*, session: Session) -> CheckReport:
             items.extend(_postgres_indexes(session))
         revision = _revision(session, tables)
         items.append(_migration_state(revision, head))
+        if revision == head:
+            items.append(_schema_matches(session))
         items.extend(_orphans(session, tables))
         items.extend(_stale_imports(session, tables))
     except SQLAlchemyError as exc:
@@ -431,6 +433,53 @@ def _migration_state(revision: str | None, head: str) -> CheckItem:
         f"schema revision {revision} is unknown to this release (newest {head}): made by a newer butterfly?",
         1,
     )
+
+
+def _schema_matches(session: Session) -> CheckItem:
+    """Tables, columns and indexes as the newest migration makes them (e.g. no index lost to a crash)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import butterfly.models  # noqa: F401 - register the tables
+
+    diff = compare_metadata(MigrationContext.configure(session.connection()), SQLModel.metadata)
+    if not diff:
+        return CheckItem("schema", "ok", "tables, columns and indexes as the migrations make them")
+    described = [_describe_diff(d) for d in diff]
+    # a table of someone's own beside butterfly's does no harm: a warning; anything else is a problem
+    extra_only = all(not isinstance(d, list) and d[0] == "remove_table" for d in diff)
+    level: Level = "warning" if extra_only else "problem"
+    return CheckItem("schema", level, "; ".join(described[:5]), len(described), described[:5])
+
+
+_DIFF_WORDS = {
+    "add_table": "missing table",
+    "remove_table": "unexpected table",
+    "add_column": "missing column",
+    "remove_column": "unexpected column",
+    "add_index": "missing index",
+    "remove_index": "unexpected index",
+    "add_constraint": "missing constraint",
+    "remove_constraint": "unexpected constraint",
+    "add_fk": "missing foreign key",
+    "remove_fk": "unexpected foreign key",
+}
+
+
+def _describe_diff(diff: Any) -> str:
+    """One Alembic autogenerate difference in words (what is missing or unexpected in the database)."""
+    entry = diff[0] if isinstance(diff, list) else diff  # column changes come as a list of tuples
+    action = str(entry[0])
+    if action.startswith("modify_"):  # ("modify_nullable", schema, table, column, ...)
+        return f"column {entry[2]}.{entry[3]} differs ({action.removeprefix('modify_')})"
+    words = _DIFF_WORDS.get(action, action.replace("_", " "))
+    if action.endswith("column"):  # (action, schema, table, Column)
+        return f"{words} {entry[2]}.{getattr(entry[3], 'name', entry[3])}"
+    obj = entry[1]
+    name = getattr(obj, "name", None) or str(obj)
+    table = getattr(getattr(obj, "table", None), "name", None)
+    return f"{words} {table + '.' if table else ''}{name}"
 
 
 def _orphans(session: Session, tables: set[str]) -> list[CheckItem]:

@@ -301,3 +301,34 @@ def test_backup_to_a_read_only_place_is_a_clear_error(tmp_path: Path, kind: str)
         assert target.read_bytes() == b"old backup"
     else:
         assert not target.exists()
+
+
+def test_check_finds_a_missing_index(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """E.g. a crash during a first load that drops and rebuilds indexes: db check must notice if one is gone."""
+    import sqlalchemy as sa
+
+    from butterfly.db import dispose_engines, get_engine
+
+    seed(db_url)
+    with get_engine(db_url).begin() as conn:
+        conn.execute(sa.text("DROP INDEX ix_ticket_category"))
+    dispose_engines()
+    try:
+        result = cli("db", "check", "--db", db_url, "--json")
+        assert result.exit_code == 1, result.output
+        schema = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "schema")
+        assert schema["level"] == "problem"
+        assert "missing index ticket.ix_ticket_category" in schema["detail"]
+    finally:  # the PostgreSQL database is shared by the test session
+        with get_engine(db_url).begin() as conn:
+            conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_ticket_category ON ticket (category)"))
+    with get_engine(db_url).begin() as conn:
+        conn.execute(sa.text("CREATE TABLE team_notes (id integer primary key, note text)"))
+    try:
+        extra = cli("db", "check", "--db", db_url, "--json")
+        assert extra.exit_code == 0, extra.output  # someone's own table beside butterfly's: only a warning
+        schema = next(c for c in json.loads(extra.stdout)["checks"] if c["name"] == "schema")
+        assert schema["level"] == "warning" and "unexpected table team_notes" in schema["detail"]
+    finally:
+        with get_engine(db_url).begin() as conn:
+            conn.execute(sa.text("DROP TABLE team_notes"))
