@@ -681,47 +681,10 @@ def crashes(report: Report, backend: str, quick: bool) -> None:
 
     rows = 60_000 if quick else 250_000
     csv_path = generate_csv(rows, 7)
-    # kill -9 during an import
-    with database(backend, "kill-import") as url:
-        log(f"crash: kill -9 during an import of {rows:,} on {backend}")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "butterfly", "import", str(csv_path), "--db", url, "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        target = 100_000 if rows > 100_000 else 1
-        probe = "ticket" if rows > 100_000 else "import_run"
-        while count(url, probe) < target and proc.poll() is None:
-            time.sleep(0.02)
-        if rows <= 100_000:
-            time.sleep(0.5)
-        alive = proc.poll() is None
-        if alive:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        dispose_engines()
-        partial = count(url, "ticket")
-        ok, detail = check_ok(url)
-        rerun = subprocess.run(
-            [sys.executable, "-m", "butterfly", "import", str(csv_path), "--db", url, "--json"],
-            capture_output=True,
-            text=True,
-        )
-        dispose_engines()
-        done = rerun.returncode == 0 and count(url, "ticket") == rows
-        whole = partial % 100_000 == 0  # commits every 100k records: never a torn batch
-        report.faults.append(
-            FaultRow(
-                "kill -9 during an import",
-                backend,
-                f"{rows:,}-ticket CSV, killed {'after the first 100k commit' if rows > 100_000 else 'mid-way'}",
-                f"{partial:,} tickets visible after the kill; db check {detail}",
-                "-9" if alive else "finished first",
-                ok and whole and done,
-                alive and ok and whole and done,
-                f"re-run completed: {done}",
-            )
-        )
+    # kill -9 during an import: into a table that already holds tickets (commits every 100k records), and a first
+    # load into an empty SQLite table (one transaction that drops and rebuilds the indexes)
+    for preloaded in (True, False) if backend == "sqlite" else (True,):
+        kill_import(report, backend, csv_path, rows, preloaded=preloaded)
     # kill -9 during review saves
     with database(backend, "kill-review") as url:
         log(f"crash: kill -9 during review saves on {backend}")
@@ -828,6 +791,59 @@ def _unstamped(html: str) -> str:
     import re
 
     return re.sub(r"Generated: [0-9: -]+ \(UTC\)", "Generated: …", html)
+
+
+def kill_import(report: Report, backend: str, csv_path: Path, rows: int, *, preloaded: bool) -> None:
+    from faultkit import seed
+
+    from butterfly.db import dispose_engines
+
+    with database(backend, "kill-import") as url:
+        log(f"crash: kill -9 during an import of {rows:,} on {backend} ({'preloaded' if preloaded else 'empty'} table)")
+        base = seed(url, tickets=5, prefix="OLD-")["ticket"] if preloaded else 0
+        dispose_engines()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "butterfly", "import", str(csv_path), "--db", url, "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        first_commit = preloaded and rows > 100_000
+        delay = rows / 100_000  # about a third of the way through the writing here
+        if first_commit:
+            while count(url, "ticket") < base + 100_000 and proc.poll() is None:
+                time.sleep(0.02)
+        else:  # the import has started (its log row is committed first); kill it while it writes
+            while count(url, "import_run") < 1 and proc.poll() is None:
+                time.sleep(0.02)
+            time.sleep(delay)
+        alive = proc.poll() is None
+        if alive:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        dispose_engines()
+        partial = count(url, "ticket") - base
+        ok, detail = check_ok(url)
+        rerun = subprocess.run(
+            [sys.executable, "-m", "butterfly", "import", str(csv_path), "--db", url, "--json"],
+            capture_output=True,
+            text=True,
+        )
+        dispose_engines()
+        done = rerun.returncode == 0 and count(url, "ticket") == base + rows
+        whole = partial % 100_000 == 0 or partial == rows  # commits every 100k records (or all at once)
+        when = "after its first 100k commit" if first_commit else f"{delay:.1f} s into writing"
+        report.faults.append(
+            FaultRow(
+                "kill -9 during an import",
+                backend,
+                f"{rows:,}-ticket CSV into {'a table holding tickets' if preloaded else 'an empty table'}, killed {when}",
+                f"{partial:,} of its tickets visible after the kill; db check {detail}",
+                "-9" if alive else "finished first",
+                ok and whole and done,
+                alive and ok and whole and done,
+                f"re-run completed: {done}",
+            )
+        )
 
 
 def _review_id(url: str, ref: str) -> int | None:
