@@ -164,7 +164,7 @@ def _review_id(url: str, ref: str) -> int | None:
 
 
 def test_kill_during_review_saves_then_rerun(db_url: str, tmp_path: Path) -> None:
-    attempts = 5
+    attempts = 3  # benchmarks/reliability.py kills 10
     _make_tickets(db_url, attempts + 1)
     dispose_engines()
     answers = tmp_path / "answers.json"
@@ -178,7 +178,7 @@ def test_kill_during_review_saves_then_rerun(db_url: str, tmp_path: Path) -> Non
     hit = 0
     for k in range(attempts):
         proc = _spawn(["review", f"K-{k}", *args])
-        time.sleep(duration * (0.55 + 0.1 * k))
+        time.sleep(duration * (0.55 + 0.15 * k))
         hit += _kill(proc)
         dispose_engines()
         review_id = _review_id(db_url, f"K-{k}")
@@ -223,7 +223,7 @@ def test_kill_during_report_rendering_then_rerun(db_url: str, big_csv: Path, tmp
     assert complete.rstrip().endswith("</html>") and len(complete) > len(old)
     out.write_text(old, encoding="utf-8")
     hit = 0
-    for fraction in (0.3, 0.6, 0.8, 0.9, 0.97):
+    for fraction in (0.5, 0.8, 0.95):  # benchmarks/reliability.py kills 12 times
         proc = _spawn(args)
         time.sleep(duration * fraction)
         hit += _kill(proc)

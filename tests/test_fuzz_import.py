@@ -81,7 +81,7 @@ def _db_ok(cli, url: str) -> None:  # type: ignore[no-untyped-def]
     assert not [c for c in report["checks"] if c["name"] == "import runs"], "an import run was left 'running'"
 
 
-FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture
