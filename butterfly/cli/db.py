@@ -113,8 +113,9 @@ def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) 
     """Check the database without changing it: integrity, orphan rows, migration state.
 
     SQLite: PRAGMA integrity_check and foreign_key_check. Both backends: answers without review, reviews
-    without ticket, history without answer, action items pointing at a missing review or ticket, and the
-    schema revision against the newest. Exit code 0 when all is well, 1 when problems are found.
+    without ticket, history without answer, action items pointing at a missing review or ticket, the schema
+    revision against the newest, and tables/indexes against the migrations. Exit code 0 when all is well, 1 when
+    problems are found.
 
     Example: butterfly db check --json
     """
