@@ -244,6 +244,8 @@ def database_error(exc: Exception, engine: Engine | None = None) -> DatabaseErro
             "a write to the database file failed (disk full, quota or file-size limit, failing disk); "
             "what was saved before is intact"
         )
+    elif "not a database" in low or "malformed" in low:
+        hint = "the file is not a butterfly database or is damaged: check --db; `butterfly db check` tells more"
     elif "unable to open database file" in low:
         hint = "check that the database file and its folder exist and that you may read and write them"
     elif "password authentication failed" in low:
