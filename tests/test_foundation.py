@@ -176,3 +176,14 @@ def test_fast_head_revision_agrees_with_alembic() -> None:
     from butterfly.db import _alembic_config, head_revision
 
     assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def test_cli_modules_keep_start_up_cheap() -> None:
+    """No postponed annotations in the CLI layer: Typer would evaluate each of them at every start."""
+    cli_dir = Path(__file__).resolve().parent.parent / "butterfly" / "cli"
+    offenders = [
+        p.name
+        for p in cli_dir.glob("*.py")
+        if "from __future__ import annotations" in p.read_text("utf-8").splitlines()
+    ]
+    assert offenders == []

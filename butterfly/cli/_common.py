@@ -3,8 +3,6 @@
 Nothing here imports SQLAlchemy, SQLModel or Jinja2 at module level: ``butterfly --help`` stays fast.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from collections.abc import Iterator
@@ -44,7 +42,7 @@ def interactive() -> bool:
 PIPE_WIDTH = 200  # tables written to a pipe or file are not cut at 80 columns
 
 
-def _console(*, stderr: bool) -> Console:
+def _console(*, stderr: bool) -> "Console":
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
@@ -59,12 +57,12 @@ def _console(*, stderr: bool) -> Console:
     )
 
 
-def out() -> Console:
+def out() -> "Console":
     """Console for results (stdout)."""
     return _console(stderr=False)
 
 
-def err() -> Console:
+def err() -> "Console":
     """Console for messages (stderr)."""
     return _console(stderr=True)
 
@@ -89,7 +87,7 @@ def resolve_db(ctx: typer.Context | None, db: str | None) -> str:
 
 
 @contextmanager
-def session_for(ctx: typer.Context | None, db: str | None) -> Iterator[Session]:
+def session_for(ctx: typer.Context | None, db: str | None) -> "Iterator[Session]":
     """One session for one command."""
     from butterfly.db import open_session
 

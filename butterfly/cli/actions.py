@@ -1,7 +1,5 @@
 """``butterfly actions …``: the follow-ups reviews create (process patch, outreach, compensation, follow-up)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """``butterfly checklist …``: show the checklist (and, with other modules, export/validate/diff it)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,7 +21,7 @@ ChecklistOption = Annotated[
 ]
 
 
-def load_for_cli(checklist: str | None, lang: str | None) -> Checklist:
+def load_for_cli(checklist: str | None, lang: str | None) -> "Checklist":
     """The checklist named on the command line or in settings, in the chosen language."""
     from butterfly.checklist import resolve_checklist
     from butterfly.settings import get_settings
@@ -31,7 +29,7 @@ def load_for_cli(checklist: str | None, lang: str | None) -> Checklist:
     return resolve_checklist(checklist or get_settings().checklist, language(lang))
 
 
-def render_tree(cl: Checklist, *, show_help: bool) -> None:
+def render_tree(cl: "Checklist", *, show_help: bool) -> None:
     from rich.tree import Tree
 
     kinds = {"text": "text", "rating": "rating", "yes_no": "yes/no", "datetime": "date-time", "choice": "choice"}
@@ -208,7 +206,7 @@ def diff(
     _render_diff(result)
 
 
-def _render_diff(result: ChecklistDiff) -> None:
+def _render_diff(result: "ChecklistDiff") -> None:
     console = out()
     console.soft_wrap = True  # one line per item: greppable, never wrapped
     console.print(f"{safe(result.old)} -> {safe(result.new)}")

@@ -1,7 +1,5 @@
 """``butterfly config show``: the settings in force and where they come from."""
 
-from __future__ import annotations
-
 import typer
 
 from butterfly.cli._common import JsonOption, out, print_json, safe

@@ -1,7 +1,5 @@
 """``butterfly report consistency``: resolution times, review scores and experience levels across groups."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """``butterfly db …``: schema upgrades, database information, backups and health checks."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

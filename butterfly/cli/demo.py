@@ -1,7 +1,5 @@
 """``butterfly demo``: try the whole thing on the sample tickets, in a database of its own."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

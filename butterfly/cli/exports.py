@@ -1,7 +1,5 @@
 """``butterfly export reviews|actions``: stream reviews and action items to JSON Lines, CSV or JSON."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -35,7 +33,7 @@ RedactOption = Annotated[
 ]
 
 
-def _period(since: str | None, until: str | None, week: str | None) -> Period:
+def _period(since: str | None, until: str | None, week: str | None) -> "Period":
     from butterfly.gate import resolve_period, zone
     from butterfly.settings import get_settings
 

@@ -1,7 +1,5 @@
 """``butterfly check``: the review gate for pipelines (exit 0 all good, 1 a threshold missed, 2 usage error)."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -87,7 +85,7 @@ def check(
     err().print("check passed")
 
 
-def _render(result: GateResult) -> None:
+def _render(result: "GateResult") -> None:
     console = out()
     console.soft_wrap = True  # one line per item: greppable, never wrapped
     console.print(f"butterfly check: {safe(result.period.describe())} (today {result.today.isoformat()})")

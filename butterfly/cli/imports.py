@@ -1,7 +1,5 @@
 """``butterfly import FILE…``: tickets from CSV/JSON exports and native helpdesk exports."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -87,7 +85,7 @@ def import_command(
     console = err()
     show_progress = sys.stderr.isatty() and not ci_mode() and not json_
 
-    def on_mapping(path: str, mapping: Mapping, enc: Encoding) -> None:
+    def on_mapping(path: str, mapping: "Mapping", enc: "Encoding") -> None:
         _show_mapping(console, path, mapping, enc)
 
     with session_for(ctx, db) as session, _progress(show_progress) as progress:
@@ -119,7 +117,7 @@ def import_command(
         raise typer.Exit(EXIT_REJECTS)
 
 
-def _show_mapping(console: Any, path: str, mapping: Mapping, enc: Encoding) -> None:
+def _show_mapping(console: Any, path: str, mapping: "Mapping", enc: "Encoding") -> None:
     from rich.table import Table
 
     if not mapping.guessed:
@@ -175,7 +173,7 @@ class _progress:
             self.bar.stop()
 
 
-def _summary_json(summary: ImportSummary) -> dict[str, Any]:
+def _summary_json(summary: "ImportSummary") -> dict[str, Any]:
     return {
         "files": [
             {
@@ -203,7 +201,7 @@ def _summary_json(summary: ImportSummary) -> dict[str, Any]:
     }
 
 
-def _show_summary(summary: ImportSummary) -> None:
+def _show_summary(summary: "ImportSummary") -> None:
     from rich.table import Table
 
     table = Table(title="Import", title_justify="left")

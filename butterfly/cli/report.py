@@ -1,7 +1,5 @@
 """``butterfly report …``: the per-ticket retrospective and the weekly recurring-issue report."""
 
-from __future__ import annotations
-
 import sys
 from enum import StrEnum
 from pathlib import Path

@@ -1,7 +1,5 @@
 """``butterfly review TICKET`` (the guided walk, or ``--answers FILE``) and ``butterfly reviews …``."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -33,7 +31,7 @@ ChecklistOption = Annotated[
 class TerminalIO:
     """The walk's input layer: Rich output, plain ``input()`` (works under a pty, CliRunner and pipes)."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: "Console") -> None:
         self.console = console
 
     def print(self, *objects: Any) -> None:
@@ -149,7 +147,7 @@ def review(
 
 
 def _apply(
-    session: Session,
+    session: "Session",
     path: Path,
     ticket: Any,
     reviewer: str,
@@ -236,7 +234,7 @@ def list_(
     out().print(table)
 
 
-def _find(session: Session, ticket: str, reviewer: str | None) -> Review:
+def _find(session: "Session", ticket: str, reviewer: str | None) -> "Review":
     from butterfly.reviews import find_review
     from butterfly.tickets import get_ticket
 

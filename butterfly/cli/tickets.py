@@ -1,7 +1,5 @@
 """``butterfly tickets list|show``: the imported tickets and a ticket's timeline."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -41,7 +39,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def ticket_json(ticket: Ticket) -> dict[str, Any]:
+def ticket_json(ticket: "Ticket") -> dict[str, Any]:
     return {
         "id": ticket.id,
         "source": ticket.source,
@@ -137,7 +135,7 @@ def list_command(
     console.print(table)
 
 
-def _timeline_json(steps: list[TimelineStep]) -> list[dict[str, Any]]:
+def _timeline_json(steps: "list[TimelineStep]") -> list[dict[str, Any]]:
     return [
         {
             "step": s.name,
