@@ -17,22 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-COLUMNS = [
-    "id",
-    "customer",
-    "subject",
-    "description",
-    "category",
-    "tags",
-    "status",
-    "created",
-    "first_response",
-    "resolved",
-    "closed",
-    "assignee",
-    "group",
-    "channel",
-]
+from butterfly.importers.export import COLUMNS  # the generic CSV format butterfly itself writes and reads
+
 END = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SPAN_SECONDS = 730 * 86400
 

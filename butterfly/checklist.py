@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from butterfly.errors import FileProblemsError, NotFoundError, Problem
+from butterfly.errors import FileProblemsError, NotFoundError, Problem, yaml_problem
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 DEFAULT_CHECKLIST_ID = "butterfly"
@@ -281,10 +281,7 @@ def parse_checklist_text(text: str, *, filename: str) -> Checklist:
             raise FileProblemsError(filename, [Problem(filename, "not a checklist: nested too deeply")])
         data = yaml.load(text, Loader=loader)  # a safe loader (SafeLoader or its libyaml twin)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise FileProblemsError(filename, [Problem(filename, f"not valid YAML/JSON: {problem}", line=line)]) from None
+        raise FileProblemsError(filename, [yaml_problem(exc, filename, what="YAML/JSON")]) from None
     except RecursionError:  # PyYAML composes recursively: thousands of nested [ or { exhaust the stack
         raise FileProblemsError(filename, [Problem(filename, "not a checklist: nested too deeply")]) from None
     if not isinstance(data, dict):

@@ -79,3 +79,11 @@ class FileProblemsError(ButterflyError):
 
     def __str__(self) -> str:
         return self.message
+
+
+def yaml_problem(exc: Exception, file: str, *, what: str = "YAML") -> Problem:
+    """A PyYAML parse error as a :class:`Problem` with its line (PyYAML itself is not imported here)."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    return Problem(file, f"not valid {what}: {problem}", line=line)

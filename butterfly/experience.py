@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from butterfly.errors import FileProblemsError, NotFoundError, Problem
+from butterfly.errors import FileProblemsError, NotFoundError, Problem, yaml_problem
 
 LANGUAGES: tuple[str, ...] = ("zh-CN", "zh-TW", "en")
 LEVEL_IDS: tuple[str, ...] = ("devil", "terrible", "basement", "baseline", "ultimate")
@@ -86,10 +86,7 @@ def parse_experience_levels(text: str, *, filename: str) -> ExperienceScale:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise FileProblemsError(filename, [Problem(filename, f"not valid YAML: {problem}", line=line)]) from None
+        raise FileProblemsError(filename, [yaml_problem(exc, filename)]) from None
     try:
         return ExperienceScale.model_validate(data)
     except ValidationError as exc:

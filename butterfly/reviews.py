@@ -26,6 +26,7 @@ from butterfly.errors import (
     InvalidInputError,
     NotFoundError,
     Problem,
+    yaml_problem,
 )
 from butterfly.guards import PublicationStatus, evaluate, publication_status, sync_findings
 from butterfly.models import ReviewStatus, TicketStatus
@@ -623,10 +624,7 @@ def read_answers_file(path: str | Path) -> tuple[Any, dict[tuple[str, ...], int]
             try:
                 data = yaml.safe_load(text)
             except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                line = mark.line + 1 if mark is not None else None
-                problem = getattr(exc, "problem", None) or str(exc)
-                raise FileProblemsError(name, [Problem(name, f"not valid YAML: {problem}", line=line)]) from None
+                raise FileProblemsError(name, [yaml_problem(exc, name)]) from None
         return data, _lines_of(text, is_json), name
     except RecursionError:  # json and PyYAML parse recursively: thousands of nested [ or { exhaust the stack
         raise FileProblemsError(name, [Problem(name, "not an answers file: nested too deeply")]) from None
