@@ -187,3 +187,11 @@ def test_cli_modules_keep_start_up_cheap() -> None:
         if "from __future__ import annotations" in p.read_text("utf-8").splitlines()
     ]
     assert offenders == []
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    command = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]' && pytest"
+    assert command in readme
+    assert command in (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
