@@ -239,7 +239,10 @@ def test_command_html_and_json_files(cli, db_url: str, tmp_path: Path) -> None: 
     page = html.read_text(encoding="utf-8")
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;|*x*" in page
-    assert 'class="flagged" style="background: #fdf3f3"><td style="white-space: nowrap; overflow-wrap: normal">Slow</td>' in page
+    assert (
+        'class="flagged" style="background: #fdf3f3"><td style="white-space: nowrap; overflow-wrap: normal">Slow</td>'
+        in page
+    )
 
     result = cli("report", "consistency", "--db", db_url, "--until", "2024-05-31", "--by", "channel", "-f", "json")
     assert result.exit_code == 0, result.stderr
