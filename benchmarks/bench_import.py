@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from generate_tickets import ensure_csv  # benchmarks/ is on sys.path when this script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "work"
 SQLITE3 = "/usr/bin/sqlite3"
@@ -54,23 +56,9 @@ def run(
     return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024), out
 
 
-def ensure_csv(rows: int, seed: int) -> Path:
-    path = WORK / ("tickets_1m.csv" if rows == 1_000_000 and seed == 1 else f"tickets_{rows}_{seed}.csv")
-    if not path.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "benchmarks" / "generate_tickets.py"),
-                "--rows",
-                str(rows),
-                "--seed",
-                str(seed),
-                "-o",
-                str(path),
-            ],
-            check=True,
-        )
-    return path
+def tickets_csv(rows: int, seed: int) -> Path:
+    name = "tickets_1m.csv" if rows == 1_000_000 and seed == 1 else f"tickets_{rows}_{seed}.csv"
+    return ensure_csv(rows, seed, WORK / name)
 
 
 HWM_FILE = WORK / ".bench_import_vmhwm"
@@ -125,7 +113,7 @@ def main() -> None:
         args.rows, args.runs = 100_000, 1
     if not Path(SQLITE3).exists():
         sys.exit(f"{SQLITE3} not found (needed for the .import baseline)")
-    csv_path = ensure_csv(args.rows, args.seed)
+    csv_path = tickets_csv(args.rows, args.seed)
     size_mb = csv_path.stat().st_size / 1e6
     env = {**os.environ, "CI": "true", "BUTTERFLY_CONFIG": "/nonexistent/butterfly.toml"}
     folder = Path(tempfile.mkdtemp(prefix="bf-bench-", dir=WORK))

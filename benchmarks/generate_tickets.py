@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import sys
 import time
@@ -227,6 +228,19 @@ def generate(rows: int, seed: int, out: Path) -> None:
                     rng.choice(CHANNELS),
                 ]
             )
+
+
+def ensure_csv(rows: int, seed: int, out: Path) -> Path:
+    """The generated CSV at ``out``, made once and reused by later benchmark runs.
+
+    Written under a temporary name and renamed, so an interrupted run never leaves a short file to be reused.
+    """
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(out.name + ".part")
+        generate(rows, seed, partial)
+        os.replace(partial, out)
+    return out
 
 
 def main() -> None:

@@ -41,6 +41,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from generate_tickets import ensure_csv  # benchmarks/ is on sys.path when this script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
@@ -171,23 +173,7 @@ def first_error(text: str) -> str:
 
 
 def generate_csv(rows: int, seed: int) -> Path:
-    path = WORK / f"tickets-{rows}-{seed}.csv"
-    if not path.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "benchmarks" / "generate_tickets.py"),
-                "--rows",
-                str(rows),
-                "--seed",
-                str(seed),
-                "-o",
-                str(path),
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return path
+    return ensure_csv(rows, seed, WORK / f"tickets-{rows}-{seed}.csv")
 
 
 def count(url: str, table: str) -> int:
