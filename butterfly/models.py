@@ -108,7 +108,7 @@ class TicketBase(SQLModel):
     organization: str | None = None
     subject: str | None = None
     description: str | None = Field(default=None, sa_type=sa.Text)
-    category: str | None = Field(default=None, index=True)
+    category: str | None = None  # looked up through ix_ticket_category_closed_at
     subcategory: str | None = None
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=TicketStatus.closed.value, max_length=16)
@@ -137,7 +137,7 @@ class Ticket(TicketBase, table=True):
     raw: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     content_hash: str = Field(max_length=64)
     imported_at: datetime = _now_dt()
-    import_id: int | None = Field(default=None, foreign_key="import_run.id", index=True)
+    import_id: int | None = Field(default=None, foreign_key="import_run.id")
 
 
 # -- reviews ------------------------------------------------------------------------------------------------

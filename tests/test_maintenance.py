@@ -311,17 +311,19 @@ def test_check_finds_a_missing_index(cli, db_url: str) -> None:  # type: ignore[
 
     seed(db_url)
     with get_engine(db_url).begin() as conn:
-        conn.execute(sa.text("DROP INDEX ix_ticket_category"))
+        conn.execute(sa.text("DROP INDEX ix_ticket_customer_created_at"))
     dispose_engines()
     try:
         result = cli("db", "check", "--db", db_url, "--json")
         assert result.exit_code == 1, result.output
         schema = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "schema")
         assert schema["level"] == "problem"
-        assert "missing index ticket.ix_ticket_category" in schema["detail"]
+        assert "missing index ticket.ix_ticket_customer_created_at" in schema["detail"]
     finally:  # the PostgreSQL database is shared by the test session
         with get_engine(db_url).begin() as conn:
-            conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_ticket_category ON ticket (category)"))
+            conn.execute(
+                sa.text("CREATE INDEX IF NOT EXISTS ix_ticket_customer_created_at ON ticket (customer, created_at)")
+            )
     with get_engine(db_url).begin() as conn:
         conn.execute(sa.text("CREATE TABLE team_notes (id integer primary key, note text)"))
     try:

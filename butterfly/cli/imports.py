@@ -190,6 +190,8 @@ def _summary_json(summary: "ImportSummary") -> dict[str, Any]:
                 "import_id": f.import_id,
                 "mapping": {name: column for name, column, _ in f.mapping},
                 "seconds": round(f.seconds, 3),
+                "method": f.method,
+                "note": f.note,
             }
             for f in summary.files
         ],
@@ -224,6 +226,9 @@ def _show_summary(summary: "ImportSummary") -> None:
         )
     console = out()
     console.print(table)
+    for f in summary.files:
+        if f.note:
+            err().print(f"{safe(Path(f.path).name)}: read record by record ({safe(f.note)})")
     if summary.rejects_path:
         err().print(
             f"{summary.rejected:,} record(s) rejected, kept with line numbers and reasons in {safe(summary.rejects_path)}"

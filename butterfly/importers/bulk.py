@@ -59,12 +59,16 @@ class BulkConnection:
     """One DBAPI connection for an import, with explicit transactions (a batch = one transaction)."""
 
     def __init__(self, engine: Any, *, tz: str) -> None:
+        self.engine = engine
         self.dialect = engine.dialect.name
         self.tz = tz
-        self._raw: Any = engine.raw_connection()
-        self.conn: Any = self._raw.driver_connection
         self.in_tx = False
         self.in_strict = False  # one transaction for the whole import (no commit per batch)
+        self._open()
+
+    def _open(self) -> None:
+        self._raw: Any = self.engine.raw_connection()
+        self.conn: Any = self._raw.driver_connection
         if self.dialect == "sqlite":
             self._saved_isolation = self.conn.isolation_level
             self.conn.isolation_level = None  # explicit BEGIN/COMMIT
@@ -74,6 +78,19 @@ class BulkConnection:
             self.conn.execute("PRAGMA foreign_keys = OFF")
             self.conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
+
+    def release(self) -> bool:
+        """Close every pooled connection of this process to the database (for another SQLite library to open the
+        file: see :mod:`butterfly.importers.columnar`); whether none is left open. :meth:`reopen` afterwards."""
+        self.commit()
+        self.close()
+        self.engine.dispose()
+        checked_out = getattr(self.engine.pool, "checkedout", lambda: 0)()
+        return int(checked_out) == 0
+
+    def reopen(self) -> None:
+        self.in_tx = False
+        self._open()
 
     def begin(self) -> None:
         if self.in_tx:

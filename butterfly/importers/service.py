@@ -68,6 +68,8 @@ class FileSummary:
     import_id: int | None = None
     mapping: list[tuple[str, str, bool]] = field(default_factory=list)
     seconds: float = 0.0
+    method: str = "records"  # "columns": the columnar first load (butterfly.importers.columnar) took the file
+    note: str | None = None  # why a large first load went record by record
 
 
 @dataclass
@@ -371,6 +373,13 @@ def _import_csv(
         # builds them again at the end (sorting once costs a third of updating them row by row); a crash rolls
         # all of it back, indexes included
         initial_load = reader.size >= INITIAL_LOAD_BYTES and db.dialect == "sqlite" and writer.table_is_empty()
+        if (
+            initial_load
+            and not options.strict
+            and _load_columnar(db, path, enc, reader, preparer, writer, run, options)
+        ):
+            _finish(db, run, rejects, options)
+            return
         deferred = writer.drop_secondary_indexes() if initial_load else []
         one_transaction = options.strict or initial_load
         uncommitted = 0
@@ -403,6 +412,64 @@ def _import_csv(
         _finish(db, run, rejects, options)
     finally:
         reader.close()
+
+
+def _load_columnar(
+    db: BulkConnection,
+    path: Path,
+    enc: Encoding,
+    reader: CsvFile,
+    preparer: TabularPreparer,
+    writer: TicketWriter,
+    run: _Run,
+    options: _Options,
+) -> bool:
+    """The columnar first load (:mod:`butterfly.importers.columnar`); False: the file goes record by record."""
+    from butterfly.importers import columnar
+
+    summary = run.summary
+    database = db.engine.url.database
+    why = columnar.unavailable()
+    if why is None and enc.codec not in columnar.CODECS:
+        why = f"the file is {enc.label}, the columnar load reads UTF-8"
+    if why is None and reader.header_lines != (1, 1):
+        why = "the header spans several lines"
+    if why is None and (not database or database == ":memory:" or not Path(database).is_file()):
+        why = "the database is not a file"
+    if why is not None:
+        summary.note = why
+        return False
+    busy_timeout_ms = int(db.conn.execute("PRAGMA busy_timeout").fetchone()[0])
+    released = db.release()
+    try:
+        if not released:
+            summary.note = "another connection of this process has the database open"
+            return False
+
+        def progress(bytes_read: int, records: int) -> None:
+            if options.progress is not None:
+                options.progress(str(path), bytes_read, reader.size, records)
+
+        try:
+            loaded = columnar.load(
+                path,
+                database=Path(database),
+                delimiter=reader.delimiter,
+                preparer=preparer,
+                upsert_sql=writer.sql,
+                import_id=run.id,
+                busy_timeout_ms=busy_timeout_ms,
+                progress=progress,
+            )
+        except columnar.NotColumnar as exc:
+            summary.note = str(exc)
+            return False
+    finally:
+        db.reopen()
+    summary.rows_read = loaded.records
+    _count(summary, loaded.counts)
+    summary.method = "columns"
+    return True
 
 
 # -- JSON ---------------------------------------------------------------------------------------------------
