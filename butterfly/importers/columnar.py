@@ -20,22 +20,31 @@ reader would refuse, a NUL byte, bytes that are not UTF-8, any database error), 
 record by record, which names each bad record by its line. Content hashes are the record path's, so a later
 import of the same export finds every ticket unchanged whichever path it takes.
 
-The ADBC driver carries its own copy of SQLite. Two copies of SQLite in one process must not have the same file
-open at once (closing a file in one copy drops the POSIX locks the other holds), so the caller closes this
-process's other connections to the database first (:meth:`~butterfly.importers.bulk.BulkConnection.release`).
+The work runs in a process of its own (:func:`load_in_child`; see the note above :func:`load_in_child` on why).
+Before starting it, the importing process closes its own pooled connections
+(:meth:`~butterfly.importers.bulk.BulkConnection.release`): SQLite leaves WAL mode only when no other connection
+has the file open.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import io
 import json
+import operator
+import os
+import pickle
 import queue
 import re
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -43,6 +52,7 @@ from urllib.parse import quote
 from butterfly.importers.bulk import SQLITE_CACHE_KB, Counts
 from butterfly.importers.dates import canonical
 from butterfly.importers.fields import DATE_FIELDS
+from butterfly.importers.mapping import Mapping
 from butterfly.importers.prepare import TabularPreparer
 
 BLOCK_BYTES = 1 << 20  # Arrow parses the file in blocks of this size (memory stays flat with the file size)
@@ -62,6 +72,8 @@ _ISO_ZONED = "%Y-%m-%dT%H:%M:%S%z"
 _ISO_NAIVE = "%Y-%m-%dT%H:%M:%S"
 # a quote in the middle of unquoted text, or text right after a closing quote: the strict reader refuses
 # `"abc"def` where Arrow would read `abcdef` (it also flags `5" screen`, which then goes record by record)
+_blake = functools.partial(hashlib.blake2b, digest_size=16)
+_hexdigest = operator.methodcaller("hexdigest")
 _MID_QUOTE = rb'"(?<=[^"\r\n%s]")(?=[^"\r\n%s])'
 
 
@@ -70,14 +82,29 @@ class NotColumnar(Exception):
 
 
 def unavailable() -> str | None:
-    """Why the columnar load cannot run here (its libraries are missing), or ``None``."""
-    try:
-        import adbc_driver_sqlite.dbapi  # noqa: F401
-        import pyarrow.compute
-        import pyarrow.csv  # noqa: F401
-    except ImportError as exc:
-        return f"the columnar load needs pyarrow and adbc-driver-sqlite ({exc})"
+    """Why the columnar load cannot run here (its libraries are missing), or ``None``. Imports nothing."""
+    missing = [name for name in ("pyarrow", "adbc_driver_sqlite") if importlib.util.find_spec(name) is None]
+    if missing:
+        return f"the columnar load needs pyarrow and adbc-driver-sqlite ({', '.join(missing)} not installed)"
     return None
+
+
+@dataclass
+class Job:
+    """Everything the load process needs (sent to it pickled on its standard input)."""
+
+    path: str
+    database: str
+    delimiter: str
+    header: list[str]
+    mapping: Mapping
+    source: str
+    tz: tzinfo
+    hash_salt: str
+    upsert_sql: str
+    import_id: int
+    busy_timeout_ms: int
+    block_bytes: int = BLOCK_BYTES
 
 
 @dataclass
@@ -131,6 +158,12 @@ class _Plan:
         self.prefix = preparer.prefix.encode("utf-8", "surrogatepass")
         self.utc = preparer.tz is UTC  # times without a zone are UTC: Arrow reads them too
         self._leftover_times: dict[str, str] = {}
+        import pyarrow as pa
+
+        # Arrow scalars, not Python values: pyarrow converts a Python value on every call (and tries to import
+        # pandas each time when it is not installed)
+        self.empty = pa.scalar("", pa.string())
+        self.null = pa.scalar(None, pa.string())
 
     def prepare(self, batch: Any) -> Any:
         import pyarrow as pa
@@ -144,7 +177,7 @@ class _Plan:
             column = columns[index]
             if f == "id":
                 column = pc.utf8_trim_whitespace(column)
-                if pc.any(pc.equal(column, "")).as_py():
+                if pc.any(pc.equal(column, self.empty)).as_py():
                     raise NotColumnar("a record has no id")
             elif f == "status":
                 column = self._per_value(column, p._status.__getitem__, "an unknown status")
@@ -154,10 +187,17 @@ class _Plan:
                 column = self._times(column, f)
             out.append(column)
         out.append(self._raw(columns))
-        joined = pc.binary_join_element_wise(*columns, "\x1f").cast(pa.binary())
-        blake, prefix = hashlib.blake2b, self.prefix
-        out.append(pa.array([blake(prefix + b, digest_size=16).hexdigest() for b in joined.to_pylist()], pa.string()))
+        out.append(pa.array(self._hashes(columns), pa.string()))
         return pa.RecordBatch.from_arrays(out, names=[f"p{i}" for i in range(1, len(out) + 1)])
+
+    def _hashes(self, columns: list[Any]) -> list[str]:
+        """The record path's content hash of each record: blake2b of the prefix and the fields joined by US."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        joined = pc.binary_join_element_wise(*columns, pa.scalar("\x1f", pa.string())).cast(pa.binary())
+        records = map(self.prefix.__add__, joined.to_pylist())
+        return list(map(_hexdigest, map(_blake, records)))  # C-level calls only, as prepare.content_hashes
 
     @staticmethod
     def _per_value(column: Any, convert: Callable[[str], str | None], what: str) -> Any:
@@ -177,17 +217,14 @@ class _Plan:
         import pyarrow.compute as pc
 
         iso = pc.utf8_replace_slice(column, 10, 11, "T")  # "YYYY-MM-DD HH…" as "YYYY-MM-DDTHH…"
-        null_text = pa.scalar(None, pa.string())
         zoned = pc.match_substring_regex(column, _ZONED)
-        result = pc.if_else(
-            zoned, _as_text(pc.strptime(iso, format=_ISO_ZONED, unit="us", error_is_null=True)), null_text
-        )
-        if self.utc:
+        parsed = pc.strptime(iso, format=_ISO_ZONED, unit="us", error_is_null=True)
+        result = pc.if_else(zoned, _as_text(parsed), self.null)
+        if self.utc and pc.any(pc.and_(pc.invert(zoned), pc.not_equal(column, self.empty))).as_py():
             naive = pc.match_substring_regex(column, _NAIVE)
-            if pc.any(naive).as_py():
-                local = pc.strptime(iso, format=_ISO_NAIVE, unit="us", error_is_null=True)
-                result = pc.if_else(naive, _as_text(local), result)
-        leftover = pc.and_(pc.is_null(result), pc.not_equal(column, ""))
+            local = pc.strptime(iso, format=_ISO_NAIVE, unit="us", error_is_null=True)
+            result = pc.if_else(naive, _as_text(local), result)
+        leftover = pc.and_(pc.is_null(result), pc.not_equal(column, self.empty))
         if pc.any(leftover).as_py():
             memo = self._leftover_times
             if len(memo) > 200_000:
@@ -203,7 +240,7 @@ class _Plan:
                     memo[value] = text
                 converted.append(text)
             result = pc.replace_with_mask(result, leftover, pa.array(converted, pa.string()))
-        return pc.fill_null(result, "")
+        return pc.fill_null(result, self.empty)
 
     def _raw(self, columns: list[Any]) -> Any:
         """The unmapped columns of each record as JSON (``''`` when all are empty), as the record path writes."""
@@ -237,7 +274,14 @@ def _release_arrow_memory() -> None:
 
 
 def _batches(
-    path: Path, *, delimiter: str, width: int, plan: _Plan, stop: threading.Event, out: queue.Queue[Any]
+    path: Path,
+    *,
+    delimiter: str,
+    width: int,
+    plan: _Plan,
+    stop: threading.Event,
+    out: queue.Queue[Any],
+    block_bytes: int = BLOCK_BYTES,
 ) -> None:
     """Thread: read and prepare record batches into ``out``; then ``None``, or the exception that stopped it."""
     import pyarrow as pa
@@ -248,7 +292,7 @@ def _batches(
         names = [f"c{i}" for i in range(width)]
         reader = pcsv.open_csv(
             source,
-            read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=True, skip_rows=1, column_names=names),
+            read_options=pcsv.ReadOptions(block_size=block_bytes, use_threads=True, skip_rows=1, column_names=names),
             parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
             convert_options=pcsv.ConvertOptions(
                 check_utf8=True, strings_can_be_null=False, column_types=dict.fromkeys(names, pa.string())
@@ -260,14 +304,19 @@ def _batches(
             prepared = plan.prepare(batch)
             _put(out, (prepared, source.count), stop)
         _put(out, None, stop)
-    except BaseException:
-        if source.problem:
-            exc = NotColumnar(source.problem)
-        elif not isinstance(exc, NotColumnar):
-            exc = NotColumnar(f"Arrow: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-        _put(out, exc, stop)
+    except BaseException as exc:  # handed to the writer thread, which raises it
+        _put(out, _reason(exc, source.problem), stop)
     finally:
         source.close()
+
+
+def _reason(exc: BaseException, problem: str | None) -> NotColumnar:
+    if problem:
+        return NotColumnar(problem)
+    if isinstance(exc, NotColumnar):
+        return exc
+    first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return NotColumnar(f"Arrow: {first_line}")
 
 
 def _put(out: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
@@ -279,9 +328,14 @@ def _put(out: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
             continue
 
 
-def _results(out: queue.Queue[Any]) -> Iterator[tuple[Any, int]]:
+def _results(out: queue.Queue[Any], reader: threading.Thread) -> Iterator[tuple[Any, int]]:
     while True:
-        item = out.get()
+        try:
+            item = out.get(timeout=0.5)
+        except queue.Empty:
+            if reader.is_alive():
+                continue
+            raise NotColumnar("the reading thread stopped") from None  # it always ends with None or a reason
         if item is None:
             return
         if isinstance(item, BaseException):
@@ -290,24 +344,23 @@ def _results(out: queue.Queue[Any]) -> Iterator[tuple[Any, int]]:
 
 
 def load(
-    path: Path,
+    job: Job,
     *,
-    database: Path,
-    delimiter: str,
-    preparer: TabularPreparer,
-    upsert_sql: str,
-    import_id: int,
-    busy_timeout_ms: int,
     progress: Callable[[int, int], None] | None = None,
+    wanted: Callable[[], bool] = lambda: True,
 ) -> Loaded:
-    """Load ``path`` into the empty ticket table of the SQLite file ``database``; NotColumnar if it cannot.
+    """Load ``job.path`` into the empty ticket table of the SQLite file ``job.database``; NotColumnar if it cannot.
 
-    ``progress(bytes_read, records)`` after each batch. The import log row ``import_id`` gets its counters in the
-    same transaction as the tickets.
+    Runs in the load process (:func:`main`). ``progress(bytes_read, records)`` after each batch; ``wanted()`` is
+    asked after each batch and before the commit (False: the process that asked for the load is gone, roll
+    back). The import log row ``job.import_id`` gets its counters in the same transaction as the tickets.
     """
     import adbc_driver_sqlite.dbapi as adbc
 
-    uri = f"file:{quote(str(database.resolve()))}?mode=rw"
+    preparer = TabularPreparer(
+        mapping=job.mapping, header=job.header, source=job.source, tz=job.tz, hash_salt=job.hash_salt
+    )
+    uri = f"file:{quote(str(Path(job.database).resolve()))}?mode=rw"
     try:
         conn = adbc.connect(uri, autocommit=True)
     except Exception as exc:
@@ -322,7 +375,7 @@ def load(
             cursor.execute(sql, params)
             return cursor.fetchall() if cursor.description else None
 
-        run(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        run(f"PRAGMA busy_timeout = {int(job.busy_timeout_ms)}")
         run("PRAGMA foreign_keys = OFF")  # as BulkConnection: the load writes tickets of its own import_run only
         run("PRAGMA synchronous = NORMAL")
         run(f"PRAGMA cache_size = -{SQLITE_CACHE_KB // 2}")
@@ -346,8 +399,9 @@ def load(
         thread = threading.Thread(
             target=_batches,
             kwargs={
-                "path": path,
-                "delimiter": delimiter,
+                "path": Path(job.path),
+                "delimiter": job.delimiter,
+                "block_bytes": job.block_bytes,
                 "width": preparer.width,
                 "plan": plan,
                 "stop": stop,
@@ -358,11 +412,13 @@ def load(
         )
         thread.start()
         records = 0
-        for batch, bytes_read in _results(out):
-            cursor.executemany(upsert_sql, batch)
+        for batch, bytes_read in _results(out, thread):
+            cursor.executemany(job.upsert_sql, batch)
             records += batch.num_rows
             if progress is not None:
                 progress(bytes_read, records)
+            if not wanted():
+                raise NotColumnar("the importing process is gone")
         thread.join()
         changed = int(run("SELECT total_changes()")[0][0]) - changes_before
         created = int(run("SELECT count(*) FROM ticket")[0][0])
@@ -376,11 +432,15 @@ def load(
         counts = Counts(created=created, updated=changed - created, unchanged=records - changed)
         run(
             "UPDATE import_run SET rows_read = ?, created = ?, updated = ?, unchanged = ? WHERE id = ?",
-            (records, counts.created, counts.updated, counts.unchanged, int(import_id)),
+            (records, counts.created, counts.updated, counts.unchanged, int(job.import_id)),
         )
+        if not wanted():
+            raise NotColumnar("the importing process is gone")
         run("COMMIT")
         return Loaded(records=records, counts=counts, journal=journal)
     except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the rollback
         stop.set()
         try:
             cursor.execute("ROLLBACK")
@@ -402,3 +462,100 @@ def load(
             pass  # the next connection butterfly opens sets WAL again
         cursor.close()
         conn.close()
+
+
+# -- the load process ---------------------------------------------------------------------------------------
+#
+# The ADBC driver carries its own copy of SQLite. Two copies of SQLite in one process must not have the same file
+# open (POSIX locks belong to the process: closing the file in one copy drops the locks of the other, and each
+# copy takes the other's connections for its own, so it may checkpoint and delete a WAL still in use). So the
+# load runs in a process of its own, which only ever opens the database through ADBC; the importing process
+# keeps its SQLAlchemy connections and talks to it over pipes: the job pickled on standard input, progress and
+# the result as lines on standard output.
+
+
+def load_in_child(job: Job, progress: Callable[[int, int], None] | None = None) -> Loaded:
+    """Run :func:`load` for ``job`` in a new Python process; NotColumnar if it cannot take the file.
+
+    Ctrl-C (KeyboardInterrupt here) is passed on to the load process, which rolls back; then it is raised again.
+    """
+    command = [sys.executable, "-m", "butterfly.importers.columnar"]
+    process = subprocess.Popen(  # a fixed command: the job travels on stdin, never on a command line
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdin is not None and process.stdout is not None
+    result: Loaded | None = None
+    reason: str | None = None
+    try:
+        try:
+            process.stdin.write(pickle.dumps(job))
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # the process failed at start-up: its exit status and stderr tell why
+        for raw in process.stdout:
+            kind, _, rest = raw.decode("utf-8", "replace").rstrip("\n").partition("\t")
+            if kind == "progress" and progress is not None:
+                done, records = rest.split("\t")
+                progress(int(done), int(records))
+            elif kind == "done":
+                data = json.loads(rest)
+                result = Loaded(records=data["records"], counts=Counts(**data["counts"]), journal=data["journal"])
+            elif kind == "not":
+                reason = rest
+        stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+        code = process.wait()
+    except BaseException:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # roll back (a terminal's Ctrl-C reached it already: no harm)
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        raise
+    finally:
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+    if result is not None and code == 0:
+        return result
+    if code == 130:
+        raise KeyboardInterrupt
+    if reason is None:
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit status {code}"
+        reason = f"the load process failed: {last}"
+    raise NotColumnar(reason)
+
+
+def main() -> int:
+    """The load process: a pickled :class:`Job` on stdin; ``progress``, then ``done`` or ``not`` lines on stdout."""
+    job = pickle.load(sys.stdin.buffer)  # from the importing process, through a pipe it opened
+    parent = os.getppid()
+    out = sys.stdout
+
+    def progress(done: int, records: int) -> None:
+        try:
+            out.write(f"progress\t{done}\t{records}\n")
+            out.flush()
+        except BrokenPipeError:
+            pass  # wanted() says so next
+
+    def wanted() -> bool:
+        return os.getppid() == parent  # re-parented: the importing process was killed
+
+    try:
+        loaded = load(job, progress=progress, wanted=wanted)
+    except NotColumnar as exc:
+        out.write(f"not\t{str(exc).replace(chr(10), ' ')}\n")
+        out.flush()
+        return 3
+    except KeyboardInterrupt:
+        return 130
+    counts = {"created": loaded.counts.created, "updated": loaded.counts.updated, "unchanged": loaded.counts.unchanged}
+    out.write("done\t" + json.dumps({"records": loaded.records, "counts": counts, "journal": loaded.journal}) + "\n")
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

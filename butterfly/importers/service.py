@@ -440,27 +440,29 @@ def _load_columnar(
         summary.note = why
         return False
     busy_timeout_ms = int(db.conn.execute("PRAGMA busy_timeout").fetchone()[0])
-    released = db.release()
+    db.release()  # so that the load may switch the file out of WAL mode for its own writes
     try:
-        if not released:
-            summary.note = "another connection of this process has the database open"
-            return False
 
         def progress(bytes_read: int, records: int) -> None:
             if options.progress is not None:
                 options.progress(str(path), bytes_read, reader.size, records)
 
         try:
-            loaded = columnar.load(
-                path,
-                database=Path(database),
+            job = columnar.Job(
+                path=str(path),
+                database=str(database),
                 delimiter=reader.delimiter,
-                preparer=preparer,
+                header=reader.header,
+                mapping=preparer.mapping,
+                source=preparer.source,
+                tz=preparer.tz,
+                hash_salt=options.tz_name,
                 upsert_sql=writer.sql,
                 import_id=run.id,
                 busy_timeout_ms=busy_timeout_ms,
-                progress=progress,
+                block_bytes=columnar.BLOCK_BYTES,
             )
+            loaded = columnar.load_in_child(job, progress)
         except columnar.NotColumnar as exc:
             summary.note = str(exc)
             return False
