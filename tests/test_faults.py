@@ -383,6 +383,31 @@ def test_import_onto_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
     _check_ok(url)
 
 
+@pytest.mark.slow
+def test_a_columnar_first_load_onto_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
+    """A 40 MB first import into an empty database is loaded column by column in a child process: it fails on the
+    file size limit, rolls back, hands the file to the record path, which fails the same way with the usual error;
+    no ticket, no traceback, the database whole and in WAL mode."""
+    import sqlite3
+    from contextlib import closing
+
+    csv_path = _big_csv(tmp_path, rows=125_000)
+    assert csv_path.stat().st_size > 32 * 1024 * 1024
+    path = tmp_path / "team.db"
+    url = sqlite_url(path)
+    from butterfly.db import open_session
+
+    with open_session(url) as session:  # migrated, no tickets: a first load
+        session.commit()
+    dispose_engines()
+    result = run(["import", str(csv_path), "--db", url], file_size_limit=path.stat().st_size + 2 * 1024 * 1024)
+    _clear_error_anywhere(result, "disk I/O error")
+    assert counts(url)["ticket"] == 0
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    _check_ok(url)
+
+
 def _clear_error_anywhere(result, needle: str) -> None:  # type: ignore[no-untyped-def]
     """Like _clear_error, for commands that print something (the import's column mapping) before failing."""
     assert result.returncode == 2, result.stderr[-1500:]

@@ -70,10 +70,10 @@ _ZONED = rf"^[1-9]\d{{3}}-{_DAY}{_TIME}(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$"
 _NAIVE = rf"^[1-9]\d{{3}}-{_DAY}{_TIME}$"
 _ISO_ZONED = "%Y-%m-%dT%H:%M:%S%z"
 _ISO_NAIVE = "%Y-%m-%dT%H:%M:%S"
-# a quote in the middle of unquoted text, or text right after a closing quote: the strict reader refuses
-# `"abc"def` where Arrow would read `abcdef` (it also flags `5" screen`, which then goes record by record)
 _blake = functools.partial(hashlib.blake2b, digest_size=16)
 _hexdigest = operator.methodcaller("hexdigest")
+# a quote in the middle of unquoted text, or text right after a closing quote: the strict reader refuses
+# `"abc"def` where Arrow would read `abcdef` (it also flags `5" screen`, which then goes record by record)
 _MID_QUOTE = rb'"(?<=[^"\r\n%s]")(?=[^"\r\n%s])'
 
 
@@ -439,7 +439,7 @@ def load(
         run("COMMIT")
         return Loaded(records=records, counts=counts, journal=journal)
     except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, KeyboardInterrupt) and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the rollback
         stop.set()
         try:
@@ -531,29 +531,26 @@ def main() -> int:
     """The load process: a pickled :class:`Job` on stdin; ``progress``, then ``done`` or ``not`` lines on stdout."""
     job = pickle.load(sys.stdin.buffer)  # from the importing process, through a pipe it opened
     parent = os.getppid()
-    out = sys.stdout
 
-    def progress(done: int, records: int) -> None:
+    def say(*fields: object) -> None:
         try:
-            out.write(f"progress\t{done}\t{records}\n")
-            out.flush()
-        except BrokenPipeError:
-            pass  # wanted() says so next
+            sys.stdout.write("\t".join(str(f).replace("\n", " ").replace("\t", " ") for f in fields) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # the importing process is gone; wanted() says so at the next batch
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
     def wanted() -> bool:
         return os.getppid() == parent  # re-parented: the importing process was killed
 
     try:
-        loaded = load(job, progress=progress, wanted=wanted)
+        loaded = load(job, progress=lambda done, records: say("progress", done, records), wanted=wanted)
     except NotColumnar as exc:
-        out.write(f"not\t{str(exc).replace(chr(10), ' ')}\n")
-        out.flush()
+        say("not", exc)
         return 3
     except KeyboardInterrupt:
         return 130
     counts = {"created": loaded.counts.created, "updated": loaded.counts.updated, "unchanged": loaded.counts.unchanged}
-    out.write("done\t" + json.dumps({"records": loaded.records, "counts": counts, "journal": loaded.journal}) + "\n")
-    out.flush()
+    say("done", json.dumps({"records": loaded.records, "counts": counts, "journal": loaded.journal}))
     return 0
 
 
