@@ -348,12 +348,14 @@ def load(
     *,
     progress: Callable[[int, int], None] | None = None,
     wanted: Callable[[], bool] = lambda: True,
+    confirm: Callable[[], bool] = lambda: True,
 ) -> Loaded:
     """Load ``job.path`` into the empty ticket table of the SQLite file ``job.database``; NotColumnar if it cannot.
 
     Runs in the load process (:func:`main`). ``progress(bytes_read, records)`` after each batch; ``wanted()`` is
-    asked after each batch and before the commit (False: the process that asked for the load is gone, roll
-    back). The import log row ``job.import_id`` gets its counters in the same transaction as the tickets.
+    asked after each batch (False: the process that asked for the load is gone, roll back); ``confirm()`` right
+    before the commit (False: roll back). The import log row ``job.import_id`` gets its counters in the same
+    transaction as the tickets.
     """
     import adbc_driver_sqlite.dbapi as adbc
 
@@ -434,8 +436,8 @@ def load(
             "UPDATE import_run SET rows_read = ?, created = ?, updated = ?, unchanged = ? WHERE id = ?",
             (records, counts.created, counts.updated, counts.unchanged, int(job.import_id)),
         )
-        if not wanted():
-            raise NotColumnar("the importing process is gone")
+        if not confirm():
+            raise NotColumnar("the importing process did not confirm the commit")
         run("COMMIT")
         return Loaded(records=records, counts=counts, journal=journal)
     except BaseException as exc:
@@ -477,7 +479,9 @@ def load(
 def load_in_child(job: Job, progress: Callable[[int, int], None] | None = None) -> Loaded:
     """Run :func:`load` for ``job`` in a new Python process; NotColumnar if it cannot take the file.
 
-    Ctrl-C (KeyboardInterrupt here) is passed on to the load process, which rolls back; then it is raised again.
+    The load process asks before it commits (a ``ready`` line; ``commit`` back on its stdin), so the commit never
+    races a Ctrl-C here: KeyboardInterrupt closes its stdin and passes SIGINT on, it rolls back, and the
+    KeyboardInterrupt is raised again. A killed importer closes the pipe too: the load process rolls back.
     """
     command = [sys.executable, "-m", "butterfly.importers.columnar"]
     process = subprocess.Popen(  # a fixed command: the job travels on stdin, never on a command line
@@ -489,7 +493,7 @@ def load_in_child(job: Job, progress: Callable[[int, int], None] | None = None) 
     try:
         try:
             process.stdin.write(pickle.dumps(job))
-            process.stdin.close()
+            process.stdin.flush()
         except BrokenPipeError:
             pass  # the process failed at start-up: its exit status and stderr tell why
         for raw in process.stdout:
@@ -497,6 +501,12 @@ def load_in_child(job: Job, progress: Callable[[int, int], None] | None = None) 
             if kind == "progress" and progress is not None:
                 done, records = rest.split("\t")
                 progress(int(done), int(records))
+            elif kind == "ready":
+                try:
+                    process.stdin.write(b"commit\n")
+                    process.stdin.flush()
+                except BrokenPipeError:
+                    pass  # it died after asking: its exit status says so
             elif kind == "done":
                 data = json.loads(rest)
                 result = Loaded(records=data["records"], counts=Counts(**data["counts"]), journal=data["journal"])
@@ -505,6 +515,7 @@ def load_in_child(job: Job, progress: Callable[[int, int], None] | None = None) 
         stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
         code = process.wait()
     except BaseException:
+        _close_quietly(process.stdin)  # no commit now
         if process.poll() is None:
             process.send_signal(signal.SIGINT)  # roll back (a terminal's Ctrl-C reached it already: no harm)
             try:
@@ -514,9 +525,8 @@ def load_in_child(job: Job, progress: Callable[[int, int], None] | None = None) 
                 process.wait()
         raise
     finally:
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            _close_quietly(stream)
     if result is not None and code == 0:
         return result
     if code == 130:
@@ -525,6 +535,14 @@ def load_in_child(job: Job, progress: Callable[[int, int], None] | None = None) 
         last = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit status {code}"
         reason = f"the load process failed: {last}"
     raise NotColumnar(reason)
+
+
+def _close_quietly(stream: Any) -> None:
+    try:
+        if stream is not None:
+            stream.close()
+    except OSError:
+        pass  # a pipe whose reader is gone
 
 
 def main() -> int:
@@ -542,8 +560,14 @@ def main() -> int:
     def wanted() -> bool:
         return os.getppid() == parent  # re-parented: the importing process was killed
 
+    def confirm() -> bool:
+        say("ready")
+        return sys.stdin.buffer.readline() == b"commit\n" and wanted()  # end of file: the importer is gone
+
     try:
-        loaded = load(job, progress=lambda done, records: say("progress", done, records), wanted=wanted)
+        loaded = load(
+            job, progress=lambda done, records: say("progress", done, records), wanted=wanted, confirm=confirm
+        )
     except NotColumnar as exc:
         say("not", exc)
         return 3
