@@ -28,12 +28,9 @@ has the file open.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import importlib.util
 import io
 import json
-import operator
 import os
 import pickle
 import queue
@@ -53,7 +50,7 @@ from butterfly.importers.bulk import SQLITE_CACHE_KB, Counts
 from butterfly.importers.dates import canonical
 from butterfly.importers.fields import DATE_FIELDS
 from butterfly.importers.mapping import Mapping
-from butterfly.importers.prepare import TabularPreparer
+from butterfly.importers.prepare import US, TabularPreparer, digests
 
 BLOCK_BYTES = 1 << 20  # Arrow parses the file in blocks of this size (memory stays flat with the file size)
 QUEUE_BATCHES = 2  # prepared batches waiting for the writer
@@ -70,8 +67,6 @@ _ZONED = rf"^[1-9]\d{{3}}-{_DAY}{_TIME}(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$"
 _NAIVE = rf"^[1-9]\d{{3}}-{_DAY}{_TIME}$"
 _ISO_ZONED = "%Y-%m-%dT%H:%M:%S%z"
 _ISO_NAIVE = "%Y-%m-%dT%H:%M:%S"
-_blake = functools.partial(hashlib.blake2b, digest_size=16)
-_hexdigest = operator.methodcaller("hexdigest")
 # a quote in the middle of unquoted text, or text right after a closing quote: the strict reader refuses
 # `"abc"def` where Arrow would read `abcdef` (it also flags `5" screen`, which then goes record by record)
 _MID_QUOTE = rb'"(?<=[^"\r\n%s]")(?=[^"\r\n%s])'
@@ -180,9 +175,9 @@ class _Plan:
                 if pc.any(pc.equal(column, self.empty)).as_py():
                     raise NotColumnar("a record has no id")
             elif f == "status":
-                column = self._per_value(column, p._status.__getitem__, "an unknown status")
+                column = self._per_value(column, p.status_of.__getitem__, "an unknown status")
             elif f == "tags":
-                column = self._per_value(column, p._tags.__getitem__, "tags")
+                column = self._per_value(column, p.tags_json_of.__getitem__, "tags")
             elif f in DATE_FIELDS:
                 column = self._times(column, f)
             out.append(column)
@@ -195,9 +190,8 @@ class _Plan:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        joined = pc.binary_join_element_wise(*columns, pa.scalar("\x1f", pa.string())).cast(pa.binary())
-        records = map(self.prefix.__add__, joined.to_pylist())
-        return list(map(_hexdigest, map(_blake, records)))  # C-level calls only, as prepare.content_hashes
+        joined = pc.binary_join_element_wise(*columns, pa.scalar(US, pa.string())).cast(pa.binary())
+        return digests(map(self.prefix.__add__, joined.to_pylist()))
 
     @staticmethod
     def _per_value(column: Any, convert: Callable[[str], str | None], what: str) -> Any:
@@ -249,14 +243,8 @@ class _Plan:
         n = len(columns[0]) if columns else 0
         if not self.p.extra:
             return pa.array([""] * n, pa.string())
-        names = [name for _, name in self.p.extra]
         values = [columns[i].to_pylist() for i, _ in self.p.extra]
-        raws = [
-            json.dumps({k: v for k, v in zip(names, row, strict=True) if v != ""}, ensure_ascii=False)
-            if any(row)
-            else ""
-            for row in zip(*values, strict=True)
-        ]
+        raws = [self.p.raw_json(row) if any(row) else "" for row in zip(*values, strict=True)]
         return pa.array(raws, pa.string())
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import tzinfo
 from functools import partial
 from itertools import compress, repeat
@@ -28,7 +28,7 @@ from butterfly.importers.fields import DATE_FIELDS, FIELDS, STATUS_ALIASES
 from butterfly.importers.mapping import Mapping
 
 HASH_VERSION = "bf1"
-_US = "\x1f"
+US = "\x1f"  # between the fields of a record in its content hash
 _blake = partial(hashlib.blake2b, digest_size=16)
 _hexdigest = methodcaller("hexdigest")
 _encode = methodcaller("encode", "utf-8", "surrogatepass")
@@ -37,7 +37,12 @@ TAG_SEPARATORS = (";", ",", "|", "，", "；", "、", "\n")
 
 def content_hashes(prefix: str, records: Sequence[Sequence[str]]) -> list[str]:
     """One hash per record (all C-level calls: no Python code runs per record)."""
-    return list(map(_hexdigest, map(_blake, map(_encode, map(prefix.__add__, map(_US.join, records))))))
+    return digests(map(_encode, map(prefix.__add__, map(US.join, records))))
+
+
+def digests(encoded: Iterable[bytes]) -> list[str]:
+    """The content hash of each record given as the UTF-8 bytes of its prefix and fields joined by ``US``."""
+    return list(map(_hexdigest, map(_blake, encoded)))
 
 
 def content_hash(prefix: str, parts: Sequence[str]) -> str:
@@ -99,10 +104,12 @@ class TabularPreparer:
         self.id_index = header.index(mapping.columns["id"])
         used = set(self.indexes)
         self.extra = [(i, name) for i, name in enumerate(header) if i not in used]
-        self.prefix = f"{HASH_VERSION}{_US}{source}{_US}{mapping.fingerprint()}{_US}{hash_salt}\x1e"
+        self.prefix = f"{HASH_VERSION}{US}{source}{US}{mapping.fingerprint()}{US}{hash_salt}\x1e"
         statuses = {**STATUS_ALIASES, **mapping.statuses}
-        self._status = _Memo(lambda v: "" if not v.strip() else statuses.get(v.strip().lower()))
-        self._tags = _Memo(lambda v: tags_json(split_tags(v)))
+        # butterfly's status of an export's status text ('' for none, None if unknown), and tags as JSON text:
+        # memoised, since both repeat a lot (also used by butterfly.importers.columnar, once per distinct value)
+        self.status_of = _Memo(lambda v: "" if not v.strip() else statuses.get(v.strip().lower()))
+        self.tags_json_of = _Memo(lambda v: tags_json(split_tags(v)))
         self._dates = ColumnDates(tz)
         self.date_misses = 0  # batches whose times the column converter could not take
         self.python_dates = False  # set when this file's times never fit the column converter
@@ -147,12 +154,12 @@ class TabularPreparer:
             if f == "id":
                 out.append(ids)
             elif f == "status":
-                statuses = list(map(self._status.__getitem__, columns[index]))
+                statuses = list(map(self.status_of.__getitem__, columns[index]))
                 if None in statuses:
                     return None
                 out.append(statuses)
             elif f == "tags":
-                out.append(map(self._tags.__getitem__, columns[index]))
+                out.append(map(self.tags_json_of.__getitem__, columns[index]))
             elif f in DATE_FIELDS:
                 converted = self._dates.convert(columns[index])
                 if converted is None:
@@ -167,7 +174,11 @@ class TabularPreparer:
         return list(zip(*out, strict=False)), unchanged  # repeat() columns are endless
 
     def _raw(self, row: Sequence[str]) -> str:
-        extra = {name: row[i] for i, name in self.extra if i < len(row) and row[i] != ""}
+        return self.raw_json([row[i] if i < len(row) else "" for i, _ in self.extra])
+
+    def raw_json(self, values: Sequence[str]) -> str:
+        """The unmapped columns' ``values`` (in :attr:`extra` order) as JSON; ``''`` when all are empty."""
+        extra = {name: value for (_, name), value in zip(self.extra, values, strict=True) if value != ""}
         return json.dumps(extra, ensure_ascii=False) if extra else ""
 
     # -- slow: record by record, dates in Python ----------------------------------------------------------
@@ -188,7 +199,7 @@ class TabularPreparer:
                 if not value:
                     raise RecordProblem(f"missing id (column '{column}')")
             elif f == "status":
-                status = self._status[value]
+                status = self.status_of[value]
                 if status is None:
                     raise RecordProblem(
                         f"unknown status '{value.strip()}' (column '{column}'); "
@@ -196,7 +207,7 @@ class TabularPreparer:
                     )
                 value = status
             elif f == "tags":
-                value = self._tags[value]
+                value = self.tags_json_of[value]
             elif f in DATE_FIELDS:
                 try:
                     value = canonical(value, self.tz)
