@@ -104,6 +104,7 @@ class TabularPreparer:
         self.id_index = header.index(mapping.columns["id"])
         used = set(self.indexes)
         self.extra = [(i, name) for i, name in enumerate(header) if i not in used]
+        self.hash_salt = hash_salt
         self.prefix = f"{HASH_VERSION}{US}{source}{US}{mapping.fingerprint()}{US}{hash_salt}\x1e"
         statuses = {**STATUS_ALIASES, **mapping.statuses}
         # butterfly's status of an export's status text ('' for none, None if unknown), and tags as JSON text:

@@ -456,7 +456,7 @@ def _load_columnar(
                 mapping=preparer.mapping,
                 source=preparer.source,
                 tz=preparer.tz,
-                hash_salt=options.tz_name,
+                hash_salt=preparer.hash_salt,
                 upsert_sql=writer.sql,
                 import_id=run.id,
                 busy_timeout_ms=busy_timeout_ms,
