@@ -18,7 +18,7 @@ re-run's UPSERT completes the job without duplicates.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,20 @@ def _derived_status(date_sql: dict[str, str]) -> str:
 
 SQLITE_CACHE_KB = 64 * 1024  # page cache of the import's connection
 SQLITE_CHECKPOINT_PAGES = 20_000  # checkpoint the WAL every ~80 MB instead of every 4 MB
+
+
+def drop_secondary_indexes(run: Callable[[str], Any]) -> list[str]:
+    """Drop the SQLite ticket table's non-unique indexes through ``run(sql)`` (which returns a query's rows) on any
+    connection, pysqlite or ADBC; the SQL that creates them again."""
+    dropped = []
+    for name, sql in run(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ticket' AND sql IS NOT NULL"
+    ):
+        if sql.lstrip().upper().startswith("CREATE UNIQUE"):
+            continue  # the UPSERT needs the unique key
+        run(f'DROP INDEX "{name}"')
+        dropped.append(sql)
+    return dropped
 
 
 class BulkConnection:
@@ -246,16 +260,7 @@ class TicketWriter:
 
     def drop_secondary_indexes(self) -> list[str]:
         """Drop the ticket table's non-unique indexes (SQLite) in the current transaction; their SQL to recreate."""
-        rows = self.db.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ticket' AND sql IS NOT NULL"
-        ).fetchall()
-        dropped = []
-        for name, sql in rows:
-            if sql.lstrip().upper().startswith("CREATE UNIQUE"):
-                continue  # the UPSERT needs the unique key
-            self.db.execute(f'DROP INDEX "{name}"')
-            dropped.append(sql)
-        return dropped
+        return drop_secondary_indexes(lambda sql: self.db.execute(sql).fetchall())
 
     def create_indexes(self, statements: list[str]) -> None:
         if not statements:

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from butterfly.importers.bulk import SQLITE_CACHE_KB, Counts
+from butterfly.importers.bulk import SQLITE_CACHE_KB, Counts, drop_secondary_indexes
 from butterfly.importers.dates import canonical
 from butterfly.importers.fields import DATE_FIELDS
 from butterfly.importers.mapping import Mapping
@@ -376,13 +376,7 @@ def load(
         run("BEGIN IMMEDIATE")
         if run("SELECT 1 FROM ticket LIMIT 1"):
             raise NotColumnar("the ticket table is no longer empty")
-        deferred = []
-        for name, sql in run(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ticket' AND sql IS NOT NULL"
-        ):
-            if not sql.lstrip().upper().startswith("CREATE UNIQUE"):
-                run(f'DROP INDEX "{name}"')
-                deferred.append(sql)
+        deferred = drop_secondary_indexes(run)
         changes_before = int(run("SELECT total_changes()")[0][0])
         out: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_BATCHES)
         plan = _Plan(preparer)

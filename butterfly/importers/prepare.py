@@ -231,9 +231,7 @@ class TabularPreparer:
                 continue
             prepared.append(values)
             ids.append(values[1 + self.fields.index("id")])
-        if len(set(ids)) != len(ids):
-            prepared = _last_of_each(prepared, ids)
-        return prepared
+        return last_of_each(prepared, ids)
 
 
 def _last_positions(ids: list[str]) -> list[bool]:
@@ -241,7 +239,9 @@ def _last_positions(ids: list[str]) -> list[bool]:
     return [last[ticket_id] == i for i, ticket_id in enumerate(ids)]
 
 
-def _last_of_each(rows: list[tuple[str, ...]], ids: list[str]) -> list[tuple[str, ...]]:
-    """Keep the last row for each id (a later row of the same ticket in one file wins)."""
+def last_of_each(rows: list[tuple[str, ...]], ids: list[str]) -> list[tuple[str, ...]]:
+    """Keep the last row for each id (a later row of the same ticket in one file wins); ``ids[i]`` is row i's."""
+    if len(set(ids)) == len(ids):
+        return rows
     last = {ticket_id: i for i, ticket_id in enumerate(ids)}
     return [row for i, row in enumerate(rows) if last[ids[i]] == i]

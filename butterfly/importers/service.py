@@ -25,7 +25,7 @@ from butterfly.importers.dates import to_utc_text, zone
 from butterfly.importers.encoding import Encoding, detect
 from butterfly.importers.fields import FIELDS
 from butterfly.importers.mapping import Mapping, MappingSpec, parse_options, resolve
-from butterfly.importers.prepare import HASH_VERSION, RecordProblem, TabularPreparer, content_hash
+from butterfly.importers.prepare import HASH_VERSION, RecordProblem, TabularPreparer, content_hash, last_of_each
 from butterfly.importers.rejects import RejectsFile, default_path
 from butterfly.importers.sources import (
     NATIVE_JSON,
@@ -582,22 +582,15 @@ def _import_generic_json(
         batch.append(tuple(values))
         seen_ids.append(values[1])
         if len(batch) >= BATCH_RECORDS:
-            _write(db, writer, run, _dedupe(batch, seen_ids), options)
+            _write(db, writer, run, last_of_each(batch, seen_ids), options)
             batch, seen_ids = [], []
-    _write(db, writer, run, _dedupe(batch, seen_ids), options)
+    _write(db, writer, run, last_of_each(batch, seen_ids), options)
     _finish(db, run, rejects, options)
 
 
 @dataclass
 class _BadLine:
     reason: str
-
-
-def _dedupe(rows: list[tuple[str, ...]], ids: list[str]) -> list[tuple[str, ...]]:
-    if len(set(ids)) == len(ids):
-        return rows
-    last = {ticket_id: i for i, ticket_id in enumerate(ids)}
-    return [row for i, row in enumerate(rows) if last[ids[i]] == i]
 
 
 # -- native helpdesk exports --------------------------------------------------------------------------------
@@ -646,7 +639,7 @@ def _import_native(
         batch.append(tuple(row))
         ids.append(values["id"])
         if len(batch) >= BATCH_RECORDS:
-            _write(db, writer, run, _dedupe(batch, ids), options)
+            _write(db, writer, run, last_of_each(batch, ids), options)
             batch, ids = [], []
-    _write(db, writer, run, _dedupe(batch, ids), options)
+    _write(db, writer, run, last_of_each(batch, ids), options)
     _finish(db, run, rejects, options)
