@@ -6,8 +6,9 @@ due date is before today.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from butterfly.checklist import ActionKind
@@ -49,8 +50,15 @@ def parse_kind(raw: object) -> ActionKind:
     )
 
 
-def parse_due(raw: object) -> date | None:
-    """A due date from ``YYYY-MM-DD`` (or a date); ``None`` for no due date."""
+_RELATIVE_DUE = re.compile(r"^\+\s*(\d{1,4})\s*([dw])$", re.IGNORECASE)
+
+
+def parse_due(raw: object, *, today: date | None = None) -> date | None:
+    """A due date from ``YYYY-MM-DD`` (or a date), or ``+14d`` / ``+2w`` counted from ``today``.
+
+    ``None`` for no due date. ``today`` defaults to today in the configured ``timezone``, so an answers file
+    kept in a repository can say "two weeks after the review is applied" without going stale.
+    """
     if raw is None or raw == "":
         return None
     if isinstance(raw, datetime):
@@ -58,12 +66,21 @@ def parse_due(raw: object) -> date | None:
     if isinstance(raw, date):
         return raw
     text = str(raw).strip()
+    relative = _RELATIVE_DUE.match(text)
+    if relative:
+        if today is None:
+            from butterfly.settings import get_settings
+            from butterfly.timeutil import today_in
+
+            today = today_in(get_settings().timezone)
+        amount = int(relative.group(1)) * (7 if relative.group(2).lower() == "w" else 1)
+        return today + timedelta(days=amount)
     for fmt in ("%Y-%m-%d", "%Y/%m/%d"):
         try:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise InvalidInputError(f"'{text}' is not a due date", hint="write it as YYYY-MM-DD")
+    raise InvalidInputError(f"'{text}' is not a due date", hint="write it as YYYY-MM-DD, or +14d / +2w from today")
 
 
 def parse_text(raw: object) -> str:
