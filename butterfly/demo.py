@@ -38,7 +38,7 @@ def demo_files() -> list[Path]:
 def set_up_demo(*, session: Session, reviewer: str) -> DemoSetup:
     """Import the sample tickets (idempotent: a second run changes nothing) and pick a ticket to review."""
     from butterfly.importers.service import import_files
-    from butterfly.reviews import next_ticket_for
+    from butterfly.review.lifecycle import next_ticket_for
 
     files = demo_files()
     summary = import_files(session=session, paths=files, format="auto", rejects=None)

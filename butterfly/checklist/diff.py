@@ -116,7 +116,7 @@ class ChecklistDiff:
 def resolve_spec(spec: str, language: str) -> Checklist:
     """A checklist from a file path or a shipped id.
 
-    Like :func:`butterfly.checklist.resolve_checklist`, but a shipped id wins over a *folder* of the same name
+    Like :func:`butterfly.checklist.model.resolve_checklist`, but a shipped id wins over a *folder* of the same name
     (running from a checkout, ``butterfly`` is also the package folder).
     """
     from pathlib import Path

@@ -358,7 +358,7 @@ def render_csv(checklists: Iterable[Checklist]) -> str:
 
 # -- validation of team checklist files ------------------------------------------------------------------------
 
-# The answer kind each guard's consumers expect (``butterfly.guards``, the gate, the weekly report).
+# The answer kind each guard's consumers expect (``butterfly.review.guards``, the gate, the weekly report).
 GUARD_KINDS: dict[str, tuple[AnswerKind, ...]] = {
     "compensation_made": (AnswerKind.yes_no,),
     "compensation_time": (AnswerKind.datetime,),

@@ -41,7 +41,7 @@ class AnswerKind(StrEnum):
 
 
 class Guard(StrEnum):
-    """The role a question plays in one of the method's guards (see ``butterfly.guards``).
+    """The role a question plays in one of the method's guards (see ``butterfly.review.guards``).
 
     Guards find their questions by this tag, not by id, so a team's own checklist can use them too.
     """

@@ -28,7 +28,7 @@ def list_(
 
     Example: butterfly actions list --overdue
     """
-    from butterfly.actions import list_actions
+    from butterfly.review.actions import list_actions
 
     with session_for(ctx, db) as session:
         rows = list_actions(session=session, overdue=overdue, status=status, owner=owner)
@@ -69,7 +69,7 @@ def done(
 
     Example: butterfly actions done 12
     """
-    from butterfly.actions import mark_done
+    from butterfly.review.actions import mark_done
 
     with session_for(ctx, db) as session:
         item = mark_done(session=session, action_id=action_id, by=_me(by))
@@ -93,8 +93,8 @@ def add(
 
     Example: butterfly actions add T-1042 --kind outreach --text "Offer the patch to ACME" --due 2025-07-01
     """
-    from butterfly.actions import create_action
-    from butterfly.reviews import get_review
+    from butterfly.review.actions import create_action
+    from butterfly.review.lifecycle import get_review
     from butterfly.tickets import get_ticket
 
     with session_for(ctx, db) as session:

@@ -43,7 +43,7 @@ class TerminalIO:
         return line
 
     def edit(self, initial: str) -> str:
-        from butterfly.walk import run_editor
+        from butterfly.review.walk import run_editor
 
         return run_editor(initial)
 
@@ -120,7 +120,7 @@ def review(
     lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
     with _session(ctx, db) as session:
         if next_:
-            from butterfly.reviews import next_ticket_for
+            from butterfly.review.lifecycle import next_ticket_for
 
             t = next_ticket_for(session=session, reviewer=name, customer=customer, category=category)
             err().print(f"next ticket for {safe(name)}: {safe(t.external_id)}")
@@ -131,7 +131,7 @@ def review(
         if answers is not None:
             _apply(session, answers, t, name, cl, lens or [], allow_open, complete, ref, as_json)
             return
-        from butterfly.walk import run_review_walk
+        from butterfly.review.walk import run_review_walk
 
         console = out()
         run_review_walk(
@@ -158,8 +158,8 @@ def _apply(
     ref: str,
     as_json: bool,
 ) -> None:
-    from butterfly.guards import finding_title
-    from butterfly.reviews import apply_answers_file, review_detail
+    from butterfly.review.guards import finding_title
+    from butterfly.review.lifecycle import apply_answers_file, review_detail
 
     result = apply_answers_file(
         session=session,
@@ -205,7 +205,7 @@ def list_(
 
     Example: butterfly reviews list --status draft
     """
-    from butterfly.reviews import list_reviews
+    from butterfly.review.lifecycle import list_reviews
 
     with _session(ctx, db) as session:
         rows = list_reviews(session=session, status=status, reviewer=reviewer)
@@ -235,7 +235,7 @@ def list_(
 
 
 def _find(session: "Session", ticket: str, reviewer: str | None) -> "Review":
-    from butterfly.reviews import find_review
+    from butterfly.review.lifecycle import find_review
     from butterfly.tickets import get_ticket
 
     t = get_ticket(session=session, ref=ticket)
@@ -258,7 +258,7 @@ def show(
 
     Example: butterfly reviews show T-1042 --history
     """
-    from butterfly.reviews import review_detail
+    from butterfly.review.lifecycle import review_detail
 
     with _session(ctx, db) as session:
         review = _find(session, ticket, reviewer)
@@ -272,8 +272,8 @@ def show(
 def _render_detail(detail: Any, ref: str, history: bool) -> None:
     from rich.table import Table
 
-    from butterfly.answers import display_value
-    from butterfly.walk import render_summary
+    from butterfly.review.answers import display_value
+    from butterfly.review.walk import render_summary
 
     console = out()
     for cl in (detail.checklist, *detail.lenses):
@@ -311,7 +311,7 @@ def reopen(
 
     Example: butterfly reviews reopen T-1042
     """
-    from butterfly.reviews import reopen_review
+    from butterfly.review.lifecycle import reopen_review
 
     with _session(ctx, db) as session:
         review = reopen_review(session=session, review=_find(session, ticket, reviewer))

@@ -21,7 +21,7 @@ from butterfly.checklist.model import (
 )
 from butterfly.errors import ButterflyError, NotFoundError
 from butterfly.reports.textsim import jaccard, normalise
-from butterfly.scoring import AnswerValue, cell_scores
+from butterfly.review.scoring import AnswerValue, cell_scores
 from butterfly.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ class TicketReport(BaseModel):
     findings: list[FindingRow]
     actions: list[ActionRow]
     similar: list[SimilarRow]
-    similar_method: str  # "similar" (butterfly.similar) or "fallback"
+    similar_method: str  # "similar" (butterfly.review.similar) or "fallback"
 
 
 # -- answers as text ----------------------------------------------------------------------------------------
@@ -310,12 +310,12 @@ def _rows(
 
 
 def _similar(session: Session, ticket: Ticket, limit: int) -> tuple[list[SimilarRow], str]:
-    """Similar tickets at other customers: ``butterfly.similar`` when installed, else a simple fallback."""
+    """Similar tickets at other customers: ``butterfly.review.similar`` when installed, else a simple fallback."""
     import importlib
 
     found: list[tuple[Any, float | None]]
     try:
-        finder = importlib.import_module("butterfly.similar").similar_tickets
+        finder = importlib.import_module("butterfly.review.similar").similar_tickets
     except (ImportError, AttributeError):
         finder = None
     if finder is not None:
@@ -382,7 +382,7 @@ def build_ticket_report(
     """Everything the retrospective of ``ticket`` shows, in ``lang``; only ``reviewers``' reviews when given."""
     from sqlmodel import col, select
 
-    from butterfly.experience import load_experience_levels
+    from butterfly.review.experience import load_experience_levels
     from butterfly.store.models import ActionItem, Answer, Finding, Review
 
     assert ticket.id is not None

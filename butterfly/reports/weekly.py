@@ -24,7 +24,7 @@ from butterfly.errors import InvalidInputError, NotFoundError
 from butterfly.reports.recurring import DEFAULT_METHOD, GroupInput, category_key, group_labels, groups_of
 from butterfly.reports.silent import SilentCustomer, SilentRule, silent_customers
 from butterfly.reports.textsim import SimilarityParams, cluster_texts, normalise
-from butterfly.scoring import AnswerValue, cell_scores
+from butterfly.review.scoring import AnswerValue, cell_scores
 from butterfly.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
@@ -166,7 +166,9 @@ class WeeklyReport(BaseModel):
     findings: FindingSummary
     stories: list[Story]
     experience: dict[str, Any] | None = None
-    consistency: dict[str, Any] | None = None  # butterfly.consistency over the weeks_back weeks up to the week's end
+    consistency: dict[str, Any] | None = (
+        None  # butterfly.reports.consistency over the weeks_back weeks up to the week's end
+    )
 
 
 # -- weeks ---------------------------------------------------------------------------------------------------
@@ -801,7 +803,7 @@ def stories(*, session: Session, start: datetime, end: datetime, lang: str, main
     from sqlalchemy import select
     from sqlmodel import col
 
-    from butterfly.experience import load_experience_levels
+    from butterfly.review.experience import load_experience_levels
     from butterfly.store.models import Answer, Review, Ticket
 
     extra = [main] if main is not None else []
@@ -870,11 +872,11 @@ def stories(*, session: Session, start: datetime, end: datetime, lang: str, main
 
 
 def _experience(session: Session, start: datetime, lang: str) -> dict[str, Any] | None:
-    """The experience-level summary of ``butterfly.experience_stats`` when it is there."""
+    """The experience-level summary of ``butterfly.reports.experience_stats`` when it is there."""
     import importlib
 
     try:
-        summary = importlib.import_module("butterfly.experience_stats").experience_summary
+        summary = importlib.import_module("butterfly.reports.experience_stats").experience_summary
     except (ImportError, AttributeError):
         return None
     result: dict[str, Any] = summary(session=session, week_start=start, language=lang).to_dict()
@@ -882,8 +884,8 @@ def _experience(session: Session, start: datetime, lang: str) -> dict[str, Any] 
 
 
 def _consistency(session: Session, end: datetime, weeks: int, lang: str, by: str) -> dict[str, Any]:
-    """Resolution times, review scores and experience levels across groups (``butterfly.consistency``)."""
-    from butterfly.consistency import consistency
+    """Resolution times, review scores and experience levels across groups (``butterfly.reports.consistency``)."""
+    from butterfly.reports.consistency import consistency
 
     return consistency(session=session, by=by, weeks=weeks, end=end, language=lang).to_dict()
 

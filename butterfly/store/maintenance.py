@@ -309,7 +309,7 @@ def check_database(*, session: Session) -> CheckReport:
     """Check the database behind ``session`` without changing it.
 
     Driver errors that mean the file is damaged are reported as problems; an unreachable database raises
-    :class:`DatabaseError` (through :func:`butterfly.db.open_session`).
+    :class:`DatabaseError` (through :func:`butterfly.store.db.open_session`).
     """
     from sqlalchemy import Engine, inspect
     from sqlalchemy.exc import SQLAlchemyError

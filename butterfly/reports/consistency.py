@@ -7,8 +7,8 @@ Customers judge a brand by the consistency of its service across outlets, teams 
 - **resolution time**: ``resolved_at - created_at`` of every ticket resolved in the window (median and
   quartiles per group);
 - **review cell scores**: the mean cell score (0-1, the share of the rating scale reached, see
-  :mod:`butterfly.scoring`) of every completed review of those tickets, overall and per cell;
-- **experience levels**: the distribution of the five levels (:mod:`butterfly.experience`) in those reviews.
+  :mod:`butterfly.review.scoring`) of every completed review of those tickets, overall and per cell;
+- **experience levels**: the distribution of the five levels (:mod:`butterfly.review.experience`) in those reviews.
 
 **Which tickets.** A ticket is in the window when it was resolved in ``[end - weeks, end)``; a ticket with no
 resolution time but a closing time in the window is counted too (it has no resolution time). Reviews are the
@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from butterfly.checklist.model import CELL_ORDER, AnswerKind
 from butterfly.errors import InvalidInputError
-from butterfly.experience import LEVEL_IDS
+from butterfly.review.experience import LEVEL_IDS
 from butterfly.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
@@ -267,7 +267,7 @@ class ConsistencyReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain data: the JSON output, and what the templates render."""
-        from butterfly.experience import load_experience_levels
+        from butterfly.review.experience import load_experience_levels
 
         return {
             "kind": "consistency",
@@ -482,7 +482,7 @@ def consistency(
     from sqlalchemy import select as sa_select
     from sqlmodel import col
 
-    from butterfly.scoring import AnswerValue, cell_scores
+    from butterfly.review.scoring import AnswerValue, cell_scores
     from butterfly.store.models import Answer, Review, ReviewStatus, Ticket
 
     try:

@@ -2,7 +2,7 @@
 
 The engine is independent of the terminal: it talks to a small :class:`WalkIO` (print a Rich renderable, ask
 for one line, open an editor), so it runs the same under a real terminal, ``CliRunner(input=...)`` and pexpect.
-Nothing is kept only in memory: each answer goes through :func:`butterfly.answers.save_answer`, which commits
+Nothing is kept only in memory: each answer goes through :func:`butterfly.review.answers.save_answer`, which commits
 at once, and the review remembers the question the reviewer was on, so running the command again resumes
 there. Ctrl-C, a closed terminal or ``kill -9`` lose at most the answer being typed.
 
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from butterfly.answers import display_value, save_answer, validate_answer
 from butterfly.checklist.model import AnswerKind, Cell, Checklist, Guard, Question
 from butterfly.errors import ConflictError, InvalidInputError
-from butterfly.guards import (
+from butterfly.review.answers import display_value, save_answer, validate_answer
+from butterfly.review.guards import (
     Publication,
     certainty_line,
     compensation_before_resolution,
@@ -34,13 +34,13 @@ from butterfly.guards import (
     skip_reason,
     text,
 )
-from butterfly.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
+from butterfly.review.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
 from butterfly.timeutil import as_utc, format_duration
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.reviews import ReviewDetail
+    from butterfly.review.lifecycle import ReviewDetail
     from butterfly.store.models import Answer, Review, Ticket
 
 KEYS_HELP = (
@@ -241,7 +241,7 @@ class Walk:
         ref: str,
         tz: str | None = None,
     ) -> None:
-        from butterfly.answers import answers_for
+        from butterfly.review.answers import answers_for
 
         assert review.id is not None
         self.session = session
@@ -280,7 +280,7 @@ class Walk:
             raise WalkStopped("input closed") from None
 
     def _values(self) -> dict[str, Any]:
-        from butterfly.answers import answer_values
+        from butterfly.review.answers import answer_values
 
         return answer_values(self.answers)
 
@@ -473,7 +473,7 @@ class Walk:
                 expected_version=current.version if current is not None else 0,
             )
         except ConflictError as exc:
-            from butterfly.answers import answers_for
+            from butterfly.review.answers import answers_for
 
             self._say(f"[red]{_safe(exc.message)}[/]")
             self.answers = answers_for(session=self.session, review_id=self.review.id or 0)
@@ -485,7 +485,7 @@ class Walk:
                 self._say(f"now saved: {_safe(shown)} — answer again to replace it, or Enter to keep it")
             return False
         self.answers[q.id] = saved
-        from butterfly.reviews import set_position
+        from butterfly.review.lifecycle import set_position
 
         self.review = set_position(session=self.session, review=self.review, question_id=q.id)
         self._say(f"[green]saved[/] [dim]({self.progress()})[/]")
@@ -493,7 +493,7 @@ class Walk:
 
     # -- guards after an answer ---------------------------------------------------------------------------------
     def _refresh_findings(self) -> None:
-        from butterfly.reviews import refresh_findings
+        from butterfly.review.lifecycle import refresh_findings
 
         refresh_findings(
             session=self.session, review=self.review, ticket=self.ticket, questions=self.questions, lang=self.lang
@@ -545,8 +545,8 @@ class Walk:
 
     # -- actions, jumps ------------------------------------------------------------------------------------------
     def _offer_action(self, q: Question, *, ask_first: bool) -> None:
-        from butterfly.actions import create_action, parse_due, parse_kind
         from butterfly.checklist.model import ActionKind
+        from butterfly.review.actions import create_action, parse_due, parse_kind
 
         kind = q.action.value if q.action else None
         if ask_first:
@@ -621,7 +621,7 @@ class Walk:
     # -- the end ---------------------------------------------------------------------------------------------
     def _finish(self) -> ReviewDetail | int:
         """Experience level, completion and the summary; an index when the reviewer goes back (b / j)."""
-        from butterfly.reviews import complete_review, review_detail, set_experience_level
+        from butterfly.review.lifecycle import complete_review, review_detail, set_experience_level
 
         missing = [q.id for q in self.questions if q.required and q.id not in self.answers]
         if missing:
@@ -644,7 +644,7 @@ class Walk:
     def _ask_experience(self, setter: Any) -> int | None:
         """Ask for the overall experience level; an index to go back to when the reviewer types b or j."""
         try:
-            from butterfly.experience import load_experience_levels
+            from butterfly.review.experience import load_experience_levels
         except ImportError:  # pragma: no cover - shipped with butterfly
             return None
         levels = load_experience_levels().levels
@@ -778,7 +778,7 @@ def run_review_walk(
 
     A complete review is reopened only if the reviewer says so.
     """
-    from butterfly.reviews import (
+    from butterfly.review.lifecycle import (
         ensure_reviewable,
         get_review,
         load_lenses,

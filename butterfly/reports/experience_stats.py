@@ -1,7 +1,7 @@
 """Experience levels across reviews: the distribution for one week, its trend, and the reviews that reached the top.
 
 A review closes with the overall experience the customer got, on the five "net user value" layers of
-:mod:`butterfly.experience` (devil, terrible, basement, baseline, ultimate). The weekly report shows
+:mod:`butterfly.review.experience` (devil, terrible, basement, baseline, ultimate). The weekly report shows
 
 - the **distribution** for the report week: how many completed reviews landed on each level;
 - its **trend** over the last 8 weeks (the report week and the 7 before it), oldest first;
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from butterfly.experience import LEVEL_IDS, load_experience_levels
+from butterfly.review.experience import LEVEL_IDS, load_experience_levels
 from butterfly.timeutil import as_utc
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Answers: the one place review answers are validated and written.
 
 :func:`save_answer` inserts or updates one answer and commits at once, so an answer is safe the moment it is
-given. Every write also adds an :class:`~butterfly.models.AnswerChange` row (who, when, old and new value), so
+given. Every write also adds an :class:`~butterfly.store.models.AnswerChange` row (who, when, old and new value), so
 nothing is ever overwritten silently; an unchanged answer writes nothing. Writes are race-safe on SQLite and
 PostgreSQL: the first insert relies on the unique ``(review_id, question_id)`` constraint (losing an insert race
 turns into an update), and updates are compare-and-swap on the answer's ``version``.
@@ -454,7 +454,7 @@ def _review_exists(session: Session, review_id: int) -> bool:
 
 
 def answer_values(answers: Mapping[str, Answer]) -> dict[str, Any]:
-    """``{question_id: scoring.AnswerValue}`` for :func:`butterfly.scoring.cell_scores` and the guards."""
-    from butterfly.scoring import AnswerValue
+    """``{question_id: scoring.AnswerValue}`` for :func:`butterfly.review.scoring.cell_scores` and the guards."""
+    from butterfly.review.scoring import AnswerValue
 
     return {qid: AnswerValue(a.value, bool(a.na)) for qid, a in answers.items()}

@@ -2,7 +2,7 @@
 
 Each reviewer has their own review of a ticket (unique ``(ticket_id, reviewer)``). A review is a *draft* while
 it is being answered and *complete* once the reviewer says so; it can be reopened and edited, and every change
-of an answer is kept in the history (:mod:`butterfly.answers`).
+of an answer is kept in the history (:mod:`butterfly.review.answers`).
 
 :func:`apply_answers_file` is ``butterfly review TICKET --answers FILE``: it validates every answer in the file
 first and then writes them all in one transaction, so a bad file saves nothing.
@@ -18,7 +18,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from butterfly.answers import answer_values, answers_for, display_value, validate_answer, write_answer
 from butterfly.checklist.model import Checklist, Question, Scale, load_builtin, resolve_checklist
 from butterfly.errors import (
     ConflictError,
@@ -28,14 +27,15 @@ from butterfly.errors import (
     Problem,
     yaml_problem,
 )
-from butterfly.guards import PublicationStatus, evaluate, publication_status, sync_findings
+from butterfly.review.answers import answer_values, answers_for, display_value, validate_answer, write_answer
+from butterfly.review.guards import PublicationStatus, evaluate, publication_status, sync_findings
 from butterfly.store.models import ReviewStatus, TicketStatus
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.scoring import CellScore
+    from butterfly.review.scoring import CellScore
     from butterfly.store.models import ActionItem, Answer, AnswerChange, Finding, Review, Ticket
 
 REVIEWABLE_STATUSES = (TicketStatus.closed.value, TicketStatus.resolved.value)
@@ -205,7 +205,7 @@ def set_position(*, session: Session, review: Review, question_id: str | None) -
 def set_experience_level(*, session: Session, review: Review, level: str | None) -> Review:
     """Store the overall experience level the customer got (``devil`` … ``ultimate``), or clear it."""
     if level is not None:
-        from butterfly.experience import load_experience_levels
+        from butterfly.review.experience import load_experience_levels
 
         level = load_experience_levels().level(level).id
     if review.experience_level == level:
@@ -445,10 +445,10 @@ class ReviewDetail:
 def review_detail(
     *, session: Session, review: Review, checklist: Checklist | None = None, lang: str | None = None
 ) -> ReviewDetail:
-    """Answers, history, findings, actions, cell scores (via :func:`butterfly.scoring.cell_scores`)."""
+    """Answers, history, findings, actions, cell scores (via :func:`butterfly.review.scoring.cell_scores`)."""
     from sqlmodel import col, select
 
-    from butterfly.scoring import cell_scores
+    from butterfly.review.scoring import cell_scores
     from butterfly.store.models import ActionItem, AnswerChange, Finding, Ticket
 
     assert review.id is not None
@@ -644,7 +644,7 @@ def plan_answers(
     tz: str | None = None,
 ) -> AnswersPlan:
     """Validate the whole answers file against the checklist; every problem is reported, nothing is written."""
-    from butterfly.actions import parse_due, parse_kind, parse_text
+    from butterfly.review.actions import parse_due, parse_kind, parse_text
 
     problems: list[Problem] = []
 
@@ -675,7 +675,7 @@ def plan_answers(
     scales = question_scales(checklist, lenses)
     plan = AnswersPlan(path=filename, answers=[], actions=[])
     if "experience_level" in top:
-        from butterfly.experience import load_experience_levels
+        from butterfly.review.experience import load_experience_levels
 
         raw_level = top["experience_level"]
         if raw_level is None or raw_level == "":
@@ -778,7 +778,7 @@ def apply_answers_file(
     """
     from sqlalchemy.exc import IntegrityError
 
-    from butterfly.actions import create_action
+    from butterfly.review.actions import create_action
 
     ensure_reviewable(ticket, allow_open=allow_open)
     existing = get_review(session=session, ticket_id=ticket.id or 0, reviewer=reviewer)
