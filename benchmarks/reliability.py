@@ -963,7 +963,7 @@ def fuzz_answers(report: Report, n: int, rng: random.Random) -> None:
     from butterfly.checklist.model import load_builtin
     from butterfly.errors import FileProblemsError
     from butterfly.paths import examples_dir
-    from butterfly.review.lifecycle import plan_answers, read_answers_file
+    from butterfly.review.answers_file import plan_answers, read_answers_file
 
     row = FuzzRow("answers files (`review --answers`)")
     checklist = load_builtin("butterfly", "en")

@@ -120,7 +120,7 @@ def review(
     lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
     with _session(ctx, db) as session:
         if next_:
-            from butterfly.review.lifecycle import next_ticket_for
+            from butterfly.review.queries import next_ticket_for
 
             t = next_ticket_for(session=session, reviewer=name, customer=customer, category=category)
             err().print(f"next ticket for {safe(name)}: {safe(t.external_id)}")
@@ -158,8 +158,9 @@ def _apply(
     ref: str,
     as_json: bool,
 ) -> None:
+    from butterfly.review.answers_file import apply_answers_file
     from butterfly.review.guards import finding_title
-    from butterfly.review.lifecycle import apply_answers_file, review_detail
+    from butterfly.review.queries import review_detail
 
     result = apply_answers_file(
         session=session,
@@ -205,7 +206,7 @@ def list_(
 
     Example: butterfly reviews list --status draft
     """
-    from butterfly.review.lifecycle import list_reviews
+    from butterfly.review.queries import list_reviews
 
     with _session(ctx, db) as session:
         rows = list_reviews(session=session, status=status, reviewer=reviewer)
@@ -258,7 +259,7 @@ def show(
 
     Example: butterfly reviews show T-1042 --history
     """
-    from butterfly.review.lifecycle import review_detail
+    from butterfly.review.queries import review_detail
 
     with _session(ctx, db) as session:
         review = _find(session, ticket, reviewer)

@@ -12,6 +12,7 @@ return Markup).
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,14 +25,17 @@ from jinja2 import (
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
+    TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
+    UndefinedError,
     pass_context,
     select_autoescape,
 )
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from butterfly import __version__
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
 from butterfly.paths import templates_dir
 from butterfly.reports import svg
@@ -176,8 +180,6 @@ def make_environment(user_templates: str | Path | None = None) -> Environment:
 
 def render(template: str, context: dict[str, Any], *, user_templates: str | Path | None = None) -> str:
     """Render ``template`` (e.g. ``ticket.md``) with ``context``; template mistakes name the file and line."""
-    from jinja2 import TemplateError, UndefinedError
-
     env = make_environment(user_templates)
     try:
         return env.get_template(template).render(**context)
@@ -194,8 +196,6 @@ def render(template: str, context: dict[str, Any], *, user_templates: str | Path
 
 def report_context(report: Any, labels: dict[str, str], *, lang: str, tz: str) -> dict[str, Any]:
     """What every report template gets: ``report``, the labels ``t``, ``lang``, ``tz`` and wing/horizon names."""
-    from butterfly import __version__
-
     return {
         "report": report,
         "t": labels,
@@ -221,7 +221,5 @@ def render_report(
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown report format '{fmt}'", hint="use md, html or json")
     if fmt == "json":
-        import json
-
         return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
     return render(f"{name}.{fmt}", report_context(report, labels, lang=lang, tz=tz), user_templates=user_templates)

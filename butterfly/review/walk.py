@@ -13,15 +13,27 @@ one of these keys is typed with a leading backslash (``\\b``).
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from butterfly.checklist.model import AnswerKind, Cell, Checklist, Guard, Question
+from rich.console import Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+
+from butterfly.checklist.model import ActionKind, AnswerKind, Cell, Checklist, Guard, Question
 from butterfly.errors import ConflictError, InvalidInputError
-from butterfly.review.answers import display_value, save_answer, validate_answer
+from butterfly.review.actions import create_action, parse_due, parse_kind
+from butterfly.review.answers import answer_values, answers_for, display_value, save_answer, validate_answer
 from butterfly.review.guards import (
     Publication,
     certainty_line,
@@ -34,13 +46,27 @@ from butterfly.review.guards import (
     skip_reason,
     text,
 )
+from butterfly.review.lifecycle import (
+    complete_review,
+    ensure_reviewable,
+    get_review,
+    load_lenses,
+    refresh_findings,
+    reopen_review,
+    set_experience_level,
+    set_position,
+    start_review,
+)
+from butterfly.review.queries import review_detail
 from butterfly.review.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
+from butterfly.settings import get_settings
+from butterfly.store.models import ReviewStatus
 from butterfly.timeutil import as_utc, format_duration
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.review.lifecycle import ReviewDetail
+    from butterfly.review.queries import ReviewDetail
     from butterfly.store.models import Answer, Review, Ticket
 
 KEYS_HELP = (
@@ -75,8 +101,6 @@ def _plain(value: object) -> str:
 
 def _safe(value: object) -> str:
     """Untrusted text made inert for the terminal (no control sequences, no Rich markup)."""
-    from rich.markup import escape
-
     if value is None:
         return ""
     return escape(re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", "", str(value)))
@@ -131,10 +155,6 @@ def timeline(ticket: Ticket) -> list[tuple[str, datetime | None, timedelta | Non
 
 def render_context(ctx: ReviewContext) -> Any:
     """The context panel as a Rich renderable."""
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.table import Table
-
     t = ctx.ticket
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
@@ -241,8 +261,6 @@ class Walk:
         ref: str,
         tz: str | None = None,
     ) -> None:
-        from butterfly.review.answers import answers_for
-
         assert review.id is not None
         self.session = session
         self.io = io
@@ -280,8 +298,6 @@ class Walk:
             raise WalkStopped("input closed") from None
 
     def _values(self) -> dict[str, Any]:
-        from butterfly.review.answers import answer_values
-
         return answer_values(self.answers)
 
     # -- entry point -----------------------------------------------------------------------------------------
@@ -312,8 +328,6 @@ class Walk:
             raise
 
     def _show_done(self, index: int) -> None:
-        from rich.table import Table
-
         table = Table(title=f"Resuming your review: {self.progress()}", title_justify="left", box=None, padding=(0, 2))
         table.add_column("cell")
         table.add_column("answered", justify="right")
@@ -354,8 +368,6 @@ class Walk:
                 index += 1
 
     def _cell_header(self, step: Step) -> None:
-        from rich.rule import Rule
-
         if self._shown_cell == step.cell.id:
             return
         self._shown_cell = step.cell.id
@@ -370,8 +382,6 @@ class Walk:
         if q.kind is AnswerKind.yes_no:
             return "y = yes · n = no · na"
         if q.kind is AnswerKind.datetime:
-            from butterfly.settings import get_settings
-
             return f"YYYY-MM-DD HH:MM ({_safe(self.tz or get_settings().timezone)}) · na"
         if q.kind is AnswerKind.choice:
             assert q.choices is not None
@@ -485,7 +495,6 @@ class Walk:
                 self._say(f"now saved: {_safe(shown)} — answer again to replace it, or Enter to keep it")
             return False
         self.answers[q.id] = saved
-        from butterfly.review.lifecycle import set_position
 
         self.review = set_position(session=self.session, review=self.review, question_id=q.id)
         self._say(f"[green]saved[/] [dim]({self.progress()})[/]")
@@ -493,8 +502,6 @@ class Walk:
 
     # -- guards after an answer ---------------------------------------------------------------------------------
     def _refresh_findings(self) -> None:
-        from butterfly.review.lifecycle import refresh_findings
-
         refresh_findings(
             session=self.session, review=self.review, ticket=self.ticket, questions=self.questions, lang=self.lang
         )
@@ -545,9 +552,6 @@ class Walk:
 
     # -- actions, jumps ------------------------------------------------------------------------------------------
     def _offer_action(self, q: Question, *, ask_first: bool) -> None:
-        from butterfly.checklist.model import ActionKind
-        from butterfly.review.actions import create_action, parse_due, parse_kind
-
         kind = q.action.value if q.action else None
         if ask_first:
             label = (kind or "action").replace("_", " ")
@@ -621,8 +625,6 @@ class Walk:
     # -- the end ---------------------------------------------------------------------------------------------
     def _finish(self) -> ReviewDetail | int:
         """Experience level, completion and the summary; an index when the reviewer goes back (b / j)."""
-        from butterfly.review.lifecycle import complete_review, review_detail, set_experience_level
-
         missing = [q.id for q in self.questions if q.required and q.id not in self.answers]
         if missing:
             self._say(
@@ -706,9 +708,6 @@ def _strip_editor_comments(text_in: str) -> str:
 
 def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
     """The end-of-walk summary (also ``reviews show``): cell scores, findings, actions, the report command."""
-    from rich.console import Group
-    from rich.table import Table
-
     lang = detail.checklist.language
     r = detail.review
     parts: list[Any] = [
@@ -778,16 +777,6 @@ def run_review_walk(
 
     A complete review is reopened only if the reviewer says so.
     """
-    from butterfly.review.lifecycle import (
-        ensure_reviewable,
-        get_review,
-        load_lenses,
-        reopen_review,
-        review_detail,
-        start_review,
-    )
-    from butterfly.store.models import ReviewStatus
-
     assert ticket.id is not None
     ref = ref or ticket.external_id
     existing = get_review(session=session, ticket_id=ticket.id, reviewer=reviewer)
@@ -835,12 +824,6 @@ def run_editor(initial: str, *, editor: str | None = None) -> str:
 
     The editor gets the file path as an argument (an argument list, never a shell string).
     """
-    import os
-    import shlex
-    import subprocess
-    import tempfile
-    from pathlib import Path
-
     command = editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     try:
         argv = shlex.split(command)
