@@ -4,7 +4,8 @@ from typing import Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, safe, session_for
+from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, session_for
+from butterfly.sanitise import terminal_safe
 
 actions_app = typer.Typer(help="Action items from reviews: list, add, mark done.", no_args_is_help=True)
 
@@ -49,11 +50,11 @@ def list_(
         table.add_row(
             str(i.id),
             i.kind,
-            safe(i.text),
-            safe(i.owner or "-"),
+            terminal_safe(i.text),
+            terminal_safe(i.owner or "-"),
             f"[red]{due} overdue[/]" if r.overdue else due,
             i.status,
-            safe(r.ticket_ref or "-"),
+            terminal_safe(r.ticket_ref or "-"),
         )
     out().print(table)
 
@@ -73,7 +74,7 @@ def done(
 
     with session_for(ctx, db) as session:
         item = mark_done(session=session, action_id=action_id, by=_me(by))
-    err().print(f"action item #{item.id} done ({safe(item.text)})")
+    err().print(f"action item #{item.id} done ({terminal_safe(item.text)})")
 
 
 @actions_app.command("add")

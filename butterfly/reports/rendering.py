@@ -39,13 +39,13 @@ from butterfly import __version__
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
 from butterfly.paths import templates_dir
 from butterfly.reports import svg
+from butterfly.sanitise import CONTROL
 from butterfly.timeutil import format_duration
 
 FORMATS = ("md", "html", "json")
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#+!$])")
 _LINE_START = re.compile(r"^(\s*)(?:([-=])|(\d+)([.)]))", re.MULTILINE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _html_entities(text: str) -> str:
@@ -68,7 +68,7 @@ def md_inline(value: object) -> Markup:
         return Markup("")
     if isinstance(value, Markup):
         return value
-    text = _CONTROL.sub("", str(value))
+    text = CONTROL.sub("", str(value))
     text = re.sub(r"\s*[\r\n]+\s*", " ", text)
     text = _MD_SPECIAL.sub(r"\\\1", _html_entities(text))
     text = _LINE_START.sub(_escape_line_start, text)
@@ -81,7 +81,7 @@ def md_block(value: object) -> Markup:
         return Markup("")
     if isinstance(value, Markup):
         return value
-    text = _CONTROL.sub("", str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    text = CONTROL.sub("", str(value)).replace("\r\n", "\n").replace("\r", "\n")
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     out = []
     for para in paragraphs:
@@ -99,7 +99,7 @@ def _finalize(ctx: Context, value: Any) -> Any:
     if isinstance(value, str) and not isinstance(value, Markup):
         if name.endswith(".md"):
             return md_inline(value)
-        return _CONTROL.sub("", value)  # .html: no terminal escapes or bidi overrides, even in a file someone cats
+        return CONTROL.sub("", value)  # .html: no terminal escapes or bidi overrides, even in a file someone cats
     return value
 
 
