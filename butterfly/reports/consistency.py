@@ -51,7 +51,7 @@ from sqlmodel import col
 
 from butterfly.checklist.model import CELL_ORDER, AnswerKind, load_builtin
 from butterfly.errors import ButterflyError, InvalidInputError
-from butterfly.reports.labels import labels
+from butterfly.labels import labels
 from butterfly.reports.rendering import FORMATS, report_context
 from butterfly.review.experience import LEVEL_IDS, load_experience_levels
 from butterfly.review.scoring import AnswerValue, cell_scores
