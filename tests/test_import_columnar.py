@@ -376,3 +376,18 @@ def test_random_records_are_stored_the_same_by_both_paths(
         slow = _import(slow_db, export)
     assert _tickets(fast_db) == _tickets(slow_db)
     assert fast.total("rejected") == slow.total("rejected")
+
+
+@pytest.mark.parametrize("blocked", ["pyarrow", "adbc_driver_sqlite"])
+def test_without_the_fast_import_extra_a_large_first_load_says_what_installing_it_buys(
+    tmp_path: Path, large: None, monkeypatch: pytest.MonkeyPatch, cli: Any, blocked: str
+) -> None:
+    """The default install has no pyarrow: the record path stores everything, and one line names the extra."""
+    monkeypatch.setitem(sys.modules, blocked, None)  # as if not installed: find_spec gives None, import fails
+    export = _write(tmp_path / "tickets.csv", _rows(200))
+    db = _new_db(tmp_path, "plain")
+    result = cli("import", str(export), "--db", db)
+    assert result.exit_code == 0, result.output
+    hints = [line for line in result.stderr.splitlines() if "butterfly-check[fast-import]" in line]
+    assert len(hints) == 1 and blocked in hints[0], result.stderr
+    assert len(_tickets(db)) == 200 - 7
