@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import json
 import os
 import stat
@@ -215,3 +216,18 @@ def test_readme_installs_through_the_lock() -> None:
     assert pinned and all("==" in line for line in pinned), [p for p in pinned if "==" not in p]
     names = {line.split("==")[0].strip().lower() for line in pinned}
     assert {"typer", "sqlmodel", "pytest", "pyarrow"} <= names  # the default, dev and fast-import parts
+
+
+def test_the_default_install_leaves_the_heavy_columnar_libraries_to_an_extra() -> None:
+    """`pip install .` brings no pyarrow (about 190 MB): it is the fast-import extra, which dev pulls in."""
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8"))["project"]
+    names = {re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    assert not names & {"pyarrow", "adbc-driver-sqlite"}
+    extras = project["optional-dependencies"]
+    assert {re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower() for d in extras["fast-import"]} == {
+        "pyarrow",
+        "adbc-driver-sqlite",
+    }
+    assert any(d.startswith("butterfly-check[fast-import]") for d in extras["dev"])

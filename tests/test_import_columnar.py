@@ -381,14 +381,33 @@ def test_random_records_are_stored_the_same_by_both_paths(
 
 @pytest.mark.parametrize("blocked", ["pyarrow", "adbc_driver_sqlite"])
 def test_without_the_fast_import_extra_a_large_first_load_says_what_installing_it_buys(
-    tmp_path: Path, large: None, monkeypatch: pytest.MonkeyPatch, cli: Any, blocked: str
+    tmp_path: Path, blocked: str
 ) -> None:
-    """The default install has no pyarrow: the record path stores everything, and one line names the extra."""
-    monkeypatch.setitem(sys.modules, blocked, None)  # as if not installed: find_spec gives None, import fails
+    """The default install has no pyarrow: the record path stores everything, and one line names the extra.
+
+    A fresh process where the module cannot be imported (``sys.modules[name] = None`` before butterfly is loaded,
+    exactly what Python does for a missing package), so nothing imported earlier in the test session hides it.
+    """
     export = _write(tmp_path / "tickets.csv", _rows(200))
     db = _new_db(tmp_path, "plain")
-    result = cli("import", str(export), "--db", db)
-    assert result.exit_code == 0, result.output
+    script = (
+        "import sys\n"
+        f"sys.modules[{blocked!r}] = None\n"
+        "from butterfly.importers import service\n"
+        "service.INITIAL_LOAD_BYTES = 1  # every file counts as a large first load\n"
+        "from butterfly.cli import main\n"
+        "sys.argv = ['butterfly', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, "import", str(export), "--db", db],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
     hints = [line for line in result.stderr.splitlines() if "butterfly-check[fast-import]" in line]
     assert len(hints) == 1 and blocked in hints[0], result.stderr
     assert len(_tickets(db)) == 200 - 7

@@ -46,10 +46,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import adbc_driver_sqlite.dbapi as adbc
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pcsv
+try:  # the fast-import extra; without it unavailable() says so and nothing below that needs these runs
+    import adbc_driver_sqlite.dbapi as adbc
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+except ImportError:
+    pass
 
 from butterfly.importers.bulk import SQLITE_CACHE_KB, Counts, drop_secondary_indexes
 from butterfly.importers.dates import canonical
