@@ -67,6 +67,7 @@ def test_exports_are_byte_stable(cli, fmt: str, lang: str) -> None:  # type: ign
     assert len(first.stdout_bytes) > 1000
 
 
+@pytest.mark.slow
 def test_byte_stable_across_processes_and_hash_seeds(tmp_path: Path) -> None:
     outputs = []
     for seed in ("1", "2"):

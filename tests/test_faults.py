@@ -360,6 +360,7 @@ def _big_csv(folder: Path, rows: int = 20_000) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_import_onto_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
     """The importer's own connection: SQLite rolls back by itself on a full disk; no 'cannot rollback' traceback."""
     csv_path = _big_csv(tmp_path)

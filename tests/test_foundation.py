@@ -222,9 +222,44 @@ def test_cli_modules_keep_start_up_cheap() -> None:
     assert offenders == []
 
 
-def test_ci_runs_the_readme_test_command() -> None:
+def _readme_setup_commands() -> list[str]:
     root = Path(__file__).resolve().parent.parent
     readme = (root / "README.md").read_text(encoding="utf-8")
-    command = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]' && pytest"
-    assert command in readme
+    return [line.strip() for line in readme.splitlines() if line.strip().startswith("python3 -m venv .venv && ")]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    root = Path(__file__).resolve().parent.parent
+    tests = {c for c in _readme_setup_commands() if c.endswith("&& pytest")}
+    assert len(tests) == 1, tests  # one test command, however often the README repeats it
+    (command,) = tests
     assert command in (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+def test_readme_installs_through_the_lock() -> None:
+    """Both set-up commands install the locked versions (constraints.txt), so every day tests the same libraries."""
+    root = Path(__file__).resolve().parent.parent
+    commands = set(_readme_setup_commands())
+    assert any(c.endswith("butterfly demo") for c in commands), commands
+    for command in commands:
+        assert "pip install -c constraints.txt " in command, command
+    lock = (root / "constraints.txt").read_text(encoding="utf-8")
+    pinned = [line for line in lock.splitlines() if line and not line.startswith((" ", "#"))]
+    assert pinned and all("==" in line for line in pinned), [p for p in pinned if "==" not in p]
+    names = {line.split("==")[0].strip().lower() for line in pinned}
+    assert {"typer", "sqlmodel", "pytest", "pyarrow"} <= names  # the default, dev and fast-import parts
+
+
+def test_the_default_install_leaves_the_heavy_columnar_libraries_to_an_extra() -> None:
+    """`pip install .` brings no pyarrow (about 190 MB): it is the fast-import extra, which dev pulls in."""
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8"))["project"]
+    names = {re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    assert not names & {"pyarrow", "adbc-driver-sqlite"}
+    extras = project["optional-dependencies"]
+    assert {re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower() for d in extras["fast-import"]} == {
+        "pyarrow",
+        "adbc-driver-sqlite",
+    }
+    assert any(d.startswith("butterfly-check[fast-import]") for d in extras["dev"])

@@ -360,6 +360,7 @@ cell = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=
 time_cell = st.one_of(st.sampled_from(TIMES), st.datetimes().map(lambda d: d.isoformat(timespec="seconds")))
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(cell, cell, cell, st.sampled_from(STATUSES), time_cell, cell), min_size=1, max_size=30))
 def test_random_records_are_stored_the_same_by_both_paths(
@@ -376,3 +377,37 @@ def test_random_records_are_stored_the_same_by_both_paths(
         slow = _import(slow_db, export)
     assert _tickets(fast_db) == _tickets(slow_db)
     assert fast.total("rejected") == slow.total("rejected")
+
+
+@pytest.mark.parametrize("blocked", ["pyarrow", "adbc_driver_sqlite"])
+def test_without_the_fast_import_extra_a_large_first_load_says_what_installing_it_buys(
+    tmp_path: Path, blocked: str
+) -> None:
+    """The default install has no pyarrow: the record path stores everything, and one line names the extra.
+
+    A fresh process where the module cannot be imported (``sys.modules[name] = None`` before butterfly is loaded,
+    exactly what Python does for a missing package), so nothing imported earlier in the test session hides it.
+    """
+    export = _write(tmp_path / "tickets.csv", _rows(200))
+    db = _new_db(tmp_path, "plain")
+    script = (
+        "import sys\n"
+        f"sys.modules[{blocked!r}] = None\n"
+        "from butterfly.importers import service\n"
+        "service.INITIAL_LOAD_BYTES = 1  # every file counts as a large first load\n"
+        "from butterfly.cli import main\n"
+        "sys.argv = ['butterfly', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, "import", str(export), "--db", db],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    hints = [line for line in result.stderr.splitlines() if "butterfly-check[fast-import]" in line]
+    assert len(hints) == 1 and blocked in hints[0], result.stderr
+    assert len(_tickets(db)) == 200 - 7

@@ -99,6 +99,7 @@ def _indexes(path: str) -> list[tuple[str, str]]:
         return sorted(conn.execute("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'ticket' AND type = 'index'"))
 
 
+@pytest.mark.slow
 def test_a_first_large_load_is_one_transaction_that_keeps_the_indexes(
     sqlite_url_fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
