@@ -54,8 +54,8 @@ def test_the_readme_is_a_landing_page() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(readme.encode("utf-8")) < 12 * 1024
     for command in (
-        "python3 -m venv .venv && . .venv/bin/activate && pip install . && butterfly demo",
-        "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]' && pytest",
+        "python3 -m venv .venv && . .venv/bin/activate && pip install -c constraints.txt . && butterfly demo",
+        "python3 -m venv .venv && . .venv/bin/activate && pip install -c constraints.txt -e '.[dev]' && pytest",
     ):
         assert f"\n{command}\n" in readme, command
     for page in (*GUIDE, "reference.md", "architecture.md"):
