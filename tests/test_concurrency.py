@@ -170,7 +170,9 @@ def test_an_import_runs_while_eight_reviewers_work(db_url: str, tmp_path: Path) 
             )
         )
 
-    plan = Plan(url=db_url, workers=8, answers=30, shared_review=shared, own_reviews=own, pause=0.15)
+    # a pause long enough that the import (a new process: start-up takes seconds on a loaded machine) starts
+    # while the reviewers are still saving
+    plan = Plan(url=db_url, workers=8, answers=30, shared_review=shared, own_reviews=own, pause=0.4)
     results = run_load(plan, meanwhile=start_import)
     importer = procs[0]
     out, err = importer.communicate(timeout=600)
