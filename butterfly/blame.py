@@ -1,0 +1,262 @@
+"""The blame-wording guard: does an answer pin the cause on a person, or describe the system?
+
+It reads each sentence, not a word list. In a sentence it finds
+
+- the **people** it mentions (names, nicknames, titles, pronouns, roles: "the night-shift agent", 新来的客服, 处理人)
+  and the **other actors** (I, we, the customer, the system, it);
+- **fault language** after a person: *strong* (fault, incompetence, attitude, a manager's slowness: 能力不足,
+  态度敷衍, 拍板太慢, "not up to it", "didn't bother") or a *lapse* (forgot, didn't reply, 没有及时回复);
+- **direct phrases** with the person inside: possessive fault (X的问题, X的疏失, "X's lack of"), blame verbs
+  (都怪X, "blame X", "it's on X");
+- a **system cause**: a cause marker (因为, because) followed by a system noun or another actor rather than a
+  person with fault language, or a phrase that is a system cause itself ("had no access", 没有权限);
+- a **negation** right before the person ("it wasn't", 不是, 不能怪).
+
+Fault language is blame when the nearest actor before it is a person. A lapse with a system cause in the same
+sentence ("she didn't see the ticket because it was auto-routed to the low-priority queue") describes the system
+and is not blame; strong fault language and direct phrases are blame whatever the sentence adds.
+
+The rules are data: ``butterfly/data/blame_rules.yaml`` in zh-CN, zh-TW and en.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from butterfly.errors import FileProblemsError, Problem
+
+RULE_LANGUAGES = ("zh-CN", "zh-TW", "en")
+_KINDS = (
+    "persons",
+    "others",
+    "strong",
+    "lapse",
+    "direct",
+    "cause_markers",
+    "system",
+    "structural",
+    "reframes",
+    "negations",
+)
+_HAN = re.compile("[\u4e00-\u9fff]")
+_ZH_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*")
+_EN_SENTENCE = re.compile(r"(?:[^.!?\n]|\.(?=\w))+[.!?]*")
+_ZH_CLAUSE_END = re.compile("[，,；;。！？!?]")
+_EN_CLAUSE_END = re.compile(r"[,;.!?]")
+_ZH_OBJECT = re.compile("(?:对|對|给|給|跟|向|帮|幫|替|为|為|让|讓|请|請)(?:这个|這個|这位|這位|那个|那個|那位)?$")
+_CAUSE_WINDOW = 60  # characters after a cause marker that are read as the cause
+
+
+@dataclass(frozen=True)
+class BlameMatch:
+    """A phrase that pins the cause on a person, and where it is in the text."""
+
+    phrase: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Rules:
+    person: re.Pattern[str]
+    other: re.Pattern[str]
+    strong: re.Pattern[str]
+    lapse: re.Pattern[str]
+    direct: re.Pattern[str]
+    cause: re.Pattern[str]
+    system: re.Pattern[str]
+    structural: re.Pattern[str]
+    reframe: re.Pattern[str]
+    negation: re.Pattern[str]
+    chinese: bool
+
+
+def _rules_source() -> tuple[str, object]:
+    import yaml
+
+    source = resources.files("butterfly") / "data" / "blame_rules.yaml"
+    name = str(source)
+    try:
+        return name, yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise FileProblemsError(name, [Problem(name, f"not valid YAML: {exc}")]) from None
+
+
+def parse_rules(name: str, data: object) -> dict[str, dict[str, list[str]]]:
+    """The rule lists by language and kind, checked: every kind present in every language, every entry a
+    regular expression that compiles (with ``{person}`` filled in for ``direct``)."""
+    languages = data.get("languages") if isinstance(data, dict) else None
+    if not isinstance(languages, dict):
+        raise FileProblemsError(name, [Problem(name, "needs a 'languages' mapping")])
+    problems: list[Problem] = []
+    out: dict[str, dict[str, list[str]]] = {}
+    for lang in RULE_LANGUAGES:
+        section = languages.get(lang)
+        if not isinstance(section, dict):
+            problems.append(Problem(name, "missing", field=f"languages.{lang}"))
+            continue
+        out[lang] = {}
+        for kind in _KINDS:
+            entries = section.get(kind)
+            field = f"languages.{lang}.{kind}"
+            if not isinstance(entries, list) or not entries or not all(isinstance(e, str) and e for e in entries):
+                problems.append(Problem(name, "needs a non-empty list of patterns", field=field))
+                continue
+            for i, entry in enumerate(entries):
+                try:
+                    re.compile(entry.replace("{person}", "X"))
+                except re.error as exc:
+                    problems.append(Problem(name, f"not a valid pattern: {exc}", field=f"{field}[{i}]"))
+            out[lang][kind] = list(entries)
+    if problems:
+        raise FileProblemsError(name, problems)
+    return out
+
+
+def _either(entries: list[str]) -> str:
+    return "|".join(f"(?:{e})" for e in entries)
+
+
+def _compile(lists: dict[str, list[str]], *, chinese: bool) -> _Rules:
+    person = _either(lists["persons"])
+    direct = _either([e.replace("{person}", f"(?:{person})") for e in lists["direct"]])
+    return _Rules(
+        person=re.compile(person),
+        other=re.compile(_either(lists["others"])),
+        strong=re.compile(_either(lists["strong"])),
+        lapse=re.compile(_either(lists["lapse"])),
+        direct=re.compile(direct),
+        cause=re.compile(_either(lists["cause_markers"])),
+        system=re.compile(_either(lists["system"]), 0 if chinese else re.IGNORECASE),
+        structural=re.compile(_either(lists["structural"])),
+        reframe=re.compile(_either(lists["reframes"]), 0 if chinese else re.IGNORECASE),
+        negation=re.compile(f"(?:{_either(lists['negations'])})$" if chinese else _either(lists["negations"])),
+        chinese=chinese,
+    )
+
+
+@lru_cache(maxsize=1)
+def _all_rules() -> tuple[_Rules, _Rules]:
+    """(Chinese, English) rules; Chinese reads the zh-CN and zh-TW lists together."""
+    name, data = _rules_source()
+    lists = parse_rules(name, data)
+    zh = {kind: lists["zh-CN"][kind] + lists["zh-TW"][kind] for kind in _KINDS}
+    return _compile(zh, chinese=True), _compile(lists["en"], chinese=False)
+
+
+@dataclass(frozen=True)
+class _Actor:
+    start: int
+    end: int
+    person: bool
+
+
+def _actors(sentence: str, rules: _Rules) -> list[_Actor]:
+    """People and other actors in order; where they overlap the longer mention wins (客服 in 客服系统 is not a
+    person when 系统 is the actor)."""
+    found = [_Actor(m.start(), m.end(), True) for m in rules.person.finditer(sentence) if m.end() > m.start()]
+    found += [
+        _Actor(m.start(), m.end(), False)
+        for m in rules.other.finditer(sentence)
+        if m.end() > m.start() and not (rules.chinese and _ZH_OBJECT.search(sentence, 0, m.start()))
+    ]
+    found.sort(key=lambda a: (a.start, -(a.end - a.start)))
+    kept: list[_Actor] = []
+    for actor in found:
+        if kept and actor.start < kept[-1].end:
+            continue
+        kept.append(actor)
+    return kept
+
+
+def _negated(sentence: str, at: int, rules: _Rules) -> bool:
+    clause_start = max(
+        (m.end() for m in (_ZH_CLAUSE_END if rules.chinese else _EN_CLAUSE_END).finditer(sentence, 0, at)), default=0
+    )
+    before = sentence[clause_start:at]
+    return bool(rules.negation.search(before[-8:] if rules.chinese else before[-40:]))
+
+
+def _fault_after_person(segment: str, rules: _Rules) -> bool:
+    """Whether ``segment`` has a person followed by fault language (a person cause, not a system cause)."""
+    for actor in _actors(segment, rules):
+        if not actor.person:
+            continue
+        rest = segment[actor.end :]
+        for pattern in (rules.strong, rules.lapse):
+            cue = pattern.search(rest)
+            if cue is None:
+                continue
+            between = [a for a in _actors(rest[: cue.start()], rules)]
+            if not between or between[-1].person:
+                return True
+    return False
+
+
+def system_cause(sentence: str, rules: _Rules) -> bool:
+    """Whether the sentence gives a cause in the system: a structural phrase, or a cause marker followed by a
+    system noun or another actor (the customer, it) rather than a person with fault language."""
+    if rules.structural.search(sentence) or rules.reframe.search(sentence):
+        return True
+    clause_end = _ZH_CLAUSE_END if rules.chinese else re.compile(r"[.!?]")
+    for marker in rules.cause.finditer(sentence):
+        stop = clause_end.search(sentence, marker.end())
+        end = min(stop.start() if stop else len(sentence), marker.end() + _CAUSE_WINDOW)
+        segment = sentence[marker.end() : end]
+        if _fault_after_person(segment, rules):
+            continue
+        actors = _actors(segment, rules)
+        if rules.system.search(segment) or (actors and not actors[0].person):
+            return True
+    return False
+
+
+def _sentence_blame(sentence: str, offset: int, rules: _Rules) -> list[BlameMatch]:
+    found: list[BlameMatch] = []
+    for m in rules.direct.finditer(sentence):
+        if not _negated(sentence, m.start(), rules):
+            found.append(BlameMatch(m.group(0).strip(), offset + m.start(), offset + m.end()))
+    actors = _actors(sentence, rules)
+    if not any(a.person for a in actors):
+        return found
+    cause = None  # computed on first need
+    cues = [(m, True) for m in rules.strong.finditer(sentence)] + [(m, False) for m in rules.lapse.finditer(sentence)]
+    for cue, strong in sorted(cues, key=lambda c: c[0].start()):
+        before = [a for a in actors if a.end <= cue.start()]
+        if not before or not before[-1].person:
+            continue
+        actor = before[-1]
+        if _negated(sentence, actor.start, rules):
+            continue
+        if not strong:
+            if cause is None:
+                cause = system_cause(sentence, rules)
+            if cause:
+                continue
+        start, end = offset + actor.start, offset + cue.end()
+        if any(f.start <= start < f.end or start <= f.start < end for f in found):
+            continue
+        found.append(BlameMatch(sentence[actor.start : cue.end()].strip(), start, end))
+    return found
+
+
+def find_blame(answer_text: str) -> list[BlameMatch]:
+    """Phrases in ``answer_text`` that pin the cause on a person (zh-CN, zh-TW and en), in order."""
+    if not answer_text or not answer_text.strip():
+        return []
+    zh, en = _all_rules()
+    found: list[BlameMatch] = []
+    chinese_text = bool(_HAN.search(answer_text))
+    splitter = _ZH_SENTENCE if chinese_text else _EN_SENTENCE
+    for m in splitter.finditer(answer_text):
+        sentence = m.group(0)
+        rules = zh if _HAN.search(sentence) else en
+        found.extend(_sentence_blame(sentence, m.start(), rules))
+    return sorted(found, key=lambda f: f.start)
+
+
+def has_blame(answer_text: str) -> bool:
+    return bool(find_blame(answer_text))

@@ -1,0 +1,76 @@
+"""The labelled blame corpus (``tests/data/blame_corpus.yaml``) and its scores, shared by
+``tests/test_blame_corpus.py`` and ``benchmarks/bench_blame.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parent / "data" / "blame_corpus.yaml"
+LANGUAGES = ("zh-CN", "zh-TW", "en")
+HELD_OUT = frozenset({1, 4, 7})  # positions i % 10 held out of tuning (30%)
+
+
+@dataclass(frozen=True)
+class Item:
+    lang: str
+    blame: bool
+    index: int
+    text: str
+
+    @property
+    def held_out(self) -> bool:
+        return self.index % 10 in HELD_OUT
+
+    @property
+    def ref(self) -> str:
+        return f"{self.lang}/{'blame' if self.blame else 'blameless'}[{self.index}]"
+
+
+def load(path: Path = CORPUS) -> list[Item]:
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    items = []
+    for lang in LANGUAGES:
+        for label in ("blame", "blameless"):
+            for i, text in enumerate(data[lang][label]):
+                items.append(Item(lang, label == "blame", i, str(text)))
+    return items
+
+
+@dataclass(frozen=True)
+class Score:
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+
+def score(items: Iterable[Item], detect: Callable[[str], bool]) -> tuple[Score, list[Item], list[Item]]:
+    """Counts, and the false alarms and misses."""
+    tp = fp = fn = tn = 0
+    false_alarms: list[Item] = []
+    misses: list[Item] = []
+    for item in items:
+        said = detect(item.text)
+        if said and item.blame:
+            tp += 1
+        elif said:
+            fp += 1
+            false_alarms.append(item)
+        elif item.blame:
+            fn += 1
+            misses.append(item)
+        else:
+            tn += 1
+    return Score(tp, fp, fn, tn), false_alarms, misses

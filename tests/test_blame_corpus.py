@@ -1,0 +1,99 @@
+"""The blame-wording guard on the labelled corpus (tests/data/blame_corpus.yaml) and on the issue's hard shapes."""
+
+from __future__ import annotations
+
+import pytest
+from blamekit import LANGUAGES, load, score
+
+from butterfly.blame import find_blame, has_blame, parse_rules
+from butterfly.errors import FileProblemsError
+
+PRECISION_FLOOR = 0.9
+RECALL_FLOOR = 0.85
+ITEMS = load()
+
+
+def test_corpus_has_the_promised_shape() -> None:
+    assert len(ITEMS) >= 300
+    for lang in LANGUAGES:
+        mine = [i for i in ITEMS if i.lang == lang]
+        assert len(mine) >= 100
+        assert sum(i.blame for i in mine) == len(mine) // 2
+    assert len({i.text for i in ITEMS}) == len(ITEMS)  # no answer twice
+
+
+@pytest.mark.parametrize("part", ["held-out", "full"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_corpus_meets_the_floor(lang: str, part: str) -> None:
+    chosen = [i for i in ITEMS if i.lang == lang and (part == "full" or i.held_out)]
+    s, false_alarms, misses = score(chosen, has_blame)
+    detail = [f"false alarm {i.ref}: {i.text}" for i in false_alarms] + [f"missed {i.ref}: {i.text}" for i in misses]
+    assert s.precision >= PRECISION_FLOOR, detail
+    assert s.recall >= RECALL_FLOOR, detail
+
+
+# The answers quoted in issue #14: the old word list missed the first group and flagged the second.
+MISSED_BEFORE = [
+    "这次主要是小王的问题",
+    "小王答应回电，结果忘得一干二净",
+    "处理人王磊能力不足",
+    "张经理拍板太慢",
+    "新来的客服态度敷衍",
+    "Jenny's lack of follow-up is why the customer escalated.",
+    "The night-shift agent didn't bother to read the notes.",
+    "這是小陳的疏失",
+]
+FLAGGED_BEFORE = [
+    "值班同事没看到这条工单，因为它被自动归到了低优先级队列",
+    "工程师没有及时到场，是因为派单系统把工单派错了",
+    "She didn't see the ticket because it was auto-routed to the low-priority queue.",
+    "Mark never received the customer's reply.",
+]
+
+
+@pytest.mark.parametrize("answer", MISSED_BEFORE)
+def test_issue_blame_shapes_are_caught(answer: str) -> None:
+    assert has_blame(answer)
+
+
+@pytest.mark.parametrize("answer", FLAGGED_BEFORE)
+def test_issue_system_descriptions_are_left_alone(answer: str) -> None:
+    assert not has_blame(answer)
+
+
+def test_the_same_slip_is_blame_without_a_system_cause() -> None:
+    assert has_blame("She didn't see the ticket.")
+    assert not has_blame("She didn't see the ticket because it was auto-routed to the low-priority queue.")
+    assert has_blame("值班同事没看到这条工单。")
+    # a cause that is itself a person's slip is no system cause
+    assert has_blame("工单超时是因为小彭忘了设置提醒。")
+    assert has_blame("The rep gave wrong information because he didn't read the manual.")
+
+
+def test_strong_fault_stays_blame_whatever_the_sentence_adds() -> None:
+    assert has_blame("新来的客服态度敷衍，因为系统太慢。")
+    assert has_blame("Mark was careless because the queue was long.")
+
+
+def test_negation_and_the_reviewer_are_not_blame() -> None:
+    assert not has_blame("不是小李的问题，邮件被过滤了。")
+    assert not has_blame("It wasn't Wang's fault.")
+    assert not has_blame("为什么我选择小陈去？因为当天只有他有空，而我没有确认他熟不熟悉这个型号。")
+
+
+def test_match_spans_point_into_the_text() -> None:
+    answer = "客户等了三天。这次主要是小王的问题。"
+    [match] = find_blame(answer)
+    assert answer[match.start : match.end] == match.phrase == "小王的问题"
+
+
+def test_a_broken_rule_is_reported_with_its_place() -> None:
+    good = {"persons": ["x"], "others": ["x"], "strong": ["x"], "lapse": ["x"], "direct": ["{person}"]}
+    good |= {"cause_markers": ["x"], "system": ["x"], "structural": ["x"], "reframes": ["x"], "negations": ["x"]}
+    data = {"languages": {"zh-CN": good, "zh-TW": good, "en": good | {"strong": ["(unclosed"]}}}
+    with pytest.raises(FileProblemsError) as err:
+        parse_rules("rules.yaml", data)
+    assert [p.field for p in err.value.problems] == ["languages.en.strong[0]"]
+    with pytest.raises(FileProblemsError) as err:
+        parse_rules("rules.yaml", {"languages": {"zh-CN": good, "en": good}})
+    assert [p.field for p in err.value.problems] == ["languages.zh-TW"]
