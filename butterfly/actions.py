@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from butterfly.checklist import ActionKind
+from butterfly.checklist.model import ActionKind
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
-from butterfly.models import ActionStatus
+from butterfly.store.models import ActionStatus
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import ActionItem
+    from butterfly.store.models import ActionItem
 
 MAX_ACTION_TEXT = 2_000
 
@@ -108,7 +108,7 @@ def create_action(
     """Create an action item (from a review answer, or on its own). The same open item is not created twice."""
     from sqlmodel import select
 
-    from butterfly.models import ActionItem, Review
+    from butterfly.store.models import ActionItem, Review
 
     action_kind = parse_kind(kind)
     body = parse_text(text)
@@ -191,7 +191,7 @@ def list_actions(
     """Action items, open ones first by due date; ``overdue=True`` for open items past their due date."""
     from sqlmodel import col, select
 
-    from butterfly.models import ActionItem, Ticket
+    from butterfly.store.models import ActionItem, Ticket
 
     today = today or date.today()
     stmt = select(ActionItem, Ticket.external_id).join(Ticket, col(ActionItem.ticket_id) == Ticket.id, isouter=True)
@@ -227,7 +227,7 @@ def mark_done(*, session: Session, action_id: int, by: str) -> ActionItem:
     import sqlalchemy as sa
     from sqlmodel import select
 
-    from butterfly.models import ActionItem
+    from butterfly.store.models import ActionItem
 
     for _ in range(3):
         item = session.exec(

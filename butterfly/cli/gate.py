@@ -51,8 +51,8 @@ def check(
     """
     from datetime import datetime
 
-    from butterfly.checklist import LANGUAGES, builtin_checklist_ids, load_builtin
-    from butterfly.checklist_diff import resolve_spec
+    from butterfly.checklist.diff import resolve_spec
+    from butterfly.checklist.model import LANGUAGES, builtin_checklist_ids, load_builtin
     from butterfly.gate import resolve_period, run_gate, zone
     from butterfly.settings import get_settings
 

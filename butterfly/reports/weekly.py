@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from butterfly.checklist import DEFAULT_CHECKLIST_ID, Checklist, Guard, builtin_checklist_ids, load_builtin
+from butterfly.checklist.model import DEFAULT_CHECKLIST_ID, Checklist, Guard, builtin_checklist_ids, load_builtin
 from butterfly.errors import InvalidInputError, NotFoundError
 from butterfly.reports.recurring import DEFAULT_METHOD, GroupInput, category_key, group_labels, groups_of
 from butterfly.reports.silent import SilentCustomer, SilentRule, silent_customers
@@ -323,7 +323,7 @@ def closed_tickets(session: Session, start: datetime, end: datetime) -> list[_We
     from sqlalchemy import select
     from sqlmodel import col
 
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     stmt = select(
         *_c(
@@ -352,7 +352,7 @@ def _history(session: Session, start: datetime, end: datetime) -> list[tuple[Any
     """
     from sqlalchemy import bindparam, text
 
-    from butterfly.models import UTCDateTime
+    from butterfly.store.models import UTCDateTime
 
     stmt = text(
         "SELECT customer, organization, category, subcategory, tags, subject, created_at, closed_at FROM ticket "
@@ -386,7 +386,7 @@ def _action_links(
     from sqlalchemy import func, or_, select
     from sqlmodel import col
 
-    from butterfly.models import ActionItem, Review, Ticket
+    from butterfly.store.models import ActionItem, Review, Ticket
 
     ticket_id = func.coalesce(ActionItem.ticket_id, Review.ticket_id)
     stmt = (
@@ -579,7 +579,7 @@ def demand_signals(
     from sqlalchemy import select
     from sqlmodel import col
 
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Answer, Review, Ticket
 
     ids = guard_questions(Guard.demand_signal, extra)
     if not ids:
@@ -632,7 +632,7 @@ def review_coverage(
     from sqlalchemy import select
     from sqlmodel import col
 
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Answer, Review, Ticket
 
     in_week = (
         col(Ticket.status).in_(CLOSED_STATUSES),
@@ -716,7 +716,7 @@ def action_summary(*, session: Session, start: datetime, end: datetime, today: d
     from sqlalchemy import Date, bindparam, select, text
     from sqlmodel import col
 
-    from butterfly.models import ActionItem, Review, Ticket, UTCDateTime
+    from butterfly.store.models import ActionItem, Review, Ticket, UTCDateTime
 
     stmt = text(
         "SELECT "
@@ -771,7 +771,7 @@ def finding_summary(*, session: Session, start: datetime, end: datetime) -> Find
     from sqlalchemy import func, select
     from sqlmodel import col
 
-    from butterfly.models import Finding, FindingKind, Review, Ticket
+    from butterfly.store.models import Finding, FindingKind, Review, Ticket
 
     window = (col(Finding.created_at) >= start, col(Finding.created_at) < end)
     counts = {kind.value: 0 for kind in FindingKind}
@@ -802,7 +802,7 @@ def stories(*, session: Session, start: datetime, end: datetime, lang: str, main
     from sqlmodel import col
 
     from butterfly.experience import load_experience_levels
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Answer, Review, Ticket
 
     extra = [main] if main is not None else []
     planned_ids = set(guard_questions(Guard.publicity_planned, extra))
