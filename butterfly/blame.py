@@ -46,7 +46,24 @@ _ZH_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*")
 _EN_SENTENCE = re.compile(r"(?:[^.!?\n]|\.(?=\w))+[.!?]*")
 _ZH_CLAUSE_END = re.compile("[，,；;。！？!?]")
 _EN_CLAUSE_END = re.compile(r"[,;.!?]")
-_ZH_OBJECT = re.compile("(?:对|對|给|給|跟|向|帮|幫|替|为|為|让|讓|请|請)(?:这个|這個|这位|這位|那个|那個|那位)?$")
+# an actor right after a preposition or a verb that takes a person as object (对客户, 答应客户) is no subject
+_ZH_OBJECT = re.compile(
+    "(?:对|對|给|給|跟|向|帮|幫|替|为|為|让|讓|请|請|答应|答應|回复|回覆|告诉|告訴|通知|联系|聯繫|联络|聯絡|提醒|问|問|"
+    "承诺|承諾|接待|拜访|拜訪|教训|教訓)(?:了)?(?:这个|這個|这位|這位|那个|那個|那位)?$"
+)
+# actors that are people on the customer's or the reviewer's side, or a pronoun: a subject wherever they stand
+_ZH_HUMAN_OTHER = re.compile("我|咱|客户|客戶|没有?人|沒有?人|它")
+_EN_PRONOUN_OTHER = re.compile(r"(?i:I|we|they|it|nobody|no\s+one)$")
+# any other actor (the system, 工单, 话术) is a subject only at the start of a clause, after a connective
+_ZH_SUBJECT_START = re.compile(
+    "(?:^|[，,；;：:])\\s*(?:(?:但是|但|而且|而|可是|不过|不過|所以|结果|結果|是因为|是因為|因为|因為|由于|由於|原因是|原因在于|"
+    "原因在於|问题在于|問題在於|后来|後來|其实|其實|并且|並且|也|又|就|只是|可|并|並|还|還|因此|于是|於是|加上|同时|同時|"
+    "当时|當時|可能|本身|这次|這次)\\s*)*(?:这个|這個|该|該|那个|那個|这些|這些|我们的|我們的|客户的|客戶的|共享|共用)?$"
+)
+_EN_SUBJECT_START = re.compile(
+    r"(?i:(?:^|[,;:—]|\b(?:and|but|because|since|so|while|when|as|which|that|then|until|after|before|though|"
+    r"although|if|once)\b)\s*)$"
+)
 _CAUSE_WINDOW = 60  # characters after a cause marker that are read as the cause
 
 
@@ -155,13 +172,12 @@ class _Actor:
 
 
 def _actors(sentence: str, rules: _Rules) -> list[_Actor]:
-    """People and other actors in order; where they overlap the longer mention wins (客服 in 客服系统 is not a
-    person when 系统 is the actor)."""
+    """People and other actors in order; where they overlap the longer mention wins."""
     found = [_Actor(m.start(), m.end(), True) for m in rules.person.finditer(sentence) if m.end() > m.start()]
     found += [
         _Actor(m.start(), m.end(), False)
         for m in rules.other.finditer(sentence)
-        if m.end() > m.start() and not (rules.chinese and _ZH_OBJECT.search(sentence, 0, m.start()))
+        if m.end() > m.start() and _is_subject(sentence, m, rules)
     ]
     found.sort(key=lambda a: (a.start, -(a.end - a.start)))
     kept: list[_Actor] = []
@@ -170,6 +186,15 @@ def _actors(sentence: str, rules: _Rules) -> list[_Actor]:
             continue
         kept.append(actor)
     return kept
+
+
+def _is_subject(sentence: str, m: re.Match[str], rules: _Rules) -> bool:
+    """Whether an actor that is not a person stands where a subject stands (答应客户, "saw the queue": objects)."""
+    if rules.chinese:
+        if _ZH_OBJECT.search(sentence, 0, m.start()):
+            return False
+        return bool(_ZH_HUMAN_OTHER.match(m.group(0)) or _ZH_SUBJECT_START.search(sentence, 0, m.start()))
+    return bool(_EN_PRONOUN_OTHER.match(m.group(0)) or _EN_SUBJECT_START.search(sentence, 0, m.start()))
 
 
 def _negated(sentence: str, at: int, rules: _Rules) -> bool:
