@@ -2,8 +2,11 @@
 ``tests/data/blame_corpus.yaml`` (300 review answers: 100 each zh-CN, zh-TW, en; half blaming a person, half
 blameless but naming people).
 
-    python benchmarks/bench_blame.py             # tuning part, held-out part (30%) and the whole corpus
+    python benchmarks/bench_blame.py             # tuning part, held-out part (30%), whole corpus, fresh rounds
     python benchmarks/bench_blame.py --errors    # also list every false alarm and miss
+
+``tests/data/blame_corpus_fresh.yaml`` holds two smaller rounds (60 and 30 answers) written after the rules were
+frozen, each scored once before the rules were changed for it (their first scores are in the README guard section).
 
 Goal (issue #14): precision >= 0.9 and recall >= 0.85 in each language. Exit code 1 when a language of the whole
 corpus is below the goal.
@@ -20,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from blamekit import LANGUAGES, load, score  # noqa: E402
+from blamekit import LANGUAGES, load, load_fresh, score  # noqa: E402
 
 from butterfly.blame import has_blame  # noqa: E402
 
@@ -33,6 +36,7 @@ def main() -> int:
     parser.add_argument("--errors", action="store_true", help="list false alarms and misses")
     args = parser.parse_args()
     items = load()
+    fresh = load_fresh()
     has_blame("warm up: compile the rules")
     started = time.perf_counter()
     for item in items:
@@ -42,6 +46,8 @@ def main() -> int:
         "tuning": [i for i in items if not i.held_out],
         "held-out": [i for i in items if i.held_out],
         "full": items,
+        "fresh-1": [i for i in fresh if i.round == "fresh-1"],
+        "fresh-2": [i for i in fresh if i.round == "fresh-2"],
     }
     print(f"{'part':<9} {'language':<6} {'n':>4} {'TP':>3} {'FP':>3} {'FN':>3} {'precision':>9} {'recall':>6}")
     below = []

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CORPUS = Path(__file__).resolve().parent / "data" / "blame_corpus.yaml"
+FRESH = Path(__file__).resolve().parent / "data" / "blame_corpus_fresh.yaml"
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 HELD_OUT = frozenset({1, 4, 7})  # positions i % 10 held out of tuning (30%)
 
@@ -18,26 +19,43 @@ class Item:
     blame: bool
     index: int
     text: str
+    round: str = "main"  # "main" (blame_corpus.yaml) or "fresh-1" / "fresh-2" (blame_corpus_fresh.yaml)
 
     @property
     def held_out(self) -> bool:
-        return self.index % 10 in HELD_OUT
+        return self.round == "main" and self.index % 10 in HELD_OUT
 
     @property
     def ref(self) -> str:
-        return f"{self.lang}/{'blame' if self.blame else 'blameless'}[{self.index}]"
+        where = "" if self.round == "main" else f"{self.round}:"
+        return f"{where}{self.lang}/{'blame' if self.blame else 'blameless'}[{self.index}]"
 
 
 def load(path: Path = CORPUS) -> list[Item]:
+    """The main corpus (300 answers)."""
     import yaml
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    items = []
-    for lang in LANGUAGES:
-        for label in ("blame", "blameless"):
-            for i, text in enumerate(data[lang][label]):
-                items.append(Item(lang, label == "blame", i, str(text)))
-    return items
+    return [
+        Item(lang, label == "blame", i, str(text))
+        for lang in LANGUAGES
+        for label in ("blame", "blameless")
+        for i, text in enumerate(data[lang][label])
+    ]
+
+
+def load_fresh(path: Path = FRESH) -> list[Item]:
+    """The two fresh rounds written after the rules were frozen (keys ``zh-CN`` … and ``zh-CN-2`` …)."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [
+        Item(lang, label == "blame", i, str(text), round=f"fresh-{n}")
+        for n, suffix in ((1, ""), (2, "-2"))
+        for lang in LANGUAGES
+        for label in ("blame", "blameless")
+        for i, text in enumerate(data[lang + suffix][label])
+    ]
 
 
 @dataclass(frozen=True)
