@@ -34,8 +34,6 @@ from butterfly.store.models import FindingKind
 from butterfly.timeutil import as_utc, format_duration
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from butterfly.store.models import Finding, Ticket
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
@@ -87,11 +85,26 @@ def text_keys() -> list[str]:
 
 
 def finding_title(kind: str, lang: str) -> str:
-    """The human title of a finding kind (e.g. "Amends made before resolution")."""
+    """The human title of a finding kind (e.g. "Amends made before resolution"): the one name of a finding in the
+    walk, ``reviews show``, ``review --answers`` and every report."""
     try:
         return text(f"finding.{kind}", lang)
     except NotFoundError:
         return kind
+
+
+def finding_note(finding: Finding, lang: str) -> str:
+    """What the reviewer sees of a finding: the detail of an open one (quoting their own blame wording, with
+    "kept" when they kept it); for a reworded or dismissed one only its status, who and when, never the words."""
+    status = finding.status
+    when = finding.status_at.strftime("%Y-%m-%d") if finding.status_at else ""
+    if status == "reworded":
+        return text("finding.reworded", lang)
+    if status == "dismissed":
+        return text("finding.dismissed", lang, by=finding.status_by or "?", date=when)
+    if finding.kind == FindingKind.blame_wording.value and finding.kept:
+        return f"{finding.detail} {text('finding.kept', lang)}"
+    return str(finding.detail)
 
 
 # -- certainty ------------------------------------------------------------------------------------------------
@@ -338,64 +351,3 @@ def evaluate(
             )
         )
     return specs
-
-
-def sync_findings(
-    *, session: Session, review_id: int, specs: Sequence[FindingSpec], commit: bool = True
-) -> list[Finding]:
-    """Make the review's findings match ``specs``.
-
-    A blame finding whose wording has since been reworded is kept, with ``kept=False``: the prompt worked, and
-    the history shows what was there. Other findings that no longer apply are removed.
-    """
-    from sqlalchemy.exc import IntegrityError
-    from sqlmodel import select
-
-    from butterfly.store.models import Finding
-
-    for attempt in range(3):
-        try:
-            stmt = select(Finding).where(Finding.review_id == review_id).execution_options(populate_existing=True)
-            existing = {(f.kind, f.question_id): f for f in session.exec(stmt).all()}
-            wanted = {(s.kind, s.question_id): s for s in specs}
-            for key, spec in wanted.items():
-                found = existing.get(key)
-                if found is None:
-                    session.add(
-                        Finding(
-                            review_id=review_id,
-                            question_id=spec.question_id,
-                            kind=spec.kind,
-                            detail=spec.detail,
-                            kept=spec.kept,
-                        )
-                    )
-                elif found.detail != spec.detail or found.kept != spec.kept:
-                    found.detail = spec.detail
-                    found.kept = spec.kept
-                    session.add(found)
-            for old_key, found in existing.items():
-                if old_key in wanted:
-                    continue
-                if found.kind == FindingKind.blame_wording.value:
-                    if found.kept:
-                        found.kept = False  # reworded after the prompt: keep the finding, mark it
-                        session.add(found)
-                else:
-                    session.delete(found)
-            session.flush()
-            if commit:
-                session.commit()
-            break
-        except IntegrityError:
-            session.rollback()
-            if attempt == 2 or not commit:
-                raise
-    return list(
-        session.exec(
-            select(Finding)
-            .where(Finding.review_id == review_id)
-            .order_by(Finding.id)  # type: ignore[arg-type]
-            .execution_options(populate_existing=True)
-        ).all()
-    )

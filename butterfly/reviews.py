@@ -28,7 +28,8 @@ from butterfly.errors import (
     Problem,
     yaml_problem,
 )
-from butterfly.guards import PublicationStatus, evaluate, publication_status, sync_findings
+from butterfly.findings import sync_findings
+from butterfly.guards import PublicationStatus, evaluate, publication_status
 from butterfly.store.models import ReviewStatus, TicketStatus
 from butterfly.timeutil import utcnow
 
@@ -494,7 +495,7 @@ def refresh_findings(
     assert review.id is not None
     values = answer_values(answers_for(session=session, review_id=review.id))
     specs = evaluate(questions=questions, answers=values, ticket=ticket, lang=lang)
-    return sync_findings(session=session, review_id=review.id, specs=specs, commit=commit)
+    return sync_findings(session=session, review_id=review.id, specs=specs, by=review.reviewer, commit=commit)
 
 
 # -- next ticket ------------------------------------------------------------------------------------------

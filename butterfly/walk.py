@@ -28,6 +28,7 @@ from butterfly.guards import (
     compensation_before_resolution,
     consent_text,
     find_blame,
+    finding_note,
     finding_title,
     local_time,
     publication_status,
@@ -510,8 +511,13 @@ class Walk:
                 self._say(_safe(text("blameless.prompt", self.lang, match=phrase)))
                 while True:
                     choice = self._ask(f"{text('blameless.choice', self.lang)} > ").strip().lower()
-                    if choice in ("r", "k", ""):
+                    if choice in ("r", "k", "d", ""):
                         break
+                if choice == "d":
+                    from butterfly.findings import dismiss_finding
+
+                    dismiss_finding(session=self.session, review=self.review, question_id=q.id, by=self.review.reviewer)
+                    self._say(_safe(text("blameless.dismissed", self.lang)))
                 if choice == "r":
                     self._say("Reword your answer (in terms of resources, process and authority):")
                     return False  # ask again; the finding stays and is marked reworded once the wording is clean
@@ -734,10 +740,9 @@ def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
     if detail.findings:
         parts.append("[bold]findings[/]")
         for f in detail.findings:
-            note = ""
-            if f.kind == "blame_wording":
-                note = " " + text("finding.kept" if f.kept else "finding.reworded", lang)
-            parts.append(f"  • {_safe(finding_title(f.kind, lang))}: {_safe(f.detail)}{_safe(note)}")
+            parts.append(
+                f"  • {_safe(finding_title(f.kind, lang))} [dim]{_safe(f.question_id or '')}[/]: {_safe(finding_note(f, lang))}"
+            )
     else:
         parts.append("[bold]findings:[/] none")
     if detail.actions:
