@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from butterfly.store.models import Review
 
-reviews_app = typer.Typer(help="List, show and reopen reviews.", no_args_is_help=True)
+reviews_app = typer.Typer(help="List, show and reopen reviews; dismiss a finding.", no_args_is_help=True)
 
 ReviewerOption = Annotated[
     str | None,
@@ -158,7 +158,7 @@ def _apply(
     ref: str,
     as_json: bool,
 ) -> None:
-    from butterfly.guards import finding_title
+    from butterfly.guards import finding_note, finding_title
     from butterfly.reviews import apply_answers_file, review_detail
 
     result = apply_answers_file(
@@ -184,7 +184,10 @@ def _apply(
         f"({result.review.status})"
     )
     for f in result.findings:
-        console.print(f"  finding: {safe(finding_title(f.kind, checklist.language))}: {safe(f.detail)}")
+        note = finding_note(f, checklist.language)
+        console.print(
+            f"  finding: {safe(finding_title(f.kind, checklist.language))} ({safe(f.question_id)}): {safe(note)}"
+        )
     if result.publication.status.value == "not_for_publication":
         console.print("  story: not for publication (no full consent)")
     console.print(f"Render the report: butterfly report ticket {safe(ref)}")
@@ -317,6 +320,34 @@ def reopen(
         review = reopen_review(session=session, review=_find(session, ticket, reviewer))
     err().print(
         f"review of {safe(ticket)} by {safe(review.reviewer)} is a draft again: butterfly review {safe(ticket)}"
+    )
+
+
+@reviews_app.command("dismiss-finding")
+def dismiss_finding_cmd(
+    ctx: typer.Context,
+    ticket: Annotated[str, typer.Argument(help="Ticket id, SOURCE:ID or #row.")],
+    question: Annotated[str, typer.Argument(help="The question id the blame-wording finding is on.")],
+    reviewer: Annotated[str | None, typer.Option("--reviewer", help="Whose review (default: yours).")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who dismisses it (default: your reviewer name).", show_default=False)
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Dismiss a blame-wording finding as "not blame" (who and when are recorded; reports stop counting it).
+
+    Example: butterfly reviews dismiss-finding T-1042 company.short.another_person
+    """
+    from butterfly.findings import dismiss_finding
+
+    with _session(ctx, db) as session:
+        found = dismiss_finding(
+            session=session, review=_find(session, ticket, reviewer), question_id=question, by=_reviewer(by)
+        )
+        when = found.status_at.strftime("%Y-%m-%d %H:%M UTC") if found.status_at else ""
+    err().print(
+        f"blame-wording finding on {safe(question)} of {safe(ticket)} dismissed as not blame "
+        f"by {safe(found.status_by or '')} ({when})"
     )
 
 

@@ -36,4 +36,10 @@ def labels(lang: str) -> dict[str, str]:
     """Every report label in ``lang`` (zh-CN, zh-TW or en)."""
     if lang not in LANGUAGES:
         raise NotFoundError(f"unknown language '{lang}'", hint="use one of: " + ", ".join(LANGUAGES))
-    return {key: texts[lang] for key, texts in _all_labels().items()}
+    from butterfly.guards import finding_title
+    from butterfly.store.models import FindingKind
+
+    found = {key: texts[lang] for key, texts in _all_labels().items()}
+    # one name per finding: the walk's title (butterfly/data/guards.yaml), never a second wording here
+    found.update({f"finding_{kind.value}": finding_title(kind.value, lang) for kind in FindingKind})
+    return found

@@ -132,8 +132,10 @@ class FindingItem(BaseModel):
 
 
 class FindingSummary(BaseModel):
-    counts: dict[str, int]
+    counts: dict[str, int]  # open findings by kind
     items: list[FindingItem]
+    blame_reworded: int = 0  # blame-wording findings of the week reworded clean
+    blame_dismissed: int = 0  # ... dismissed as not blame
 
 
 class Story(BaseModel):
@@ -767,16 +769,29 @@ def action_summary(*, session: Session, start: datetime, end: datetime, today: d
 
 
 def finding_summary(*, session: Session, start: datetime, end: datetime) -> FindingSummary:
-    """Findings made in the week, counted by kind, the latest listed."""
+    """Open findings made in the week, counted by kind, the latest listed by review (ticket and reviewer). A
+    blame-wording finding is listed without its words: the weekly report names reviews, never the people an
+    answer names. Findings reworded clean or dismissed as not blame are only counted apart."""
     from sqlalchemy import func, select
     from sqlmodel import col
 
-    from butterfly.store.models import Finding, FindingKind, Review, Ticket
+    from butterfly.store.models import Finding, FindingKind, FindingStatus, Review, Ticket
 
     window = (col(Finding.created_at) >= start, col(Finding.created_at) < end)
+    is_open = col(Finding.status) == FindingStatus.open.value
     counts = {kind.value: 0 for kind in FindingKind}
-    for kind, n in _all(session, select(*_c(Finding.kind, func.count())).where(*window).group_by(Finding.kind)):
+    for kind, n in _all(
+        session, select(*_c(Finding.kind, func.count())).where(*window, is_open).group_by(Finding.kind)
+    ):
         counts[kind] = int(n)
+    closed = {status.value: 0 for status in FindingStatus}
+    for status, n in _all(
+        session,
+        select(*_c(Finding.status, func.count()))
+        .where(*window, col(Finding.kind) == FindingKind.blame_wording.value)
+        .group_by(Finding.status),
+    ):
+        closed[status] = int(n)
     rows = _all(
         session,
         select(
@@ -784,14 +799,26 @@ def finding_summary(*, session: Session, start: datetime, end: datetime) -> Find
         )
         .join(Review, col(Review.id) == Finding.review_id)
         .join(Ticket, col(Ticket.id) == Review.ticket_id)
-        .where(*window)
+        .where(*window, is_open)
         .order_by(col(Finding.created_at).desc(), col(Finding.id).desc())
         .limit(MAX_LISTED * 3),
     )
     items = [
-        FindingItem(kind=k, detail=d, reviewer=r, ticket_ref=_ref(s, e), created_at=c) for k, d, r, s, e, c in rows
+        FindingItem(
+            kind=k,
+            detail="" if k == FindingKind.blame_wording.value else d,
+            reviewer=r,
+            ticket_ref=_ref(s, e),
+            created_at=c,
+        )
+        for k, d, r, s, e, c in rows
     ]
-    return FindingSummary(counts=counts, items=items)
+    return FindingSummary(
+        counts=counts,
+        items=items,
+        blame_reworded=closed[FindingStatus.reworded.value],
+        blame_dismissed=closed[FindingStatus.dismissed.value],
+    )
 
 
 def stories(*, session: Session, start: datetime, end: datetime, lang: str, main: Checklist | None) -> list[Story]:
