@@ -1,4 +1,4 @@
-"""Precision and recall of the blame-wording guard (butterfly/blame.py) per language, on the labelled corpus
+"""Precision and recall of the blame-wording guard (butterfly/review/blame.py) per language, on the labelled corpus
 ``tests/data/blame_corpus.yaml`` (300 review answers: 100 each zh-CN, zh-TW, en; half blaming a person, half
 blameless but naming people).
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from blamekit import LANGUAGES, load, load_fresh, score  # noqa: E402
 
-from butterfly.blame import has_blame  # noqa: E402
+from butterfly.review.blame import has_blame  # noqa: E402
 
 PRECISION_GOAL = 0.9
 RECALL_GOAL = 0.85

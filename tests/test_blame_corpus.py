@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from blamekit import LANGUAGES, load, load_fresh, score
 
-from butterfly.blame import find_blame, has_blame, parse_rules
 from butterfly.errors import FileProblemsError
+from butterfly.review.blame import find_blame, has_blame, parse_rules
 
 PRECISION_FLOOR = 0.9
 RECALL_FLOOR = 0.85

@@ -89,7 +89,7 @@ def test_dismiss_finding_cli(cli, session, db_url, tmp_path: Path) -> None:  # t
 
 def test_walk_dismisses_with_one_key(cli, session, db_url) -> None:  # type: ignore[no-untyped-def]
     from butterfly.checklist.model import load_builtin
-    from butterfly.reviews import set_position, start_review
+    from butterfly.review.lifecycle import set_position, start_review
 
     ticket = make_ticket(session, "T-1")
     checklist = load_builtin("butterfly", "en")

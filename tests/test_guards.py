@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from review_support import BASE, make_ticket, start
 
-from butterfly.answers import save_answer
 from butterfly.checklist.model import load_builtin
-from butterfly.guards import (
+from butterfly.review.answers import save_answer
+from butterfly.review.guards import (
     LANGUAGES,
     Publication,
     certainty_line,
@@ -20,7 +20,7 @@ from butterfly.guards import (
     text,
     text_keys,
 )
-from butterfly.scoring import AnswerValue
+from butterfly.review.scoring import AnswerValue
 from butterfly.store.models import Ticket
 
 BLAMING = [
@@ -193,7 +193,8 @@ def test_certainty_shows_measured_durations() -> None:
 
 
 def test_reworded_blame_leaves_no_open_finding_and_no_quote(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reviews import refresh_findings, review_detail
+    from butterfly.review.lifecycle import refresh_findings
+    from butterfly.review.queries import review_detail
 
     ticket = make_ticket(session)
     review = start(session, ticket)
@@ -216,8 +217,8 @@ def test_reworded_blame_leaves_no_open_finding_and_no_quote(session) -> None:  #
 
 def test_dismissed_blame_stays_dismissed_until_the_wording_changes(session) -> None:  # type: ignore[no-untyped-def]
     from butterfly.errors import NotFoundError
-    from butterfly.findings import dismiss_finding
-    from butterfly.reviews import refresh_findings
+    from butterfly.review.findings import dismiss_finding
+    from butterfly.review.lifecycle import refresh_findings
 
     ticket = make_ticket(session)
     review = start(session, ticket)
@@ -238,7 +239,7 @@ def test_dismissed_blame_stays_dismissed_until_the_wording_changes(session) -> N
 
 
 def test_consent_finding_disappears_once_consent_is_recorded(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reviews import refresh_findings
+    from butterfly.review.lifecycle import refresh_findings
 
     ticket = make_ticket(session)
     review = start(session, ticket)

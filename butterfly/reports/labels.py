@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
+import yaml
+
 from butterfly.errors import FileProblemsError, NotFoundError, Problem
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
@@ -12,8 +14,6 @@ LANGUAGES = ("zh-CN", "zh-TW", "en")
 
 @lru_cache(maxsize=1)
 def _all_labels() -> dict[str, dict[str, str]]:
-    import yaml
-
     source = resources.files("butterfly") / "data" / "report_labels.yaml"
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
     problems = []
@@ -36,7 +36,7 @@ def labels(lang: str) -> dict[str, str]:
     """Every report label in ``lang`` (zh-CN, zh-TW or en)."""
     if lang not in LANGUAGES:
         raise NotFoundError(f"unknown language '{lang}'", hint="use one of: " + ", ".join(LANGUAGES))
-    from butterfly.guards import finding_title
+    from butterfly.review.guards import finding_title
     from butterfly.store.models import FindingKind
 
     found = {key: texts[lang] for key, texts in _all_labels().items()}

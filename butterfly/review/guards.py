@@ -24,17 +24,21 @@ from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
-from butterfly.blame import BlameMatch as BlameMatch
-from butterfly.blame import find_blame as find_blame
-from butterfly.blame import has_blame as has_blame
+import yaml
+
 from butterfly.checklist.model import Guard, Question
 from butterfly.errors import FileProblemsError, NotFoundError, Problem
-from butterfly.store.models import FindingKind
+from butterfly.review.blame import BlameMatch as BlameMatch
+from butterfly.review.blame import find_blame as find_blame
+from butterfly.review.blame import has_blame as has_blame
+from butterfly.settings import get_settings
+from butterfly.store.models import Finding, FindingKind
 from butterfly.timeutil import as_utc, format_duration
 
 if TYPE_CHECKING:
-    from butterfly.store.models import Finding, Ticket
+    from butterfly.store.models import Ticket
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 
@@ -49,8 +53,6 @@ class AnswerLike(Protocol):
 
 @lru_cache(maxsize=1)
 def _texts() -> dict[str, dict[str, str]]:
-    import yaml
-
     source = resources.files("butterfly") / "data" / "guards.yaml"
     name = str(source)
     try:
@@ -146,7 +148,7 @@ def certainty_line(ticket: Ticket, lang: str) -> str:
 
 
 # -- blameless wording -------------------------------------------------------------------------------------
-# The detector reads the sentence (butterfly/blame.py, rules in butterfly/data/blame_rules.yaml).
+# The detector reads the sentence: butterfly/review/blame.py, rules in butterfly/data/blame_rules.yaml.
 
 
 # -- consent -------------------------------------------------------------------------------------------------
@@ -242,11 +244,7 @@ def skip_reason(question: Question, questions: Iterable[Question], answers: Mapp
 
 def local_time(value: datetime, tz: str | None = None) -> str:
     """``YYYY-MM-DD HH:MM <zone>`` in ``tz`` (default: the ``timezone`` setting)."""
-    from zoneinfo import ZoneInfo
-
     if tz is None:
-        from butterfly.settings import get_settings
-
         tz = get_settings().timezone
     try:
         zone = ZoneInfo(tz)

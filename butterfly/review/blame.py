@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import yaml
+
 from butterfly.errors import FileProblemsError, Problem
 
 RULE_LANGUAGES = ("zh-CN", "zh-TW", "en")
@@ -92,8 +94,6 @@ class _Rules:
 
 
 def _rules_source() -> tuple[str, object]:
-    import yaml
-
     source = resources.files("butterfly") / "data" / "blame_rules.yaml"
     name = str(source)
     try:

@@ -14,15 +14,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
 from butterfly.errors import NotFoundError
-from butterfly.store.models import FindingKind, FindingStatus
+from butterfly.store.models import Finding, FindingKind, FindingStatus
+from butterfly.store.retry import WRITE_ATTEMPTS, write_attempts
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.guards import FindingSpec
-    from butterfly.store.models import Finding, Review
+    from butterfly.review.guards import FindingSpec
+    from butterfly.store.models import Review
 
 OPEN = FindingStatus.open.value
 BLAME = FindingKind.blame_wording.value
@@ -46,12 +50,7 @@ def sync_findings(
     now: datetime | None = None,
 ) -> list[Finding]:
     """Make the review's findings match ``specs`` (``by``: who changed the answers, recorded on a rewording)."""
-    from sqlalchemy.exc import IntegrityError
-    from sqlmodel import col, select
-
-    from butterfly.store.models import Finding
-
-    for attempt in range(3):
+    for attempt in write_attempts():
         try:
             stmt = select(Finding).where(Finding.review_id == review_id).execution_options(populate_existing=True)
             existing = {(f.kind, f.question_id): f for f in session.exec(stmt).all()}
@@ -95,7 +94,7 @@ def sync_findings(
             break
         except IntegrityError:
             session.rollback()
-            if attempt == 2 or not commit:
+            if attempt == WRITE_ATTEMPTS - 1 or not commit:
                 raise
     return list(
         session.exec(
@@ -119,10 +118,6 @@ def dismiss_finding(
 
     Raises :class:`NotFoundError` when that question has no open or dismissed blame-wording finding.
     """
-    from sqlmodel import select
-
-    from butterfly.store.models import Finding
-
     found = session.exec(
         select(Finding).where(Finding.review_id == review.id, Finding.kind == BLAME, Finding.question_id == question_id)
     ).first()
