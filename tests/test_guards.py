@@ -91,6 +91,14 @@ def test_blame_match_quotes_the_phrase() -> None:
     assert match.phrase == "都怪小李"
 
 
+def test_certainty_line_is_labelled_as_speed() -> None:
+    line = certainty_line(_ticket(), "en")
+    assert line.startswith("created → first response 3h 00m; created → resolved 1d 0h. That is speed")
+    assert text("certainty.title", "en") == "Speed (not certainty)"
+    assert "这是响应速度" in certainty_line(_ticket(), "zh-CN")
+    assert "這是回應速度" in certainty_line(_ticket(), "zh-TW")
+
+
 def test_every_guard_text_exists_in_three_languages() -> None:
     keys = text_keys()
     assert {"compensation.why", "blameless.prompt", "consent.required", "certainty.measured"} <= set(keys)

@@ -137,7 +137,13 @@ def measured_durations(ticket: Ticket) -> Durations:
 
 
 def certainty_line(ticket: Ticket, lang: str) -> str:
-    """The measured-times sentence shown next to the certainty question."""
+    """The line shown next to the certainty question, labelled as what it is: speed.
+
+    The method defines certainty as a definite plan and time, and names response speed as a metric that is easy
+    to manage and not what the customer feels. Tickets carry no conversation yet (how often the customer chased,
+    the longest silence, whether a time was promised), so the line shows the measured times as speed and asks the
+    reviewer to answer against those missing facts.
+    """
     d = measured_durations(ticket)
     return text(
         "certainty.measured",
