@@ -29,6 +29,11 @@ the others take two hours or two days). A group is flagged when ``|z| >= 3`` (th
 level in mean experience rank. With fewer than :data:`MIN_GROUPS_TO_COMPARE` (3) other judged groups there is
 nothing to compare against, and no flag is raised. Counts are always shown, so a group of two tickets is visible
 but gets no verdict.
+
+**By person, no verdict at all.** Grouped by assignee, no group is flagged and no spread or ratio is shown: the
+method's first company-side point is to hold back the urge to pin a slip on one person and to ask "would another
+person have done better? why did *I* choose this person? did they have the resources?". The counts are shown with
+that caveat; group, channel and source are the views that give a verdict.
 """
 
 from __future__ import annotations
@@ -272,6 +277,11 @@ class ConsistencyReport:
     def flagged(self) -> list[GroupStats]:
         return [g for g in self.groups if g.flags]
 
+    @property
+    def per_person(self) -> bool:
+        """By assignee: counts only, no flags, no spread, no ranking (the method's first company-side point)."""
+        return self.by is GroupBy.assignee
+
     def is_judged(self, group: GroupStats, measure: Measure) -> bool:
         return group.judged_on(measure, min_tickets=self.min_tickets, min_reviews=self.min_reviews)
 
@@ -282,6 +292,7 @@ class ConsistencyReport:
             "language": self.language,
             "generated_at": self.generated_at.isoformat(),
             "by": self.by.value,
+            "per_person": self.per_person,
             "weeks": self.weeks,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
@@ -305,7 +316,7 @@ class ConsistencyReport:
             "levels": [{"id": lv.id, "name": lv.label(self.language)} for lv in load_experience_levels().levels],
             "cells": list(CELL_ORDER),
             "overall": self.overall.to_dict(),
-            "spread": {m.value: s.to_dict() for m, s in self.spreads.items()},
+            "spread": {} if self.per_person else {m.value: s.to_dict() for m, s in self.spreads.items()},
             "groups": [
                 {
                     **g.to_dict(),
@@ -554,7 +565,8 @@ def consistency(
             overall.cell_values.setdefault(s.cell_id, []).append(s.score)
 
     ordered = sorted(groups.values(), key=lambda g: (-g.tickets, -g.reviews, g.name))
-    flag_groups(ordered, min_tickets=min_tickets, min_reviews=min_reviews)
+    if grouping is not GroupBy.assignee:  # by person: no flags and no ranking, never pinned on one person
+        flag_groups(ordered, min_tickets=min_tickets, min_reviews=min_reviews)
     spreads = {m: spread_of(ordered, m, min_tickets=min_tickets, min_reviews=min_reviews) for m in Measure}
     return ConsistencyReport(
         by=grouping,
