@@ -102,3 +102,49 @@ def test_walk_dismisses_with_one_key(cli, session, db_url) -> None:  # type: ign
     assert "Dismissed: the finding is recorded as not blame" in result.stdout
     f = _finding(db_url)
     assert (f.status, f.status_by) == ("dismissed", "tester")
+
+
+def test_migration_0005_marks_old_reworded_blame_findings_and_clears_their_words(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from butterfly.store.db import dispose_engines, get_engine, sqlite_url, upgrade
+
+    engine = get_engine(sqlite_url(tmp_path / "old.db"))
+    try:
+        upgrade(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO ticket (source, external_id, status, content_hash, tags, imported_at) "
+                    "VALUES ('csv', 'T-1', 'closed', 'h', '[]', '2026-10-01 09:00:00')"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO review (ticket_id, reviewer, checklist_id, checklist_version, language, status, "
+                    "started_at, updated_at, lenses, version) VALUES (1, 'ann', 'butterfly', '1.0', 'en', 'draft', "
+                    "'2026-10-02 09:00:00', '2026-10-02 09:00:00', '[]', 1)"
+                )
+            )
+            for kind, detail, kept in (
+                ("blame_wording", '"Wang forgot"', False),  # the old code's "reworded" state
+                ("blame_wording", '"Li forgot"', True),
+                ("compensation_before_resolution", "too early", False),
+            ):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO finding (review_id, question_id, kind, detail, kept, created_at) "
+                        "VALUES (1, :q, :kind, :detail, :kept, '2026-10-02 10:00:00')"
+                    ),
+                    {"q": f"q.{detail}", "kind": kind, "detail": detail, "kept": kept},
+                )
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT kind, detail, status FROM finding ORDER BY id")).all()
+    finally:
+        dispose_engines()
+    assert [tuple(r) for r in rows] == [
+        ("blame_wording", "", "reworded"),
+        ("blame_wording", '"Li forgot"', "open"),
+        ("compensation_before_resolution", "too early", "open"),
+    ]
