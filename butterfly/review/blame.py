@@ -55,7 +55,7 @@ _ZH_OBJECT = re.compile(
 )
 # actors that are people on the customer's or the reviewer's side, or a pronoun: a subject wherever they stand
 _ZH_HUMAN_OTHER = re.compile("我|咱|客户|客戶|没有?人|沒有?人|它")
-_EN_PRONOUN_OTHER = re.compile(r"(?i:I|we|they|it|nobody|no\s+one)$")
+_EN_PRONOUN_OTHER = re.compile(r"(?i:I|we|they|nobody|no\s+one)$")  # "it" is often an object ("assigned to it")
 # any other actor (the system, 工单, 话术) is a subject only at the start of a clause, after a connective
 _ZH_SUBJECT_START = re.compile(
     "(?:^|[，,；;：:])\\s*(?:(?:但是|但|而且|而|可是|不过|不過|所以|结果|結果|是因为|是因為|因为|因為|由于|由於|原因是|原因在于|"
