@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,3 +66,39 @@ def load_fresh(path: Path = FRESH) -> list[Item]:
 def tuned_on(item: Item) -> bool:
     """Whether the rules were changed for this item's round (main corpus, or a fresh round up to FRESH_ROUNDS)."""
     return item.round == "main" or int(item.round.removeprefix("fresh-")) <= FRESH_ROUNDS
+
+
+@dataclass(frozen=True)
+class Score:
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+
+def score(items: Iterable[Item], detect: Callable[[str], bool]) -> tuple[Score, list[Item], list[Item]]:
+    """Counts, and the false alarms and misses."""
+    tp = fp = fn = tn = 0
+    false_alarms: list[Item] = []
+    misses: list[Item] = []
+    for item in items:
+        said = detect(item.text)
+        if said and item.blame:
+            tp += 1
+        elif said:
+            fp += 1
+            false_alarms.append(item)
+        elif item.blame:
+            fn += 1
+            misses.append(item)
+        else:
+            tn += 1
+    return Score(tp, fp, fn, tn), false_alarms, misses
