@@ -421,7 +421,7 @@ class Walk:
                     dismiss_finding(session=self.session, review=self.review, question_id=q.id, by=self.review.reviewer)
                     self._say(terminal_safe(text("blameless.dismissed", self.lang)))
                 if choice == "r":
-                    self._say("Reword your answer (in terms of resources, process and authority):")
+                    self._say(terminal_safe(text("blameless.reword", self.lang)))
                     return False  # ask again; the finding stays and is marked reworded once the wording is clean
         if q.guard in (Guard.compensation_made, Guard.compensation_time):
             check = compensation_before_resolution(self.questions, self._values(), self.ticket)
