@@ -90,7 +90,14 @@ def test_match_spans_point_into_the_text() -> None:
 
 
 def test_a_broken_rule_is_reported_with_its_place() -> None:
-    good = {"persons": ["x"], "others": ["x"], "strong": ["x"], "lapse": ["x"], "direct": ["{person}"]}
+    good = {
+        "persons": ["x"],
+        "others": ["x"],
+        "strong": ["x"],
+        "lapse": ["x"],
+        "direct": ["{person}"],
+        "blame_causes": ["x"],
+    }
     good |= {"cause_markers": ["x"], "system": ["x"], "structural": ["x"], "reframes": ["x"], "negations": ["x"]}
     data = {"languages": {"zh-CN": good, "zh-TW": good, "en": good | {"strong": ["(unclosed"]}}}
     with pytest.raises(FileProblemsError) as err:

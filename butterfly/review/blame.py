@@ -37,6 +37,7 @@ _KINDS = (
     "strong",
     "lapse",
     "direct",
+    "blame_causes",
     "cause_markers",
     "system",
     "structural",
@@ -51,7 +52,7 @@ _EN_CLAUSE_END = re.compile(r"[,;.!?]")
 # an actor right after a preposition or a verb that takes a person as object (对客户, 答应客户) is no subject
 _ZH_OBJECT = re.compile(
     "(?:对|對|给|給|跟|向|帮|幫|替|为|為|让|讓|请|請|答应|答應|回复|回覆|告诉|告訴|通知|联系|聯繫|联络|聯絡|提醒|问|問|"
-    "承诺|承諾|接待|拜访|拜訪|教训|教訓)(?:了)?(?:这个|這個|这位|這位|那个|那個|那位)?$"
+    "承诺|承諾|接待|拜访|拜訪|教训|教訓)(?:了)?(?:这个|這個|这位|這位|那个|那個|那位|这类|這類|这些|這些|那些|这种|這種)?$"
 )
 # actors that are people on the customer's or the reviewer's side, or a pronoun: a subject wherever they stand
 _ZH_HUMAN_OTHER = re.compile("我|咱|客户|客戶|没有?人|沒有?人|它")
@@ -85,6 +86,7 @@ class _Rules:
     strong: re.Pattern[str]
     lapse: re.Pattern[str]
     direct: re.Pattern[str]
+    blame_cause: re.Pattern[str]
     cause: re.Pattern[str]
     system: re.Pattern[str]
     structural: re.Pattern[str]
@@ -146,6 +148,7 @@ def _compile(lists: dict[str, list[str]], *, chinese: bool) -> _Rules:
         strong=re.compile(_either(lists["strong"])),
         lapse=re.compile(_either(lists["lapse"])),
         direct=re.compile(direct),
+        blame_cause=re.compile(_either(lists["blame_causes"])),
         cause=re.compile(_either(lists["cause_markers"])),
         system=re.compile(_either(lists["system"]), 0 if chinese else re.IGNORECASE),
         structural=re.compile(_either(lists["structural"])),
@@ -248,6 +251,15 @@ def _sentence_blame(sentence: str, offset: int, rules: _Rules) -> list[BlameMatc
     if not any(a.person for a in actors):
         return found
     cause = None  # computed on first need
+    for framing in rules.blame_cause.finditer(sentence):  # "the root of it is that <person> …"
+        after = [a for a in actors if a.start >= framing.end() and a.start - framing.end() <= 12]
+        if not after or not after[0].person or _negated(sentence, framing.start(), rules):
+            continue
+        if cause is None:
+            cause = system_cause(sentence, rules)
+        if not cause:
+            start, end = offset + framing.start(), offset + after[0].end
+            found.append(BlameMatch(sentence[framing.start() : after[0].end].strip(), start, end))
     cues = [(m, True) for m in rules.strong.finditer(sentence)] + [(m, False) for m in rules.lapse.finditer(sentence)]
     for cue, strong in sorted(cues, key=lambda c: c[0].start()):
         before = [a for a in actors if a.end <= cue.start()]
