@@ -7,7 +7,7 @@ from importlib import resources
 import pytest
 
 from butterfly.checklist.model import load_builtin
-from butterfly.reports.labels import labels
+from butterfly.labels import labels
 from butterfly.review.guards import LANGUAGES, finding_title, text
 
 POINTS = {  # question id -> the point's words in each language

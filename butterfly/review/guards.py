@@ -30,6 +30,7 @@ import yaml
 
 from butterfly.checklist.model import Guard, Question
 from butterfly.errors import FileProblemsError, NotFoundError, Problem
+from butterfly.labels import labels
 from butterfly.review.blame import BlameMatch as BlameMatch
 from butterfly.review.blame import find_blame as find_blame
 from butterfly.review.blame import has_blame as has_blame
@@ -88,11 +89,8 @@ def text_keys() -> list[str]:
 
 def finding_title(kind: str, lang: str) -> str:
     """The human title of a finding kind (e.g. "Amends made before resolution"): the one name of a finding in the
-    walk, ``reviews show``, ``review --answers`` and every report."""
-    try:
-        return text(f"finding.{kind}", lang)
-    except NotFoundError:
-        return kind
+    walk, ``reviews show``, ``review --answers`` and every report (``finding_<kind>`` in report_labels.yaml)."""
+    return labels(lang).get(f"finding_{kind}", kind)
 
 
 def finding_note(finding: Finding, lang: str) -> str:
