@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from blamekit import LANGUAGES, load, load_fresh, score, tuned_on
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from butterfly.errors import FileProblemsError
 from butterfly.review.blame import find_blame, has_blame, parse_rules
@@ -106,3 +108,25 @@ def test_a_broken_rule_is_reported_with_its_place() -> None:
     with pytest.raises(FileProblemsError) as err:
         parse_rules("rules.yaml", {"languages": {"zh-CN": good, "en": good}})
     assert [p.field for p in err.value.problems] == ["languages.zh-TW"]
+
+
+ALPHABET = "abcdeTom didn't forgot because queue 小王忘了因为系统的问题不是，。,.;!?'-\n"
+
+
+@given(st.text(alphabet=ALPHABET, max_size=300))
+@settings(max_examples=150, deadline=None)
+def test_any_text_gives_matches_that_point_into_it(answer: str) -> None:
+    for match in find_blame(answer):
+        assert 0 <= match.start < match.end <= len(answer)
+        assert answer[match.start : match.end].strip() == match.phrase
+
+
+def test_a_run_on_answer_is_read_in_pieces_with_true_offsets() -> None:
+    from butterfly.review.blame import MAX_SENTENCE
+
+    filler = "the queue was long and the tool was slow and "
+    answer = filler * (3 * MAX_SENTENCE // len(filler)) + "都怪小李。"
+    [match] = find_blame(answer)
+    assert answer[match.start : match.end] == "都怪小李"
+    blamed = "Tom dropped the ball and " * 100  # 2,500 characters, no sentence end
+    assert len(find_blame(blamed)) == 100

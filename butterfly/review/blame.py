@@ -67,7 +67,8 @@ _EN_SUBJECT_START = re.compile(
     r"(?i:(?:^|[,;:—]|\b(?:and|but|because|since|so|while|when|as|which|that|then|until|after|before|though|"
     r"although|if|once)\b)\s*)$"
 )
-_CAUSE_WINDOW = 60  # characters after a cause marker that are read as the cause
+_CAUSE_WINDOW = 60
+MAX_SENTENCE = 400  # characters read as one sentence at most; longer ones are cut at clause ends  # characters after a cause marker that are read as the cause
 
 
 @dataclass(frozen=True)
@@ -289,10 +290,27 @@ def find_blame(answer_text: str) -> list[BlameMatch]:
     chinese_text = bool(_HAN.search(answer_text))
     splitter = _ZH_SENTENCE if chinese_text else _EN_SENTENCE
     for m in splitter.finditer(answer_text):
-        sentence = m.group(0)
-        rules = zh if _HAN.search(sentence) else en
-        found.extend(_sentence_blame(sentence, m.start(), rules))
+        for start, piece in _pieces(m.group(0), m.start()):
+            rules = zh if _HAN.search(piece) else en
+            found.extend(_sentence_blame(piece, start, rules))
     return sorted(found, key=lambda f: f.start)
+
+
+def _pieces(sentence: str, offset: int) -> list[tuple[int, str]]:
+    """A sentence cut into pieces of at most :data:`MAX_SENTENCE` characters, at clause ends where it can be, so
+    that a huge run-on "sentence" (hostile input, a pasted log) costs linear time, not quadratic."""
+    if len(sentence) <= MAX_SENTENCE:
+        return [(offset, sentence)]
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    while start < len(sentence):
+        end = min(start + MAX_SENTENCE, len(sentence))
+        if end < len(sentence):
+            cut = max(sentence.rfind(c, start + MAX_SENTENCE // 2, end) for c in "，,；;")
+            end = cut + 1 if cut > start else end
+        pieces.append((offset + start, sentence[start:end]))
+        start = end
+    return pieces
 
 
 def has_blame(answer_text: str) -> bool:
