@@ -130,3 +130,51 @@ def test_a_run_on_answer_is_read_in_pieces_with_true_offsets() -> None:
     assert answer[match.start : match.end] == "都怪小李"
     blamed = "Tom dropped the ball and " * 100  # 2,500 characters, no sentence end
     assert len(find_blame(blamed)) == 100
+
+
+# Shapes the generalised recognisers must read (written while broadening them; none is in the corpus): people and
+# groups named by nickname, full name, title, role, "those over there", pronoun or team; fault, attitude, slowness,
+# not caring, should-have and blame-assigning constructions; passive voice.
+GENERAL_BLAME = [
+    "小吴压根没看客户附的截图，就回了一句模板话。",
+    "这回又是阿坤，问他什么都说不知道。",
+    "技术支持那边的人根本不把客户当回事。",
+    "责任全在客服小林。",
+    "這次的鍋在小王。",
+    "售后组一直拖着不处理。",
+    "二線團隊態度很差。",
+    "承辦人根本沒看附件就結案。",
+    "工程师老秦觉得客户的问题太简单，懒得远程排查。",
+    "The ticket was ignored by Sam for a week.",
+    "The blame falls squarely on the night-shift agent.",
+    "The delay mostly sat with Mr. Yan.",
+    "Honestly the new guy has no idea what he's doing.",
+    "Ken should have escalated it.",
+    "The billing team dropped the ball.",
+    "They were lazy about it.",
+]
+GENERAL_BLAMELESS = [
+    "小吴没看到截图，因为附件在系统里显示不出来。",
+    "经理当天就批了，没有耽误。",
+    "老李不是不负责，他根本没有这个系统的权限。",
+    "顾客态度很差，一直骂人。",
+    "客户很生气，骂了小李一顿。",
+    "夜班小组没有及时回复，因为系统告警没有推送。",
+    "承辦人沒看到附件，因為系統不顯示超過十MB的檔案。",
+    "Nina couldn't follow up because the ticket was closed automatically after 48 hours.",
+    "It's not that he was careless; the form hid the field.",
+    "She wasn't slow; the tool took ten minutes to load.",
+    "The customer was upset and they hung up on us.",
+    "The billing team didn't get the ticket because the routing rule sent it elsewhere.",
+    "We should have given Ana access earlier.",
+]
+
+
+@pytest.mark.parametrize("answer", GENERAL_BLAME)
+def test_general_shapes_of_blame_are_caught(answer: str) -> None:
+    assert has_blame(answer)
+
+
+@pytest.mark.parametrize("answer", GENERAL_BLAMELESS)
+def test_general_shapes_naming_people_are_left_alone(answer: str) -> None:
+    assert not has_blame(answer)

@@ -46,17 +46,19 @@ _KINDS = (
 )
 _HAN = re.compile("[\u4e00-\u9fff]")
 _ZH_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*")
-_EN_SENTENCE = re.compile(r"(?:[^.!?\n]|\.(?=\w))+[.!?]*")
+_EN_SENTENCE = re.compile(
+    r"(?:[^.!?\n]|\.(?=\w)|(?<=\b(?:Mr|Ms|Dr))\.|(?<=\bMrs)\.)+[.!?]*"
+)  # "Mr. Yan" is one sentence
 _ZH_CLAUSE_END = re.compile("[，,；;。！？!?]")
 _EN_CLAUSE_END = re.compile(r"[,;.!?]")
 # an actor right after a preposition or a verb that takes a person as object (对客户, 答应客户) is no subject
 _ZH_OBJECT = re.compile(
-    "(?:对|對|给|給|跟|向|帮|幫|替|为|為|让|讓|请|請|答应|答應|回复|回覆|告诉|告訴|通知|联系|聯繫|联络|聯絡|提醒|问|問|"
+    "(?:把|将|將|对|對|给|給|跟|向|帮|幫|替|为|為|让|讓|请|請|答应|答應|回复|回覆|告诉|告訴|通知|联系|聯繫|联络|聯絡|提醒|问|問|"
     "承诺|承諾|接待|拜访|拜訪|教训|教訓)(?:了)?(?:这个|這個|这位|這位|那个|那個|那位|这类|這類|这些|這些|那些|这种|這種)?$"
 )
 # actors that are people on the customer's or the reviewer's side, or a pronoun: a subject wherever they stand
 _ZH_HUMAN_OTHER = re.compile("我|咱|客户|客戶|没有?人|沒有?人|它")
-_EN_PRONOUN_OTHER = re.compile(r"(?i:I|we|they|nobody|no\s+one)$")  # "it" is often an object ("assigned to it")
+_EN_PRONOUN_OTHER = re.compile(r"(?i:I|we|nobody|no\s+one)$")  # "it" is often an object ("assigned to it")
 # any other actor (the system, 工单, 话术) is a subject only at the start of a clause, after a connective
 _ZH_SUBJECT_START = re.compile(
     "(?:^|[，,；;：:])\\s*(?:(?:但是|但|而且|而|可是|不过|不過|所以|结果|結果|是因为|是因為|因为|因為|由于|由於|原因是|原因在于|"
@@ -66,6 +68,18 @@ _ZH_SUBJECT_START = re.compile(
 _EN_SUBJECT_START = re.compile(
     r"(?i:(?:^|[,;:—]|\b(?:and|but|because|since|so|while|when|as|which|that|then|until|after|before|though|"
     r"although|if|once)\b)\s*)$"
+)
+# "they"/"them" is a person unless the sentence has named the customer's side (or a vendor) before it
+_EN_THEY = re.compile(r"(?i:they|them)$")
+_EN_NOT_OUR_SIDE = re.compile(
+    r"(?i)\b(?:customers?|clients?|users?|callers?|buyers?|vendors?|suppliers?|carriers?|partners?)\b"
+)
+# right before fault language: "it's not that … was" / 不是 … ("不是不上心", "wasn't careless") turns it around
+_ZH_CUE_NEGATION = re.compile(
+    "(?:不是|並非|并非|并不是|並不是|不算|谈不上|談不上|不能说|不能說|也不是|没有?|沒有?|未|从未|從未)$"
+)
+_EN_CUE_NEGATION = re.compile(
+    r"(?i)\b(?:not|never|wasn't|isn't|weren't|aren't|hardly)\s+(?:really\s+|being\s+|that\s+|just\s+)?$"
 )
 _CAUSE_WINDOW = 60
 MAX_SENTENCE = 400  # characters read as one sentence at most; longer ones are cut at clause ends  # characters after a cause marker that are read as the cause
@@ -177,7 +191,11 @@ class _Actor:
 
 def _actors(sentence: str, rules: _Rules) -> list[_Actor]:
     """People and other actors in order; where they overlap the longer mention wins."""
-    found = [_Actor(m.start(), m.end(), True) for m in rules.person.finditer(sentence) if m.end() > m.start()]
+    found = [
+        _Actor(m.start(), m.end(), _person_here(sentence, m, rules))
+        for m in rules.person.finditer(sentence)
+        if m.end() > m.start()
+    ]
     found += [
         _Actor(m.start(), m.end(), False)
         for m in rules.other.finditer(sentence)
@@ -192,8 +210,23 @@ def _actors(sentence: str, rules: _Rules) -> list[_Actor]:
     return kept
 
 
+def _person_here(sentence: str, m: re.Match[str], rules: _Rules) -> bool:
+    """A person mention is a person, except "they"/"them" once the sentence has named the customer's side."""
+    if rules.chinese or not _EN_THEY.match(m.group(0)):
+        return True
+    return not _EN_NOT_OUR_SIDE.search(sentence, 0, m.start())
+
+
+def _cue_negated(sentence: str, at: int, rules: _Rules) -> bool:
+    """Whether fault language at ``at`` is denied right before it (她不是不上心, "he wasn't careless")."""
+    before = sentence[max(0, at - 12) : at]
+    return bool((_ZH_CUE_NEGATION if rules.chinese else _EN_CUE_NEGATION).search(before))
+
+
 def _is_subject(sentence: str, m: re.Match[str], rules: _Rules) -> bool:
     """Whether an actor that is not a person stands where a subject stands (答应客户, "saw the queue": objects)."""
+    if sentence.startswith(("的", "'s"), m.end()):  # 客户的问题, "the customer's reply": a possessive, no subject
+        return False
     if rules.chinese:
         if _ZH_OBJECT.search(sentence, 0, m.start()):
             return False
@@ -260,6 +293,8 @@ def _sentence_blame(sentence: str, offset: int, rules: _Rules) -> list[BlameMatc
             cause = system_cause(sentence, rules)
         if not cause:
             start, end = offset + framing.start(), offset + after[0].end
+            if any(f.start < end and start < f.end for f in found):
+                continue
             found.append(BlameMatch(sentence[framing.start() : after[0].end].strip(), start, end))
     cues = [(m, True) for m in rules.strong.finditer(sentence)] + [(m, False) for m in rules.lapse.finditer(sentence)]
     for cue, strong in sorted(cues, key=lambda c: c[0].start()):
@@ -267,7 +302,7 @@ def _sentence_blame(sentence: str, offset: int, rules: _Rules) -> list[BlameMatc
         if not before or not before[-1].person:
             continue
         actor = before[-1]
-        if _negated(sentence, actor.start, rules):
+        if _negated(sentence, actor.start, rules) or _cue_negated(sentence, cue.start(), rules):
             continue
         if not strong:
             if cause is None:
