@@ -152,6 +152,10 @@ GENERAL_BLAME = [
     "Ken should have escalated it.",
     "The billing team dropped the ball.",
     "They were lazy about it.",
+    "工单被小李压了三天。",
+    "阿豪很白目，直接跟客戶嗆聲。",
+    "Sloppy work from Chris, again.",
+    "The manager overrode the process and made it worse.",
 ]
 GENERAL_BLAMELESS = [
     "小吴没看到截图，因为附件在系统里显示不出来。",
@@ -167,6 +171,9 @@ GENERAL_BLAMELESS = [
     "The customer was upset and they hung up on us.",
     "The billing team didn't get the ticket because the routing rule sent it elsewhere.",
     "We should have given Ana access earlier.",
+    "He didn't forget; the reminder never fired.",
+    "他没有忘，提醒根本没有弹出来。",
+    "老李担心客户觉得我们态度不好，所以多打了一次电话。",
 ]
 
 
