@@ -365,7 +365,7 @@ def run_gate(
         select(col(Finding.review_id))
         .join(Review, col(Review.id) == col(Finding.review_id))
         .join(Ticket, col(Ticket.id) == col(Review.ticket_id))
-        .where(*in_period, col(Finding.kind) == "publicity_without_consent")
+        .where(*in_period, col(Finding.kind) == "publicity_without_consent", col(Finding.status) == "open")
     )
     for (review_id,) in session.execute(findings):
         flagged[review_id] = "finding"

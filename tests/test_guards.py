@@ -91,10 +91,20 @@ def test_blame_match_quotes_the_phrase() -> None:
     assert match.phrase == "都怪小李"
 
 
+def test_certainty_line_is_labelled_as_speed() -> None:
+    line = certainty_line(_ticket(), "en")
+    assert line.startswith("created → first response 3h 00m; created → resolved 1d 0h. That is speed")
+    assert text("certainty.title", "en") == "Speed (not certainty)"
+    assert "这是响应速度" in certainty_line(_ticket(), "zh-CN")
+    assert "這是回應速度" in certainty_line(_ticket(), "zh-TW")
+
+
 def test_every_guard_text_exists_in_three_languages() -> None:
     keys = text_keys()
     assert {"compensation.why", "blameless.prompt", "consent.required", "certainty.measured"} <= set(keys)
-    fill = dict.fromkeys(("match", "missing", "made_at", "resolved_at", "gap", "first_response", "resolution"), "X")
+    fill = dict.fromkeys(
+        ("match", "missing", "made_at", "resolved_at", "gap", "first_response", "resolution", "by", "date", "n"), "X"
+    )
     for key in keys:
         texts = {lang: text(key, lang, **fill) for lang in LANGUAGES}
         assert all(t.strip() for t in texts.values()), key
@@ -190,19 +200,50 @@ def test_certainty_shows_measured_durations() -> None:
 # -- findings stored with the review ---------------------------------------------------------------------------
 
 
-def test_reworded_blame_keeps_the_finding_marked_reworded(session) -> None:  # type: ignore[no-untyped-def]
+def test_reworded_blame_leaves_no_open_finding_and_no_quote(session) -> None:  # type: ignore[no-untyped-def]
     from butterfly.review.lifecycle import refresh_findings
+    from butterfly.review.queries import review_detail
 
     ticket = make_ticket(session)
     review = start(session, ticket)
     qid = "company.short.another_person"
     save_answer(session=session, review_id=review.id, question_id=qid, value="because Wang forgot", by="tester")
     [f] = refresh_findings(session=session, review=review, ticket=ticket, questions=CL.questions, lang="en")
-    assert (f.kind, f.kept) == ("blame_wording", True)
+    assert (f.kind, f.kept, f.status) == ("blame_wording", True, "open")
     save_answer(session=session, review_id=review.id, question_id=qid, value="no checklist for it", by="tester")
     [f] = refresh_findings(session=session, review=review, ticket=ticket, questions=CL.questions, lang="en")
-    assert (f.kind, f.kept) == ("blame_wording", False)
-    assert "Wang" in f.detail
+    assert (f.kind, f.kept, f.status, f.status_by) == ("blame_wording", False, "reworded", review.reviewer)
+    assert "Wang" not in f.detail
+    # the answer's history keeps the old wording
+    history = review_detail(session=session, review=review, checklist=CL).history
+    assert any(h.old_value == "because Wang forgot" for h in history)
+    # blame wording again: the same finding is open again
+    save_answer(session=session, review_id=review.id, question_id=qid, value="Wang's fault", by="tester")
+    [f] = refresh_findings(session=session, review=review, ticket=ticket, questions=CL.questions, lang="en")
+    assert (f.status, f.status_by) == ("open", None)
+
+
+def test_dismissed_blame_stays_dismissed_until_the_wording_changes(session) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.errors import NotFoundError
+    from butterfly.review.findings import dismiss_finding
+    from butterfly.review.lifecycle import refresh_findings
+
+    ticket = make_ticket(session)
+    review = start(session, ticket)
+    qid = "company.short.another_person"
+    with pytest.raises(NotFoundError):
+        dismiss_finding(session=session, review=review, question_id=qid, by="lead")
+    save_answer(session=session, review_id=review.id, question_id=qid, value="because Wang forgot", by="tester")
+    refresh_findings(session=session, review=review, ticket=ticket, questions=CL.questions, lang="en")
+    f = dismiss_finding(session=session, review=review, question_id=qid, by="lead")
+    assert (f.status, f.status_by) == ("dismissed", "lead")
+    assert f.status_at is not None
+    save_answer(session=session, review_id=review.id, question_id=qid, value="because Wang forgot", by="tester")
+    [f] = refresh_findings(session=session, review=review, ticket=ticket, questions=CL.questions, lang="en")
+    assert f.status == "dismissed"  # the same words: still dismissed
+    save_answer(session=session, review_id=review.id, question_id=qid, value="Li's fault, he forgot", by="t")
+    [f] = refresh_findings(session=session, review=review, ticket=ticket, questions=CL.questions, lang="en")
+    assert f.status == "open"  # new blame wording: open again
 
 
 def test_consent_finding_disappears_once_consent_is_recorded(session) -> None:  # type: ignore[no-untyped-def]

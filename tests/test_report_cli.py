@@ -38,7 +38,7 @@ def test_ticket_report_markdown_to_stdout(cli, db: str) -> None:  # type: ignore
     out = result.stdout
     assert out.startswith("# Butterfly retrospective · csv:T-1 · SMS verification code never arrives\n")
     assert "| Cell | wang.li | chen.mei |" in out
-    assert "Compensation before resolution" in out
+    assert "Amends made before resolution" in out
 
 
 def test_hostile_subject_is_inert_in_markdown_and_html(cli, db: str) -> None:  # type: ignore[no-untyped-def]

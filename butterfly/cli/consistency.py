@@ -18,7 +18,12 @@ class By(StrEnum):
 
 def consistency_command(
     ctx: typer.Context,
-    by: Annotated[By, typer.Option("--by", help="Compare tickets grouped by this field.")] = By.group,
+    by: Annotated[
+        By,
+        typer.Option(
+            "--by", help="Compare tickets grouped by this field (by assignee: counts only, no flags, no ranking)."
+        ),
+    ] = By.group,
     weeks: Annotated[int, typer.Option("--weeks", help="How many weeks back from --until.", min=1, max=520)] = 8,
     until: Annotated[
         str | None,
@@ -51,7 +56,8 @@ def consistency_command(
 ) -> None:
     """Compare groups (assignee, group, channel or source) on resolution time, review cell scores and experience
     levels over the last N weeks; flag groups far from the rest, only when they have enough tickets to mean
-    something (counts are always shown).
+    something (counts are always shown). By assignee there are no flags and no ranking: the method asks "why did I
+    choose this person?" rather than pinning a slip on one; group, channel and source give the verdicts.
 
     Example: butterfly report consistency --by group --weeks 8 --format html -o consistency.html
     """

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from butterfly.store.models import Review
 
-reviews_app = typer.Typer(help="List, show and reopen reviews.", no_args_is_help=True)
+reviews_app = typer.Typer(help="List, show and reopen reviews; dismiss a finding.", no_args_is_help=True)
 
 ReviewerOption = Annotated[
     str | None,
@@ -140,7 +140,7 @@ def _apply(
     as_json: bool,
 ) -> None:
     from butterfly.review.answers_file import apply_answers_file
-    from butterfly.review.guards import finding_title
+    from butterfly.review.guards import finding_note, finding_title
     from butterfly.review.queries import review_detail
 
     result = apply_answers_file(
@@ -166,8 +166,10 @@ def _apply(
         f"({result.review.status})"
     )
     for f in result.findings:
+        note = finding_note(f, checklist.language)
         console.print(
-            f"  finding: {terminal_safe(finding_title(f.kind, checklist.language))}: {terminal_safe(f.detail)}"
+            f"  finding: {terminal_safe(finding_title(f.kind, checklist.language))} ({terminal_safe(f.question_id)}): "
+            f"{terminal_safe(note)}"
         )
     if result.publication.status.value == "not_for_publication":
         console.print("  story: not for publication (no full consent)")
@@ -307,6 +309,34 @@ def reopen(
         review = reopen_review(session=session, review=_find(session, ticket, reviewer))
     err().print(
         f"review of {terminal_safe(ticket)} by {terminal_safe(review.reviewer)} is a draft again: butterfly review {terminal_safe(ticket)}"
+    )
+
+
+@reviews_app.command("dismiss-finding")
+def dismiss_finding_cmd(
+    ctx: typer.Context,
+    ticket: Annotated[str, typer.Argument(help="Ticket id, SOURCE:ID or #row.")],
+    question: Annotated[str, typer.Argument(help="The question id the blame-wording finding is on.")],
+    reviewer: Annotated[str | None, typer.Option("--reviewer", help="Whose review (default: yours).")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who dismisses it (default: your reviewer name).", show_default=False)
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Dismiss a blame-wording finding as "not blame" (who and when are recorded; reports stop counting it).
+
+    Example: butterfly reviews dismiss-finding T-1042 company.short.another_person
+    """
+    from butterfly.review.findings import dismiss_finding
+
+    with _session(ctx, db) as session:
+        found = dismiss_finding(
+            session=session, review=_find(session, ticket, reviewer), question_id=question, by=_reviewer(by)
+        )
+        when = found.status_at.strftime("%Y-%m-%d %H:%M UTC") if found.status_at else ""
+    err().print(
+        f"blame-wording finding on {terminal_safe(question)} of {terminal_safe(ticket)} dismissed as not blame "
+        f"by {terminal_safe(found.status_by or '')} ({when})"
     )
 
 

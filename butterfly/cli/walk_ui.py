@@ -17,7 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from butterfly.errors import InvalidInputError
-from butterfly.review.guards import Publication, finding_title, text
+from butterfly.review.guards import Publication, finding_note, finding_title
 from butterfly.sanitise import terminal_safe
 from butterfly.tickets import timeline
 from butterfly.timeutil import as_utc, format_duration
@@ -155,12 +155,8 @@ def render_summary(detail: "ReviewDetail", *, ref: str) -> Any:
     if detail.findings:
         parts.append("[bold]findings[/]")
         for f in detail.findings:
-            note = ""
-            if f.kind == "blame_wording":
-                note = " " + text("finding.kept" if f.kept else "finding.reworded", lang)
-            parts.append(
-                f"  • {terminal_safe(finding_title(f.kind, lang))}: {terminal_safe(f.detail)}{terminal_safe(note)}"
-            )
+            title, where = terminal_safe(finding_title(f.kind, lang)), terminal_safe(f.question_id or "")
+            parts.append(f"  • {title} [dim]{where}[/]: {terminal_safe(finding_note(f, lang))}")
     else:
         parts.append("[bold]findings:[/] none")
     if detail.actions:

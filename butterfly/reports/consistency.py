@@ -29,6 +29,11 @@ the others take two hours or two days). A group is flagged when ``|z| >= 3`` (th
 level in mean experience rank. With fewer than :data:`MIN_GROUPS_TO_COMPARE` (3) other judged groups there is
 nothing to compare against, and no flag is raised. Counts are always shown, so a group of two tickets is visible
 but gets no verdict.
+
+**By person, no verdict at all.** Grouped by assignee, no group is flagged and no spread or ratio is shown: the
+method's first company-side point is to hold back the urge to pin a slip on one person and to ask "would another
+person have done better? why did *I* choose this person? did they have the resources?". The counts are shown with
+that caveat; group, channel and source are the views that give a verdict.
 """
 
 from __future__ import annotations
@@ -211,7 +216,8 @@ def consistency(
             overall.cell_values.setdefault(s.cell_id, []).append(s.score)
 
     ordered = sorted(groups.values(), key=lambda g: (-g.tickets, -g.reviews, g.name))
-    flag_groups(ordered, min_tickets=min_tickets, min_reviews=min_reviews)
+    if grouping is not GroupBy.assignee:  # by person: no flags and no ranking, never pinned on one person
+        flag_groups(ordered, min_tickets=min_tickets, min_reviews=min_reviews)
     spreads = {m: spread_of(ordered, m, min_tickets=min_tickets, min_reviews=min_reviews) for m in Measure}
     return ConsistencyReport(
         by=grouping,

@@ -228,6 +228,11 @@ class ConsistencyReport:
     def flagged(self) -> list[GroupStats]:
         return [g for g in self.groups if g.flags]
 
+    @property
+    def per_person(self) -> bool:
+        """By assignee: counts only, no flags, no spread, no ranking (the method's first company-side point)."""
+        return self.by is GroupBy.assignee
+
     def is_judged(self, group: GroupStats, measure: Measure) -> bool:
         return group.judged_on(measure, min_tickets=self.min_tickets, min_reviews=self.min_reviews)
 
@@ -238,6 +243,7 @@ class ConsistencyReport:
             "language": self.language,
             "generated_at": self.generated_at.isoformat(),
             "by": self.by.value,
+            "per_person": self.per_person,
             "weeks": self.weeks,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
@@ -261,7 +267,7 @@ class ConsistencyReport:
             "levels": [{"id": lv.id, "name": lv.label(self.language)} for lv in load_experience_levels().levels],
             "cells": list(CELL_ORDER),
             "overall": self.overall.to_dict(),
-            "spread": {m.value: s.to_dict() for m, s in self.spreads.items()},
+            "spread": {} if self.per_person else {m.value: s.to_dict() for m, s in self.spreads.items()},
             "groups": [
                 {
                     **g.to_dict(),

@@ -4,7 +4,7 @@ figure's scores, findings, action items and similar tickets at other customers."
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -22,9 +22,10 @@ from butterfly.checklist.model import (
 )
 from butterfly.errors import ButterflyError, NotFoundError
 from butterfly.review.experience import load_experience_levels
+from butterfly.review.guards import text as guard_text
 from butterfly.review.scoring import AnswerValue, cell_scores
 from butterfly.review.similar import similar_tickets
-from butterfly.store.models import ActionItem, Answer, Finding, Review
+from butterfly.store.models import ActionItem, Answer, Finding, FindingKind, FindingStatus, Review
 from butterfly.tickets import ticket_ref
 from butterfly.timeutil import as_utc, utcnow
 
@@ -156,7 +157,9 @@ class TicketReport(BaseModel):
     cells: list[CellSection]
     lenses: list[LensSection]
     extra_answers: list[QuestionRow]
-    findings: list[FindingRow]
+    findings: list[FindingRow]  # open findings only; blame wording never quoted
+    blame_reworded: int = 0  # blame-wording findings whose answer was reworded clean
+    blame_dismissed: int = 0  # blame-wording findings dismissed as not blame
     actions: list[ActionRow]
     similar: list[SimilarRow]
     similar_method: str  # "similar": butterfly.review.similar
@@ -274,7 +277,10 @@ def _rows(
     answers: dict[int, dict[str, Answer]],
     labels: dict[str, str],
     tz: str,
+    withheld: Mapping[tuple[int, str], str] | None = None,
 ) -> list[CellSection]:
+    """The answers cell by cell; an answer with an open blame-wording finding shows ``withheld``'s sentence
+    instead of its words (a report never repeats wording that pins the cause on a person)."""
     sections = []
     for cell in checklist.cells:
         rows = []
@@ -285,6 +291,8 @@ def _rows(
                 a = answers.get(r.id, {}).get(q.id)
                 if a is None:
                     shown.append(AnswerShown(text="", answered=False, na=False))
+                elif withheld and (r.id, q.id) in withheld:
+                    shown.append(AnswerShown(text=withheld[(r.id, q.id)], answered=True, na=False))
                 else:
                     text = show_answer(q, a.value, a.na, checklist, labels, tz)
                     shown.append(AnswerShown(text=text, answered=bool(text) or a.na, na=a.na, note=a.note))
@@ -363,7 +371,44 @@ def build_ticket_report(
         for a in session.exec(select(Answer).where(col(Answer.review_id).in_(review_ids))):
             answers[a.review_id][a.question_id] = a
     main = _checklist_for(reviews[0].checklist_id if reviews else DEFAULT_CHECKLIST_ID, lang, checklist)
-    cells = _rows(main, reviews, answers, labels, tz)
+    by_review = {r.id: r.reviewer for r in reviews}
+    findings = []
+    withheld: dict[tuple[int, str], str] = {}
+    reworded = dismissed = 0
+    if review_ids:
+        for f in session.exec(
+            select(Finding).where(col(Finding.review_id).in_(review_ids)).order_by(col(Finding.id))
+        ).all():
+            if f.status == FindingStatus.reworded.value:
+                reworded += 1
+                continue
+            if f.status == FindingStatus.dismissed.value:
+                dismissed += 1
+                continue
+            detail = f.detail
+            if f.kind == FindingKind.blame_wording.value:
+                detail = guard_text("finding.blame_report", lang)
+                if f.question_id:
+                    withheld[(f.review_id, f.question_id)] = detail
+            qtext = None
+            if f.question_id:
+                try:
+                    qtext = main.question(f.question_id).text
+                except KeyError:
+                    qtext = f.question_id
+            findings.append(
+                FindingRow(
+                    review_id=f.review_id,
+                    reviewer=by_review.get(f.review_id, ""),
+                    kind=f.kind,
+                    question_id=f.question_id,
+                    question_text=qtext,
+                    detail=detail,
+                    kept=f.kept,
+                    created_at=f.created_at,
+                )
+            )
+    cells = _rows(main, reviews, answers, labels, tz, withheld)
     known = set(main.question_ids())
 
     lens_ids = list(dict.fromkeys(lens for r in reviews for lens in (r.lenses or [])))
@@ -374,7 +419,9 @@ def build_ticket_report(
         except ButterflyError:
             continue
         known.update(lens.question_ids())
-        lenses.append(LensSection(id=lens.id, title=lens.title, cells=_rows(lens, reviews, answers, labels, tz)))
+        lenses.append(
+            LensSection(id=lens.id, title=lens.title, cells=_rows(lens, reviews, answers, labels, tz, withheld))
+        )
 
     extra_ids = sorted({qid for per in answers.values() for qid in per if qid not in known})
     extra = []
@@ -419,31 +466,6 @@ def build_ticket_report(
             )
         )
 
-    by_review = {r.id: r.reviewer for r in reviews}
-    findings = []
-    if review_ids:
-        for f in session.exec(
-            select(Finding).where(col(Finding.review_id).in_(review_ids)).order_by(col(Finding.id))
-        ).all():
-            qtext = None
-            if f.question_id:
-                try:
-                    qtext = main.question(f.question_id).text
-                except KeyError:
-                    qtext = f.question_id
-            findings.append(
-                FindingRow(
-                    review_id=f.review_id,
-                    reviewer=by_review.get(f.review_id, ""),
-                    kind=f.kind,
-                    question_id=f.question_id,
-                    question_text=qtext,
-                    detail=f.detail,
-                    kept=f.kept,
-                    created_at=f.created_at,
-                )
-            )
-
     # every action item of this ticket (also those from reviews not shown, they belong to the ticket)
     all_review_ids = [rid for rid in session.exec(select(Review.id).where(Review.ticket_id == ticket.id))]
     condition = col(ActionItem.ticket_id) == ticket.id
@@ -478,6 +500,8 @@ def build_ticket_report(
         lenses=lenses,
         extra_answers=extra,
         findings=findings,
+        blame_reworded=reworded,
+        blame_dismissed=dismissed,
         actions=actions,
         similar=similar,
         similar_method=method,

@@ -17,7 +17,6 @@ Every text shown to the reviewer comes from ``butterfly/data/guards.yaml`` in zh
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,19 +27,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
 from butterfly.checklist.model import Guard, Question
 from butterfly.errors import FileProblemsError, NotFoundError, Problem
+from butterfly.labels import labels
+from butterfly.review.blame import BlameMatch as BlameMatch
+from butterfly.review.blame import find_blame as find_blame
+from butterfly.review.blame import has_blame as has_blame
 from butterfly.settings import get_settings
 from butterfly.store.models import Finding, FindingKind
-from butterfly.store.retry import WRITE_ATTEMPTS, write_attempts
 from butterfly.timeutil import as_utc, format_duration
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from butterfly.store.models import Ticket
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
@@ -90,11 +88,23 @@ def text_keys() -> list[str]:
 
 
 def finding_title(kind: str, lang: str) -> str:
-    """The human title of a finding kind (e.g. "Amends made before resolution")."""
-    try:
-        return text(f"finding.{kind}", lang)
-    except NotFoundError:
-        return kind
+    """The human title of a finding kind (e.g. "Amends made before resolution"): the one name of a finding in the
+    walk, ``reviews show``, ``review --answers`` and every report (``finding_<kind>`` in report_labels.yaml)."""
+    return labels(lang).get(f"finding_{kind}", kind)
+
+
+def finding_note(finding: Finding, lang: str) -> str:
+    """What the reviewer sees of a finding: the detail of an open one (quoting their own blame wording, with
+    "kept" when they kept it); for a reworded or dismissed one only its status, who and when, never the words."""
+    status = finding.status
+    when = finding.status_at.strftime("%Y-%m-%d") if finding.status_at else ""
+    if status == "reworded":
+        return text("finding.reworded", lang)
+    if status == "dismissed":
+        return text("finding.dismissed", lang, by=finding.status_by or "?", date=when)
+    if finding.kind == FindingKind.blame_wording.value and finding.kept:
+        return f"{finding.detail} {text('finding.kept', lang)}"
+    return str(finding.detail)
 
 
 # -- certainty ------------------------------------------------------------------------------------------------
@@ -125,7 +135,13 @@ def measured_durations(ticket: Ticket) -> Durations:
 
 
 def certainty_line(ticket: Ticket, lang: str) -> str:
-    """The measured-times sentence shown next to the certainty question."""
+    """The line shown next to the certainty question, labelled as what it is: speed.
+
+    The method defines certainty as a definite plan and time, and names response speed as a metric that is easy
+    to manage and not what the customer feels. Tickets carry no conversation yet (how often the customer chased,
+    the longest silence, whether a time was promised), so the line shows the measured times as speed and asks the
+    reviewer to answer against those missing facts.
+    """
     d = measured_durations(ticket)
     return text(
         "certainty.measured",
@@ -136,110 +152,7 @@ def certainty_line(ticket: Ticket, lang: str) -> str:
 
 
 # -- blameless wording -------------------------------------------------------------------------------------
-
-# English: a person is a capitalised name (not a common sentence opener), a personal pronoun, or a role.
-_EN_NOT_NAMES = (
-    "The|This|That|These|Those|It|Its|We|Our|Us|I|You|Your|They|There|Then|When|If|Because|Since|As|But|And|So|"
-    "System|Process|Tool|Tools|Policy|Nobody|No|Noone|Everyone|Everybody|Someone|Somebody|Anyone|Customer|"
-    "Customers|Company|Team|Support|Management|Nothing|Training|Documentation|Monday|Tuesday|Wednesday|"
-    "Thursday|Friday|Saturday|Sunday|Not|Never|Maybe|Perhaps|Also|After|Before|Yes"
-)
-_EN_ROLE = (
-    r"(?:the|our|that|this|a)\s+(?:(?:new|junior|senior|on-call|night|first-line)\s+)?"
-    r"(?:agent|engineer|technician|tech|rep|representative|colleague|guy|hire|intern|operator|staffer|"
-    r"support\s+person|person\s+on\s+shift|dispatcher)"
-)
-_EN_PERSON = rf"(?:\b(?!(?:{_EN_NOT_NAMES})\b)[A-Z][a-z]+(?:\s(?!(?:{_EN_NOT_NAMES})\b)[A-Z][a-z]+)?|\b(?i:he|she|him|her)\b|\b(?i:{_EN_ROLE}))"
-_EN_SLIP = (
-    r"(?i:forgot|forgets|failed\s+to|missed|ignored|neglected|overlooked|messed\s+(?:it\s+|this\s+)?up|"
-    r"screwed\s+(?:it\s+|this\s+)?up|dropped\s+the\s+ball|botched|didn'?t\s+bother|did\s+not\s+bother|"
-    r"(?:didn'?t|did\s+not|never)\s+(?!have\b|get\b|receive\b|know\b|own\b|hear\b)\w+|"
-    r"was\s+(?:careless|lazy|sloppy|incompetent|negligent)|made\s+(?:a|the)\s+(?:mistake|error)|"
-    r"should\s+have\s+known|is\s+to\s+blame|was\s+to\s+blame)"
-)
-EN_BLAME_PATTERNS: tuple[str, ...] = (
-    rf"(?:{_EN_PERSON}'s|\b(?i:his|her))\s+(?i:fault|mistake|error|screw-?up|blunder|negligence|carelessness)\b",
-    rf"(?i:\bblame[ds]?\b(?:\s+(?:it|this|that|everything|the\s+\w+))?\s+on)\s+{_EN_PERSON}",
-    rf"(?i:\b(?:blame[ds]?|blaming)\s+){_EN_PERSON}",
-    rf"(?i:\b(?:because|since|as|cause)\s+){_EN_PERSON}\s+{_EN_SLIP}",
-    rf"{_EN_PERSON}\s+{_EN_SLIP}",
-    rf"(?i:\bfault\s+(?:of|lies\s+with|is\s+with))\s+{_EN_PERSON}",
-)
-_EN_NEGATION = re.compile(r"(?i:(?:\bnot|n't|\bnever|\bno)\s*(?:really\s+|just\s+|only\s+)?(?:because\s+)?)$")
-
-# Chinese: pronouns, nicknames (小王, 老李, 阿张), surname + title (王工, 李经理), roles; full names only after
-# a marker word (因为王伟忘了, 都怪李明).
-_ZH_SURNAMES = (
-    "王李张張刘劉陈陳杨楊黄黃赵趙吴吳周徐孙孫马馬朱胡郭何高林罗羅郑鄭梁谢謝宋唐许許韩韓冯馮邓鄧曹彭曾肖萧蕭田董"
-    "袁潘蒋蔣蔡余杜叶葉程苏蘇魏吕呂丁任沈姚卢盧姜崔钟鍾谭譚陆陸汪范金石廖贾賈夏韦韋邹鄒孟熊秦邱江尹薛闫閆段雷侯"
-    "龙龍史陶黎贺賀顾顧毛郝龚龔邵万萬钱錢严嚴覃武戴莫孔汤湯于"
-)
-# surnames that begin too many ordinary words (方案, 高层, 任何, 程序, 于是 …) are left out of bare full names
-_ZH_FULLNAME_SURNAMES = re.sub("[高石金江史武毛孔莫于万萬任程段严嚴方白向龙龍夏曾]", "", _ZH_SURNAMES)
-_ZH_PRONOUN = "他们|她们|他們|她們|他|她|此人|那人|这人|這人|那个人|那個人|这个人|這個人|某人|某某"
-_ZH_ROLE = (
-    "(?:那个|那個|这个|這個|该|該|那位|这位|這位)?"
-    "(?:新来的|新來的)?(?:客服|工程师|工程師|同事|员工|員工|新人|新同事|技术员|技術員|坐席|接线员|接線員|"
-    "处理人|處理人|值班的人|实习生|實習生|师傅|師傅)"
-)
-_ZH_NICK = f"(?:小|老|阿)[{_ZH_SURNAMES}]"
-_ZH_TITLED = f"[{_ZH_SURNAMES}](?:工|总|總|经理|經理|师傅|師傅|主管|组长|組長|老师|老師|哥|姐)"
-_ZH_PERSON = f"(?:{_ZH_PRONOUN}|{_ZH_NICK}|{_ZH_TITLED}|{_ZH_ROLE})"
-_ZH_PERSON_OR_NAME = f"(?:{_ZH_PERSON}|[{_ZH_FULLNAME_SURNAMES}][\u4e00-\u9fff]{{1,2}}?)"
-_ZH_SLIP = (
-    "(?:忘了|忘记|忘記|忘掉|疏忽|粗心|马虎|馬虎|大意|搞错|搞錯|搞砸|弄错|弄錯|漏了|漏掉|偷懒|偷懶|"
-    "不负责|不負責|失职|失職|犯了?错|犯了?錯|出错|出錯|处理不当|處理不當|操作失误|操作失誤|"
-    "[没沒]有?(?:做好|做到|处理好|處理好|跟进|跟進|注意|检查|檢查|及时|及時|回复|回覆|通知|上报|上報|"
-    "按流程|按規定|按规定|看|听|聽|仔细|仔細|管好|负责|負責|尽责|盡責)|未能?(?:及时|及時|按|跟进|跟進|处理|處理))"
-)
-ZH_BLAME_PATTERNS: tuple[str, ...] = (
-    f"{_ZH_PERSON}的(?:错|錯|责任|責任|失误|失誤|过错|過錯|过失|過失|锅|鍋)",
-    f"{_ZH_PERSON}(?:的)?(?:失误|失誤|疏忽|过失|過失)",
-    f"(?:都怪|全怪|只怪|要怪|就怪|怪罪|(?<![奇古难難见見责責])怪)(?:{_ZH_PERSON_OR_NAME})",
-    f"(?:因为|因為|由于|由於|是)(?:{_ZH_PERSON_OR_NAME})(?:{_ZH_SLIP})",
-    f"{_ZH_PERSON}(?:{_ZH_SLIP})",
-    f"(?:归咎于|歸咎於|责任在于?|責任在於?|甩锅给|甩鍋給|推给|推給)(?:{_ZH_PERSON_OR_NAME})",
-    f"(?:{_ZH_PERSON_OR_NAME})(?:背锅|背鍋|负全责|負全責|难辞其咎|難辭其咎)",
-)
-_ZH_NEGATION = re.compile("(?:不是|并非|並非|不能|不该|不該|别|別|不|非)$")
-
-
-@lru_cache(maxsize=1)
-def _blame_res() -> tuple[re.Pattern[str], ...]:
-    """The compiled blame patterns (compiled on first use: they are big, and most commands never need them)."""
-    return tuple(re.compile(p) for p in (*EN_BLAME_PATTERNS, *ZH_BLAME_PATTERNS))
-
-
-@dataclass(frozen=True)
-class BlameMatch:
-    """A phrase that pins the cause on a person, and where it is in the text."""
-
-    phrase: str
-    start: int
-    end: int
-
-
-def find_blame(answer_text: str) -> list[BlameMatch]:
-    """Phrases in ``answer_text`` that pin the cause on a named person (English and Chinese).
-
-    Negated phrases ("it wasn't Wang's fault", "不是他的错") are not counted.
-    """
-    if not answer_text:
-        return []
-    found: list[BlameMatch] = []
-    for pattern in _blame_res():
-        for m in pattern.finditer(answer_text):
-            before = answer_text[max(0, m.start() - 24) : m.start()]
-            if _EN_NEGATION.search(before) or _ZH_NEGATION.search(before):
-                continue
-            if any(f.start <= m.start() < f.end or m.start() <= f.start < m.end() for f in found):
-                continue
-            found.append(BlameMatch(m.group(0).strip(), m.start(), m.end()))
-    return sorted(found, key=lambda f: f.start)
-
-
-def has_blame(answer_text: str) -> bool:
-    return bool(find_blame(answer_text))
+# The detector reads the sentence: butterfly/review/blame.py, rules in butterfly/data/blame_rules.yaml.
 
 
 # -- consent -------------------------------------------------------------------------------------------------
@@ -440,59 +353,3 @@ def evaluate(
             )
         )
     return specs
-
-
-def sync_findings(
-    *, session: Session, review_id: int, specs: Sequence[FindingSpec], commit: bool = True
-) -> list[Finding]:
-    """Make the review's findings match ``specs``.
-
-    A blame finding whose wording has since been reworded is kept, with ``kept=False``: the prompt worked, and
-    the history shows what was there. Other findings that no longer apply are removed.
-    """
-    for attempt in write_attempts():
-        try:
-            stmt = select(Finding).where(Finding.review_id == review_id).execution_options(populate_existing=True)
-            existing = {(f.kind, f.question_id): f for f in session.exec(stmt).all()}
-            wanted = {(s.kind, s.question_id): s for s in specs}
-            for key, spec in wanted.items():
-                found = existing.get(key)
-                if found is None:
-                    session.add(
-                        Finding(
-                            review_id=review_id,
-                            question_id=spec.question_id,
-                            kind=spec.kind,
-                            detail=spec.detail,
-                            kept=spec.kept,
-                        )
-                    )
-                elif found.detail != spec.detail or found.kept != spec.kept:
-                    found.detail = spec.detail
-                    found.kept = spec.kept
-                    session.add(found)
-            for old_key, found in existing.items():
-                if old_key in wanted:
-                    continue
-                if found.kind == FindingKind.blame_wording.value:
-                    if found.kept:
-                        found.kept = False  # reworded after the prompt: keep the finding, mark it
-                        session.add(found)
-                else:
-                    session.delete(found)
-            session.flush()
-            if commit:
-                session.commit()
-            break
-        except IntegrityError:
-            session.rollback()
-            if attempt == WRITE_ATTEMPTS - 1 or not commit:
-                raise
-    return list(
-        session.exec(
-            select(Finding)
-            .where(Finding.review_id == review_id)
-            .order_by(Finding.id)  # type: ignore[arg-type]
-            .execution_options(populate_existing=True)
-        ).all()
-    )

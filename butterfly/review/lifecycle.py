@@ -24,7 +24,8 @@ from butterfly.errors import (
 )
 from butterfly.review.answers import answer_values, answers_for
 from butterfly.review.experience import load_experience_levels
-from butterfly.review.guards import evaluate, sync_findings
+from butterfly.review.findings import sync_findings
+from butterfly.review.guards import evaluate
 from butterfly.settings import get_settings
 from butterfly.store.models import Review, ReviewStatus, TicketStatus
 from butterfly.store.retry import RetryWrite, write_attempts
@@ -237,4 +238,4 @@ def refresh_findings(
     assert review.id is not None
     values = answer_values(answers_for(session=session, review_id=review.id))
     specs = evaluate(questions=questions, answers=values, ticket=ticket, lang=lang)
-    return sync_findings(session=session, review_id=review.id, specs=specs, commit=commit)
+    return sync_findings(session=session, review_id=review.id, specs=specs, by=review.reviewer, commit=commit)

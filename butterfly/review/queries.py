@@ -80,7 +80,12 @@ def list_reviews(
     if status is not None and status not in {s.value for s in ReviewStatus}:
         raise InvalidInputError(f"unknown status '{status}'", hint="use draft or complete")
     answered = select(Answer.review_id, func.count().label("n")).group_by(col(Answer.review_id)).subquery("answered")
-    findings = select(Finding.review_id, func.count().label("n")).group_by(col(Finding.review_id)).subquery("findings")
+    findings = (
+        select(Finding.review_id, func.count().label("n"))
+        .where(col(Finding.status) == "open")
+        .group_by(col(Finding.review_id))
+        .subquery("findings")
+    )
     stmt = (
         select(Review, Ticket.external_id, Ticket.subject, Ticket.customer, answered.c.n, findings.c.n)  # type: ignore[call-overload]
         .join(Ticket, col(Review.ticket_id) == Ticket.id)
@@ -184,7 +189,16 @@ class ReviewDetail:
             "scores": [score_dict(s) for s in self.scores],
             "lens_scores": {k: [score_dict(s) for s in v] for k, v in self.lens_scores.items()},
             "findings": [
-                {"id": f.id, "kind": f.kind, "question_id": f.question_id, "detail": f.detail, "kept": f.kept}
+                {
+                    "id": f.id,
+                    "kind": f.kind,
+                    "question_id": f.question_id,
+                    "detail": f.detail,
+                    "kept": f.kept,
+                    "status": f.status,
+                    "status_by": f.status_by,
+                    "status_at": f.status_at.isoformat() if f.status_at else None,
+                }
                 for f in self.findings
             ],
             "actions": [

@@ -24,6 +24,7 @@ from butterfly.checklist.model import ActionKind, AnswerKind, Cell, Checklist, G
 from butterfly.errors import ConflictError, InvalidInputError
 from butterfly.review.actions import create_action, parse_due, parse_kind
 from butterfly.review.answers import answer_values, answers_for, display_value, save_answer, validate_answer
+from butterfly.review.findings import dismiss_finding
 from butterfly.review.guards import (
     Publication,
     certainty_line,
@@ -414,10 +415,13 @@ class Walk:
                 self._say(terminal_safe(text("blameless.prompt", self.lang, match=phrase)))
                 while True:
                     choice = self._ask(f"{text('blameless.choice', self.lang)} > ").strip().lower()
-                    if choice in ("r", "k", ""):
+                    if choice in ("r", "k", "d", ""):
                         break
+                if choice == "d":
+                    dismiss_finding(session=self.session, review=self.review, question_id=q.id, by=self.review.reviewer)
+                    self._say(terminal_safe(text("blameless.dismissed", self.lang)))
                 if choice == "r":
-                    self._say("Reword your answer (in terms of resources, process and authority):")
+                    self._say(terminal_safe(text("blameless.reword", self.lang)))
                     return False  # ask again; the finding stays and is marked reworded once the wording is clean
         if q.guard in (Guard.compensation_made, Guard.compensation_time):
             check = compensation_before_resolution(self.questions, self._values(), self.ticket)

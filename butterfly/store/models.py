@@ -70,6 +70,12 @@ class ActionStatus(StrEnum):
     done = "done"
 
 
+class FindingStatus(StrEnum):
+    open = "open"  # counts in reports and ``butterfly check``
+    reworded = "reworded"  # the answer was reworded clean (its history keeps the old wording)
+    dismissed = "dismissed"  # a reviewer judged it not blame (status_by, status_at)
+
+
 class FindingKind(StrEnum):
     compensation_before_resolution = "compensation_before_resolution"
     blame_wording = "blame_wording"
@@ -211,6 +217,12 @@ class Finding(SQLModel, table=True):
     detail: str = Field(sa_type=sa.Text)
     kept: bool = False  # the reviewer saw the prompt and kept their wording
     created_at: datetime = _now_dt()
+    status: str = Field(
+        default=FindingStatus.open.value,
+        sa_column=Column(sa.String(length=16), nullable=False, server_default=FindingStatus.open.value),
+    )
+    status_by: str | None = None  # who reworded or dismissed it
+    status_at: datetime | None = _dt()
 
 
 class ActionItem(SQLModel, table=True):

@@ -112,8 +112,10 @@ class FindingItem(BaseModel):
 
 
 class FindingSummary(BaseModel):
-    counts: dict[str, int]
+    counts: dict[str, int]  # open findings by kind
     items: list[FindingItem]
+    blame_reworded: int = 0  # blame-wording findings of the week reworded clean
+    blame_dismissed: int = 0  # ... dismissed as not blame
 
 
 class Story(BaseModel):
