@@ -34,7 +34,13 @@ from butterfly.guards import (
     skip_reason,
     text,
 )
-from butterfly.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
+from butterfly.similar import (
+    MIN_TEXT_SIMILARITY,
+    CustomerHistory,
+    SimilarTicket,
+    customer_history,
+    similar_tickets,
+)
 from butterfly.timeutil import as_utc, format_duration
 
 if TYPE_CHECKING:
@@ -181,8 +187,8 @@ def render_context(ctx: ReviewContext) -> Any:
             why = []
             if s.same_category:
                 why.append("same category")
-            if s.subject_similarity >= 0.3:
-                why.append(f"subject {round(s.subject_similarity * 100)}% alike")
+            if s.text_similarity >= MIN_TEXT_SIMILARITY:
+                why.append(f"text {round(s.text_similarity * 100)}% alike")
             sim.add_row(
                 _safe(s.ticket.external_id),
                 _safe(s.ticket.customer) or "-",

@@ -1,15 +1,27 @@
-"""Grouping tickets into problems: by category/tags and by text similarity of subject and description.
+"""Grouping tickets into problems: by what customers write, split by category.
 
-Two tickets belong to the same problem when
+The default method, ``tfidf``, compares subject + description by TF-IDF over character n-grams (``tfidf``:
+folded for width and traditional/simplified Chinese, 1-2-grams for CJK, 3-5-grams inside words otherwise) and
+clusters them by average linkage (``linkage``), which does not chain:
+
+- the **category** (category › subcategory, compared loosely) is a blocking key: within a category text splits
+  tickets into problems (average cosine >= ``threshold``); tickets of different categories link only when their
+  texts are strongly alike (cosine >= ``strong``); a ticket without a category is compared with every other;
+- tickets without any text group by their category key (category, subcategory and tags);
+- each problem has **variants**: the same clustering cut at ``variant_threshold``, and for tickets without text
+  their tag set (the ServiceNow symptom), so ``Category 32 › Subcategory 9`` with three symptoms is one problem
+  with three variants.
+
+The older methods stay for the benchmark (``benchmarks/bench_similarity.py``): ``hybrid`` links tickets that
+share a category key *or* whose texts are near-duplicates; in it two tickets belong to the same problem when
 
 - they have the same **category key** (category, subcategory and tag set, normalised), or
 - their **subjects**, or their **subjects + descriptions**, normalised, are near-duplicates: estimated Jaccard
   similarity of character n-grams (CJK bigrams, other trigrams) of at least ``threshold`` (MinHash/LSH, see
   ``textsim``).
 
-Groups are the connected components of those links (method ``hybrid``, the default). The other methods exist
-to be measured against it (``benchmarks/bench_recurring.py``): ``subject`` (exact normalised subject, the
-baseline), ``text`` (text links only) and ``category`` (category key only).
+Groups are the connected components of those links. ``subject`` (exact normalised subject) is the baseline,
+``text`` uses the near-duplicate text links only and ``category`` the category key only.
 """
 
 from __future__ import annotations
@@ -23,8 +35,8 @@ import numpy as np
 
 from butterfly.reports.textsim import SimilarityParams, cluster_texts, components, normalise
 
-METHODS = ("hybrid", "text", "category", "subject")
-DEFAULT_METHOD = "hybrid"
+METHODS = ("tfidf", "hybrid", "text", "category", "subject")
+DEFAULT_METHOD = "tfidf"
 
 
 @dataclass
@@ -36,6 +48,7 @@ class GroupInput:
     category: str | None = None
     subcategory: str | None = None
     tags: Sequence[str] = field(default_factory=tuple)
+    organization: str | None = None  # a product / brand / account the ticket is about: the block when no category
 
 
 def _label(text: object) -> str:
@@ -74,6 +87,10 @@ def group_labels(
     n = len(items)
     if n == 0:
         return []
+    if method == "tfidf":
+        from butterfly.reports.problems import problems
+
+        return problems(items).problem
     idx = np.arange(n, dtype=np.int64)
     left: list[np.ndarray] = [idx]
     right: list[np.ndarray] = [idx]

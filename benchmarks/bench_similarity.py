@@ -1,0 +1,314 @@
+"""Does the grouping find the same problem at different customers, and does the walk's similar-ticket panel show
+it? Every method against real labels, next to baselines, in one run.
+
+    python benchmarks/bench_similarity.py              # all data sets, default parameters
+    python benchmarks/bench_similarity.py --sweep      # + thresholds swept on tune/held-out halves of test.json
+    python benchmarks/bench_similarity.py --speed      # + grouping 20,000 generated tickets (timed, 5 runs)
+
+Scores per method: pairwise precision / recall / F1 and the adjusted Rand index (ARI) against the labels;
+**issues found**: a label with >= 3 tickets is found when one predicted group holds >= 2 of its tickets and they
+are at least half of that group. **hit@5** of the similar-ticket panel: for each ticket that has an earlier
+ticket with the same label at another customer, whether one of the 5 shown (scored among all earlier tickets at
+other customers) has its label.
+
+Data (read in place from ../shared/data/real, or the folder in ``BUTTERFLY_REAL_DATA``; skipped when absent;
+never copied):
+
+- ``test.json``: 500 Twitter customer-care threads (25 companies), label = the support article that resolved it
+  (``agentURL.doc_id``); subject = the customer's first message, description = the customer's other messages
+  (``client`` and ``client1``). Scored as text only, with the company as the category, with the company as the
+  organisation, and *within company* (labels and groups both split by company: pairs across companies do not
+  count). ``--sweep`` tunes on the even-numbered threads and reports the odd ones too.
+- ``incident_event_log.csv``: 890 ServiceNow incidents (last state of each; category, subcategory, symptom, no
+  text); labels category/subcategory/symptom and ``problem_id``.
+- ``tests/data/zh_complaints.json``: 143 short Chinese complaints in 13 problems, simplified and traditional.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench_recurring import incidents, pair_scores
+
+from butterfly.reports.problems import ProblemParams, problems
+from butterfly.reports.recurring import GroupInput, group_labels
+from butterfly.similar import rank_candidates
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL = Path(os.environ.get("BUTTERFLY_REAL_DATA") or ROOT.parent / "shared" / "data" / "real")
+ZH = ROOT / "tests" / "data" / "zh_complaints.json"
+
+
+@dataclass
+class Ticket:
+    item: GroupInput
+    label: str
+    customer: str
+    company: str | None = None
+
+
+def twitter(path: Path) -> list[Ticket]:
+    out = []
+    for conv in json.loads(path.read_text(encoding="utf-8")):
+        msgs = [m for m in conv["dialogContent"] if "client" in m or "client1" in m]
+        text = [m["message"] for m in msgs]
+        who = msgs[0].get("client") or msgs[0].get("client1") if msgs else conv["dialogHeader"]["sessionID"]
+        company = conv["dialogHeader"]["company"]
+        item = GroupInput(subject=text[0] if text else "", description=" ".join(text[1:]))
+        out.append(Ticket(item, f"{company}/{conv['agentURL']['doc_id']}", str(who), company))
+    return out
+
+
+def chinese(path: Path) -> list[Ticket]:
+    rows = json.loads(path.read_text(encoding="utf-8"))["complaints"]
+    return [Ticket(GroupInput(subject=r["text"]), r["issue"], r["customer"]) for r in rows]
+
+
+def issues_found(pred: Sequence[int], gold: Sequence[str], min_size: int = 3) -> tuple[int, int]:
+    """(found, total) of labels with >= ``min_size`` tickets (see the module docstring)."""
+    sizes = Counter(gold)
+    group_size = Counter(pred)
+    together = Counter(zip(gold, pred, strict=True))
+    wanted = [g for g, k in sizes.items() if k >= min_size]
+    found = {g for (g, p), k in together.items() if sizes[g] >= min_size and k >= 2 and 2 * k >= group_size[p]}
+    return len(found), len(wanted)
+
+
+def scores(pred: Sequence[int], gold: Sequence[str]) -> dict[str, float]:
+    s = pair_scores(list(pred), list(gold))
+    s["found"], s["issues"] = issues_found(pred, gold)
+    return s
+
+
+Method = Callable[[list[Ticket]], list[int]]
+
+
+def with_block(tickets: list[Ticket], how: str) -> list[GroupInput]:
+    if how == "category":
+        return [replace(t.item, category=t.company) for t in tickets]
+    if how == "organization":
+        return [replace(t.item, organization=t.company) for t in tickets]
+    return [t.item for t in tickets]
+
+
+def methods(block: str, params: ProblemParams) -> dict[str, Method]:
+    out: dict[str, Method] = {
+        "subject (baseline)": lambda ts: group_labels(with_block(ts, "none"), method="subject"),
+    }
+    if block != "none":
+        first: dict[str | None, int] = {}
+        out["one per company (baseline)"] = lambda ts: [first.setdefault(t.company, i) for i, t in enumerate(ts)]
+    out["hybrid (old default)"] = lambda ts: group_labels(with_block(ts, block), method="hybrid")
+    out["tfidf, no blocks (baseline)"] = lambda ts: problems(with_block(ts, "none"), params).problem
+    if block != "none":
+        out["tfidf + blocks (new default)"] = lambda ts: problems(with_block(ts, block), params).problem
+    return out
+
+
+def score_set(name: str, tickets: list[Ticket], block: str, params: ProblemParams, within: bool = False) -> None:
+    gold = [t.label for t in tickets]
+    print(f"\n{name}: {len(tickets)} tickets, {len(set(gold))} labels")
+    print(f"  {'method':<30} {'P':>6} {'R':>6} {'F1':>6} {'ARI':>6} {'found':>7} {'groups':>6} {'time':>7}")
+    for mname, method in methods(block, params).items():
+        started = time.perf_counter()
+        pred = method(tickets)
+        elapsed = time.perf_counter() - started
+        if within:  # pairs across companies do not count
+            keyed = {(t.company, p): k for k, (t, p) in enumerate(zip(tickets, pred, strict=True))}
+            pred = [keyed[(t.company, p)] for t, p in zip(tickets, pred, strict=True)]
+        s = scores(pred, gold)
+        print(
+            f"  {mname:<30} {s['precision']:>6.3f} {s['recall']:>6.3f} {s['f1']:>6.3f} {s['ari']:>6.3f} "
+            f"{int(s['found']):>3}/{int(s['issues']):<3} {int(s['groups']):>6} {elapsed * 1000:>5.0f}ms"
+        )
+
+
+# -- the similar-ticket panel --------------------------------------------------------------------------------
+
+
+def _grams(text: str | None) -> frozenset[str]:
+    """The panel before #15 (baseline): character 2- and 3-grams of the normalised subject."""
+    t = " ".join(
+        "".join(ch if ch.isalnum() else " " for ch in unicodedata.normalize("NFKC", text or "").lower()).split()
+    )
+    if len(t) < 3:
+        return frozenset((t,)) if t else frozenset()
+    return frozenset([t[i : i + 2] for i in range(len(t) - 1)] + [t[i : i + 3] for i in range(len(t) - 2)])
+
+
+def gram_similarity_legacy(a: str | None, b: str | None) -> float:
+    """Mean of Dice and overlap coefficients of the n-gram sets (overlap only from 4 n-grams on), as before."""
+    ga, gb = _grams(a), _grams(b)
+    if not ga or not gb:
+        return 0.0
+    common = len(ga & gb)
+    dice = 2 * common / (len(ga) + len(gb))
+    shorter = min(len(ga), len(gb))
+    return dice if shorter < 4 else (dice + common / shorter) / 2
+
+
+def panel_hits(tickets: list[Ticket], rank: Callable[[int, list[int]], list[int]]) -> tuple[float, int]:
+    """hit@5 over tickets with an earlier same-label ticket at another customer; candidates: all earlier tickets
+    at other customers (the panel's own candidate query reads the 4,000 most recent)."""
+    hits = total = 0
+    for i, t in enumerate(tickets):
+        cands = [j for j in range(i) if tickets[j].customer != t.customer]
+        if not any(tickets[j].label == t.label for j in cands):
+            continue
+        total += 1
+        shown = rank(i, cands)[:5]
+        hits += any(tickets[j].label == t.label for j in shown)
+    return (hits / total if total else 0.0), total
+
+
+def panel(name: str, tickets: list[Ticket], use_company: bool) -> None:
+    rng = random.Random(15)
+
+    def cat(t: Ticket) -> str | None:
+        return t.company if use_company else None
+
+    def legacy(i: int, cands: list[int]) -> list[int]:
+        t = tickets[i]
+        scored = []
+        for j in cands:
+            c = tickets[j]
+            same = cat(t) is not None and cat(c) == cat(t)
+            sim = gram_similarity_legacy(t.item.subject, c.item.subject)
+            if same or sim >= 0.3:
+                scored.append((sim + (0.5 if same else 0.0), j))
+        scored.sort(key=lambda s: (-s[0], -s[1]))
+        return [j for _, j in scored]
+
+    def new(i: int, cands: list[int]) -> list[int]:
+        t = tickets[i]
+        ranked = rank_candidates(
+            (t.item.subject, t.item.description, cat(t)),
+            [(tickets[j].item.subject, tickets[j].item.description, cat(tickets[j])) for j in cands],
+        )
+        return [cands[r[0]] for r in ranked]
+
+    print(f"\n{name}: similar-ticket panel, hit@5")
+    for mname, fn in (
+        ("random 5 earlier (baseline)", lambda i, c: rng.sample(c, min(5, len(c)))),
+        ("old panel (subject n-grams)", legacy),
+        ("tfidf panel (new)", new),
+    ):
+        started = time.perf_counter()
+        hit, total = panel_hits(tickets, fn)
+        print(f"  {mname:<30} {hit:>6.3f} over {total} tickets ({(time.perf_counter() - started) * 1000:.0f} ms)")
+
+
+# -- tuning -------------------------------------------------------------------------------------------------
+
+
+def sweep(sets: dict[str, tuple[list[Ticket], str, bool]]) -> None:
+    print("\nsweep: problem threshold (tfidf + blocks); F1 / issues found per set")
+    names = list(sets)
+    print("  threshold  " + "  ".join(f"{n:>24}" for n in names))
+    for threshold in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
+        params = ProblemParams(threshold=threshold, variant_threshold=max(threshold, 0.45))
+        cells = []
+        for n in names:
+            tickets, block, within = sets[n]
+            pred = problems(with_block(tickets, block), params).problem
+            if within:
+                keyed = {(t.company, p): k for k, (t, p) in enumerate(zip(tickets, pred, strict=True))}
+                pred = [keyed[(t.company, p)] for t, p in zip(tickets, pred, strict=True)]
+            s = scores(pred, [t.label for t in tickets])
+            cells.append(f"F1 {s['f1']:.3f} {int(s['found']):>3}/{int(s['issues']):<3}")
+        print(f"  {threshold:>9}  " + "  ".join(f"{c:>24}" for c in cells))
+
+
+def speed(rows: int = 20_000, runs: int = 5) -> None:
+    """Grouping ``rows`` generated tickets (benchmarks/generate_tickets.py), the week's grouping step."""
+    import csv
+    import subprocess
+
+    work = ROOT / "benchmarks" / "work"
+    work.mkdir(exist_ok=True)
+    path = work / f"tickets_{rows}.csv"
+    if not path.exists():
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "generate_tickets.py"), "--rows", str(rows), "-o", str(path)],
+            check=True,
+        )
+    with path.open(encoding="utf-8", newline="") as handle:
+        items = [
+            GroupInput(r["subject"], r["description"], r["category"], r.get("subcategory") or None)
+            for r in csv.DictReader(handle)
+        ]
+    times = {"tfidf (new default)": [], "hybrid (old default)": []}  # type: dict[str, list[float]]
+    for _ in range(runs):
+        for name, method in (("tfidf (new default)", "tfidf"), ("hybrid (old default)", "hybrid")):
+            started = time.perf_counter()
+            group_labels(items, method=method)
+            times[name].append(time.perf_counter() - started)
+    print(f"\ngrouping {len(items)} generated tickets, {runs} runs:")
+    for name, ts in times.items():
+        print(f"  {name:<24} median {statistics.median(ts):.2f} s (min {min(ts):.2f}, max {max(ts):.2f})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sweep", action="store_true", help="sweep the problem threshold on tune/held-out halves")
+    parser.add_argument("--speed", action="store_true", help="time grouping 20,000 generated tickets")
+    parser.add_argument("--threshold", type=float, default=None, help="problem threshold (default: the library's)")
+    args = parser.parse_args()
+    params = ProblemParams() if args.threshold is None else ProblemParams(threshold=args.threshold)
+    print(f"parameters: {params}")
+    zh = chinese(ZH)
+    score_set("zh_complaints.json (13 problems, simplified + traditional)", zh, "none", params)
+    panel("zh_complaints.json", zh, use_company=False)
+    tw_path, log_path = REAL / "test.json", REAL / "incident_event_log.csv"
+    if tw_path.exists():
+        tw = twitter(tw_path)
+        score_set("test.json, text only", tw, "none", params)
+        score_set("test.json, company as category", tw, "category", params)
+        score_set("test.json, company as organisation", tw, "organization", params)
+        score_set("test.json, company as category, scored within company", tw, "category", params, within=True)
+        panel("test.json, company as category", tw, use_company=True)
+        if args.sweep:
+            even, odd = tw[0::2], tw[1::2]
+            sweep(
+                {
+                    "tune (even), within co.": (even, "category", True),
+                    "held-out (odd), within": (odd, "category", True),
+                    "all, within company": (tw, "category", True),
+                    "zh_complaints": (zh, "none", False),
+                }
+            )
+    else:
+        print(f"\n{tw_path} not found: test.json skipped", file=sys.stderr)
+    if log_path.exists():
+        items, path_labels, problem_ids = incidents(log_path)
+        sn = [Ticket(it, lab, str(i)) for i, (it, lab) in enumerate(zip(items, path_labels, strict=True))]
+        score_set("incident_event_log.csv, label category/subcategory/symptom", sn, "none", params)
+        with_pid = [
+            Ticket(items[i], problem_ids[i] or "", str(i)) for i in range(len(items)) if problem_ids[i] is not None
+        ]
+        score_set("incident_event_log.csv, label problem_id (incidents with one)", with_pid, "none", params)
+        hier = problems(items, params)
+        print(
+            f"  hierarchy: {len(set(hier.problem))} problems, {len(set(hier.variant))} variants "
+            f"(category keys: {len({(it.category, it.subcategory, tuple(it.tags)) for it in items})})"
+        )
+    else:
+        print(f"\n{log_path} not found: ServiceNow log skipped", file=sys.stderr)
+    if args.speed:
+        speed()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
