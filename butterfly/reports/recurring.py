@@ -125,6 +125,18 @@ def group_labels(
     return [int(v) for v in labels_all]
 
 
+def group_hierarchy(items: Sequence[GroupInput], *, method: str = DEFAULT_METHOD) -> tuple[list[int], list[int]]:
+    """(problem label, variant label) per item: variants split a problem (``tfidf``); other methods have one
+    variant per problem."""
+    if method == "tfidf":
+        from butterfly.reports.problems import problems
+
+        found = problems(items)
+        return found.problem, found.variant
+    labels = group_labels(items, method=method)
+    return labels, labels
+
+
 def groups_of(labels: Sequence[int]) -> list[list[int]]:
     """Item indices per group, groups in order of their first item."""
     out: dict[int, list[int]] = {}

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from butterfly.checklist import DEFAULT_CHECKLIST_ID, Checklist, Guard, builtin_checklist_ids, load_builtin
 from butterfly.errors import InvalidInputError, NotFoundError
-from butterfly.reports.recurring import DEFAULT_METHOD, GroupInput, category_key, group_labels, groups_of
+from butterfly.reports.recurring import DEFAULT_METHOD, GroupInput, category_key, group_hierarchy, groups_of
 from butterfly.reports.silent import SilentCustomer, SilentRule, silent_customers
 from butterfly.reports.textsim import SimilarityParams, cluster_texts, normalise
 from butterfly.scoring import AnswerValue, cell_scores
@@ -57,6 +57,17 @@ class ActionLink(BaseModel):
     ticket_ref: str | None
 
 
+class ProblemVariant(BaseModel):
+    """One sub-variant of a problem: a tighter cluster of its texts, or (without text) one tag set."""
+
+    label: str
+    category: str | None
+    tags: list[str]
+    ticket_count: int
+    customer_count: int
+    members: list[str]  # every ticket ref
+
+
 class RecurringGroup(BaseModel):
     label: str
     category: str | None
@@ -73,6 +84,8 @@ class RecurringGroup(BaseModel):
     overdue_actions: int
     outreach_candidates: list[str]
     outreach_candidate_count: int
+    members: list[str] = []  # every ticket ref of the group (``tickets`` lists the first few)
+    variants: list[ProblemVariant] = []  # two or more when the problem has sub-variants, largest first
 
 
 class DemandExample(BaseModel):
@@ -453,21 +466,31 @@ def recurring_groups(
 ) -> list[RecurringGroup]:
     """Groups of the week's tickets seen at two or more customers, with their history over ``weeks_back`` weeks."""
     items = [GroupInput(t.subject, t.description, t.category, t.subcategory, t.tags) for t in tickets]
-    groups = [
-        g
-        for g in groups_of(group_labels(items, method=method, params=params))
-        if len({tickets[i].customer for i in g if tickets[i].customer}) >= 2
-    ]
+    if params is not None and method != "tfidf":
+        from butterfly.reports.recurring import group_labels
+
+        problem_of = variant_of = group_labels(items, method=method, params=params)
+    else:
+        problem_of, variant_of = group_hierarchy(items, method=method)
+    groups = [g for g in groups_of(problem_of) if len({tickets[i].customer for i in g if tickets[i].customer}) >= 2]
     if not groups:
         return []
-    # what identifies each group in earlier weeks: its category keys and its exact normalised subjects
+    # what identifies each group in earlier weeks: its category keys and its exact normalised subjects (with
+    # tfidf a category can hold several problems: only a key all of whose tickets this week are in one group)
     by_key: dict[str, int] = {}
     by_subject: dict[str, int] = {}
+    key_groups: dict[str, set[int]] = {}
+    if method == "tfidf":
+        in_group = {i: gi for gi, members in enumerate(groups) for i in members}
+        for i, t in enumerate(tickets):
+            key = category_key(t.category, t.subcategory, t.tags)
+            if key is not None:
+                key_groups.setdefault(key, set()).add(in_group.get(i, -1))
     for gi, members in enumerate(groups):
         for i in members:
             t = tickets[i]
             key = category_key(t.category, t.subcategory, t.tags)
-            if key is not None and method in ("hybrid", "category"):
+            if key is not None and (method in ("hybrid", "category") or key_groups.get(key) == {gi}):
                 by_key.setdefault(key, gi)
             subject = normalise(t.subject)
             if subject:
@@ -515,19 +538,9 @@ def recurring_groups(
     for gi, members in enumerate(groups):
         rows = [tickets[i] for i in members]
         customers = sorted({t.customer for t in rows if t.customer})
-        subjects = Counter(normalise(t.subject) for t in rows if normalise(t.subject))
-        label = ""
-        if subjects:
-            top = subjects.most_common(1)[0][0]
-            label = next((t.subject or "") for t in rows if normalise(t.subject) == top)
+        label, category, tags = _describe(rows)
         keys = Counter(category_key(t.category, t.subcategory, t.tags) for t in rows)
         keys.pop(None, None)
-        cats = Counter(" › ".join(p for p in (t.category, t.subcategory) if p) for t in rows)
-        cats.pop("", None)
-        category = cats.most_common(1)[0][0] if cats else None
-        tag_counts = Counter(tag for t in rows for tag in t.tags)
-        tags = [tag for tag, n in tag_counts.most_common() if n * 2 >= len(rows)]
-        label = label or " · ".join(p for p in (category, ", ".join(tags)) if p) or rows[0].ref
         trend[gi][-1] = len(rows)
         for t in rows:
             first_seen[gi] = _earlier(first_seen[gi], as_utc(t.created_at) or as_utc(t.closed_at))
@@ -566,9 +579,54 @@ def recurring_groups(
                 overdue_actions=sum(1 for a in actions if a.overdue),
                 outreach_candidates=candidates[: MAX_LISTED * 2],
                 outreach_candidate_count=len(candidates),
+                members=[t.ref for t in rows],
+                variants=_variants(tickets, members, variant_of),
             )
         )
     out.sort(key=lambda g: (-g.customer_count, -g.ticket_count, g.label))
+    return out
+
+
+def _describe(rows: Sequence[_WeekTicket]) -> tuple[str, str | None, list[str]]:
+    """(label, category, tags) of a group of tickets: its most common subject (else category and common tags),
+    its most common category › subcategory, and the tags at least half of them carry."""
+    subjects = Counter(normalise(t.subject) for t in rows if normalise(t.subject))
+    label = ""
+    if subjects:
+        top = subjects.most_common(1)[0][0]
+        label = next((t.subject or "") for t in rows if normalise(t.subject) == top)
+    cats = Counter(" › ".join(p for p in (t.category, t.subcategory) if p) for t in rows)
+    cats.pop("", None)
+    category = cats.most_common(1)[0][0] if cats else None
+    tag_counts = Counter(tag for t in rows for tag in t.tags)
+    tags = [tag for tag, n in tag_counts.most_common() if n * 2 >= len(rows)]
+    label = label or " · ".join(p for p in (category, ", ".join(tags)) if p) or rows[0].ref
+    return label, category, tags
+
+
+def _variants(
+    tickets: Sequence[_WeekTicket], members: Sequence[int], variant_of: Sequence[int]
+) -> list[ProblemVariant]:
+    """The sub-variants of one problem, largest first; empty when it has only one."""
+    parts: dict[int, list[_WeekTicket]] = {}
+    for i in members:
+        parts.setdefault(variant_of[i], []).append(tickets[i])
+    if len(parts) < 2:
+        return []
+    out = []
+    for rows in parts.values():
+        label, category, tags = _describe(rows)
+        out.append(
+            ProblemVariant(
+                label=label,
+                category=category,
+                tags=tags,
+                ticket_count=len(rows),
+                customer_count=len({t.customer for t in rows if t.customer}),
+                members=[t.ref for t in rows],
+            )
+        )
+    out.sort(key=lambda v: (-v.ticket_count, v.label))
     return out
 
 
