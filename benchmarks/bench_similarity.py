@@ -43,7 +43,7 @@ from bench_recurring import incidents, pair_scores
 
 from butterfly.reports.problems import ProblemParams, problems
 from butterfly.reports.recurring import GroupInput, group_labels
-from butterfly.similar import rank_candidates
+from butterfly.review.similar import rank_candidates
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = Path(os.environ.get("BUTTERFLY_REAL_DATA") or ROOT.parent / "shared" / "data" / "real")

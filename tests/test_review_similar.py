@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from review_support import BASE, make_ticket
 
-from butterfly import similar
-from butterfly.similar import customer_history, normalize_subject, rank_candidates, similar_tickets
+from butterfly.review import similar
+from butterfly.review.similar import customer_history, normalize_subject, rank_candidates, similar_tickets
 
 
 def _ranked(target: str, candidates: list[str]) -> list[str]:

@@ -10,17 +10,26 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
+from sqlmodel import col, select
 
-from butterfly.checklist import DEFAULT_CHECKLIST_ID, AnswerKind, Checklist, Question, load_builtin, resolve_checklist
+from butterfly.checklist.model import (
+    DEFAULT_CHECKLIST_ID,
+    AnswerKind,
+    Checklist,
+    Question,
+    load_builtin,
+    resolve_checklist,
+)
 from butterfly.errors import ButterflyError, NotFoundError
-from butterfly.reports.textsim import jaccard, normalise
-from butterfly.scoring import AnswerValue, cell_scores
+from butterfly.review.experience import load_experience_levels
+from butterfly.review.scoring import AnswerValue, cell_scores
+from butterfly.store.models import ActionItem, Answer, Finding, Review
 from butterfly.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Ticket
 
 TIMELINE_FIELDS = ("created_at", "first_response_at", "resolved_at", "closed_at")
 
@@ -148,7 +157,7 @@ class TicketReport(BaseModel):
     findings: list[FindingRow]
     actions: list[ActionRow]
     similar: list[SimilarRow]
-    similar_method: str  # "similar" (butterfly.similar) or "fallback"
+    similar_method: str  # "similar": butterfly.review.similar
 
 
 # -- answers as text ----------------------------------------------------------------------------------------
@@ -303,61 +312,24 @@ def _rows(
 
 
 def _similar(session: Session, ticket: Ticket, limit: int) -> tuple[list[SimilarRow], str]:
-    """Similar tickets at other customers: ``butterfly.similar`` when installed, else a simple fallback."""
-    import importlib
+    """Similar tickets at other customers: the walk's panel (``butterfly.review.similar``, the weekly grouping's
+    TF-IDF engine)."""
+    from butterfly.review.similar import similar_tickets
 
-    found: list[tuple[Any, float | None]]
-    try:
-        finder = importlib.import_module("butterfly.similar").similar_tickets
-    except (ImportError, AttributeError):
-        finder = None
-    if finder is not None:
-        method = "similar"
-        found = []
-        for item in finder(session=session, ticket=ticket, limit=limit):
-            brief = getattr(item, "ticket", item)
-            score = getattr(item, "score", None)
-            found.append((brief, float(score) if isinstance(score, int | float) else None))
-    else:
-        method = "fallback"
-        found = _similar_fallback(session, ticket, limit)
     rows = [
         SimilarRow(
-            ref=f"{t.source}:{t.external_id}",
-            source=t.source,
-            external_id=t.external_id,
-            customer=t.customer,
-            subject=t.subject,
-            category=t.category,
-            closed_at=as_utc(t.closed_at),
-            score=None if score is None else round(score, 3),
+            ref=f"{s.ticket.source}:{s.ticket.external_id}",
+            source=s.ticket.source,
+            external_id=s.ticket.external_id,
+            customer=s.ticket.customer,
+            subject=s.ticket.subject,
+            category=s.ticket.category,
+            closed_at=as_utc(s.ticket.closed_at),
+            score=round(s.score, 3),
         )
-        for t, score in found[:limit]
+        for s in similar_tickets(session=session, ticket=ticket, limit=limit)
     ]
-    return rows, method
-
-
-def _similar_fallback(session: Session, ticket: Ticket, limit: int) -> list[tuple[Any, float | None]]:
-    """Tickets at other customers in the same category (or, without one, among the latest 2,000), ranked by the
-    text similarity of subject and description."""
-    from sqlmodel import col, select
-
-    from butterfly.models import Ticket as TicketModel
-
-    query = select(TicketModel).where(TicketModel.id != ticket.id)
-    if ticket.customer is not None:
-        query = query.where((col(TicketModel.customer) != ticket.customer) | col(TicketModel.customer).is_(None))
-    if ticket.category:
-        query = query.where(TicketModel.category == ticket.category)
-    query = query.order_by(col(TicketModel.id).desc()).limit(2000)
-    mine = normalise(f"{ticket.subject or ''} {ticket.description or ''}")
-    scored: list[tuple[Any, float | None]] = []
-    for other in session.exec(query).all():
-        score = jaccard(mine, normalise(f"{other.subject or ''} {other.description or ''}"))
-        if score >= 0.15 or (ticket.category and other.subcategory == ticket.subcategory):
-            scored.append((other, score))
-    scored.sort(key=lambda pair: (-(pair[1] or 0.0), -(pair[0].id or 0)))
-    return scored[:limit]
+    return rows, "similar"
 
 
 def build_ticket_report(
@@ -373,11 +345,6 @@ def build_ticket_report(
     now: datetime | None = None,
 ) -> TicketReport:
     """Everything the retrospective of ``ticket`` shows, in ``lang``; only ``reviewers``' reviews when given."""
-    from sqlmodel import col, select
-
-    from butterfly.experience import load_experience_levels
-    from butterfly.models import ActionItem, Answer, Finding, Review
-
     assert ticket.id is not None
     now = now or utcnow()
     reviews = list(

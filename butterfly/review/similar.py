@@ -1,11 +1,12 @@
 """Look-ups for a review's context panel: the customer's earlier tickets, and the same problem elsewhere.
 
 "The same problem at different customers" is what the company-side mid-term cell asks about, so the walk shows
-closed tickets at *other* customers that look like this one: the same category, or a similar subject.
+closed tickets at *other* customers that look like this one: the same category, or similar text.
 
 This must stay fast on a million tickets. Two indexed queries fetch a bounded set of candidates (the most recently
 closed tickets of the same category, and the tickets closed just before this one in any category; 4,000 at most);
-they are then scored in Python by character n-grams of the subject, which works for Chinese as well as English.
+they are then scored by the engine of the weekly grouping (``butterfly.reports.tfidf``: TF-IDF over character
+n-grams of subject + description, folded for width and traditional/simplified Chinese).
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+from sqlmodel import col, func, select
+
+from butterfly.reports.tfidf import fold, similarity_to, tfidf
+from butterfly.store.models import Ticket
+from butterfly.store.models import Ticket as T
 from butterfly.timeutil import as_utc
 
 if TYPE_CHECKING:
     from sqlmodel import Session
-
-    from butterfly.models import Ticket
 
 CATEGORY_CANDIDATES = 2000
 NEARBY_CANDIDATES = 2000
@@ -94,8 +99,6 @@ class CustomerHistory:
 
 
 def _columns() -> list[Any]:
-    from butterfly.models import Ticket
-
     return [
         Ticket.id,
         Ticket.source,
@@ -132,8 +135,6 @@ Brief = tuple[str | None, str | None, str | None]  # subject, description, categ
 
 def normalize_subject(subject: str | None) -> str:
     """A subject as compared (see ``butterfly.reports.tfidf.fold``)."""
-    from butterfly.reports.tfidf import fold
-
     return fold(subject)
 
 
@@ -146,7 +147,6 @@ def rank_candidates(target: Brief, candidates: Sequence[Brief]) -> list[tuple[in
     ``MIN_TEXT_SIMILARITY``, and scores its similarity plus ``CATEGORY_BONUS`` for the same category. Ties go to
     the earlier candidate (the caller lists them newest first).
     """
-    from butterfly.reports.tfidf import fold, similarity_to, tfidf
 
     def text(b: Brief) -> str:
         return fold(" ".join(p for p in (b[0], (b[1] or "")[:DESCRIPTION_CHARS]) if p))
@@ -169,10 +169,6 @@ def rank_candidates(target: Brief, candidates: Sequence[Brief]) -> list[tuple[in
 
 def customer_history(*, session: Session, ticket: Ticket, recent: int = 5) -> CustomerHistory:
     """The customer's tickets before this one: how many, how many in the 90 days before it, the latest few."""
-    from sqlmodel import col, func, select
-
-    from butterfly.models import Ticket as T
-
     if not ticket.customer:
         return CustomerHistory(None, 0, 0, [])
     base: list[Any] = [T.customer == ticket.customer, T.id != ticket.id]
@@ -211,10 +207,6 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
 
     Plain Core queries without type conversion: this runs on every walk start and reads up to 4,000 rows.
     """
-    import sqlalchemy as sa
-
-    from butterfly.models import Ticket as T
-
     table = T.__table__  # type: ignore[attr-defined]
     c = table.c
     columns = [
@@ -251,10 +243,6 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
 def similar_tickets(*, session: Session, ticket: Ticket, limit: int = 5) -> list[SimilarTicket]:
     """Closed tickets at other customers that look like the same problem, best first (see
     :func:`rank_candidates`); among equal scores the most recently closed first."""
-    from sqlmodel import col, select
-
-    from butterfly.models import Ticket as T
-
     cands = similar_candidates(session=session, ticket=ticket)
     # newest first (two stable sorts: raw times compare only with each other, never with None)
     cands.sort(key=lambda c: c.id)
