@@ -37,6 +37,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 from bench_recurring import incidents, pair_scores
@@ -106,6 +107,12 @@ def methods(block: str, params: ProblemParams) -> dict[str, Method]:
     out: dict[str, Method] = {
         "subject (baseline)": lambda ts: group_labels(with_block(ts, "none"), method="subject"),
     }
+    if block == "own":  # the items carry their own categories (ServiceNow)
+        out["category key (baseline)"] = lambda ts: group_labels([t.item for t in ts], method="category")
+        out["hybrid (old default)"] = lambda ts: group_labels([t.item for t in ts], method="hybrid")
+        out["tfidf problems (new default)"] = lambda ts: problems([t.item for t in ts], params).problem
+        out["tfidf variants (new default)"] = lambda ts: problems([t.item for t in ts], params).variant
+        return out
     if block != "none":
         first: dict[str | None, int] = {}
         out["one per company (baseline)"] = lambda ts: [first.setdefault(t.company, i) for i, t in enumerate(ts)]
@@ -137,6 +144,7 @@ def score_set(name: str, tickets: list[Ticket], block: str, params: ProblemParam
 # -- the similar-ticket panel --------------------------------------------------------------------------------
 
 
+@cache
 def _grams(text: str | None) -> frozenset[str]:
     """The panel before #15 (baseline): character 2- and 3-grams of the normalised subject."""
     t = " ".join(
@@ -216,7 +224,7 @@ def sweep(sets: dict[str, tuple[list[Ticket], str, bool]]) -> None:
     print("\nsweep: problem threshold (tfidf + blocks); F1 / issues found per set")
     names = list(sets)
     print("  threshold  " + "  ".join(f"{n:>24}" for n in names))
-    for threshold in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
+    for threshold in (0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.3):
         params = ProblemParams(threshold=threshold, variant_threshold=max(threshold, 0.45))
         cells = []
         for n in names:
@@ -277,6 +285,7 @@ def main() -> int:
         score_set("test.json, company as category", tw, "category", params)
         score_set("test.json, company as organisation", tw, "organization", params)
         score_set("test.json, company as category, scored within company", tw, "category", params, within=True)
+        panel("test.json, text only", tw, use_company=False)
         panel("test.json, company as category", tw, use_company=True)
         if args.sweep:
             even, odd = tw[0::2], tw[1::2]
@@ -293,11 +302,11 @@ def main() -> int:
     if log_path.exists():
         items, path_labels, problem_ids = incidents(log_path)
         sn = [Ticket(it, lab, str(i)) for i, (it, lab) in enumerate(zip(items, path_labels, strict=True))]
-        score_set("incident_event_log.csv, label category/subcategory/symptom", sn, "none", params)
+        score_set("incident_event_log.csv, label category/subcategory/symptom", sn, "own", params)
         with_pid = [
             Ticket(items[i], problem_ids[i] or "", str(i)) for i in range(len(items)) if problem_ids[i] is not None
         ]
-        score_set("incident_event_log.csv, label problem_id (incidents with one)", with_pid, "none", params)
+        score_set("incident_event_log.csv, label problem_id (incidents with one)", with_pid, "own", params)
         hier = problems(items, params)
         print(
             f"  hierarchy: {len(set(hier.problem))} problems, {len(set(hier.variant))} variants "

@@ -33,7 +33,7 @@ class ProblemParams:
     strong: float = 0.6
     floor: float = 0.05
     max_df: int | None = None
-    neighbours: int = 15  # edges kept per ticket (its most similar ones), which bounds the clustering's work
+    neighbours: int = 30  # edges kept per ticket (its most similar ones), which bounds the clustering's work
 
 
 DEFAULT_PARAMS = ProblemParams()
