@@ -267,6 +267,30 @@ def speed(rows: int = 20_000, runs: int = 5) -> None:
         print(f"  {name:<24} median {statistics.median(ts):.2f} s (min {min(ts):.2f}, max {max(ts):.2f})")
 
 
+def check_against_sklearn(tickets: list[Ticket]) -> None:
+    """When scikit-learn is installed (it is not a dependency): our TF-IDF cosines against its own."""
+    try:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+    except ImportError:
+        print("\nscikit-learn not installed: engine check skipped")
+        return
+    import numpy as np
+
+    from butterfly.reports.tfidf import cosine_pairs, fold, tfidf
+
+    texts = [fold(" ".join(p for p in (t.item.subject, t.item.description) if p)) for t in tickets]
+    ours = tfidf(texts)
+    left, right, sim = cosine_pairs(ours, min_similarity=0.0)
+    x = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=False).fit_transform(texts)
+    theirs = (x @ x.T).toarray()
+    upper = np.triu(theirs, 1)
+    print(
+        f"\nengine check against scikit-learn (char_wb 3-5, sublinear tf): features {ours.n_features} vs "
+        f"{x.shape[1]}, pairs {len(left)} vs {int((upper > 1e-9).sum())}, "
+        f"largest cosine difference {float(np.abs(theirs[left, right] - sim).max()):.1e}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sweep", action="store_true", help="sweep the problem threshold on tune/held-out halves")
@@ -285,6 +309,7 @@ def main() -> int:
         score_set("test.json, company as category", tw, "category", params)
         score_set("test.json, company as organisation", tw, "organization", params)
         score_set("test.json, company as category, scored within company", tw, "category", params, within=True)
+        check_against_sklearn(tw)
         panel("test.json, text only", tw, use_company=False)
         panel("test.json, company as category", tw, use_company=True)
         if args.sweep:

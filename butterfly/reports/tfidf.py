@@ -42,7 +42,7 @@ _DIGITS = re.compile(r"\d+")
 _PUNCT = re.compile(r"[^\w\s]|_")
 _CJK_CLASS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
 _HAS_CJK = re.compile(f"[{_CJK_CLASS}]")
-_SCRIPT_EDGE = re.compile(f"(?<=[{_CJK_CLASS}])(?=[^{_CJK_CLASS}\\s])|(?<=[^{_CJK_CLASS}\\s])(?=[{_CJK_CLASS}])")
+_CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
 _SPACE = re.compile(r"\s+")
 
 
@@ -65,14 +65,17 @@ def fold(text: str | None) -> str:
         return ""
     t = unicodedata.normalize("NFKC", text)
     t = _REPLY.sub("", t).casefold()
-    if _HAS_CJK.search(t):
+    cjk = _HAS_CJK.search(t) is not None
+    if cjk:
         t = _converter().convert(t).translate(_ONE_FORM)
-    t = _URL.sub(" ", t)
-    t = _MENTION.sub(" ", t)
-    t = _DIGITS.sub("0", t)
-    t = _PUNCT.sub(" ", t)
-    t = _SCRIPT_EDGE.sub(" ", t)
-    return _SPACE.sub(" ", t).strip()
+    if "http" in t or "www." in t:
+        t = _URL.sub(" ", t)
+    if "@" in t:
+        t = _MENTION.sub(" ", t)
+    t = _PUNCT.sub(" ", _DIGITS.sub("0", t))
+    if cjk:  # a space around each CJK run: the words of other scripts beside it are padded like any word
+        t = _CJK_RUN.sub(r" \g<0> ", t)
+    return " ".join(t.split())
 
 
 def _is_cjk(c: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
@@ -121,6 +124,17 @@ def gram_hashes(texts: Sequence[str]) -> tuple[U64, I64]:
     return np.concatenate(hashes), np.concatenate(docs)
 
 
+def _sorted_unique(values: U64) -> U64:
+    """Sorted distinct values (a plain sort: faster than ``np.unique``'s paths on large arrays)."""
+    values = np.sort(values)
+    if len(values) == 0:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
 @dataclass(frozen=True)
 class TfidfMatrix:
     """Unit-length TF-IDF rows in CSR form: row ``i`` is ``indices/data[indptr[i]:indptr[i + 1]]``."""
@@ -144,9 +158,15 @@ def tfidf(texts: Sequence[str]) -> TfidfMatrix:
         return TfidfMatrix(
             np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.int64), n
         )
-    features, feat = np.unique(hashes, return_inverse=True)
+    features = _sorted_unique(hashes)
+    feat = np.searchsorted(features, hashes)
     key = docs * len(features) + feat
-    key, tf = np.unique(key, return_counts=True)
+    key = np.sort(key)
+    start = np.ones(len(key), dtype=bool)
+    start[1:] = key[1:] != key[:-1]
+    first = np.flatnonzero(start)
+    tf = np.diff(np.append(first, len(key)))
+    key = key[first]
     row = key // len(features)
     col = key % len(features)
     df = np.bincount(col, minlength=len(features)).astype(np.int64)

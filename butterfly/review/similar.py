@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -31,7 +32,7 @@ CATEGORY_CANDIDATES = 2000
 NEARBY_CANDIDATES = 2000
 MIN_TEXT_SIMILARITY = 0.05
 CATEGORY_BONUS = 0.3
-DESCRIPTION_CHARS = 300  # of each candidate's description (a walk start reads up to 4,000 candidates)
+DESCRIPTION_CHARS = 120  # of a description compared in place of a missing subject
 RECENT_DAYS = 90
 REVIEWABLE = ("closed", "resolved")
 
@@ -138,18 +139,24 @@ def normalize_subject(subject: str | None) -> str:
     return fold(subject)
 
 
+@lru_cache(maxsize=16384)
+def _fold_subject(subject: str) -> str:
+    """Subjects repeat a lot in a help desk: each is folded once per process."""
+    return fold(subject)
+
+
 def rank_candidates(target: Brief, candidates: Sequence[Brief]) -> list[tuple[int, float, bool, float]]:
     """Candidates that look like the same problem as ``target``, best first: (index, score, same category,
     text similarity).
 
-    Text similarity is the cosine of TF-IDF vectors of subject + description (character n-grams, weights from the
-    candidates themselves); a candidate qualifies with the same category or a text similarity of at least
+    Text similarity is the cosine of TF-IDF vectors of the subjects (character n-grams, weights from the candidates
+    themselves; the start of the description stands in for a missing subject); a candidate qualifies with the same category or a text similarity of at least
     ``MIN_TEXT_SIMILARITY``, and scores its similarity plus ``CATEGORY_BONUS`` for the same category. Ties go to
     the earlier candidate (the caller lists them newest first).
     """
 
     def text(b: Brief) -> str:
-        return fold(" ".join(p for p in (b[0], (b[1] or "")[:DESCRIPTION_CHARS]) if p))
+        return _fold_subject(b[0]) if b[0] and b[0].strip() else fold((b[1] or "")[:DESCRIPTION_CHARS])
 
     matrix = tfidf([text(target), *(text(c) for c in candidates)])
     sims = similarity_to(matrix, 0)[1:].tolist()
@@ -194,7 +201,7 @@ class Candidate:
     subject: str | None
     category: str | None
     closed_key: Any  # the stored closing time, unconverted: only compared with others from the same query
-    description: str | None = None  # its first DESCRIPTION_CHARS characters
+    description: str | None = None  # its first DESCRIPTION_CHARS characters, when it has no subject
 
 
 def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
@@ -215,7 +222,10 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
         c.subject,
         c.category,
         sa.literal_column("ticket.closed_at").label("closed_key"),
-        sa.func.substr(c.description, 1, DESCRIPTION_CHARS),
+        sa.case(
+            (sa.func.coalesce(sa.func.trim(c.subject), "") == "", sa.func.substr(c.description, 1, DESCRIPTION_CHARS)),
+            else_=sa.null(),
+        ),
     ]
     others: list[Any] = [c.id != ticket.id, c.status.in_(REVIEWABLE)]
     if ticket.customer:
