@@ -276,7 +276,7 @@ def check_against_sklearn(tickets: list[Ticket]) -> None:
         return
     import numpy as np
 
-    from butterfly.reports.tfidf import cosine_pairs, fold, tfidf
+    from butterfly.similarity.tfidf import cosine_pairs, fold, tfidf
 
     texts = [fold(" ".join(p for p in (t.item.subject, t.item.description) if p)) for t in tickets]
     ours = tfidf(texts)

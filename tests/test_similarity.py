@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from butterfly.reports.linkage import average_linkage, cut
 from butterfly.reports.problems import ProblemParams, problems
 from butterfly.reports.recurring import GroupInput, group_hierarchy, group_labels
-from butterfly.reports.tfidf import cosine, cosine_pairs, fold, tfidf
+from butterfly.similarity.linkage import average_linkage, cut
+from butterfly.similarity.tfidf import cosine, cosine_pairs, fold, tfidf
 
 ZH = Path(__file__).parent / "data" / "zh_complaints.json"
 

@@ -112,7 +112,7 @@ def export(
 
     from butterfly.checklist.diff import resolve_spec
     from butterfly.checklist.export import export_checklist
-    from butterfly.exports import open_output
+    from butterfly.files import open_output
     from butterfly.settings import get_settings
 
     cl = None
@@ -138,7 +138,7 @@ def validate(
 
     Example: butterfly checklist validate checklists/*.yaml
     """
-    from butterfly.checklist.export import validate_checklist_file
+    from butterfly.checklist.validate import validate_checklist_file
     from butterfly.cli._common import err, print_json
 
     results = [validate_checklist_file(p) for p in paths]

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from butterfly.reports.linkage import average_linkage, cut
-from butterfly.reports.recurring import GroupInput, _label, category_key
+from butterfly.reports.group_input import GroupInput, category_key, loose_label
 from butterfly.reports.textsim import cluster_texts
-from butterfly.reports.tfidf import cosine_pairs, fold, tfidf
+from butterfly.similarity.linkage import average_linkage, cut
+from butterfly.similarity.tfidf import cosine_pairs, fold, tfidf
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,10 @@ class Problems:
 
 def block_key(item: GroupInput) -> str | None:
     """What splits tickets before text does: category › subcategory, else the organisation (product/brand)."""
-    cat, sub = _label(item.category), _label(item.subcategory)
+    cat, sub = loose_label(item.category), loose_label(item.subcategory)
     if cat or sub:
         return f"{cat} › {sub}"
-    org = _label(item.organization)
+    org = loose_label(item.organization)
     return f"org:{org}" if org else None
 
 

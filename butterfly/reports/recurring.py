@@ -26,51 +26,18 @@ Groups are the connected components of those links. ``subject`` (exact normalise
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
+from butterfly.reports.group_input import GroupInput, category_key
+from butterfly.reports.problems import problems
 from butterfly.reports.textsim import SimilarityParams, cluster_texts, components, normalise
+
+__all__ = ["DEFAULT_METHOD", "METHODS", "GroupInput", "category_key", "group_hierarchy", "group_labels", "groups_of"]
 
 METHODS = ("tfidf", "hybrid", "text", "category", "subject")
 DEFAULT_METHOD = "tfidf"
-
-
-@dataclass
-class GroupInput:
-    """What grouping needs of one ticket."""
-
-    subject: str | None = None
-    description: str | None = None
-    category: str | None = None
-    subcategory: str | None = None
-    tags: Sequence[str] = field(default_factory=tuple)
-    organization: str | None = None  # a product / brand / account the ticket is about: the block when no category
-
-
-def _label(text: object) -> str:
-    """A category or tag compared loosely: NFKC, case-folded, inner whitespace collapsed (digits kept)."""
-    if text is None:
-        return ""
-    return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().split())
-
-
-def category_key(category: str | None, subcategory: str | None, tags: Sequence[str] = ()) -> str | None:
-    """``category › subcategory [tag, tag]`` compared loosely; ``None`` when the ticket has none of them."""
-    return _category_key(category, subcategory, tuple(str(t) for t in tags))
-
-
-@lru_cache(maxsize=65536)
-def _category_key(category: str | None, subcategory: str | None, tags: tuple[str, ...]) -> str | None:
-    cat = _label(category)
-    sub = _label(subcategory)
-    tag_set = sorted({_label(t) for t in tags if _label(t)})
-    if not (cat or sub or tag_set):
-        return None
-    return f"{cat} › {sub} [{', '.join(tag_set)}]"
 
 
 def ticket_text(subject: str | None, description: str | None) -> str:
@@ -88,8 +55,6 @@ def group_labels(
     if n == 0:
         return []
     if method == "tfidf":
-        from butterfly.reports.problems import problems
-
         return problems(items).problem
     idx = np.arange(n, dtype=np.int64)
     left: list[np.ndarray] = [idx]
@@ -129,8 +94,6 @@ def group_hierarchy(items: Sequence[GroupInput], *, method: str = DEFAULT_METHOD
     """(problem label, variant label) per item: variants split a problem (``tfidf``); other methods have one
     variant per problem."""
     if method == "tfidf":
-        from butterfly.reports.problems import problems
-
         found = problems(items)
         return found.problem, found.variant
     labels = group_labels(items, method=method)

@@ -23,7 +23,9 @@ from butterfly.checklist.model import (
 from butterfly.errors import ButterflyError, NotFoundError
 from butterfly.review.experience import load_experience_levels
 from butterfly.review.scoring import AnswerValue, cell_scores
+from butterfly.review.similar import similar_tickets
 from butterfly.store.models import ActionItem, Answer, Finding, Review
+from butterfly.tickets import ticket_ref
 from butterfly.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
@@ -214,15 +216,11 @@ def show_answer(
 # -- building -----------------------------------------------------------------------------------------------
 
 
-def ticket_ref(ticket: Ticket) -> str:
-    return f"{ticket.source}:{ticket.external_id}"
-
-
 def _facts(ticket: Ticket) -> TicketFacts:
     assert ticket.id is not None
     return TicketFacts(
         id=ticket.id,
-        ref=ticket_ref(ticket),
+        ref=ticket_ref(ticket.source, ticket.external_id),
         source=ticket.source,
         external_id=ticket.external_id,
         customer=ticket.customer,
@@ -312,22 +310,19 @@ def _rows(
 
 
 def _similar(session: Session, ticket: Ticket, limit: int) -> tuple[list[SimilarRow], str]:
-    """Similar tickets at other customers: the walk's panel (``butterfly.review.similar``, the weekly grouping's
-    TF-IDF engine)."""
-    from butterfly.review.similar import similar_tickets
-
+    """Similar tickets at other customers (:func:`butterfly.review.similar.similar_tickets`)."""
     rows = [
         SimilarRow(
-            ref=f"{s.ticket.source}:{s.ticket.external_id}",
-            source=s.ticket.source,
-            external_id=s.ticket.external_id,
-            customer=s.ticket.customer,
-            subject=s.ticket.subject,
-            category=s.ticket.category,
-            closed_at=as_utc(s.ticket.closed_at),
-            score=round(s.score, 3),
+            ref=ticket_ref(item.ticket.source, item.ticket.external_id),
+            source=item.ticket.source,
+            external_id=item.ticket.external_id,
+            customer=item.ticket.customer,
+            subject=item.ticket.subject,
+            category=item.ticket.category,
+            closed_at=as_utc(item.ticket.closed_at),
+            score=round(float(item.score), 3),
         )
-        for s in similar_tickets(session=session, ticket=ticket, limit=limit)
+        for item in similar_tickets(session=session, ticket=ticket, limit=limit)[:limit]
     ]
     return rows, "similar"
 
@@ -358,7 +353,8 @@ def build_ticket_report(
         if missing:
             have = ", ".join(r.reviewer for r in reviews) or "nobody yet"
             raise NotFoundError(
-                f"no review of {ticket_ref(ticket)} by {', '.join(missing)}", hint=f"reviewed by: {have}"
+                f"no review of {ticket_ref(ticket.source, ticket.external_id)} by {', '.join(missing)}",
+                hint=f"reviewed by: {have}",
             )
         reviews = sorted((r for r in reviews if r.reviewer in wanted), key=lambda r: wanted.index(r.reviewer))
     review_ids = [r.id for r in reviews if r.id is not None]

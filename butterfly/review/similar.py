@@ -5,7 +5,7 @@ closed tickets at *other* customers that look like this one: the same category, 
 
 This must stay fast on a million tickets. Two indexed queries fetch a bounded set of candidates (the most recently
 closed tickets of the same category, and the tickets closed just before this one in any category; 4,000 at most);
-they are then scored by the engine of the weekly grouping (``butterfly.reports.tfidf``: TF-IDF over character
+they are then scored by the engine of the weekly grouping (``butterfly.similarity.tfidf``: TF-IDF over character
 n-grams of subject + description, folded for width and traditional/simplified Chinese).
 """
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import col, func, select
 
-from butterfly.reports.tfidf import fold, similarity_to, tfidf
+from butterfly.similarity.tfidf import fold, similarity_to, tfidf
 from butterfly.store.models import Ticket
 from butterfly.store.models import Ticket as T
 from butterfly.timeutil import as_utc
@@ -135,7 +135,7 @@ Brief = tuple[str | None, str | None, str | None]  # subject, description, categ
 
 
 def normalize_subject(subject: str | None) -> str:
-    """A subject as compared (see ``butterfly.reports.tfidf.fold``)."""
+    """A subject as compared (see ``butterfly.similarity.tfidf.fold``)."""
     return fold(subject)
 
 
