@@ -1,7 +1,7 @@
 """The ``tfidf`` grouping: problems and their variants from what customers write, blocked by category.
 
-See ``recurring`` for the rules; the pieces are ``tfidf`` (folding, n-grams, weights, cosine pairs) and
-``linkage`` (average linkage and its cuts).
+See ``recurring`` for the rules; the pieces are ``butterfly.similarity.tfidf`` (folding, n-grams, weights, cosine
+pairs) and ``butterfly.similarity.linkage`` (average linkage and its cuts).
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ class Problems:
 
 
 def block_key(item: GroupInput) -> str | None:
-    """What splits tickets before text does: category › subcategory, else the organisation (product/brand)."""
+    """What splits tickets before text does: category › subcategory, else the organisation as a product/brand.
+
+    The weekly report passes no organisation: in butterfly it names the customer's company, and a block per
+    customer company would split the very problem seen at several companies."""
     cat, sub = loose_label(item.category), loose_label(item.subcategory)
     if cat or sub:
         return f"{cat} › {sub}"

@@ -1,8 +1,9 @@
 """Grouping tickets into problems: by what customers write, split by category.
 
-The default method, ``tfidf``, compares subject + description by TF-IDF over character n-grams (``tfidf``:
-folded for width and traditional/simplified Chinese, 1-2-grams for CJK, 3-5-grams inside words otherwise) and
-clusters them by average linkage (``linkage``), which does not chain:
+The default method, ``tfidf`` (``problems``), compares subject + description by TF-IDF over character n-grams
+(``butterfly.similarity.tfidf``: folded for width and traditional/simplified Chinese, 1-2-grams for CJK, 3-5-grams
+inside words otherwise) and clusters them by average linkage (``butterfly.similarity.linkage``), which does not
+chain:
 
 - the **category** (category › subcategory, compared loosely) is a blocking key: within a category text splits
   tickets into problems (average cosine >= ``threshold``); tickets of different categories link only when their
