@@ -42,8 +42,6 @@ _DIGITS = re.compile(r"\d+")
 _PUNCT = re.compile(r"[^\w\s]|_")
 _CJK_CLASS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
 _HAS_CJK = re.compile(f"[{_CJK_CLASS}]")
-_CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
-_SPACE = re.compile(r"\s+")
 
 
 # characters with two simplified forms in use, where OpenCC keeps the less usual one (到帳 → 到帐, not 到账)
@@ -59,22 +57,18 @@ def _converter() -> Any:
 
 def fold(text: str | None) -> str:
     """Text as compared: NFKC, case-folded, traditional → simplified Chinese (Taiwan phrases → mainland ones),
-    reply prefixes, URLs, @handles and punctuation removed, digit runs → ``0``, a space between CJK and other
-    scripts, whitespace collapsed."""
+    reply prefixes, URLs, @handles and punctuation removed, digit runs → ``0``, whitespace collapsed."""
     if not text:
         return ""
     t = unicodedata.normalize("NFKC", text)
     t = _REPLY.sub("", t).casefold()
-    cjk = _HAS_CJK.search(t) is not None
-    if cjk:
+    if _HAS_CJK.search(t):
         t = _converter().convert(t).translate(_ONE_FORM)
     if "http" in t or "www." in t:
         t = _URL.sub(" ", t)
     if "@" in t:
         t = _MENTION.sub(" ", t)
     t = _PUNCT.sub(" ", _DIGITS.sub("0", t))
-    if cjk:  # a space around each CJK run: the words of other scripts beside it are padded like any word
-        t = _CJK_RUN.sub(r" \g<0> ", t)
     return " ".join(t.split())
 
 
@@ -95,30 +89,36 @@ def gram_hashes(texts: Sequence[str]) -> tuple[U64, I64]:
     sep = c == 0
     doc = np.cumsum(sep, dtype=np.int64) - 1
     cjk = _is_cjk(c)
-    space = c == 32
+    # other scripts see a CJK character as a space: a word beside Chinese text is padded like any other word
+    other = np.where(cjk, np.uint32(32), c).astype(np.uint64)
+    space = other == 32
     c64 = c.astype(np.uint64)
     m = len(c) - 4
     hashes: list[U64] = []
     docs: list[I64] = []
+    seed = np.uint64(0xCBF29CE484222325)
     prime = np.uint64(0x100000001B3)
     with np.errstate(over="ignore"):
-        h = np.full(m, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
-        bad = np.zeros(m, dtype=bool)  # the window so far holds a separator
-        has_cjk = np.zeros(m, dtype=bool)
+        # CJK 1- and 2-grams: every character CJK
+        h = (seed ^ c64[:m]) * prime
+        keep = cjk[:m]
+        hashes.append((h ^ np.uint64(1))[keep])
+        docs.append(doc[:m][keep])
+        h = (h ^ c64[1 : m + 1]) * prime
+        keep = cjk[:m] & cjk[1 : m + 1]
+        hashes.append((h ^ np.uint64(2))[keep])
+        docs.append(doc[:m][keep])
+        # other scripts: 3- to 5-grams with a space (or CJK) only at either end: inside one padded word
+        h = np.full(m, seed, dtype=np.uint64)
+        bad = np.zeros(m, dtype=bool)  # the window holds a separator
         inner_space = np.zeros(m, dtype=bool)
         for k in range(5):
-            h = (h ^ c64[k : m + k]) * prime
+            h = (h ^ other[k : m + k]) * prime
             bad |= sep[k : m + k]
-            has_cjk |= cjk[k : m + k]
             n = k + 1
-            if n <= 2:  # CJK 1- and 2-grams: every character CJK
-                all_cjk = cjk[:m] if n == 1 else cjk[:m] & cjk[1 : m + 1]
-                keep = all_cjk & ~bad
-                hashes.append((h ^ np.uint64(n))[keep])
-                docs.append(doc[:m][keep])
-            if n >= 3:  # other scripts: 3- to 5-grams, a space only at either end (inside one padded word)
+            if n >= 3:
                 inner_space |= space[k - 1 : m + k - 1]
-                keep = ~bad & ~has_cjk & ~inner_space
+                keep = ~bad & ~inner_space
                 hashes.append((h ^ np.uint64(n))[keep])
                 docs.append(doc[:m][keep])
     return np.concatenate(hashes), np.concatenate(docs)
