@@ -237,3 +237,7 @@ def test_weekly_report_on_real_servicenow_data_finds_problems_at_several_callers
             assert sorted(m for v in g["variants"] for m in v["members"]) == sorted(g["members"])
     md = cli("report", "weekly", "--week", "2016-W10", "--db", sqlite_url_fixture).stdout
     assert f"### 1. {top['label']}" in md.replace("\\", "")
+    shown = next(g for g in groups if len(g["variants"]) >= 2)
+    section = md.replace("\\", "").split(f"{shown['label']}\n", 1)[1].split("###")[0]
+    first = shown["variants"][0]
+    assert f"- Variants: {first['label']} ({first['ticket_count']})" in section
