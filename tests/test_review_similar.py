@@ -73,3 +73,14 @@ def test_customer_history_counts_earlier_tickets_and_the_last_90_days(session) -
     assert [b.external_id for b in h.recent] == ["T-recent", "T-old"]
     nobody = make_ticket(session, "T-anon", customer=None)
     assert customer_history(session=session, ticket=nobody).earlier == 0
+
+
+def test_a_ticket_without_subject_is_compared_by_its_description(session) -> None:  # type: ignore[no-untyped-def]
+    t = make_ticket(session, "T-1", customer="华星物流", subject="退款一直没到账", category="billing")
+    make_ticket(
+        session, "T-chat", customer="青禾餐饮", subject=None, description="退款一直沒到帳，已經一週了", category="chat"
+    )
+    make_ticket(session, "T-other", customer="Northwind", subject=None, description="打印机离线", category="chat")
+    found = similar_tickets(session=session, ticket=t, limit=5)
+    assert [s.ticket.external_id for s in found] == ["T-chat"]
+    assert found[0].text_similarity > 0.3 and not found[0].same_category
