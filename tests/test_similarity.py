@@ -70,6 +70,23 @@ def test_a_category_splits_by_text_and_strong_text_crosses_categories() -> None:
     assert problems(items, weak).problem == [0, 0, 2, 2, 4, 5]
 
 
+def test_the_organisation_is_the_block_when_a_ticket_has_no_category() -> None:
+    weak = ProblemParams(strong=1.01)  # nothing is strong enough to cross a block
+    items = [
+        GroupInput("printer cartridge not recognised", organization="HP"),
+        GroupInput("my printer does not recognise the new cartridge", organization="HP"),
+        GroupInput("printer cartridge not recognised", organization="Canon"),
+        GroupInput("printer cartridge is not recognised", organization="Canon"),
+    ]
+    assert problems(items, weak).problem == [0, 0, 2, 2]
+    # without organisations the same text is one problem
+    plain = [GroupInput(it.subject) for it in items]
+    assert problems(plain, weak).problem == [0, 0, 0, 0]
+    # a category, when present, is the block instead of the organisation
+    by_category = [GroupInput(it.subject, category="printing", organization=it.organization) for it in items]
+    assert problems(by_category, weak).problem == [0, 0, 0, 0]
+
+
 def test_problems_without_text_group_by_category_with_symptoms_as_variants() -> None:
     items = [
         GroupInput(None, None, "Category 32", "Subcategory 9", ["Symptom 4"]),
