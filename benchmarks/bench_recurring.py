@@ -1,5 +1,6 @@
 """How well does recurring-problem grouping match real labels? Pairwise precision/recall/F1 and the adjusted Rand
-index of each grouping method against the exact-normalised-subject baseline.
+index of each grouping method against the exact-normalised-subject baseline. ``bench_similarity.py`` is the fuller
+benchmark (issues found, the similar-ticket panel, more baselines, the Chinese set, threshold sweeps).
 
     python benchmarks/bench_recurring.py            # both real data sets (../shared/data/real)
     python benchmarks/bench_recurring.py --quick    # the same (they are small); kept for the --quick convention
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -27,7 +29,9 @@ from pathlib import Path
 
 from butterfly.reports.recurring import METHODS, GroupInput, group_labels
 
-REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real"
+REAL = Path(
+    os.environ.get("BUTTERFLY_REAL_DATA") or Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real"
+)
 
 
 def pair_scores(pred: list[int], gold: list[str]) -> dict[str, float]:
@@ -48,7 +52,7 @@ def pair_scores(pred: list[int], gold: list[str]) -> dict[str, float]:
 def twitter(path: Path, with_company: bool) -> tuple[list[GroupInput], list[str]]:
     items, labels = [], []
     for conv in json.loads(path.read_text(encoding="utf-8")):
-        client = [m["message"] for m in conv["dialogContent"] if "client" in m]
+        client = [m["message"] for m in conv["dialogContent"] if "client" in m or "client1" in m]
         items.append(
             GroupInput(
                 subject=client[0] if client else "",

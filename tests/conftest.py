@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 
 PG_URL = os.environ.get("BUTTERFLY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REAL_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real"
+# ../shared/data/real beside the checkout, or the folder in BUTTERFLY_REAL_DATA (a git worktree lives elsewhere)
+REAL_DATA = Path(
+    os.environ.get("BUTTERFLY_REAL_DATA") or Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real"
+)
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -184,7 +184,7 @@ def test_silent_customer_rule_on_a_constructed_case(session) -> None:  # type: i
 # -- grouping ---------------------------------------------------------------------------------------------------
 
 
-def test_grouping_finds_chinese_near_duplicates_and_keeps_others_apart() -> None:
+def test_grouping_joins_simplified_and_traditional_and_splits_a_category_by_text() -> None:
     from butterfly.reports.recurring import GroupInput, group_labels, groups_of
 
     items = [
@@ -198,7 +198,9 @@ def test_grouping_finds_chinese_near_duplicates_and_keeps_others_apart() -> None
         GroupInput("完全不同的问题:退款没有到账"),
     ]
     groups = sorted(groups_of(group_labels(items)))
-    assert groups == [[0, 1], [2], [3, 4], [5, 6], [7]]
+    # 發票匯出失敗 (zh-TW) is 发票导出失败 (zh-CN); one category (login) holds two problems
+    assert groups == [[0, 1], [2, 3, 4], [5], [6], [7]]
+    assert sorted(groups_of(group_labels(items, method="hybrid"))) == [[0, 1], [2], [3, 4], [5, 6], [7]]
     baseline = sorted(groups_of(group_labels(items, method="subject")))
     assert baseline == [[0], [1], [2], [3], [4], [5], [6], [7]]
 
@@ -226,5 +228,16 @@ def test_weekly_report_on_real_servicenow_data_finds_problems_at_several_callers
     top = groups[0]
     assert top["trend"][-1] == top["ticket_count"] and len(top["trend"]) == 8
     assert top["first_seen"] <= report["end"]
+    # one problem per category › subcategory, its symptoms as variants; every member listed
+    assert len({g["category"] for g in groups}) == len(groups)
+    assert any(len(g["variants"]) >= 2 for g in groups)
+    for g in groups:
+        assert len(g["members"]) == len(set(g["members"])) == g["ticket_count"]
+        if g["variants"]:
+            assert sorted(m for v in g["variants"] for m in v["members"]) == sorted(g["members"])
     md = cli("report", "weekly", "--week", "2016-W10", "--db", sqlite_url_fixture).stdout
     assert f"### 1. {top['label']}" in md.replace("\\", "")
+    shown = next(g for g in groups if len(g["variants"]) >= 2)
+    section = md.replace("\\", "").split(f"{shown['label']}\n", 1)[1].split("###")[0]
+    first = shown["variants"][0]
+    assert f"- Variants: {first['label']} ({first['ticket_count']})" in section

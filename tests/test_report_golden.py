@@ -308,6 +308,7 @@ def test_weekly_report_content(session) -> None:  # type: ignore[no-untyped-def]
     assert sms.trend == [0, 0, 0, 0, 0, 1, 0, 2]  # W45 (Contoso), W47
     assert sms.weeks_seen == 2
     assert sms.outreach_candidates == ["Contoso"]
+    assert sorted(sms.members) == sorted(t.ref for t in sms.tickets) and len(sms.members) == sms.ticket_count
     assert sms.process_patch == "overdue"
     # the invoice problem: Chinese subjects, different tag sets, grouped by text similarity
     invoice = next(g for g in report.recurring if "发票导出失败" in g.label)

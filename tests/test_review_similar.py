@@ -7,16 +7,23 @@ from datetime import timedelta
 from review_support import BASE, make_ticket
 
 from butterfly.review import similar
-from butterfly.review.similar import customer_history, ngrams, normalize_subject, similar_tickets, subject_similarity
+from butterfly.review.similar import customer_history, normalize_subject, rank_candidates, similar_tickets
 
 
-def test_subject_similarity_works_for_chinese_and_english() -> None:
-    assert subject_similarity("Re: 发票导出失败", "发票导出失败！") == 1.0
-    assert subject_similarity("发票导出失败，提示模板不存在", "发票导出报错") > 0.3
-    assert subject_similarity("发票导出失败", "短信验证码收不到") == 0.0
-    assert subject_similarity("SMS code never arrives", "sms verification code never arrives") > 0.6
-    assert normalize_subject("  FW: Printer   OFFLINE!! ") == "printer offline"
-    assert ngrams("") == frozenset()
+def _ranked(target: str, candidates: list[str]) -> list[str]:
+    return [candidates[r[0]] for r in rank_candidates((target, None, None), [(c, None, None) for c in candidates])]
+
+
+def test_paraphrases_rank_above_other_problems_in_chinese_and_english() -> None:
+    complaints = ["积分没到账", "短信验证码收不到", "钱还没退回来", "發票匯出失敗", "打印机离线", "退款一直沒到帳"]
+    assert _ranked("退款一直没到账", complaints)[0] == "退款一直沒到帳"  # traditional, another customer's words
+    assert _ranked("发票导出失败", complaints)[0] == "發票匯出失敗"  # Taiwan wording (匯出) folds to 导出
+    assert _ranked("印表機連不上", complaints)[0] == "打印机离线"
+    english = ["Printer is offline again", "SMS verification code never arrives", "Refund has not arrived"]
+    assert _ranked("never got the sms code", english)[0] == "SMS verification code never arrives"
+    assert "短信验证码收不到" not in _ranked("退款一直没到账", complaints)  # nothing in common: not shown
+    assert normalize_subject("  FW: ＰＲＩＮＴＥＲ   OFFLINE!! ") == "printer offline"
+    assert normalize_subject("") == ""
 
 
 def test_same_problem_at_other_customers(session) -> None:  # type: ignore[no-untyped-def]
@@ -31,7 +38,7 @@ def test_same_problem_at_other_customers(session) -> None:  # type: ignore[no-un
     assert refs == ["T-subject", "T-cat"]  # similar subject beats the same category alone
     by_ref = {s.ticket.external_id: s for s in found}
     assert by_ref["T-cat"].same_category and not by_ref["T-subject"].same_category
-    assert by_ref["T-subject"].subject_similarity > 0.6
+    assert by_ref["T-subject"].text_similarity > 0.6
     assert similar_tickets(session=session, ticket=t, limit=1)[0].ticket.external_id == "T-subject"
 
 
@@ -66,3 +73,14 @@ def test_customer_history_counts_earlier_tickets_and_the_last_90_days(session) -
     assert [b.external_id for b in h.recent] == ["T-recent", "T-old"]
     nobody = make_ticket(session, "T-anon", customer=None)
     assert customer_history(session=session, ticket=nobody).earlier == 0
+
+
+def test_a_ticket_without_subject_is_compared_by_its_description(session) -> None:  # type: ignore[no-untyped-def]
+    t = make_ticket(session, "T-1", customer="华星物流", subject="退款一直没到账", category="billing")
+    make_ticket(
+        session, "T-chat", customer="青禾餐饮", subject=None, description="退款一直沒到帳，已經一週了", category="chat"
+    )
+    make_ticket(session, "T-other", customer="Northwind", subject=None, description="打印机离线", category="chat")
+    found = similar_tickets(session=session, ticket=t, limit=5)
+    assert [s.ticket.external_id for s in found] == ["T-chat"]
+    assert found[0].text_similarity > 0.3 and not found[0].same_category

@@ -12,6 +12,7 @@ report_app = typer.Typer(help="Retrospective of one ticket; weekly recurring-iss
 
 
 class Grouping(StrEnum):
+    tfidf = "tfidf"
     hybrid = "hybrid"
     text = "text"
     category = "category"
@@ -109,10 +110,10 @@ def weekly(
         Grouping,
         typer.Option(
             "--grouping",
-            help="How tickets form a problem: category/tags and text similarity (hybrid), "
-            "text only, category only, or exact subject.",
+            help="How tickets form a problem: what customers write, split by category (tfidf); category/tags or "
+            "near-duplicate text (hybrid); near-duplicate text only; category only; or exact subject.",
         ),
-    ] = Grouping.hybrid,
+    ] = Grouping.tfidf,
     consistency_by: Annotated[
         str,
         typer.Option("--consistency-by", help="Consistency section: compare by assignee, group, channel or source."),

@@ -98,6 +98,8 @@ def render_context(ctx: "ReviewContext") -> Any:
 
     parts: list[Any] = [facts, "", line, "", history, ""]
     if ctx.similar:
+        from butterfly.review.similar import MIN_TEXT_SIMILARITY
+
         sim = Table(
             title="the same problem at other customers (closed)", title_justify="left", box=None, padding=(0, 2)
         )
@@ -110,8 +112,8 @@ def render_context(ctx: "ReviewContext") -> Any:
             why = []
             if s.same_category:
                 why.append("same category")
-            if s.subject_similarity >= 0.3:
-                why.append(f"subject {round(s.subject_similarity * 100)}% alike")
+            if s.text_similarity >= MIN_TEXT_SIMILARITY:
+                why.append(f"text {round(s.text_similarity * 100)}% alike")
             sim.add_row(
                 terminal_safe(s.ticket.external_id),
                 terminal_safe(s.ticket.customer) or "-",

@@ -1,63 +1,44 @@
-"""Grouping tickets into problems: by category/tags and by text similarity of subject and description.
+"""Grouping tickets into problems: by what customers write, split by category.
 
-Two tickets belong to the same problem when
+The default method, ``tfidf`` (``problems``), compares subject + description by TF-IDF over character n-grams
+(``butterfly.similarity.tfidf``: folded for width and traditional/simplified Chinese, 1-2-grams for CJK, 3-5-grams
+inside words otherwise) and clusters them by average linkage (``butterfly.similarity.linkage``), which does not
+chain:
+
+- the **category** (category › subcategory, compared loosely) is a blocking key: within a category text splits
+  tickets into problems (average cosine >= ``threshold``); tickets of different categories link only when their
+  texts are strongly alike (cosine >= ``strong``); a ticket without a category is compared with every other;
+- tickets without any text group by their category key (category, subcategory and tags);
+- each problem has **variants**: the same clustering cut at ``variant_threshold``, and for tickets without text
+  their tag set (the ServiceNow symptom), so ``Category 32 › Subcategory 9`` with three symptoms is one problem
+  with three variants.
+
+The older methods stay for the benchmark (``benchmarks/bench_similarity.py``): ``hybrid`` links tickets that
+share a category key *or* whose texts are near-duplicates; in it two tickets belong to the same problem when
 
 - they have the same **category key** (category, subcategory and tag set, normalised), or
 - their **subjects**, or their **subjects + descriptions**, normalised, are near-duplicates: estimated Jaccard
   similarity of character n-grams (CJK bigrams, other trigrams) of at least ``threshold`` (MinHash/LSH, see
   ``textsim``).
 
-Groups are the connected components of those links (method ``hybrid``, the default). The other methods exist
-to be measured against it (``benchmarks/bench_recurring.py``): ``subject`` (exact normalised subject, the
-baseline), ``text`` (text links only) and ``category`` (category key only).
+Groups are the connected components of those links. ``subject`` (exact normalised subject) is the baseline,
+``text`` uses the near-duplicate text links only and ``category`` the category key only.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
+from butterfly.reports.group_input import GroupInput, category_key
+from butterfly.reports.problems import problems
 from butterfly.reports.textsim import SimilarityParams, cluster_texts, components, normalise
 
-METHODS = ("hybrid", "text", "category", "subject")
-DEFAULT_METHOD = "hybrid"
+__all__ = ["DEFAULT_METHOD", "METHODS", "GroupInput", "category_key", "group_hierarchy", "group_labels", "groups_of"]
 
-
-@dataclass
-class GroupInput:
-    """What grouping needs of one ticket."""
-
-    subject: str | None = None
-    description: str | None = None
-    category: str | None = None
-    subcategory: str | None = None
-    tags: Sequence[str] = field(default_factory=tuple)
-
-
-def _label(text: object) -> str:
-    """A category or tag compared loosely: NFKC, case-folded, inner whitespace collapsed (digits kept)."""
-    if text is None:
-        return ""
-    return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().split())
-
-
-def category_key(category: str | None, subcategory: str | None, tags: Sequence[str] = ()) -> str | None:
-    """``category › subcategory [tag, tag]`` compared loosely; ``None`` when the ticket has none of them."""
-    return _category_key(category, subcategory, tuple(str(t) for t in tags))
-
-
-@lru_cache(maxsize=65536)
-def _category_key(category: str | None, subcategory: str | None, tags: tuple[str, ...]) -> str | None:
-    cat = _label(category)
-    sub = _label(subcategory)
-    tag_set = sorted({_label(t) for t in tags if _label(t)})
-    if not (cat or sub or tag_set):
-        return None
-    return f"{cat} › {sub} [{', '.join(tag_set)}]"
+METHODS = ("tfidf", "hybrid", "text", "category", "subject")
+DEFAULT_METHOD = "tfidf"
 
 
 def ticket_text(subject: str | None, description: str | None) -> str:
@@ -74,6 +55,8 @@ def group_labels(
     n = len(items)
     if n == 0:
         return []
+    if method == "tfidf":
+        return problems(items).problem
     idx = np.arange(n, dtype=np.int64)
     left: list[np.ndarray] = [idx]
     right: list[np.ndarray] = [idx]
@@ -106,6 +89,16 @@ def group_labels(
                 right.append(present[labels])
     labels_all = components(n, np.concatenate(left), np.concatenate(right))
     return [int(v) for v in labels_all]
+
+
+def group_hierarchy(items: Sequence[GroupInput], *, method: str = DEFAULT_METHOD) -> tuple[list[int], list[int]]:
+    """(problem label, variant label) per item: variants split a problem (``tfidf``); other methods have one
+    variant per problem."""
+    if method == "tfidf":
+        found = problems(items)
+        return found.problem, found.variant
+    labels = group_labels(items, method=method)
+    return labels, labels
 
 
 def groups_of(labels: Sequence[int]) -> list[list[int]]:

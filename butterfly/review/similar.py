@@ -1,17 +1,17 @@
 """Look-ups for a review's context panel: the customer's earlier tickets, and the same problem elsewhere.
 
 "The same problem at different customers" is what the company-side mid-term cell asks about, so the walk shows
-closed tickets at *other* customers that look like this one: the same category, or a similar subject.
+closed tickets at *other* customers that look like this one: the same category, or similar text.
 
 This must stay fast on a million tickets. Two indexed queries fetch a bounded set of candidates (the most recently
 closed tickets of the same category, and the tickets closed just before this one in any category; 4,000 at most);
-they are then scored in Python by character n-grams of the subject, which works for Chinese as well as English.
+they are then scored by the engine of the weekly grouping (``butterfly.similarity.tfidf``: TF-IDF over character
+n-grams of subject + description, folded for width and traditional/simplified Chinese).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import col, func, select
 
+from butterfly.similarity.tfidf import fold, similarity_to, tfidf
 from butterfly.store.models import Ticket
 from butterfly.store.models import Ticket as T
 from butterfly.timeutil import as_utc
@@ -27,10 +28,11 @@ from butterfly.timeutil import as_utc
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-
 CATEGORY_CANDIDATES = 2000
 NEARBY_CANDIDATES = 2000
-MIN_SUBJECT_SIMILARITY = 0.3
+MIN_TEXT_SIMILARITY = 0.05
+CATEGORY_BONUS = 0.3
+DESCRIPTION_CHARS = 120  # of a description compared in place of a missing subject
 RECENT_DAYS = 90
 REVIEWABLE = ("closed", "resolved")
 
@@ -68,16 +70,16 @@ class TicketBrief:
 @dataclass(frozen=True)
 class SimilarTicket:
     ticket: TicketBrief
-    score: float  # 0..1.5: subject similarity (0..1) + 0.5 for the same category
+    score: float  # text similarity (0..1) + CATEGORY_BONUS for the same category
     same_category: bool
-    subject_similarity: float
+    text_similarity: float  # cosine of TF-IDF character n-gram vectors of subject + description
 
     def as_dict(self) -> dict[str, Any]:
         return {
             **self.ticket.as_dict(),
             "score": round(self.score, 3),
             "same_category": self.same_category,
-            "subject_similarity": round(self.subject_similarity, 3),
+            "text_similarity": round(self.text_similarity, 3),
         }
 
 
@@ -127,57 +129,46 @@ def _brief(row: Any) -> TicketBrief:
     )
 
 
-# -- subject similarity ------------------------------------------------------------------------------------
+# -- text similarity -----------------------------------------------------------------------------------------
 
-_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|答复|回复|回覆|转发|轉寄)\s*[:：]\s*)+", re.IGNORECASE)
-_NOISE = re.compile(r"[\W_]+", re.UNICODE)
+Brief = tuple[str | None, str | None, str | None]  # subject, description, category
 
 
 def normalize_subject(subject: str | None) -> str:
-    """Lower case, NFKC, reply prefixes and punctuation removed, spaces collapsed."""
-    if not subject:
-        return ""
-    text = unicodedata.normalize("NFKC", subject)
-    text = _REPLY_PREFIX.sub("", text).lower()
-    return " ".join(_NOISE.sub(" ", text).split())
+    """A subject as compared (see ``butterfly.similarity.tfidf.fold``)."""
+    return fold(subject)
 
 
 @lru_cache(maxsize=16384)
-def subject_grams(subject: str | None) -> frozenset[str]:
-    """The n-grams of a normalised subject (cached: help-desk subjects repeat a lot)."""
-    return ngrams(normalize_subject(subject))
+def _fold_subject(subject: str) -> str:
+    """Subjects repeat a lot in a help desk: each is folded once per process."""
+    return fold(subject)
 
 
-def ngrams(text: str) -> frozenset[str]:
-    """Character 2- and 3-grams (Chinese has no spaces; n-grams work for both scripts)."""
-    if not text:
-        return frozenset()
-    if len(text) < 3:
-        return frozenset((text,))
-    n = len(text)
-    return frozenset([text[i : i + 2] for i in range(n - 1)] + [text[i : i + 3] for i in range(n - 2)])
+def rank_candidates(target: Brief, candidates: Sequence[Brief]) -> list[tuple[int, float, bool, float]]:
+    """Candidates that look like the same problem as ``target``, best first: (index, score, same category,
+    text similarity).
 
-
-def gram_similarity(ga: frozenset[str], gb: frozenset[str]) -> float:
-    """Mean of the Dice coefficient and the overlap coefficient of two n-gram sets (0..1).
-
-    Dice alone punishes a short subject against a long one ("发票导出报错" vs "发票导出失败，提示模板不存在");
-    the overlap coefficient alone would make a two-character subject match everything, so it only counts when
-    the shorter side has at least four n-grams.
+    Text similarity is the cosine of TF-IDF vectors of the subjects (character n-grams, weights from the candidates
+    themselves; the start of the description stands in for a missing subject); a candidate qualifies with the same category or a text similarity of at least
+    ``MIN_TEXT_SIMILARITY``, and scores its similarity plus ``CATEGORY_BONUS`` for the same category. Ties go to
+    the earlier candidate (the caller lists them newest first).
     """
-    if not ga or not gb:
-        return 0.0
-    common = len(ga & gb)
-    dice = 2 * common / (len(ga) + len(gb))
-    shorter = min(len(ga), len(gb))
-    if shorter < 4:
-        return dice
-    return (dice + common / shorter) / 2
 
+    def text(b: Brief) -> str:
+        return _fold_subject(b[0]) if b[0] and b[0].strip() else fold((b[1] or "")[:DESCRIPTION_CHARS])
 
-def subject_similarity(a: str | None, b: str | None) -> float:
-    """How alike two subjects are, from their character n-grams (0..1)."""
-    return gram_similarity(subject_grams(a), subject_grams(b))
+    matrix = tfidf([text(target), *(text(c) for c in candidates)])
+    sims = similarity_to(matrix, 0)[1:].tolist()
+    category = target[2]
+    out = []
+    for k, (cand, sim) in enumerate(zip(candidates, sims, strict=True)):
+        same = bool(category) and cand[2] == category
+        if not same and sim < MIN_TEXT_SIMILARITY:
+            continue
+        out.append((k, sim + (CATEGORY_BONUS if same else 0.0), same, sim))
+    out.sort(key=lambda r: (-r[1], r[0]))
+    return out
 
 
 # -- look-ups ------------------------------------------------------------------------------------------------
@@ -210,6 +201,7 @@ class Candidate:
     subject: str | None
     category: str | None
     closed_key: Any  # the stored closing time, unconverted: only compared with others from the same query
+    description: str | None = None  # its first DESCRIPTION_CHARS characters, when it has no subject
 
 
 def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
@@ -224,7 +216,17 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
     """
     table = T.__table__  # type: ignore[attr-defined]
     c = table.c
-    columns = [c.id, c.external_id, c.subject, c.category, sa.literal_column("ticket.closed_at").label("closed_key")]
+    columns = [
+        c.id,
+        c.external_id,
+        c.subject,
+        c.category,
+        sa.literal_column("ticket.closed_at").label("closed_key"),
+        sa.case(
+            (sa.func.coalesce(sa.func.trim(c.subject), "") == "", sa.func.substr(c.description, 1, DESCRIPTION_CHARS)),
+            else_=sa.null(),
+        ),
+    ]
     others: list[Any] = [c.id != ticket.id, c.status.in_(REVIEWABLE)]
     if ticket.customer:
         others.append(sa.or_(c.customer.is_(None), c.customer != ticket.customer))
@@ -238,7 +240,7 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
         )
         for r in session.execute(stmt):
             seen.setdefault(r[0], Candidate(*r))
-    if normalize_subject(ticket.subject):
+    if normalize_subject(ticket.subject) or normalize_subject(ticket.description):
         until = as_utc(ticket.closed_at or ticket.resolved_at or ticket.created_at)
         stmt = sa.select(*columns).where(c.status == "closed", c.closed_at.is_not(None), *others)
         if until is not None:
@@ -249,27 +251,22 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
 
 
 def similar_tickets(*, session: Session, ticket: Ticket, limit: int = 5) -> list[SimilarTicket]:
-    """Closed tickets at other customers that look like the same problem, best first.
-
-    A candidate qualifies by the same category or a subject similarity of at least 0.3; the score is the
-    subject similarity plus 0.5 for the same category, ties broken by the most recently closed.
-    """
-    target_grams = subject_grams(ticket.subject)
-    scored: list[tuple[float, Any, int, bool, float]] = []
-    for cand in similar_candidates(session=session, ticket=ticket):
-        same_category = bool(ticket.category) and cand.category == ticket.category
-        sim = gram_similarity(target_grams, subject_grams(cand.subject)) if target_grams else 0.0
-        if not same_category and sim < MIN_SUBJECT_SIMILARITY:
-            continue
-        scored.append((sim + (0.5 if same_category else 0.0), cand.closed_key, cand.id, same_category, sim))
-    # best score first; among equal scores the most recently closed (two stable sorts: raw times compare only
-    # with each other, never with None)
-    scored.sort(key=lambda s: s[2])
-    scored.sort(key=lambda s: (s[1] is not None, s[1] if s[1] is not None else 0), reverse=True)
-    scored.sort(key=lambda s: -s[0])
-    best = scored[: max(0, limit)]
+    """Closed tickets at other customers that look like the same problem, best first (see
+    :func:`rank_candidates`); among equal scores the most recently closed first."""
+    cands = similar_candidates(session=session, ticket=ticket)
+    # newest first (two stable sorts: raw times compare only with each other, never with None)
+    cands.sort(key=lambda c: c.id)
+    cands.sort(key=lambda c: (c.closed_key is not None, c.closed_key if c.closed_key is not None else 0), reverse=True)
+    ranked = rank_candidates(
+        (ticket.subject, ticket.description, ticket.category),
+        [(c.subject, c.description, c.category) for c in cands],
+    )
+    best = ranked[: max(0, limit)]
     if not best:
         return []
-    rows = session.exec(select(*_columns()).where(col(T.id).in_([b[2] for b in best]))).all()
+    ids = [cands[k].id for k, *_ in best]
+    rows = session.exec(select(*_columns()).where(col(T.id).in_(ids))).all()
     briefs = {r[0]: _brief(r) for r in rows}
-    return [SimilarTicket(briefs[i], score, same, sim) for score, _, i, same, sim in best if i in briefs]
+    return [
+        SimilarTicket(briefs[cands[k].id], score, same, sim) for k, score, same, sim in best if cands[k].id in briefs
+    ]

@@ -37,6 +37,17 @@ class ActionLink(BaseModel):
     ticket_ref: str | None
 
 
+class ProblemVariant(BaseModel):
+    """One sub-variant of a problem: a tighter cluster of its texts, or (without text) one tag set."""
+
+    label: str
+    category: str | None
+    tags: list[str]
+    ticket_count: int
+    customer_count: int
+    members: list[str]  # every ticket ref
+
+
 class RecurringGroup(BaseModel):
     label: str
     category: str | None
@@ -53,6 +64,8 @@ class RecurringGroup(BaseModel):
     overdue_actions: int
     outreach_candidates: list[str]
     outreach_candidate_count: int
+    members: list[str] = []  # every ticket ref of the group (``tickets`` lists the first few)
+    variants: list[ProblemVariant] = []  # two or more when the problem has sub-variants, largest first
 
 
 class DemandExample(BaseModel):

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, or_, select
 from sqlmodel import col
 
-from butterfly.reports.recurring import DEFAULT_METHOD, GroupInput, category_key, group_labels, groups_of
+from butterfly.reports.recurring import (
+    DEFAULT_METHOD,
+    GroupInput,
+    category_key,
+    group_hierarchy,
+    group_labels,
+    groups_of,
+)
 from butterfly.reports.textsim import SimilarityParams, normalise
 from butterfly.reports.weekly.common import (
     WeekTicket,
@@ -22,7 +29,7 @@ from butterfly.reports.weekly.common import (
     json_key,
     raw_tags,
 )
-from butterfly.reports.weekly.model import MAX_LISTED, ActionLink, RecurringGroup, TicketLink
+from butterfly.reports.weekly.model import MAX_LISTED, ActionLink, ProblemVariant, RecurringGroup, TicketLink
 from butterfly.store.models import ActionItem, Review, Ticket
 from butterfly.tickets import ticket_ref
 from butterfly.timeutil import as_utc
@@ -100,21 +107,29 @@ def recurring_groups(
 ) -> list[RecurringGroup]:
     """Groups of the week's tickets seen at two or more customers, with their history over ``weeks_back`` weeks."""
     items = [GroupInput(t.subject, t.description, t.category, t.subcategory, t.tags) for t in tickets]
-    groups = [
-        g
-        for g in groups_of(group_labels(items, method=method, params=params))
-        if len({tickets[i].customer for i in g if tickets[i].customer}) >= 2
-    ]
+    if params is not None and method != "tfidf":
+        problem_of = variant_of = group_labels(items, method=method, params=params)
+    else:
+        problem_of, variant_of = group_hierarchy(items, method=method)
+    groups = [g for g in groups_of(problem_of) if len({tickets[i].customer for i in g if tickets[i].customer}) >= 2]
     if not groups:
         return []
-    # what identifies each group in earlier weeks: its category keys and its exact normalised subjects
+    # what identifies each group in earlier weeks: its category keys and its exact normalised subjects (with
+    # tfidf a category can hold several problems: only a key all of whose tickets this week are in one group)
     by_key: dict[str, int] = {}
     by_subject: dict[str, int] = {}
+    key_groups: dict[str, set[int]] = {}
+    if method == "tfidf":
+        in_group = {i: gi for gi, members in enumerate(groups) for i in members}
+        for i, t in enumerate(tickets):
+            key = category_key(t.category, t.subcategory, t.tags)
+            if key is not None:
+                key_groups.setdefault(key, set()).add(in_group.get(i, -1))
     for gi, members in enumerate(groups):
         for i in members:
             t = tickets[i]
             key = category_key(t.category, t.subcategory, t.tags)
-            if key is not None and method in ("hybrid", "category"):
+            if key is not None and (method in ("hybrid", "category") or key_groups.get(key) == {gi}):
                 by_key.setdefault(key, gi)
             subject = normalise(t.subject)
             if subject:
@@ -162,19 +177,9 @@ def recurring_groups(
     for gi, members in enumerate(groups):
         rows = [tickets[i] for i in members]
         customers = sorted({t.customer for t in rows if t.customer})
-        subjects = Counter(normalise(t.subject) for t in rows if normalise(t.subject))
-        label = ""
-        if subjects:
-            top = subjects.most_common(1)[0][0]
-            label = next((t.subject or "") for t in rows if normalise(t.subject) == top)
+        label, category, tags = _describe(rows)
         keys = Counter(category_key(t.category, t.subcategory, t.tags) for t in rows)
         keys.pop(None, None)
-        cats = Counter(" › ".join(p for p in (t.category, t.subcategory) if p) for t in rows)
-        cats.pop("", None)
-        category = cats.most_common(1)[0][0] if cats else None
-        tag_counts = Counter(tag for t in rows for tag in t.tags)
-        tags = [tag for tag, n in tag_counts.most_common() if n * 2 >= len(rows)]
-        label = label or " · ".join(p for p in (category, ", ".join(tags)) if p) or rows[0].ref
         trend[gi][-1] = len(rows)
         for t in rows:
             first_seen[gi] = earlier_of(first_seen[gi], as_utc(t.created_at) or as_utc(t.closed_at))
@@ -213,7 +218,50 @@ def recurring_groups(
                 overdue_actions=sum(1 for a in actions if a.overdue),
                 outreach_candidates=candidates[: MAX_LISTED * 2],
                 outreach_candidate_count=len(candidates),
+                members=[t.ref for t in rows],
+                variants=_variants(tickets, members, variant_of),
             )
         )
     out.sort(key=lambda g: (-g.customer_count, -g.ticket_count, g.label))
+    return out
+
+
+def _describe(rows: Sequence[WeekTicket]) -> tuple[str, str | None, list[str]]:
+    """(label, category, tags) of a group of tickets: its most common subject (else category and common tags),
+    its most common category › subcategory, and the tags at least half of them carry."""
+    subjects = Counter(normalise(t.subject) for t in rows if normalise(t.subject))
+    label = ""
+    if subjects:
+        top = subjects.most_common(1)[0][0]
+        label = next((t.subject or "") for t in rows if normalise(t.subject) == top)
+    cats = Counter(" › ".join(p for p in (t.category, t.subcategory) if p) for t in rows)
+    cats.pop("", None)
+    category = cats.most_common(1)[0][0] if cats else None
+    tag_counts = Counter(tag for t in rows for tag in t.tags)
+    tags = [tag for tag, n in tag_counts.most_common() if n * 2 >= len(rows)]
+    label = label or " · ".join(p for p in (category, ", ".join(tags)) if p) or rows[0].ref
+    return label, category, tags
+
+
+def _variants(tickets: Sequence[WeekTicket], members: Sequence[int], variant_of: Sequence[int]) -> list[ProblemVariant]:
+    """The sub-variants of one problem, largest first; empty when it has only one."""
+    parts: dict[int, list[WeekTicket]] = {}
+    for i in members:
+        parts.setdefault(variant_of[i], []).append(tickets[i])
+    if len(parts) < 2:
+        return []
+    out = []
+    for rows in parts.values():
+        label, category, tags = _describe(rows)
+        out.append(
+            ProblemVariant(
+                label=label,
+                category=category,
+                tags=tags,
+                ticket_count=len(rows),
+                customer_count=len({t.customer for t in rows if t.customer}),
+                members=[t.ref for t in rows],
+            )
+        )
+    out.sort(key=lambda v: (-v.ticket_count, v.label))
     return out
