@@ -13,7 +13,7 @@ return Markup).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,7 +35,6 @@ from markupsafe import Markup
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
 from butterfly.paths import templates_dir
 from butterfly.reports import svg
-from butterfly.timeutil import format_duration
 
 FORMATS = ("md", "html", "json")
 
@@ -117,10 +116,27 @@ def _fmt_date(value: date | datetime | str | None) -> str:
     return value.isoformat()
 
 
-def _fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return format_duration(timedelta(seconds=seconds))
+@pass_context
+def _duration_in(ctx: Context, seconds: float | None) -> str:
+    """``|duration`` in the report's language (``lang`` of the template context)."""
+    from butterfly.reports.words import duration
+
+    return duration(seconds, str(ctx.get("lang") or "en"))
+
+
+@pass_context
+def _counted(ctx: Context, key: str, n: int, **values: object) -> str:
+    """``count("n_tickets", 3)``: a counted label in the report's language, singular or plural by Babel."""
+    from butterfly.reports.words import counted
+
+    return counted(ctx["t"], key, int(n), str(ctx.get("lang") or "en"), **values)
+
+
+@pass_context
+def _number(ctx: Context, value: float | int | None) -> str:
+    from butterfly.reports.words import number
+
+    return number(value, str(ctx.get("lang") or "en"))
 
 
 def _fill(text: str, **values: object) -> str:
@@ -158,10 +174,12 @@ def make_environment(user_templates: str | Path | None = None) -> Environment:
         md_block=md_block,
         datetime=_fmt_datetime,
         date=_fmt_date,
-        duration=_fmt_duration,
+        duration=_duration_in,
+        number=_number,
         percent=svg.percent,
         text_bar=svg.text_bar,
         text_sparkline=svg.text_sparkline,
+        trend_numbers=svg.trend_numbers,
         fill=_fill,
     )
     env.globals.update(
@@ -170,6 +188,8 @@ def make_environment(user_templates: str | Path | None = None) -> Environment:
         bars=svg.bars,
         percent=svg.percent,
         pairs=_pairs,
+        count=_counted,
+        number=_number,
     )
     return env
 

@@ -116,18 +116,21 @@ def butterfly_figure(
     return Markup("".join(parts))
 
 
-def sparkline(values: Sequence[int | float], *, title: str, width: int = 96, height: int = 22) -> Markup:
-    """A small line chart of ``values`` (oldest first) with the last point marked."""
+def sparkline(
+    values: Sequence[int | float], *, title: str, width: int = 96, height: int = 22, skip: int = 0
+) -> Markup:
+    """A small line chart of ``values`` (oldest first) with the last point marked. The first ``skip`` values
+    (weeks before the data begins) are not drawn: no data is not zero."""
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
     ]
-    if values:
-        top = max(max(values), 1)
+    if values[skip:]:
+        top = max(max(values[skip:]), 1)
         n = len(values)
         step = (width - 4) / max(n - 1, 1)
-        points = [(2 + i * step, height - 2 - (height - 4) * (v / top)) for i, v in enumerate(values)]
+        points = [(2 + i * step, height - 2 - (height - 4) * (v / top)) for i, v in enumerate(values) if i >= skip]
         coords = " ".join(f"{_num(x)},{_num(y)}" for x, y in points)
         parts.append(f'<polyline points="{coords}" fill="none" stroke="{CUSTOMER_COLOUR}" stroke-width="1.5"/>')
         lx, ly = points[-1]
@@ -171,12 +174,19 @@ def text_bar(score: float | None, width: int = 10) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def text_sparkline(values: Sequence[int | float]) -> str:
-    """Values as a one-line block sparkline for Markdown (``▁▂▅█``)."""
+def text_sparkline(values: Sequence[int | float], skip: int = 0) -> str:
+    """Values as a one-line block sparkline for Markdown (``▁▂▅█``); the first ``skip`` values (weeks before the
+    data begins) are left out, not drawn as zeros."""
     ticks = "▁▂▃▄▅▆▇█"
+    values = list(values)[skip:]
     if not values:
         return ""
     top = max(values)
     if top <= 0:
         return ticks[0] * len(values)
     return "".join(ticks[min(7, round(v / top * 7))] for v in values)
+
+
+def trend_numbers(values: Sequence[int | float], skip: int = 0, missing: str = "–") -> str:
+    """``– · – · 3 · 5``: the weekly counts, with ``missing`` for the weeks before the data begins."""
+    return " · ".join(missing if i < skip else _num(float(v)) for i, v in enumerate(values))

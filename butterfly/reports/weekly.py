@@ -22,8 +22,17 @@ from pydantic import BaseModel
 from butterfly.checklist import DEFAULT_CHECKLIST_ID, Checklist, Guard, builtin_checklist_ids, load_builtin
 from butterfly.errors import InvalidInputError, NotFoundError
 from butterfly.reports.recurring import DEFAULT_METHOD, GroupInput, category_key, group_labels, groups_of
-from butterfly.reports.silent import SilentCustomer, SilentRule, silent_customers
+from butterfly.reports.silent import SilentCheck, SilentCustomer, SilentRule, check_silent
 from butterfly.reports.textsim import SimilarityParams, cluster_texts, normalise
+from butterfly.reports.weekly_summary import (
+    DEFAULT_COVERAGE_TARGET,
+    DEFAULT_TOP,
+    WeeklySummary,
+    overdue_patches,
+    previous_week,
+    summarise,
+    trend_start,
+)
 from butterfly.scoring import AnswerValue, cell_scores
 from butterfly.timeutil import as_utc, utcnow
 
@@ -167,6 +176,11 @@ class WeeklyReport(BaseModel):
     stories: list[Story]
     experience: dict[str, Any] | None = None
     consistency: dict[str, Any] | None = None  # butterfly.consistency over the weeks_back weeks up to the week's end
+    top: int = DEFAULT_TOP  # long lists show this many in the Markdown/HTML; the JSON has them all
+    silent_check: SilentCheck | None = None  # whether the data allowed a verdict on silent customers
+    trend_from: int = 0  # trend weeks before this index end before the data's first ticket: not drawn as zeros
+    not_for_publication: list[str] = []  # tickets whose review found publicity without consent
+    summary: WeeklySummary | None = None
 
 
 # -- weeks ---------------------------------------------------------------------------------------------------
@@ -888,6 +902,31 @@ def _consistency(session: Session, end: datetime, weeks: int, lang: str, by: str
     return consistency(session=session, by=by, weeks=weeks, end=end, language=lang).to_dict()
 
 
+def not_for_publication(*, session: Session, start: datetime, end: datetime) -> list[str]:
+    """Tickets whose reviews (completed in the week, or with a finding made in it) found publicity without
+    consent: marked "not for publication" wherever the weekly report lists them."""
+    from sqlalchemy import or_, select
+    from sqlmodel import col
+
+    from butterfly.models import Finding, Review, Ticket
+
+    rows = _all(
+        session,
+        select(*_c(Ticket.source, Ticket.external_id))
+        .join(Review, col(Review.ticket_id) == Ticket.id)
+        .join(Finding, col(Finding.review_id) == Review.id)
+        .where(
+            col(Finding.kind) == "publicity_without_consent",
+            or_(
+                (col(Review.completed_at) >= start) & (col(Review.completed_at) < end),
+                (col(Finding.created_at) >= start) & (col(Finding.created_at) < end),
+            ),
+        )
+        .distinct(),
+    )
+    return sorted({_ref(source, ext) for source, ext in rows})
+
+
 def build_weekly_report(
     *,
     session: Session,
@@ -900,10 +939,17 @@ def build_weekly_report(
     silent_rule: SilentRule | None = None,
     now: datetime | None = None,
     consistency_by: str = "group",
+    top: int = DEFAULT_TOP,
+    coverage_target: float = DEFAULT_COVERAGE_TARGET,
 ) -> WeeklyReport:
-    """The weekly report for ISO ``week`` (default: the last complete week) in ``lang``."""
+    """The weekly report for ISO ``week`` (default: the last complete week) in ``lang``, opening with a summary;
+    the Markdown and HTML list ``top`` items of each long list (the JSON all of them)."""
     if weeks_back < 1 or weeks_back > 104:
         raise InvalidInputError(f"--weeks-back must be between 1 and 104, not {weeks_back}")
+    if top < 1:
+        raise InvalidInputError(f"--top must be at least 1, not {top}")
+    if not 0.0 <= coverage_target <= 1.0:
+        raise InvalidInputError(f"--coverage-target must be between 0 and 1, not {coverage_target}")
     now = now or utcnow()
     week = week or last_complete_week(now, tz)
     year, number = parse_week(week)
@@ -912,7 +958,8 @@ def build_weekly_report(
     today = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(tz)).date() + timedelta(days=1)
     rule = silent_rule or SilentRule()
     tickets = closed_tickets(session, start, end)
-    return WeeklyReport(
+    check, silent = check_silent(session=session, end=end, rule=rule)
+    report = WeeklyReport(
         week=label,
         start=start,
         end=end,
@@ -925,12 +972,14 @@ def build_weekly_report(
         recurring=recurring_groups(
             session=session, tickets=tickets, start=start, end=end, weeks_back=weeks_back, today=today, method=method
         ),
-        silent=silent_customers(session=session, end=end, rule=rule),
+        silent=silent,
         silent_rule={
             "recent_weeks": rule.recent_weeks,
             "baseline_weeks": rule.baseline_weeks,
             "min_baseline": rule.min_baseline,
             "min_drop": rule.min_drop,
+            "min_baseline_weeks": rule.min_baseline_weeks,
+            "min_covered_weeks": rule.min_covered_weeks,
         },
         demand=demand_signals(session=session, start=start, end=end, extra=[checklist] if checklist else []),
         coverage=review_coverage(session=session, start=start, end=end, closed=len(tickets), lang=lang, main=checklist),
@@ -939,4 +988,29 @@ def build_weekly_report(
         stories=stories(session=session, start=start, end=end, lang=lang, main=checklist),
         experience=_experience(session, start, lang),
         consistency=_consistency(session, end, weeks_back, lang, consistency_by),
+        top=top,
+        silent_check=check,
+        trend_from=trend_start(start - timedelta(weeks=weeks_back - 1), weeks_back, check.data_from),
+        not_for_publication=not_for_publication(session=session, start=start, end=end),
     )
+    prev_start, prev_end = start - timedelta(weeks=1), start
+    prev_iso = (start - timedelta(days=3)).astimezone(ZoneInfo(tz)).isocalendar()
+    last_week = None
+    if check.data_from is not None and check.data_from < prev_end:
+        last_week = previous_week(
+            session=session,
+            week=f"{prev_iso.year}-W{prev_iso.week:02d}",
+            start=prev_start,
+            end=prev_end,
+            today=today - timedelta(days=7),
+            lang=lang,
+            silent_rule=rule,
+        )
+    report.summary = summarise(
+        report=report,
+        overdue=overdue_patches(session, end, today),
+        coverage_target=coverage_target,
+        last_week=last_week,
+        trend_from=report.trend_from,
+    )
+    return report
