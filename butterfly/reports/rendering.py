@@ -139,6 +139,16 @@ def _number(ctx: Context, value: float | int | None) -> str:
     return number(value, str(ctx.get("lang") or "en"))
 
 
+@pass_context
+def _delta(ctx: Context, value: int) -> str:
+    """A change between two weeks with its sign: ``+1,234``, ``-5``, ``±0``."""
+    from butterfly.reports.words import number
+
+    if not value:
+        return "±0"
+    return ("+" if value > 0 else "-") + number(abs(value), str(ctx.get("lang") or "en"))
+
+
 def _fill(text: str, **values: object) -> str:
     for key, value in values.items():
         text = text.replace("{" + key + "}", str(value))
@@ -190,6 +200,7 @@ def make_environment(user_templates: str | Path | None = None) -> Environment:
         pairs=_pairs,
         count=_counted,
         number=_number,
+        delta=_delta,
     )
     return env
 
