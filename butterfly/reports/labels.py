@@ -10,26 +10,35 @@ from butterfly.errors import FileProblemsError, NotFoundError, Problem
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 
 
+def check_labels(data: object, source: str) -> dict[str, dict[str, str]]:
+    """The labels file's data, or every problem in it: each key maps exactly the languages to non-empty texts (a
+    stray key is what an unquoted ASCII comma inside a flow mapping leaves behind, with the text cut before it)."""
+    problems = []
+    if not isinstance(data, dict):
+        problems.append(Problem(source, "must be a mapping of label keys"))
+        data = {}
+    for key, texts in data.items():
+        if not isinstance(texts, dict):
+            problems.append(Problem(source, "must map each language to a text", field=str(key)))
+            continue
+        for lang in LANGUAGES:
+            if not isinstance(texts.get(lang), str) or not texts[lang].strip():
+                problems.append(Problem(source, f"missing text for {lang}", field=str(key)))
+        for extra in set(texts) - set(LANGUAGES):
+            problems.append(
+                Problem(source, f"unexpected key '{extra}' (quote a text that holds a comma)", field=str(key))
+            )
+    if problems:
+        raise FileProblemsError(source, problems)
+    return data
+
+
 @lru_cache(maxsize=1)
 def _all_labels() -> dict[str, dict[str, str]]:
     import yaml
 
     source = resources.files("butterfly") / "data" / "report_labels.yaml"
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    problems = []
-    if not isinstance(data, dict):
-        problems.append(Problem(str(source), "must be a mapping of label keys"))
-        data = {}
-    for key, texts in data.items():
-        if not isinstance(texts, dict):
-            problems.append(Problem(str(source), "must map each language to a text", field=str(key)))
-            continue
-        for lang in LANGUAGES:
-            if not isinstance(texts.get(lang), str) or not texts[lang].strip():
-                problems.append(Problem(str(source), f"missing text for {lang}", field=str(key)))
-    if problems:
-        raise FileProblemsError(str(source), problems)
-    return data
+    return check_labels(yaml.safe_load(source.read_text(encoding="utf-8")), str(source))
 
 
 def labels(lang: str) -> dict[str, str]:

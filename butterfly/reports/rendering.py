@@ -40,6 +40,10 @@ FORMATS = ("md", "html", "json")
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#+!$])")
 _LINE_START = re.compile(r"^(\s*)(?:([-=])|(\d+)([.)]))", re.MULTILINE)
+# what GitHub would turn into a live link by itself: a scheme's "://", "www." and e-mail addresses' "@"
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<![\w.])(www)(\.)|(?<=\w)(@)(?=\w)")
+# bidi controls: JSON shows them escaped, like ESC, so a reader of the raw file sees them
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -67,7 +71,24 @@ def md_inline(value: object) -> Markup:
     text = re.sub(r"\s*[\r\n]+\s*", " ", text)
     text = _MD_SPECIAL.sub(r"\\\1", _html_entities(text))
     text = _LINE_START.sub(_escape_line_start, text)
+    text = _AUTOLINK.sub(_escape_autolink, text)
     return Markup(text)
+
+
+def _escape_autolink(m: re.Match[str]) -> str:
+    if m.group(1):
+        return "\\:"
+    if m.group(2):
+        return m.group(2) + "\\."
+    return "\\@"
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON: non-ASCII text kept readable, control and bidi characters escaped."""
+    import json
+
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) + "\n"
 
 
 def md_block(value: object) -> Markup:
@@ -252,7 +273,5 @@ def render_report(
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown report format '{fmt}'", hint="use md, html or json")
     if fmt == "json":
-        import json
-
-        return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+        return json_text(report.model_dump(mode="json"))
     return render(f"{name}.{fmt}", report_context(report, labels, lang=lang, tz=tz), user_templates=user_templates)

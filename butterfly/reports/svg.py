@@ -116,9 +116,7 @@ def butterfly_figure(
     return Markup("".join(parts))
 
 
-def sparkline(
-    values: Sequence[int | float], *, title: str, width: int = 96, height: int = 22, skip: int = 0
-) -> Markup:
+def sparkline(values: Sequence[int | float], *, title: str, width: int = 96, height: int = 22, skip: int = 0) -> Markup:
     """A small line chart of ``values`` (oldest first) with the last point marked. The first ``skip`` values
     (weeks before the data begins) are not drawn: no data is not zero."""
     parts = [

@@ -7,14 +7,14 @@ singular where a language has one (English "1 ticket"; Chinese has no plural, so
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from babel import Locale
 
 _LOCALES = {"zh-CN": "zh_Hans_CN", "zh-TW": "zh_Hant_TW", "en": "en"}
 # CLDR's narrow list joins zh-Hant units without a space after a spaced number ("2 天3 小時"): its short list reads well
-_UNIT_LIST = {"zh-TW": "unit-short"}
+_UNIT_LIST: dict[str, Literal["unit-short", "unit-narrow"]] = {"zh-TW": "unit-short"}
 
 
 @lru_cache(maxsize=8)
