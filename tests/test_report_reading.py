@@ -65,7 +65,7 @@ def test_top_must_be_positive(cli, sqlite_url_fixture: str) -> None:  # type: ig
 def test_ultimate_reviews_with_publicity_without_consent_are_marked(session) -> None:  # type: ignore[no-untyped-def]
     from sqlmodel import select
 
-    from butterfly.models import Finding, Review, Ticket
+    from butterfly.store.models import Finding, Review, Ticket
 
     make_dataset(session)
     t2 = session.exec(select(Ticket).where(Ticket.external_id == "T-2")).one()
@@ -86,7 +86,7 @@ def test_ultimate_reviews_with_publicity_without_consent_are_marked(session) -> 
 
 
 def _tickets(session: Any, customer: str, times: list[datetime]) -> None:
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     for n, at in enumerate(times):
         session.add(

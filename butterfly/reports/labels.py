@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
+import yaml
+
 from butterfly.errors import FileProblemsError, NotFoundError, Problem
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
@@ -35,8 +37,6 @@ def check_labels(data: object, source: str) -> dict[str, dict[str, str]]:
 
 @lru_cache(maxsize=1)
 def _all_labels() -> dict[str, dict[str, str]]:
-    import yaml
-
     source = resources.files("butterfly") / "data" / "report_labels.yaml"
     return check_labels(yaml.safe_load(source.read_text(encoding="utf-8")), str(source))
 

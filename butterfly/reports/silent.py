@@ -23,6 +23,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+from sqlalchemy import bindparam, text
+
+from butterfly.store.models import UTCDateTime
+from butterfly.timeutil import as_utc
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -99,10 +103,6 @@ def volume_query(end: datetime, rule: SilentRule) -> tuple[str, dict[str, object
 
 
 def _extent(session: Session) -> tuple[datetime | None, datetime | None]:
-    from sqlalchemy import text
-
-    from butterfly.timeutil import as_utc
-
     first, last = session.connection().execute(text("SELECT MIN(created_at), MAX(created_at) FROM ticket")).one()
     return as_utc(_parse(first)), as_utc(_parse(last))
 
@@ -118,11 +118,6 @@ def check_silent(
 ) -> tuple[SilentCheck, list[SilentCustomer]]:
     """The check at ``end`` (exclusive) and the silent customers, biggest drop in tickets per week first; no
     customer when the status is not ``checked``."""
-    from sqlalchemy import bindparam, text
-
-    from butterfly.models import UTCDateTime
-    from butterfly.timeutil import as_utc
-
     rule = rule or SilentRule()
     data_from, data_to = _extent(session)
     sql, params = volume_query(end, rule)

@@ -78,7 +78,7 @@ def overdue_patches(session: Session, as_of: datetime, today: date) -> int:
     """Process patches that were open at ``as_of`` and due before ``today``."""
     from sqlalchemy import Date, bindparam, text
 
-    from butterfly.models import UTCDateTime
+    from butterfly.store.models import UTCDateTime
 
     stmt = text(
         "SELECT COUNT(*) FROM action_item WHERE kind = 'process_patch' AND created_at < :as_of "
@@ -90,7 +90,7 @@ def overdue_patches(session: Session, as_of: datetime, today: date) -> int:
 def _closed_count(session: Session, start: datetime, end: datetime) -> int:
     from sqlalchemy import bindparam, text
 
-    from butterfly.models import UTCDateTime
+    from butterfly.store.models import UTCDateTime
 
     stmt = text(
         "SELECT COUNT(*) FROM ticket WHERE status IN ('closed', 'resolved') AND closed_at >= :start AND closed_at < :end"
