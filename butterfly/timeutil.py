@@ -29,10 +29,15 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def format_duration(delta: timedelta | None) -> str:
-    """A short human duration: ``3d 4h``, ``2h 05m``, ``45m``; ``-`` for None."""
+def format_duration(delta: timedelta | None, lang: str | None = None) -> str:
+    """A short human duration: ``3d 4h``, ``2h 05m``, ``45m``; ``-`` for None. With ``lang`` (zh-CN, zh-TW, en)
+    in that language's unit forms by Babel (``3小时0分钟``); English keeps the short form above."""
     if delta is None:
         return "-"
+    if lang is not None and lang != "en":
+        from butterfly.reports.words import duration
+
+        return duration(delta.total_seconds(), lang)
     seconds = int(delta.total_seconds())
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)

@@ -215,7 +215,7 @@ def test_plurals_and_durations_in_the_reports_language() -> None:
     assert counted(labels("en"), "n_tickets", 1, "en") == "1 ticket"
     assert counted(labels("en"), "n_tickets", 1200, "en") == "1,200 tickets"
     assert counted(labels("zh-CN"), "n_tickets", 1, "zh-CN") == "1 张工单"
-    assert duration(3 * 3600, "en") == "3h 0m"
+    assert duration(3 * 3600, "en") == "3h 00m"
     assert duration(3 * 3600, "zh-CN") == "3小时0分钟"
     assert "h" not in duration(2 * 86400 + 3600, "zh-TW")
 
@@ -264,3 +264,41 @@ def test_real_week_10_is_short_and_gives_no_silent_verdict(cli, sqlite_url_fixtu
     assert "No silent customers" not in md and "Not enough history for a verdict" in md
     w14 = json.loads(cli("report", "weekly", "--week", "2016-W14", "--db", sqlite_url_fixture, "-f", "json").stdout)
     assert w14["silent"] == [] and w14["silent_check"]["status"] != "checked"
+
+
+def test_finding_details_in_the_reports_language(session) -> None:  # type: ignore[no-untyped-def]
+    make_dataset(session)  # the reviews were written in English
+    zh = _ticket_report(session, "T-1", lang="zh-CN")
+    findings = zh.split("## 发现", 1)[1].split("## ", 1)[0]
+    assert "计划宣传" in findings and "came before the resolution" not in findings
+    weekly = _weekly(session, lang="zh-CN").split("## 6. 发现", 1)[1].split("## 7.", 1)[0]
+    assert "发生在工单解决" in weekly and "The gesture" not in weekly
+    assert not re.search(r"\d+h \d+m", weekly)
+
+
+# -- figures ------------------------------------------------------------------------------------------------------
+
+
+def test_butterfly_figure_fills_wedges_by_area() -> None:
+    from butterfly.reports import svg
+
+    figure = str(
+        svg.butterfly_figure({"customer.short": 0.5}, side_labels={}, horizon_labels={}, title="t", not_rated="–")
+    )
+    cell = figure.split('data-cell="customer.short"', 1)[1].split("</g>", 1)[0]
+    radii = [float(r) for r in re.findall(r"A([\d.]+) ", cell)]
+    outer, inner = max(radii), min(radii)  # the wedge's outline: 150 and 16
+    filled = sorted(set(radii))[1]  # the filled part's outer arc
+    share = (filled**2 - inner**2) / (outer**2 - inner**2)
+    assert abs(share - 0.5) < 0.02
+
+
+def test_bar_chart_labels_keep_their_start() -> None:
+    from butterfly.reports import svg
+
+    label = "Customer, long term: turning a one-off buyer into a fan who tells others"
+    chart = str(svg.bars([(label, 3.0), ("公司 · 长期：" + "很长的标签" * 10, 1.0)], title="weak"))
+    shown = re.findall(r"</title>([^<]*)</text>", chart)
+    assert shown[0].startswith("Customer, long term") and shown[0].endswith("…")
+    assert shown[1].startswith("公司 · 长期")
+    assert all(float(x) >= 0 for x in re.findall(r'<text x="([\d.-]+)"', chart))

@@ -44,6 +44,33 @@ def _sector(cx: float, cy: float, r0: float, r1: float, a0: float, a1: float) ->
     )
 
 
+def fill_radius(r0: float, r1: float, score: float) -> float:
+    """The radius that fills ``score`` (0..1) of an annular sector's AREA between radii ``r0`` and ``r1`` (area
+    grows with the square of the radius: filling by radius would show 50 % as about 30 %)."""
+    score = max(0.0, min(1.0, score))
+    return math.sqrt(r0 * r0 + score * (r1 * r1 - r0 * r0))
+
+
+def _text_width(text: str, size: float) -> float:
+    """A rough rendered width: East Asian wide characters one em, others about 0.58 em."""
+    import unicodedata
+
+    return sum(size if unicodedata.east_asian_width(ch) in ("W", "F") else size * 0.58 for ch in text)
+
+
+def fit_label(text: str, width: float, size: float = 12) -> str:
+    """``text`` cut at its END with an ellipsis so that it fits ``width`` px: the start, which tells customer from
+    company, always shows."""
+    if _text_width(text, size) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if _text_width(out + ch + "…", size) > width:
+            break
+        out += ch
+    return out.rstrip(" ,;:，；：") + "…"
+
+
 def percent(score: float | None) -> str:
     """A cell score as a whole percentage, or an en dash when the cell has no rating."""
     return "–" if score is None else f"{round(score * 100)}%"
@@ -88,7 +115,7 @@ def butterfly_figure(
                 f'stroke="{colour}" stroke-width="1.5"{dash}/>'
             )
             if score is not None and score > 0:
-                filled = r0 + (r1 - r0) * max(0.0, min(1.0, score))
+                filled = fill_radius(r0, r1, score)
                 parts.append(f'<path d="{_sector(wx, cy, r0, filled, a0, a1)}" fill="{colour}" fill-opacity="0.78"/>')
             tx, ty = _point(wx, cy, r1 * 0.62, (a0 + a1) / 2)
             text = horizon_labels.get(horizon, horizon)
@@ -137,10 +164,11 @@ def sparkline(values: Sequence[int | float], *, title: str, width: int = 96, hei
     return Markup("".join(parts))
 
 
-def bars(rows: Sequence[tuple[str, float]], *, title: str, width: int = 360, unit: str = "") -> Markup:
-    """Horizontal bars: one row per ``(label, value)``, scaled to the largest value."""
+def bars(rows: Sequence[tuple[str, float]], *, title: str, width: int = 420, unit: str = "") -> Markup:
+    """Horizontal bars: one row per ``(label, value)``, scaled to the largest value. Labels start at the left edge
+    and are cut at their end (full text in a tooltip), never at their start."""
     row_h = 20
-    label_w = 150
+    label_w = 210
     height = row_h * max(len(rows), 1) + 4
     top = max((v for _, v in rows), default=0) or 1
     parts = [
@@ -153,8 +181,8 @@ def bars(rows: Sequence[tuple[str, float]], *, title: str, width: int = 360, uni
         w = (width - label_w - 50) * (value / top)
         shown = _num(value) + unit
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12" fill="#1c1c1c">'
-            f"{escape(label[:28])}</text>"
+            f'<text x="2" y="{y + 14}" font-size="12" fill="#1c1c1c"><title>{escape(label)}</title>'
+            f"{escape(fit_label(label, label_w - 10))}</text>"
             f'<rect x="{label_w}" y="{y + 3}" width="{_num(max(w, 1))}" height="{row_h - 6}" '
             f'fill="{CUSTOMER_COLOUR}" fill-opacity="0.8"/>'
             f'<text x="{_num(label_w + max(w, 1) + 4)}" y="{y + 14}" font-size="12" fill="#1c1c1c">'

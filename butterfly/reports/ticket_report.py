@@ -22,6 +22,7 @@ from butterfly.checklist.model import (
     resolve_checklist,
 )
 from butterfly.errors import ButterflyError, NotFoundError
+from butterfly.reports.finding_text import details_in
 from butterfly.reports.textsim import jaccard, normalise
 from butterfly.review.experience import load_experience_levels
 from butterfly.review.scoring import AnswerValue, cell_scores
@@ -458,6 +459,13 @@ def build_ticket_report(
         )
 
     by_review = {r.id: r.reviewer for r in reviews}
+    details = details_in(
+        session=session,
+        lang=lang,
+        review_ids=review_ids,
+        checklist_for=lambda cid: main if cid == main.id else _checklist_for(cid, lang, checklist),
+        tz=tz,
+    )
     findings = []
     if review_ids:
         for f in session.exec(
@@ -476,7 +484,7 @@ def build_ticket_report(
                     kind=f.kind,
                     question_id=f.question_id,
                     question_text=qtext,
-                    detail=f.detail,
+                    detail=details.get((f.review_id, f.kind, f.question_id), f.detail),
                     kept=f.kept,
                     created_at=f.created_at,
                 )

@@ -147,6 +147,8 @@ class FindingItem(BaseModel):
     reviewer: str
     ticket_ref: str
     created_at: datetime
+    review_id: int | None = None
+    question_id: str | None = None
 
 
 class FindingSummary(BaseModel):
@@ -754,8 +756,21 @@ def action_summary(*, session: Session, start: datetime, end: datetime, today: d
     )
 
 
-def finding_summary(*, session: Session, start: datetime, end: datetime) -> FindingSummary:
-    """Findings made in the week, counted by kind, the latest listed."""
+def finding_summary(
+    *,
+    session: Session,
+    start: datetime,
+    end: datetime,
+    lang: str | None = None,
+    main: Checklist | None = None,
+    tz: str = "UTC",
+) -> FindingSummary:
+    """Findings made in the week, counted by kind; publicity without consent listed first, then the latest. With
+    ``lang``, details written in another language are shown in ``lang``."""
+    from sqlalchemy import case
+
+    from butterfly.reports.finding_text import details_in
+
     window = (col(Finding.created_at) >= start, col(Finding.created_at) < end)
     counts = {kind.value: 0 for kind in FindingKind}
     for kind, n in _all(session, select(*_c(Finding.kind, func.count())).where(*window).group_by(Finding.kind)):
@@ -763,16 +778,48 @@ def finding_summary(*, session: Session, start: datetime, end: datetime) -> Find
     rows = _all(
         session,
         select(
-            *_c(Finding.kind, Finding.detail, Review.reviewer, Ticket.source, Ticket.external_id, Finding.created_at)
+            *_c(
+                Finding.kind,
+                Finding.detail,
+                Review.reviewer,
+                Ticket.source,
+                Ticket.external_id,
+                Finding.created_at,
+                Finding.review_id,
+                Finding.question_id,
+            )
         )
         .join(Review, col(Review.id) == Finding.review_id)
         .join(Ticket, col(Ticket.id) == Review.ticket_id)
         .where(*window)
-        .order_by(col(Finding.created_at).desc(), col(Finding.id).desc())
+        .order_by(
+            case((col(Finding.kind) == "publicity_without_consent", 0), else_=1),
+            col(Finding.created_at).desc(),
+            col(Finding.id).desc(),
+        )
         .limit(MAX_LISTED * 3),
     )
+    details: dict[tuple[int, str, str | None], str] = {}
+    if lang is not None:
+        cache: dict[str, Checklist] = {}
+        details = details_in(
+            session=session,
+            lang=lang,
+            review_ids=[row[6] for row in rows],
+            checklist_for=lambda cid: _checklist(cache, cid, lang, main),
+            tz=tz,
+        )
     items = [
-        FindingItem(kind=k, detail=d, reviewer=r, ticket_ref=_ref(s, e), created_at=c) for k, d, r, s, e, c in rows
+        FindingItem(
+            kind=k,
+            detail=details.get((rid, k, qid), d),
+            reviewer=r,
+            ticket_ref=_ref(s, e),
+            created_at=c,
+            review_id=rid,
+            question_id=qid,
+        )
+        for k, d, r, s, e, c, rid, qid in rows
     ]
     return FindingSummary(counts=counts, items=items)
 
@@ -943,7 +990,7 @@ def build_weekly_report(
         demand=demand_signals(session=session, start=start, end=end, extra=[checklist] if checklist else []),
         coverage=review_coverage(session=session, start=start, end=end, closed=len(tickets), lang=lang, main=checklist),
         actions=action_summary(session=session, start=start, end=end, today=today),
-        findings=finding_summary(session=session, start=start, end=end),
+        findings=finding_summary(session=session, start=start, end=end, lang=lang, main=checklist, tz=tz),
         stories=stories(session=session, start=start, end=end, lang=lang, main=checklist),
         experience=_experience(session, start, lang),
         consistency=_consistency(session, end, weeks_back, lang, consistency_by),

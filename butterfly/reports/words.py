@@ -54,12 +54,19 @@ def counted(labels: dict[str, str], key: str, n: int, lang: str, **values: objec
 
 
 def duration(seconds: float | None, lang: str) -> str:
-    """A duration with its two largest units, in the locale's narrow unit forms (``3h 0m``, ``3小时0分钟``)."""
+    """A duration with its two largest units: in Chinese the locale's unit forms by Babel (``3小时0分钟``,
+    ``2 天 7 小時``); in English the house short form of :func:`butterfly.timeutil.format_duration` (``3h 00m``)."""
+    from datetime import timedelta
+
     from babel.lists import format_list
     from babel.units import format_unit
 
+    from butterfly.timeutil import format_duration
+
     if seconds is None:
         return ""
+    if lang not in _LOCALES or lang == "en":
+        return format_duration(timedelta(seconds=seconds))
     total = int(seconds)
     sign = "-" if total < 0 else ""
     total = abs(total)
