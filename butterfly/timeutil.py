@@ -35,7 +35,7 @@ def format_duration(delta: timedelta | None, lang: str | None = None) -> str:
     if delta is None:
         return "-"
     if lang is not None and lang != "en":
-        from butterfly.reports.words import duration
+        from butterfly.templating.words import duration
 
         return duration(delta.total_seconds(), lang)
     seconds = int(delta.total_seconds())

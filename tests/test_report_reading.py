@@ -21,7 +21,7 @@ from butterfly.reports.labels import LANGUAGES
 def _weekly(session: Any, *, fmt: str = "md", lang: str = "en", **options: Any) -> str:
     from butterfly.reports.labels import labels
     from butterfly.reports.rendering import render_report
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
 
     data = build_weekly_report(session=session, week=WEEK, lang=lang, now=NOW, **options)
     return render_report("weekly", data, fmt=fmt, labels=labels(lang), lang=lang, tz="UTC")
@@ -144,7 +144,7 @@ def test_everyone_dropping_together_is_no_verdict(session) -> None:  # type: ign
 
 
 def test_sparklines_do_not_draw_weeks_before_the_data_begins() -> None:
-    from butterfly.reports import svg
+    from butterfly.templating import svg
 
     assert svg.text_sparkline([0, 0, 0, 2, 4], skip=3) == "▅█"
     assert svg.trend_numbers([0, 0, 3], skip=2) == "– · – · 3"
@@ -154,7 +154,7 @@ def test_sparklines_do_not_draw_weeks_before_the_data_begins() -> None:
 
 
 def test_weekly_report_knows_when_its_trend_begins(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
 
     make_dataset(session)  # the data begins on 2026-08-10, long before the 8 weeks of trend
     assert build_weekly_report(session=session, week=WEEK, now=NOW).trend_from == 0
@@ -210,7 +210,7 @@ def test_label_loader_rejects_a_truncated_label(tmp_path: Path, monkeypatch: pyt
 
 def test_plurals_and_durations_in_the_reports_language() -> None:
     from butterfly.reports.labels import labels
-    from butterfly.reports.words import counted, duration
+    from butterfly.templating.words import counted, duration
 
     assert counted(labels("en"), "n_tickets", 1, "en") == "1 ticket"
     assert counted(labels("en"), "n_tickets", 1200, "en") == "1,200 tickets"
@@ -236,7 +236,7 @@ def test_chinese_ticket_report_has_no_english_status_or_durations(session) -> No
 
 
 def test_markdown_leaves_no_bare_link_live() -> None:
-    from butterfly.reports.rendering import md_block, md_inline
+    from butterfly.templating.markdown import md_block, md_inline
 
     for text in ("see http://evil/x.png", "go to www.evil.example now", "mail me: a@evil.example"):
         out = str(md_inline(text)) + str(md_block(text))
@@ -280,7 +280,7 @@ def test_finding_details_in_the_reports_language(session) -> None:  # type: igno
 
 
 def test_butterfly_figure_fills_wedges_by_area() -> None:
-    from butterfly.reports import svg
+    from butterfly.templating import svg
 
     figure = str(
         svg.butterfly_figure({"customer.short": 0.5}, side_labels={}, horizon_labels={}, title="t", not_rated="–")
@@ -294,7 +294,7 @@ def test_butterfly_figure_fills_wedges_by_area() -> None:
 
 
 def test_bar_chart_labels_keep_their_start() -> None:
-    from butterfly.reports import svg
+    from butterfly.templating import svg
 
     label = "Customer, long term: turning a one-off buyer into a fan who tells others"
     chart = str(svg.bars([(label, 3.0), ("公司 · 长期：" + "很长的标签" * 10, 1.0)], title="weak"))

@@ -26,7 +26,8 @@ import yaml
 
 from butterfly.checklist.model import AnswerKind, Checklist, Question, load_checklist_file
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
-from butterfly.reports.rendering import render
+from butterfly.templating.environment import render
+from butterfly.templating.markdown import md_inline
 
 FORMATS = ("json", "yaml", "md", "html", "csv", "schema")
 SCHEMA_ID = "https://butterfly-check.invalid/schema/checklist.json"
@@ -203,12 +204,6 @@ def option_display(question: Question, value: str, label: str) -> str:
 # -- Markdown ----------------------------------------------------------------------------------------------------
 
 
-def _md_inline(text: str) -> str:
-    """One line of Markdown: newlines folded, characters that would start HTML or a comment escaped."""
-    flat = " ".join(text.split())
-    return flat.replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _yaml_scalar(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
@@ -227,10 +222,10 @@ def render_markdown(checklist: Checklist, *, lenses: Sequence[Checklist] = (), f
             "---",
             "",
         ]
-    lines += [f"# {_md_inline(checklist.title)}", ""]
+    lines += [f"# {md_inline(checklist.title)}", ""]
     lines += [f"- **{words['ticket']}:** ", f"- **{words['reviewer']}:** ", f"- **{words['date']}:** ", ""]
     if checklist.description:
-        lines += [_md_inline(checklist.description), ""]
+        lines += [md_inline(checklist.description), ""]
     for cl in (checklist, *lenses):
         _markdown_body(cl, lines, lens=cl is not checklist)
     ids = [checklist, *lenses]
@@ -243,12 +238,12 @@ def render_markdown(checklist: Checklist, *, lenses: Sequence[Checklist] = (), f
 def _markdown_body(cl: Checklist, lines: list[str], *, lens: bool) -> None:
     words = LABELS[cl.language]
     if lens:
-        lines += [f"# {words['lens']}: {_md_inline(cl.title)}", ""]
+        lines += [f"# {words['lens']}: {md_inline(cl.title)}", ""]
         if cl.description:
-            lines += [_md_inline(cl.description), ""]
+            lines += [md_inline(cl.description), ""]
     number = 0
     for cell in cl.cells:
-        lines += [f"## {_md_inline(cell.title)}", "", f"_{_md_inline(cell.purpose)}_", ""]
+        lines += [f"## {md_inline(cell.title)}", "", f"_{md_inline(cell.purpose)}_", ""]
         for q in cell.questions:
             number += 1
             marks = []
@@ -257,10 +252,10 @@ def _markdown_body(cl: Checklist, lines: list[str], *, lens: bool) -> None:
             if not q.required:
                 marks.append(words["optional"])
             suffix = f" ({', '.join(marks)})" if marks else ""
-            lines += [f"### {number}. {_md_inline(q.text)}{suffix}", "", f"`{q.id}`", ""]
+            lines += [f"### {number}. {md_inline(q.text)}{suffix}", "", f"`{q.id}`", ""]
             options = question_options(cl, q)
             if options:
-                lines += [f"- [ ] {_md_inline(option_display(q, value, label))}" for value, label in options]
+                lines += [f"- [ ] {md_inline(option_display(q, value, label))}" for value, label in options]
                 lines += ["", f"{words['note']}: ", ""]
             elif q.kind is AnswerKind.datetime:
                 lines += [f"{words['when']}: ", ""]
@@ -271,7 +266,7 @@ def _markdown_body(cl: Checklist, lines: list[str], *, lens: bool) -> None:
                     "<details>",
                     f"<summary>{words['why']}</summary>",
                     "",
-                    _md_inline(q.help),
+                    md_inline(q.help),
                     "",
                     "</details>",
                     "",

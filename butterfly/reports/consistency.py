@@ -52,10 +52,11 @@ from sqlmodel import col
 from butterfly.checklist.model import CELL_ORDER, AnswerKind, load_builtin
 from butterfly.errors import ButterflyError, InvalidInputError
 from butterfly.reports.labels import labels
-from butterfly.reports.rendering import FORMATS, render, report_context
+from butterfly.reports.rendering import FORMATS, report_context
 from butterfly.review.experience import LEVEL_IDS, load_experience_levels
 from butterfly.review.scoring import AnswerValue, cell_scores
 from butterfly.store.models import Answer, Review, ReviewStatus, Ticket
+from butterfly.templating.environment import render
 from butterfly.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:

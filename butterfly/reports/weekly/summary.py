@@ -103,7 +103,8 @@ def previous_week(
 ) -> WeekFigures:
     """The figures the summary compares against, for the week ``[start, end)`` (the one before the report's)."""
     from butterfly.reports.silent import SilentRule, check_silent
-    from butterfly.reports.weekly import finding_summary, review_coverage
+    from butterfly.reports.weekly.coverage import review_coverage
+    from butterfly.reports.weekly.findings import finding_summary
 
     closed = _closed_count(session, start, end)
     coverage = review_coverage(session=session, start=start, end=end, closed=closed, lang=lang, main=None)
@@ -129,7 +130,7 @@ def summarise(
     trend_from: int,
 ) -> WeeklySummary:
     """The summary of a built weekly report (``butterfly.reports.weekly.WeeklyReport``)."""
-    from butterfly.reports.weekly import WeeklyReport
+    from butterfly.reports.weekly.model import WeeklyReport
 
     assert isinstance(report, WeeklyReport)
     counts = report.findings.counts
