@@ -302,3 +302,13 @@ def test_bar_chart_labels_keep_their_start() -> None:
     assert shown[0].startswith("Customer, long term") and shown[0].endswith("…")
     assert shown[1].startswith("公司 · 长期")
     assert all(float(x) >= 0 for x in re.findall(r'<text x="([\d.-]+)"', chart))
+
+
+def test_one_of_a_thing_is_singular(session) -> None:  # type: ignore[no-untyped-def]
+    from butterfly.reports.labels import labels
+    from butterfly.templating.words import counted
+
+    en = labels("en")
+    assert counted(en, "experience_not_rated", 1, "en").startswith("1 completed review this week has")
+    assert counted(en, "experience_not_rated", 2, "en").startswith("2 completed reviews this week have")
+    assert counted(en, "consistency_flagged_count", 1, "en") == "1 group flagged"
