@@ -397,7 +397,12 @@ def test_layout_on_a_phone_and_on_paper(
     )
     browser.send("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
     assert evaluate(_WIDEST_TABLE) <= 0, evaluate(_WIDE_TABLES)
+    headings = evaluate("[...document.querySelectorAll('h2, h3, h4')].map(h => h.innerText.trim())")
     text = _pdf_text(browser, session, tmp_path / f"{name}.pdf")
+    # no heading left alone at the foot of a page
+    for number, page_text in enumerate(text.split("\f")[:-1], start=1):
+        lines = [line.strip() for line in page_text.splitlines() if line.strip()]
+        assert not lines or lines[-1] not in headings, f"page {number} ends with the heading {lines[-1]!r}"
     if name == "consistency.en":
         assert "Flag" in text, text
     if name.startswith("weekly"):
