@@ -33,7 +33,6 @@ but gets no verdict.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections import defaultdict
@@ -52,7 +51,7 @@ from sqlmodel import col
 from butterfly.checklist.model import CELL_ORDER, AnswerKind, load_builtin
 from butterfly.errors import ButterflyError, InvalidInputError
 from butterfly.reports.labels import labels
-from butterfly.reports.rendering import FORMATS, report_context
+from butterfly.reports.rendering import FORMATS, json_text, report_context
 from butterfly.review.experience import LEVEL_IDS, load_experience_levels
 from butterfly.review.scoring import AnswerValue, cell_scores
 from butterfly.store.models import Answer, Review, ReviewStatus, Ticket
@@ -593,6 +592,6 @@ def render_consistency(
         raise InvalidInputError(f"unknown report format '{fmt}'", hint="use md, html or json")
     data = report.to_dict()
     if fmt == "json":
-        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        return json_text(data)
     context = report_context(data, labels(report.language), lang=report.language, tz=tz)
     return render(f"consistency.{fmt}", context, user_templates=user_templates)
