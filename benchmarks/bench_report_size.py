@@ -83,7 +83,7 @@ def main() -> int:
         print(f"{args.db} not found: run benchmarks/make_bench_db.py first", file=sys.stderr)
         return 2
 
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.weekly.build import build_weekly_report
     from butterfly.store.db import open_session

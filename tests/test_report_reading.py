@@ -15,11 +15,11 @@ import pytest
 import yaml
 from test_report_golden import NOW, WEEK, _at, _ticket_report, make_dataset
 
-from butterfly.reports.labels import LANGUAGES
+from butterfly.labels import LANGUAGES
 
 
 def _weekly(session: Any, *, fmt: str = "md", lang: str = "en", **options: Any) -> str:
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.weekly.build import build_weekly_report
 
@@ -200,8 +200,8 @@ def test_chinese_labels_use_full_width_punctuation() -> None:
 
 
 def test_label_loader_rejects_a_truncated_label(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from butterfly import labels
     from butterfly.errors import FileProblemsError
-    from butterfly.reports import labels
 
     broken = "x: {zh-CN: 左翼,右翼, zh-TW: 左翼, en: wing}\n"
     with pytest.raises(FileProblemsError):
@@ -209,7 +209,7 @@ def test_label_loader_rejects_a_truncated_label(tmp_path: Path, monkeypatch: pyt
 
 
 def test_plurals_and_durations_in_the_reports_language() -> None:
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.templating.words import counted, duration
 
     assert counted(labels("en"), "n_tickets", 1, "en") == "1 ticket"
@@ -305,7 +305,7 @@ def test_bar_chart_labels_keep_their_start() -> None:
 
 
 def test_one_of_a_thing_is_singular(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.templating.words import counted
 
     en = labels("en")
