@@ -44,6 +44,8 @@ def test_weekly_report_opens_with_the_summary(session) -> None:  # type: ignore[
     assert "| 1 | SMS verification code never arrives | 2 | 2 | rising |" in summary
     assert "Silent customers: 1" in summary
     assert "### Since last week (2026-W46)" in summary
+    # the not-for-publication line is a blockquote of its own: the list after it is not swallowed by it
+    assert "> **Not for publication**: csv:T-1\n\n- Review coverage" in summary
 
 
 def test_top_caps_the_recurring_list_and_keeps_the_rest_in_an_appendix_and_the_json(session) -> None:  # type: ignore[no-untyped-def]
