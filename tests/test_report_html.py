@@ -389,6 +389,18 @@ def test_layout_on_a_phone_and_on_paper(
         )
         assert heights and max(heights) == 1, heights  # one line each
         evaluate("document.body.style.width = ''")
+    if not name.startswith("consistency"):
+        # on a laptop no table of the ticket or weekly report needs a sideways scroll
+        browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
+        scrolled = evaluate(
+            "[...document.querySelectorAll('.table-wrap')].filter(w => w.scrollWidth > w.clientWidth + 1)"
+            ".map(w => w.innerText.slice(0, 60))"
+        )
+        assert scrolled == [], scrolled
     # on paper (A4, 15 mm margins): no table wider than the page, and every column's heading in the PDF text
     browser.send(
         "Emulation.setDeviceMetricsOverride",
