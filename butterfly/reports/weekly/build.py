@@ -112,8 +112,8 @@ def build_weekly_report(
         trend_from=trend_start(start - timedelta(weeks=weeks_back - 1), weeks_back, check.data_from),
         not_for_publication=not_for_publication(session=session, start=start, end=end),
     )
-    prev_start, prev_end = start - timedelta(weeks=1), start
     prev_iso = (start - timedelta(days=3)).astimezone(ZoneInfo(tz)).isocalendar()
+    prev_start, prev_end = week_bounds(prev_iso.year, prev_iso.week, tz)  # exact also across a DST change
     last_week = None
     if check.data_from is not None and check.data_from < prev_end:
         last_week = previous_week(
