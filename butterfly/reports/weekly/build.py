@@ -17,17 +17,10 @@ from butterfly.reports.weekly.common import closed_tickets
 from butterfly.reports.weekly.coverage import review_coverage
 from butterfly.reports.weekly.demand import demand_signals
 from butterfly.reports.weekly.findings import finding_summary, not_for_publication
-from butterfly.reports.weekly.model import WeeklyReport
+from butterfly.reports.weekly.model import DEFAULT_COVERAGE_TARGET, DEFAULT_TOP, WeeklyReport
 from butterfly.reports.weekly.recurring import recurring_groups
 from butterfly.reports.weekly.stories import stories
-from butterfly.reports.weekly.summary import (
-    DEFAULT_COVERAGE_TARGET,
-    DEFAULT_TOP,
-    overdue_patches,
-    previous_week,
-    summarise,
-    trend_start,
-)
+from butterfly.reports.weekly.summary import overdue_patches, previous_week, summarise, trend_start
 from butterfly.reports.weekly.weeks import last_complete_week, parse_week, week_bounds
 from butterfly.timeutil import utcnow
 

@@ -11,51 +11,20 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from butterfly.reports.silent import SilentRule, check_silent
+from butterfly.reports.weekly.coverage import review_coverage
+from butterfly.reports.weekly.findings import finding_summary
+from butterfly.reports.weekly.model import (
+    FINDING_ORDER,
+    SUMMARY_PROBLEMS,
+    SummaryProblem,
+    WeekFigures,
+    WeeklyReport,
+    WeeklySummary,
+)
 
 if TYPE_CHECKING:
     from sqlmodel import Session
-
-DEFAULT_TOP = 10
-SUMMARY_PROBLEMS = 5  # problems named in the summary itself
-# the gate's default target (``butterfly check --min-coverage``)
-DEFAULT_COVERAGE_TARGET = 0.8
-# findings in the order a manager must see them: what may not be published first
-FINDING_ORDER = ("publicity_without_consent", "blame_wording", "compensation_before_resolution")
-
-
-class SummaryProblem(BaseModel):
-    position: int  # 1-based place in the recurring list
-    label: str
-    customers: int
-    tickets: int
-    trend: str  # new | rising | falling | steady
-    process_patch: str
-
-
-class WeekFigures(BaseModel):
-    week: str
-    closed: int
-    coverage: float | None
-    overdue_patches: int
-    findings: int
-    silent: int | None  # None: not enough data for a verdict
-
-
-class WeeklySummary(BaseModel):
-    coverage: float | None
-    coverage_target: float
-    coverage_met: bool | None
-    overdue_patches: int
-    findings: list[tuple[str, int]]  # (kind, count), publicity without consent first, zero counts left out
-    publicity_without_consent: int
-    top_problems: list[SummaryProblem]
-    problems: int
-    new_problems: int  # problems with no ticket in the earlier weeks of the trend
-    silent_status: str
-    silent: int
-    this_week: WeekFigures
-    last_week: WeekFigures | None
 
 
 def trend_word(trend: list[int], first: int = 0) -> str:
@@ -102,9 +71,6 @@ def previous_week(
     *, session: Session, week: str, start: datetime, end: datetime, today: date, lang: str, silent_rule: object
 ) -> WeekFigures:
     """The figures the summary compares against, for the week ``[start, end)`` (the one before the report's)."""
-    from butterfly.reports.silent import SilentRule, check_silent
-    from butterfly.reports.weekly.coverage import review_coverage
-    from butterfly.reports.weekly.findings import finding_summary
 
     closed = _closed_count(session, start, end)
     coverage = review_coverage(session=session, start=start, end=end, closed=closed, lang=lang, main=None)
@@ -130,8 +96,6 @@ def summarise(
     trend_from: int,
 ) -> WeeklySummary:
     """The summary of a built weekly report (``butterfly.reports.weekly.WeeklyReport``)."""
-    from butterfly.reports.weekly.model import WeeklyReport
-
     assert isinstance(report, WeeklyReport)
     counts = report.findings.counts
     order = [k for k in FINDING_ORDER if k in counts] + sorted(k for k in counts if k not in FINDING_ORDER)
