@@ -2,7 +2,8 @@
 
 ``report_labels.yaml`` holds the reports' headings and labels (:func:`labels`), ``checklist_labels.yaml`` the
 words of the printable checklist forms (:func:`form_labels`). Each file maps a key to its text in every
-language; a missing text is an error naming the file and the key.
+language; a missing text, or a stray key (what an unquoted ASCII comma inside a YAML flow mapping leaves behind,
+with the text cut before it), is an error naming the file and the key.
 """
 
 from __future__ import annotations
@@ -17,24 +18,32 @@ from butterfly.errors import FileProblemsError, NotFoundError, Problem
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 
 
-@lru_cache(maxsize=4)
-def _label_file(name: str) -> dict[str, dict[str, str]]:
-    source = resources.files("butterfly") / "data" / name
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+def check_labels(data: object, source: str) -> dict[str, dict[str, str]]:
+    """A label file's data, or every problem in it: each key maps exactly the languages to non-empty texts."""
     problems = []
     if not isinstance(data, dict):
-        problems.append(Problem(str(source), "must be a mapping of label keys"))
+        problems.append(Problem(source, "must be a mapping of label keys"))
         data = {}
     for key, texts in data.items():
         if not isinstance(texts, dict):
-            problems.append(Problem(str(source), "must map each language to a text", field=str(key)))
+            problems.append(Problem(source, "must map each language to a text", field=str(key)))
             continue
         for lang in LANGUAGES:
             if not isinstance(texts.get(lang), str) or not texts[lang].strip():
-                problems.append(Problem(str(source), f"missing text for {lang}", field=str(key)))
+                problems.append(Problem(source, f"missing text for {lang}", field=str(key)))
+        for extra in sorted(set(texts) - set(LANGUAGES), key=str):
+            problems.append(
+                Problem(source, f"unexpected key '{extra}' (quote a text that holds a comma)", field=str(key))
+            )
     if problems:
-        raise FileProblemsError(str(source), problems)
+        raise FileProblemsError(source, problems)
     return data
+
+
+@lru_cache(maxsize=4)
+def _label_file(name: str) -> dict[str, dict[str, str]]:
+    source = resources.files("butterfly") / "data" / name
+    return check_labels(yaml.safe_load(source.read_text(encoding="utf-8")), str(source))
 
 
 def _in_language(name: str, lang: str) -> dict[str, str]:

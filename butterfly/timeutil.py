@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -29,10 +30,13 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def format_duration(delta: timedelta | None) -> str:
-    """A short human duration: ``3d 4h``, ``2h 05m``, ``45m``; ``-`` for None."""
+def format_duration(delta: timedelta | None, lang: str | None = None) -> str:
+    """A short human duration: ``3d 4h``, ``2h 05m``, ``45m``; ``-`` for None. With ``lang`` (zh-CN, zh-TW, en)
+    in that language's unit forms by Babel (``3小时0分钟``); English keeps the short form above."""
     if delta is None:
         return "-"
+    if lang is not None and lang != "en":
+        return _cldr_duration(delta, lang)
     seconds = int(delta.total_seconds())
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
@@ -44,3 +48,30 @@ def format_duration(delta: timedelta | None) -> str:
     if hours:
         return f"{sign}{hours}h {minutes:02d}m"
     return f"{sign}{minutes}m"
+
+
+# CLDR's narrow list joins zh-Hant units without a space after a spaced number ("2 天3 小時"): its short list reads well
+_UNIT_LIST: dict[str, Literal["unit-short", "unit-narrow"]] = {"zh-TW": "unit-short"}
+
+
+def _cldr_duration(delta: timedelta, lang: str) -> str:
+    """The two largest units in ``lang``'s CLDR narrow unit forms (``3小时0分钟``, ``2 天 7 小時``), by Babel."""
+    from babel.lists import format_list
+    from babel.units import format_unit
+
+    from butterfly.locales import locale
+
+    total = int(delta.total_seconds())
+    sign = "-" if total < 0 else ""
+    days, rest = divmod(abs(total), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        units = [(days, "duration-day"), (hours, "duration-hour")]
+    elif hours:
+        units = [(hours, "duration-hour"), (minutes, "duration-minute")]
+    else:
+        units = [(minutes, "duration-minute")]
+    loc = locale(lang)
+    parts = [format_unit(v, u, length="narrow", locale=loc) for v, u in units]
+    return sign + format_list(parts, style=_UNIT_LIST.get(lang, "unit-narrow"), locale=loc)

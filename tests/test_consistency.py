@@ -267,7 +267,9 @@ def test_command_in_chinese(cli, db_url: str) -> None:  # type: ignore[no-untype
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("# 跨组一致性 · 处理组\n")
     assert (
-        "- **Slow**: 解决时间（各组中位数）明显更慢：2d 2h，其他 5 个组的中位数为 5h 30m（z = 15.7）" in result.stdout
+        # full-width separator and durations in Chinese (#16)
+        "- **Slow**：解决时间（各组中位数）明显更慢：2天2小时，其他 5 个组的中位数为 5小时30分钟（z = 15.7）"
+        in result.stdout
     )
 
 

@@ -289,3 +289,136 @@ def test_report_opens_cleanly_in_chromium(
         assert "javascript:alert(3)" in facts["text"]
     else:
         assert "SMS verification code never arrives" in facts["text"]
+
+
+# -- layout a reader notices (#16): every column on paper, no one-letter columns on a phone -------------------------
+
+LONG_TOKEN = "x" * 500
+# one-word cells (ids, dates, numbers, statuses, headings of one word) whose word was broken over lines, and the
+# narrowest free-text cell
+_BROKEN_WORDS = """(() => [...document.querySelectorAll('td:not(.text), th')]
+  .filter(c => /^([\\x21-\\x7e]{2,}|[\\u3400-\\u9fff]{2,4})$/.test(c.innerText.trim()))
+  .filter(c => { const w = document.createTreeWalker(c, NodeFilter.SHOW_TEXT); const tops = new Set();
+    while (w.nextNode()) { const r = document.createRange(); r.selectNodeContents(w.currentNode);
+      for (const x of r.getClientRects()) if (x.width > 0) tops.add(Math.round(x.top)); }
+    return tops.size > 1; })
+  .map(c => c.innerText.trim().slice(0, 30)))()"""
+_WIDE_TABLES = """[...document.querySelectorAll('table')].filter(t => t.getBoundingClientRect().right >
+  document.documentElement.clientWidth).map(t => t.innerText.slice(0, 60))"""
+_NARROWEST_TEXT = """Math.min(9999, ...[...document.querySelectorAll('td.text')]
+  .map(c => Math.round(c.getBoundingClientRect().width)))"""
+_WIDEST_TABLE = """(() => Math.max(0, ...[...document.querySelectorAll('table')]
+  .map(t => Math.round(t.getBoundingClientRect().right - document.documentElement.clientWidth))))()"""
+
+
+@pytest.fixture
+def layout_pages(tmp_path: Path, sqlite_url_fixture: str) -> dict[str, Path]:
+    """The weekly, consistency and ticket reports of the golden dataset, one action item carrying a 500-character
+    token, as HTML files."""
+    from sqlmodel import select
+
+    from butterfly.files import write_private
+    from butterfly.labels import labels
+    from butterfly.reports.consistency import consistency, render_consistency
+    from butterfly.reports.rendering import render_report
+    from butterfly.reports.ticket_report import build_ticket_report
+    from butterfly.reports.weekly.build import build_weekly_report
+    from butterfly.store.db import open_session
+    from butterfly.store.models import ActionItem
+    from butterfly.tickets import get_ticket
+
+    out = {}
+    with open_session(sqlite_url_fixture) as session:
+        make_dataset(session)
+        item = session.exec(select(ActionItem)).first()
+        assert item is not None
+        item.text = "Fall back " + LONG_TOKEN
+        session.add(item)
+        session.commit()
+        for lang in ("en", "zh-CN"):
+            texts = labels(lang)
+            ticket = build_ticket_report(
+                session=session, ticket=get_ticket(session=session, ref="T-1"), lang=lang, labels=texts, now=NOW
+            )
+            out[f"ticket.{lang}"] = write_private(
+                tmp_path / f"ticket.{lang}.html",
+                render_report("ticket", ticket, fmt="html", labels=texts, lang=lang, tz="UTC"),
+            )
+            weekly = build_weekly_report(session=session, week=WEEK, now=NOW, lang=lang)
+            out[f"weekly.{lang}"] = write_private(
+                tmp_path / f"weekly.{lang}.html",
+                render_report("weekly", weekly, fmt="html", labels=texts, lang=lang, tz="UTC"),
+            )
+        report = consistency(session=session, by="assignee", weeks=8, end=NOW, min_tickets=1, language="en")
+        out["consistency.en"] = write_private(tmp_path / "consistency.en.html", render_consistency(report, fmt="html"))
+    return out
+
+
+def _pdf_text(browser: Browser, session: str, target: Path) -> str:
+    data = browser.send("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69}, session=session)
+    target.write_bytes(base64.b64decode(data["data"]))
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        if IN_CI:
+            pytest.fail("pdftotext not installed (apt-get install poppler-utils) — required under CI")
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils)")
+    return subprocess.run([pdftotext, "-layout", str(target), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.parametrize("name", ["weekly.en", "weekly.zh-CN", "ticket.en", "ticket.zh-CN", "consistency.en"])
+def test_layout_on_a_phone_and_on_paper(
+    browser: Browser, layout_pages: dict[str, Path], tmp_path: Path, name: str
+) -> None:
+    page = layout_pages[name]
+    session, _ = open_page(browser, page, width=390, height=844, mobile=True)
+
+    def evaluate(expression: str) -> Any:
+        result = browser.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session)
+        return result["result"].get("value")
+
+    _keep(screenshot(browser, session, tmp_path / f"{name}.layout-phone.png"))
+    assert evaluate(_BROKEN_WORDS) == [], "one-word cells broken over lines at 390 px"
+    assert evaluate(_NARROWEST_TEXT) >= 80, "free-text column squeezed at 390 px"
+    if name.startswith("ticket"):
+        # ids, dates, statuses and owners never break: the Due date stays on one line next to a 500-char token
+        evaluate("document.body.style.width = '1280px'")
+        heights = evaluate(
+            "[...document.querySelectorAll('td.nb')].filter(c => /^\\d{4}-\\d{2}-\\d{2}$/.test(c.innerText.trim()))"
+            ".map(c => { const r = document.createRange(); r.selectNodeContents(c);"
+            " return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; })"
+        )
+        assert heights and max(heights) == 1, heights  # one line each
+        evaluate("document.body.style.width = ''")
+    if not name.startswith("consistency"):
+        # on a laptop no table of the ticket or weekly report needs a sideways scroll
+        browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
+        scrolled = evaluate(
+            "[...document.querySelectorAll('.table-wrap')].filter(w => w.scrollWidth > w.clientWidth + 1)"
+            ".map(w => w.innerText.slice(0, 60))"
+        )
+        assert scrolled == [], scrolled
+    # on paper (A4, 15 mm margins): no table wider than the page, and every column's heading in the PDF text
+    browser.send(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 680, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
+        session=session,
+    )
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+    assert evaluate(_WIDEST_TABLE) <= 0, evaluate(_WIDE_TABLES)
+    headings = evaluate("[...document.querySelectorAll('h2, h3, h4')].map(h => h.innerText.trim())")
+    text = _pdf_text(browser, session, tmp_path / f"{name}.pdf")
+    # no heading left alone at the foot of a page
+    for number, page_text in enumerate(text.split("\f")[:-1], start=1):
+        lines = [line.strip() for line in page_text.splitlines() if line.strip()]
+        assert not lines or lines[-1] not in headings, f"page {number} ends with the heading {lines[-1]!r}"
+    if name == "consistency.en":
+        assert "Flag" in text, text
+    if name.startswith("weekly"):
+        assert text.index("Summary" if name.endswith("en") else "摘要") < text.index(
+            "Recurring problems" if name.endswith("en") else "重复出现的问题",
+            text.index("Summary" if name.endswith("en") else "摘要"),
+        )

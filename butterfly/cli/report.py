@@ -118,9 +118,16 @@ def weekly(
         str,
         typer.Option("--consistency-by", help="Consistency section: compare by assignee, group, channel or source."),
     ] = "group",
+    top: Annotated[
+        int, typer.Option("--top", help="List this many of each long list (the rest: appendix and JSON).")
+    ] = 10,
+    coverage_target: Annotated[
+        float,
+        typer.Option("--coverage-target", help="Review coverage the summary measures against (the gate's target)."),
+    ] = 0.8,
     db: DbOption = None,
 ) -> None:
-    """Weekly report: recurring problems at two or more customers (with trend, action items and outreach
+    """Weekly report, opening with a summary a manager reads in two minutes: recurring problems at two or more customers (with trend, action items and outreach
     candidates), silent customers, demand signals, review coverage, action items, findings and stories.
 
     Example: butterfly report weekly --week 2026-W47 --format html -o week47.html
@@ -144,6 +151,8 @@ def weekly(
             checklist=_team_checklist(lang_),
             method=grouping.value,
             consistency_by=consistency_by,
+            top=top,
+            coverage_target=coverage_target,
         )
     text = render_report(
         "weekly", data, fmt=kind, labels=texts, lang=lang_, tz=tz, user_templates=_templates(templates)

@@ -38,7 +38,6 @@ that caveat; group, channel and source are the views that give a verdict.
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
@@ -66,7 +65,7 @@ from butterfly.reports.consistency_stats import (
     flag_groups,
     spread_of,
 )
-from butterfly.reports.rendering import FORMATS, report_context
+from butterfly.reports.rendering import FORMATS, json_text, report_context
 from butterfly.review.scoring import AnswerValue, cell_scores
 from butterfly.store.models import Answer, Review, ReviewStatus, Ticket
 from butterfly.templating.environment import render
@@ -255,6 +254,6 @@ def render_consistency(
         raise InvalidInputError(f"unknown report format '{fmt}'", hint="use md, html or json")
     data = report.to_dict()
     if fmt == "json":
-        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        return json_text(data)
     context = report_context(data, labels(report.language), lang=report.language, tz=tz)
     return render(f"consistency.{fmt}", context, user_templates=user_templates)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,14 @@ from butterfly.errors import InvalidInputError
 from butterfly.templating.environment import render
 
 FORMATS = ("md", "html", "json")
+# bidi controls: JSON shows them escaped, like ESC, so a reader of the raw file sees them
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON: non-ASCII text kept readable, control and bidi characters escaped."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) + "\n"
 
 
 def report_context(report: Any, labels: dict[str, str], *, lang: str, tz: str) -> dict[str, Any]:
@@ -40,5 +49,5 @@ def render_report(
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown report format '{fmt}'", hint="use md, html or json")
     if fmt == "json":
-        return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+        return json_text(report.model_dump(mode="json"))
     return render(f"{name}.{fmt}", report_context(report, labels, lang=lang, tz=tz), user_templates=user_templates)

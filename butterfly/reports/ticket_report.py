@@ -21,6 +21,7 @@ from butterfly.checklist.model import (
     resolve_checklist,
 )
 from butterfly.errors import ButterflyError, NotFoundError
+from butterfly.reports.finding_text import details_in
 from butterfly.review.experience import load_experience_levels
 from butterfly.review.guards import text as guard_text
 from butterfly.review.scoring import AnswerValue, cell_scores
@@ -372,6 +373,13 @@ def build_ticket_report(
             answers[a.review_id][a.question_id] = a
     main = _checklist_for(reviews[0].checklist_id if reviews else DEFAULT_CHECKLIST_ID, lang, checklist)
     by_review = {r.id: r.reviewer for r in reviews}
+    details = details_in(  # finding details of reviews written in another language, in the report's
+        session=session,
+        lang=lang,
+        review_ids=review_ids,
+        checklist_for=lambda cid: main if cid == main.id else _checklist_for(cid, lang, checklist),
+        tz=tz,
+    )
     findings = []
     withheld: dict[tuple[int, str], str] = {}
     reworded = dismissed = 0
@@ -385,7 +393,7 @@ def build_ticket_report(
             if f.status == FindingStatus.dismissed.value:
                 dismissed += 1
                 continue
-            detail = f.detail
+            detail = details.get((f.review_id, f.kind, f.question_id), f.detail)
             if f.kind == FindingKind.blame_wording.value:
                 detail = guard_text("finding.blame_report", lang)
                 if f.question_id:

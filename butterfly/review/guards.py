@@ -324,7 +324,7 @@ def evaluate(
                     lang,
                     made_at=local_time(check.made_at, tz),
                     resolved_at=local_time(check.resolved_at, tz),
-                    gap=format_duration(check.early_by),
+                    gap=format_duration(check.early_by, lang),
                 ),
             )
         )

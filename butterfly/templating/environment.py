@@ -12,7 +12,7 @@ return Markup).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,7 +38,7 @@ from butterfly.paths import templates_dir
 from butterfly.sanitise import CONTROL
 from butterfly.templating import svg
 from butterfly.templating.markdown import md_block, md_inline
-from butterfly.timeutil import format_duration
+from butterfly.templating.words import counted, duration, number
 
 
 @pass_context
@@ -72,10 +72,33 @@ def _fmt_date(value: date | datetime | str | None) -> str:
     return value.isoformat()
 
 
-def _fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return format_duration(timedelta(seconds=seconds))
+def _lang(ctx: Context) -> str:
+    return str(ctx.get("lang") or "en")
+
+
+@pass_context
+def _duration_in(ctx: Context, seconds: float | None) -> str:
+    """``|duration`` in the report's language (``lang`` of the template context)."""
+    return duration(seconds, _lang(ctx))
+
+
+@pass_context
+def _counted(ctx: Context, key: str, n: int, **values: object) -> str:
+    """``count("n_tickets", 3)``: a counted label in the report's language, singular or plural by Babel."""
+    return counted(ctx["t"], key, int(n), _lang(ctx), **values)
+
+
+@pass_context
+def _number(ctx: Context, value: float | None) -> str:
+    return number(value, _lang(ctx))
+
+
+@pass_context
+def _delta(ctx: Context, value: int) -> str:
+    """A change between two weeks with its sign: ``+1,234``, ``-5``, ``±0``."""
+    if not value:
+        return "±0"
+    return ("+" if value > 0 else "-") + number(abs(value), _lang(ctx))
 
 
 def _fill(text: str, **values: object) -> str:
@@ -113,10 +136,12 @@ def make_environment(user_templates: str | Path | None = None) -> Environment:
         md_block=md_block,
         datetime=_fmt_datetime,
         date=_fmt_date,
-        duration=_fmt_duration,
+        duration=_duration_in,
+        number=_number,
         percent=svg.percent,
         text_bar=svg.text_bar,
         text_sparkline=svg.text_sparkline,
+        trend_numbers=svg.trend_numbers,
         fill=_fill,
     )
     env.globals.update(
@@ -125,6 +150,9 @@ def make_environment(user_templates: str | Path | None = None) -> Environment:
         bars=svg.bars,
         percent=svg.percent,
         pairs=_pairs,
+        count=_counted,
+        number=_number,
+        delta=_delta,
     )
     return env
 

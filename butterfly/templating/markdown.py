@@ -10,6 +10,8 @@ from butterfly.sanitise import CONTROL
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#+!$])")
 _LINE_START = re.compile(r"^(\s*)(?:([-=])|(\d+)([.)]))", re.MULTILINE)
+# what GitHub would turn into a live link by itself: a scheme's "://", "www." and e-mail addresses' "@"
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<![\w.])(www)(\.)|(?<=\w)(@)(?=\w)")
 
 
 def _html_entities(text: str) -> str:
@@ -26,7 +28,8 @@ def md_inline(value: object) -> Markup:
     """Untrusted text made inert for Markdown on one line (headings, list items, table cells).
 
     HTML is turned into entities (shown as text, never run), Markdown punctuation is backslash-escaped (no
-    links, images, emphasis, code or table breaks can be injected) and line breaks become spaces.
+    links, images, emphasis, code or table breaks can be injected), bare URLs, ``www.`` and e-mail addresses are
+    broken up so that no autolink is live, and line breaks become spaces.
     """
     if value is None:
         return Markup("")
@@ -36,7 +39,16 @@ def md_inline(value: object) -> Markup:
     text = re.sub(r"\s*[\r\n]+\s*", " ", text)
     text = _MD_SPECIAL.sub(r"\\\1", _html_entities(text))
     text = _LINE_START.sub(_escape_line_start, text)
+    text = _AUTOLINK.sub(_escape_autolink, text)
     return Markup(text)
+
+
+def _escape_autolink(m: re.Match[str]) -> str:
+    if m.group(1):
+        return "\\:"
+    if m.group(2):
+        return m.group(2) + "\\."
+    return "\\@"
 
 
 def md_block(value: object) -> Markup:

@@ -44,6 +44,33 @@ def _sector(cx: float, cy: float, r0: float, r1: float, a0: float, a1: float) ->
     )
 
 
+def fill_radius(r0: float, r1: float, score: float) -> float:
+    """The radius that fills ``score`` (0..1) of an annular sector's AREA between radii ``r0`` and ``r1`` (area
+    grows with the square of the radius: filling by radius would show 50 % as about 30 %)."""
+    score = max(0.0, min(1.0, score))
+    return math.sqrt(r0 * r0 + score * (r1 * r1 - r0 * r0))
+
+
+def _text_width(text: str, size: float) -> float:
+    """A rough rendered width: East Asian wide characters one em, others about 0.58 em."""
+    import unicodedata
+
+    return sum(size if unicodedata.east_asian_width(ch) in ("W", "F") else size * 0.58 for ch in text)
+
+
+def fit_label(text: str, width: float, size: float = 12) -> str:
+    """``text`` cut at its END with an ellipsis so that it fits ``width`` px: the start, which tells customer from
+    company, always shows."""
+    if _text_width(text, size) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if _text_width(out + ch + "…", size) > width:
+            break
+        out += ch
+    return out.rstrip(" ,;:，；：") + "…"
+
+
 def percent(score: float | None) -> str:
     """A cell score as a whole percentage, or an en dash when the cell has no rating."""
     return "–" if score is None else f"{round(score * 100)}%"
@@ -88,7 +115,7 @@ def butterfly_figure(
                 f'stroke="{colour}" stroke-width="1.5"{dash}/>'
             )
             if score is not None and score > 0:
-                filled = r0 + (r1 - r0) * max(0.0, min(1.0, score))
+                filled = fill_radius(r0, r1, score)
                 parts.append(f'<path d="{_sector(wx, cy, r0, filled, a0, a1)}" fill="{colour}" fill-opacity="0.78"/>')
             tx, ty = _point(wx, cy, r1 * 0.62, (a0 + a1) / 2)
             text = horizon_labels.get(horizon, horizon)
@@ -116,18 +143,19 @@ def butterfly_figure(
     return Markup("".join(parts))
 
 
-def sparkline(values: Sequence[int | float], *, title: str, width: int = 96, height: int = 22) -> Markup:
-    """A small line chart of ``values`` (oldest first) with the last point marked."""
+def sparkline(values: Sequence[int | float], *, title: str, width: int = 96, height: int = 22, skip: int = 0) -> Markup:
+    """A small line chart of ``values`` (oldest first) with the last point marked. The first ``skip`` values
+    (weeks before the data begins) are not drawn: no data is not zero."""
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
     ]
-    if values:
-        top = max(max(values), 1)
+    if values[skip:]:
+        top = max(max(values[skip:]), 1)
         n = len(values)
         step = (width - 4) / max(n - 1, 1)
-        points = [(2 + i * step, height - 2 - (height - 4) * (v / top)) for i, v in enumerate(values)]
+        points = [(2 + i * step, height - 2 - (height - 4) * (v / top)) for i, v in enumerate(values) if i >= skip]
         coords = " ".join(f"{_num(x)},{_num(y)}" for x, y in points)
         parts.append(f'<polyline points="{coords}" fill="none" stroke="{CUSTOMER_COLOUR}" stroke-width="1.5"/>')
         lx, ly = points[-1]
@@ -136,10 +164,11 @@ def sparkline(values: Sequence[int | float], *, title: str, width: int = 96, hei
     return Markup("".join(parts))
 
 
-def bars(rows: Sequence[tuple[str, float]], *, title: str, width: int = 360, unit: str = "") -> Markup:
-    """Horizontal bars: one row per ``(label, value)``, scaled to the largest value."""
+def bars(rows: Sequence[tuple[str, float]], *, title: str, width: int = 420, unit: str = "") -> Markup:
+    """Horizontal bars: one row per ``(label, value)``, scaled to the largest value. Labels start at the left edge
+    and are cut at their end (full text in a tooltip), never at their start."""
     row_h = 20
-    label_w = 150
+    label_w = 210
     height = row_h * max(len(rows), 1) + 4
     top = max((v for _, v in rows), default=0) or 1
     parts = [
@@ -152,8 +181,8 @@ def bars(rows: Sequence[tuple[str, float]], *, title: str, width: int = 360, uni
         w = (width - label_w - 50) * (value / top)
         shown = _num(value) + unit
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12" fill="#1c1c1c">'
-            f"{escape(label[:28])}</text>"
+            f'<text x="2" y="{y + 14}" font-size="12" fill="#1c1c1c"><title>{escape(label)}</title>'
+            f"{escape(fit_label(label, label_w - 10))}</text>"
             f'<rect x="{label_w}" y="{y + 3}" width="{_num(max(w, 1))}" height="{row_h - 6}" '
             f'fill="{CUSTOMER_COLOUR}" fill-opacity="0.8"/>'
             f'<text x="{_num(label_w + max(w, 1) + 4)}" y="{y + 14}" font-size="12" fill="#1c1c1c">'
@@ -171,12 +200,19 @@ def text_bar(score: float | None, width: int = 10) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def text_sparkline(values: Sequence[int | float]) -> str:
-    """Values as a one-line block sparkline for Markdown (``▁▂▅█``)."""
+def text_sparkline(values: Sequence[int | float], skip: int = 0) -> str:
+    """Values as a one-line block sparkline for Markdown (``▁▂▅█``); the first ``skip`` values (weeks before the
+    data begins) are left out, not drawn as zeros."""
     ticks = "▁▂▃▄▅▆▇█"
+    values = list(values)[skip:]
     if not values:
         return ""
     top = max(values)
     if top <= 0:
         return ticks[0] * len(values)
     return "".join(ticks[min(7, round(v / top * 7))] for v in values)
+
+
+def trend_numbers(values: Sequence[int | float], skip: int = 0, missing: str = "–") -> str:
+    """``– · – · 3 · 5``: the weekly counts, with ``missing`` for the weeks before the data begins."""
+    return " · ".join(missing if i < skip else _num(float(v)) for i, v in enumerate(values))

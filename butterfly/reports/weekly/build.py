@@ -11,15 +11,16 @@ from butterfly.errors import InvalidInputError
 from butterfly.reports.consistency import consistency
 from butterfly.reports.experience_stats import experience_summary
 from butterfly.reports.recurring import DEFAULT_METHOD
-from butterfly.reports.silent import SilentRule, silent_customers
+from butterfly.reports.silent import SilentRule, check_silent
 from butterfly.reports.weekly.actions import action_summary
 from butterfly.reports.weekly.common import closed_tickets
 from butterfly.reports.weekly.coverage import review_coverage
 from butterfly.reports.weekly.demand import demand_signals
-from butterfly.reports.weekly.findings import finding_summary
-from butterfly.reports.weekly.model import WeeklyReport
+from butterfly.reports.weekly.findings import finding_summary, not_for_publication
+from butterfly.reports.weekly.model import DEFAULT_COVERAGE_TARGET, DEFAULT_TOP, WeeklyReport
 from butterfly.reports.weekly.recurring import recurring_groups
 from butterfly.reports.weekly.stories import stories
+from butterfly.reports.weekly.summary import overdue_patches, previous_week, summarise, trend_start
 from butterfly.reports.weekly.weeks import last_complete_week, parse_week, week_bounds
 from butterfly.timeutil import utcnow
 
@@ -50,10 +51,17 @@ def build_weekly_report(
     silent_rule: SilentRule | None = None,
     now: datetime | None = None,
     consistency_by: str = "group",
+    top: int = DEFAULT_TOP,
+    coverage_target: float = DEFAULT_COVERAGE_TARGET,
 ) -> WeeklyReport:
-    """The weekly report for ISO ``week`` (default: the last complete week) in ``lang``."""
+    """The weekly report for ISO ``week`` (default: the last complete week) in ``lang``, opening with a summary;
+    the Markdown and HTML list ``top`` items of each long list (the JSON all of them)."""
     if weeks_back < 1 or weeks_back > 104:
         raise InvalidInputError(f"--weeks-back must be between 1 and 104, not {weeks_back}")
+    if top < 1:
+        raise InvalidInputError(f"--top must be at least 1, not {top}")
+    if not 0.0 <= coverage_target <= 1.0:
+        raise InvalidInputError(f"--coverage-target must be between 0 and 1, not {coverage_target}")
     now = now or utcnow()
     week = week or last_complete_week(now, tz)
     year, number = parse_week(week)
@@ -62,7 +70,8 @@ def build_weekly_report(
     today = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(tz)).date() + timedelta(days=1)
     rule = silent_rule or SilentRule()
     tickets = closed_tickets(session, start, end)
-    return WeeklyReport(
+    check, silent = check_silent(session=session, end=end, rule=rule)
+    report = WeeklyReport(
         week=label,
         start=start,
         end=end,
@@ -75,18 +84,45 @@ def build_weekly_report(
         recurring=recurring_groups(
             session=session, tickets=tickets, start=start, end=end, weeks_back=weeks_back, today=today, method=method
         ),
-        silent=silent_customers(session=session, end=end, rule=rule),
+        silent=silent,
         silent_rule={
             "recent_weeks": rule.recent_weeks,
             "baseline_weeks": rule.baseline_weeks,
             "min_baseline": rule.min_baseline,
             "min_drop": rule.min_drop,
+            "min_baseline_weeks": rule.min_baseline_weeks,
+            "min_covered_weeks": rule.min_covered_weeks,
         },
         demand=demand_signals(session=session, start=start, end=end, extra=[checklist] if checklist else []),
         coverage=review_coverage(session=session, start=start, end=end, closed=len(tickets), lang=lang, main=checklist),
         actions=action_summary(session=session, start=start, end=end, today=today),
-        findings=finding_summary(session=session, start=start, end=end),
+        findings=finding_summary(session=session, start=start, end=end, lang=lang, main=checklist, tz=tz),
         stories=stories(session=session, start=start, end=end, lang=lang, main=checklist),
         experience=_experience(session, start, lang),
         consistency=_consistency(session, end, weeks_back, lang, consistency_by),
+        top=top,
+        silent_check=check,
+        trend_from=trend_start(start - timedelta(weeks=weeks_back - 1), weeks_back, check.data_from),
+        not_for_publication=not_for_publication(session=session, start=start, end=end),
     )
+    prev_iso = (start - timedelta(days=3)).astimezone(ZoneInfo(tz)).isocalendar()
+    prev_start, prev_end = week_bounds(prev_iso.year, prev_iso.week, tz)  # exact also across a DST change
+    last_week = None
+    if check.data_from is not None and check.data_from < prev_end:
+        last_week = previous_week(
+            session=session,
+            week=f"{prev_iso.year}-W{prev_iso.week:02d}",
+            start=prev_start,
+            end=prev_end,
+            today=today - timedelta(days=7),
+            lang=lang,
+            silent_rule=rule,
+        )
+    report.summary = summarise(
+        report=report,
+        overdue=overdue_patches(session, end, today),
+        coverage_target=coverage_target,
+        last_week=last_week,
+        trend_from=report.trend_from,
+    )
+    return report

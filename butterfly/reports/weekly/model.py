@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from butterfly.reports.silent import SilentCustomer
+from butterfly.reports.silent import SilentCheck, SilentCustomer
 
 if TYPE_CHECKING:
     pass
@@ -122,6 +122,8 @@ class FindingItem(BaseModel):
     reviewer: str
     ticket_ref: str
     created_at: datetime
+    review_id: int | None = None
+    question_id: str | None = None
 
 
 class FindingSummary(BaseModel):
@@ -139,6 +141,48 @@ class Story(BaseModel):
     experience_level: str | None
     experience_label: str | None
     customer_long_score: float | None
+
+
+DEFAULT_TOP = 10
+SUMMARY_PROBLEMS = 5  # problems named in the summary itself
+# the gate's default target (``butterfly check --min-coverage``)
+DEFAULT_COVERAGE_TARGET = 0.8
+# findings in the order a manager must see them: what may not be published first
+FINDING_ORDER = ("publicity_without_consent", "blame_wording", "compensation_before_resolution")
+
+
+class SummaryProblem(BaseModel):
+    position: int  # 1-based place in the recurring list
+    label: str
+    customers: int
+    tickets: int
+    trend: str  # new | rising | falling | steady
+    process_patch: str
+
+
+class WeekFigures(BaseModel):
+    week: str
+    closed: int
+    coverage: float | None
+    overdue_patches: int
+    findings: int
+    silent: int | None  # None: not enough data for a verdict
+
+
+class WeeklySummary(BaseModel):
+    coverage: float | None
+    coverage_target: float
+    coverage_met: bool | None
+    overdue_patches: int
+    findings: list[tuple[str, int]]  # (kind, count), publicity without consent first, zero counts left out
+    publicity_without_consent: int
+    top_problems: list[SummaryProblem]
+    problems: int
+    new_problems: int  # problems with no ticket in the earlier weeks of the trend
+    silent_status: str
+    silent: int
+    this_week: WeekFigures
+    last_week: WeekFigures | None
 
 
 class WeeklyReport(BaseModel):
@@ -164,3 +208,8 @@ class WeeklyReport(BaseModel):
     consistency: dict[str, Any] | None = (
         None  # butterfly.reports.consistency over the weeks_back weeks up to the week's end
     )
+    top: int = DEFAULT_TOP  # long lists show this many in the Markdown/HTML; the JSON has them all
+    silent_check: SilentCheck | None = None  # whether the data allowed a verdict on silent customers
+    trend_from: int = 0  # trend weeks before this index end before the data's first ticket: not drawn as zeros
+    not_for_publication: list[str] = []  # tickets whose review found publicity without consent
+    summary: WeeklySummary | None = None
