@@ -20,7 +20,11 @@ def check(
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option("--until", help="Tickets closed up to (a bare date includes that day).", show_default=False),
+        typer.Option(
+            "--until",
+            help="Tickets closed up to (a bare date includes that day; 9999-12-31: no end).",
+            show_default=False,
+        ),
     ] = None,
     week: Annotated[
         str | None, typer.Option("--week", help="An ISO week: 2026-W47, 'last' or 'this'.", show_default=False)
@@ -49,16 +53,16 @@ def check(
 
     Example: butterfly check --week last --min-coverage 0.8 --max-overdue 0 --json
     """
-    from datetime import datetime
-
     from butterfly.checklist import LANGUAGES, builtin_checklist_ids, load_builtin
     from butterfly.checklist_diff import resolve_spec
-    from butterfly.gate import resolve_period, run_gate, zone
+    from butterfly.clock import settings_clock
+    from butterfly.gate import run_gate
+    from butterfly.periods import resolve_period
     from butterfly.settings import get_settings
 
     settings = get_settings()
-    tz = zone(settings.timezone)
-    period = resolve_period(since=since, until=until, week=week, tz=tz)
+    clock = settings_clock()
+    period = resolve_period(since=since, until=until, week=week, clock=clock)
     checklists = [load_builtin(i, lang) for i in builtin_checklist_ids() for lang in LANGUAGES]
     team = checklist or settings.checklist
     if team:
@@ -71,7 +75,7 @@ def check(
             min_coverage=min_coverage,
             max_overdue=max_overdue,
             require_complete=require_complete,
-            today=datetime.now(tz).date(),
+            clock=clock,
             limit=limit,
         )
     if as_json:

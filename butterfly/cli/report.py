@@ -132,7 +132,8 @@ def ticket(
 def weekly(
     ctx: typer.Context,
     week: Annotated[
-        str | None, typer.Option("--week", help="ISO week, e.g. 2026-W47 (default: the last complete week).")
+        str | None,
+        typer.Option("--week", help="ISO week (2026-W47), 'last' or 'this' (default: last, the last complete week)."),
     ] = None,
     weeks_back: Annotated[
         int, typer.Option("--weeks-back", min=1, max=104, help="Weeks of history for trends and first-seen.")
@@ -160,6 +161,7 @@ def weekly(
 
     Example: butterfly report weekly --week 2026-W47 --format html -o week47.html
     """
+    from butterfly.clock import settings_clock
     from butterfly.reports.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.weekly import build_weekly_report
@@ -167,6 +169,7 @@ def weekly(
 
     lang_ = language(lang)
     tz = get_settings().timezone
+    clock = settings_clock()
     texts = labels(lang_)
     kind = _format(fmt, output)
     with session_for(ctx, db) as session:
@@ -179,6 +182,7 @@ def weekly(
             checklist=_team_checklist(lang_),
             method=grouping.value,
             consistency_by=consistency_by,
+            clock=clock,
         )
     text = render_report(
         "weekly", data, fmt=kind, labels=texts, lang=lang_, tz=tz, user_templates=_templates(templates)

@@ -12,9 +12,10 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import repeat
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from butterfly.errors import InvalidInputError
+from butterfly.clock import zone
+
+__all__ = ["ColumnDates", "canonical", "parse_datetime", "to_utc_text", "zone"]
 
 _DMY = re.compile(r"(\d{1,2})[-.](\d{1,2})[-.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _YMD_SLASH = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
@@ -22,18 +23,6 @@ _YMD_CN = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(\d{1,2})[:：时
 _EPOCH = re.compile(r"\d{9,10}(?:\.\d+)?|\d{13}")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHORT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
-
-
-def zone(name: str | None) -> tzinfo:
-    """The time zone called ``name`` (``None`` or empty: UTC); InvalidInputError if unknown."""
-    if not name or name.upper() in ("UTC", "Z", "GMT"):
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInputError(
-            f"unknown time zone '{name}'", hint="use an IANA name such as Asia/Shanghai or UTC"
-        ) from None
 
 
 def parse_datetime(value: str, tz: tzinfo = UTC) -> datetime | None:

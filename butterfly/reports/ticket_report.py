@@ -486,7 +486,10 @@ def build_ticket_report(
     condition = col(ActionItem.ticket_id) == ticket.id
     if all_review_ids:
         condition = condition | col(ActionItem.review_id).in_(all_review_ids)
-    today = now.astimezone(ZoneInfo(tz)).date()
+    from butterfly.actions import is_overdue
+    from butterfly.clock import Clock
+
+    today = Clock(tz).day_of(now)  # overdue as of the report's time, in the timezone setting
     actions = [
         ActionRow(
             id=a.id or 0,
@@ -495,7 +498,7 @@ def build_ticket_report(
             owner=a.owner,
             due_date=a.due_date,
             status=a.status,
-            overdue=a.status != "done" and a.due_date is not None and a.due_date < today,
+            overdue=is_overdue(a, today),
             created_at=a.created_at,
             created_by=a.created_by,
         )

@@ -9,18 +9,18 @@ time zone.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
 from butterfly.checklist import DEFAULT_CHECKLIST_ID, Checklist, Guard, builtin_checklist_ids, load_builtin
+from butterfly.clock import Clock
 from butterfly.errors import InvalidInputError, NotFoundError
+from butterfly.periods import parse_week
 from butterfly.reports.recurring import DEFAULT_METHOD, GroupInput, category_key, group_labels, groups_of
 from butterfly.reports.silent import SilentCustomer, SilentRule, silent_customers
 from butterfly.reports.textsim import SimilarityParams, cluster_texts, normalise
@@ -34,9 +34,6 @@ CLOSED_STATUSES = ("closed", "resolved")
 WEAK_SCORE = 0.5  # a cell scoring below this in a review counts as weak
 STORY_SCORE = 1.0  # customer.long score that makes a story (or experience level "ultimate")
 MAX_LISTED = 10
-_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
-
-
 # -- the data ------------------------------------------------------------------------------------------------
 
 
@@ -118,9 +115,10 @@ class Coverage(BaseModel):
 class ActionSummary(BaseModel):
     opened: int
     done: int
-    overdue: int
-    open_total: int
+    overdue: int  # open at as_of and due before that day
+    open_total: int  # open at as_of
     overdue_items: list[ActionLink]
+    as_of: datetime | None = None  # the week's end, or the time of the report for the current week
 
 
 class FindingItem(BaseModel):
@@ -167,39 +165,7 @@ class WeeklyReport(BaseModel):
     stories: list[Story]
     experience: dict[str, Any] | None = None
     consistency: dict[str, Any] | None = None  # butterfly.consistency over the weeks_back weeks up to the week's end
-
-
-# -- weeks ---------------------------------------------------------------------------------------------------
-
-
-def parse_week(text: str) -> tuple[int, int]:
-    """``2026-W47`` (or ``2026W47``) as (ISO year, ISO week); a clear error otherwise."""
-    m = _WEEK.match(text.strip())
-    if not m:
-        raise InvalidInputError(f"invalid week '{text}'", hint="write an ISO week like 2026-W47")
-    year, week = int(m.group(1)), int(m.group(2))
-    try:
-        date.fromisocalendar(year, week, 1)
-    except ValueError:
-        raise InvalidInputError(f"invalid week '{text}': {year} has no week {week}") from None
-    return year, week
-
-
-def week_bounds(year: int, week: int, tz: str = "UTC") -> tuple[datetime, datetime]:
-    """Monday 00:00 of the week and of the next week, in ``tz``, as aware UTC datetimes."""
-    zone = ZoneInfo(tz)
-    monday = date.fromisocalendar(year, week, 1)
-    start = datetime(monday.year, monday.month, monday.day, tzinfo=zone)
-    nxt = monday + timedelta(days=7)
-    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
-def last_complete_week(now: datetime, tz: str = "UTC") -> str:
-    """The ISO week before the one ``now`` falls in (the last complete week)."""
-    local = now.astimezone(ZoneInfo(tz)).date() - timedelta(days=7)
-    iso = local.isocalendar()
-    return f"{iso.year}-W{iso.week:02d}"
+    as_of: datetime | None = None  # overdue and open action items are counted as of this instant
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
@@ -380,7 +346,7 @@ def _raw_tags(value: Any) -> tuple[str, ...]:
 
 
 def _action_links(
-    session: Session, start: datetime, end: datetime, today: date
+    session: Session, start: datetime, end: datetime, today: date, as_of: datetime | None = None
 ) -> tuple[dict[int, list[ActionLink]], dict[str, list[ActionLink]]]:
     """Action items of the week's closed tickets (by ticket id), and process patches by category key."""
     from sqlalchemy import func, or_, select
@@ -398,6 +364,8 @@ def _action_links(
                 ActionItem.owner,
                 ActionItem.due_date,
                 ActionItem.status,
+                ActionItem.done_at,
+                ActionItem.created_at,
                 Ticket.id,
                 Ticket.source,
                 Ticket.external_id,
@@ -419,7 +387,13 @@ def _action_links(
     )
     by_ticket: dict[int, list[ActionLink]] = {}
     patches: dict[str, list[ActionLink]] = {}
-    for aid, kind, text, owner, due, status, tid, source, ext, cat, sub, tags, closed in _all(session, stmt):
+    for aid, kind, text, owner, due, status, done_at, created, tid, source, ext, cat, sub, tags, closed in _all(
+        session, stmt
+    ):
+        was_open = status != "done"
+        if as_of is not None:  # as the item stood then
+            done_at, created = as_utc(done_at), as_utc(created)
+            was_open = (was_open or (done_at is not None and done_at >= as_of)) and (created is None or created < as_of)
         link = ActionLink(
             id=aid,
             kind=kind,
@@ -427,7 +401,7 @@ def _action_links(
             owner=owner,
             due_date=due,
             status=status,
-            overdue=status != "done" and due is not None and due < today,
+            overdue=was_open and due is not None and due < today,
             ticket_ref=_ref(source, ext),
         )
         closed_at = as_utc(closed)
@@ -450,6 +424,7 @@ def recurring_groups(
     today: date,
     method: str = DEFAULT_METHOD,
     params: SimilarityParams | None = None,
+    as_of: datetime | None = None,
 ) -> list[RecurringGroup]:
     """Groups of the week's tickets seen at two or more customers, with their history over ``weeks_back`` weeks."""
     items = [GroupInput(t.subject, t.description, t.category, t.subcategory, t.tags) for t in tickets]
@@ -510,7 +485,7 @@ def recurring_groups(
             past_customers[hit].add(who)
     for gi, value in enumerate(earliest):
         first_seen[gi] = _dt(value)
-    actions_by_ticket, patches = _action_links(session, start, end, today)
+    actions_by_ticket, patches = _action_links(session, start, end, today, as_of)
     out = []
     for gi, members in enumerate(groups):
         rows = [tickets[i] for i in members]
@@ -711,28 +686,35 @@ def review_coverage(
     )
 
 
-def action_summary(*, session: Session, start: datetime, end: datetime, today: date) -> ActionSummary:
-    """Action items opened and done in the week, overdue at its end, open in total; the overdue ones listed."""
+def action_summary(
+    *, session: Session, start: datetime, end: datetime, today: date, as_of: datetime | None = None
+) -> ActionSummary:
+    """Action items opened and done in the week; overdue (due before ``today``) and open in total, both as of the
+    same moment: now, or with ``as_of`` (a past instant, the end of a past week) as they stood then (created
+    before it, not done before it). The overdue ones listed."""
     from sqlalchemy import Date, bindparam, select, text
     from sqlmodel import col
 
     from butterfly.models import ActionItem, Review, Ticket, UTCDateTime
 
+    was_open = "(status <> 'done' OR done_at >= :as_of) AND created_at < :as_of" if as_of else "status <> 'done'"
     stmt = text(
         "SELECT "
         "SUM(CASE WHEN created_at >= :start AND created_at < :end THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN done_at >= :start AND done_at < :end THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN status <> 'done' AND due_date < :today THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN status <> 'done' THEN 1 ELSE 0 END) "
+        f"SUM(CASE WHEN {was_open} AND due_date < :today THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {was_open} THEN 1 ELSE 0 END) "
         "FROM action_item"
     ).bindparams(
         bindparam("start", type_=UTCDateTime()),
         bindparam("end", type_=UTCDateTime()),
         bindparam("today", type_=Date()),
+        *([bindparam("as_of", type_=UTCDateTime())] if as_of else []),
     )
-    opened, done, overdue, open_total = (
-        session.connection().execute(stmt, {"start": start, "end": end, "today": today}).one()
-    )
+    params: dict[str, Any] = {"start": start, "end": end, "today": today}
+    if as_of:
+        params["as_of"] = as_of
+    opened, done, overdue, open_total = session.connection().execute(stmt, params).one()
     ticket_id = select(*_c(Review.ticket_id)).where(col(Review.id) == ActionItem.review_id).scalar_subquery()
     from sqlalchemy import func
 
@@ -740,7 +722,7 @@ def action_summary(*, session: Session, start: datetime, end: datetime, today: d
         session,
         select(*_c(ActionItem, Ticket.source, Ticket.external_id))
         .outerjoin(Ticket, col(Ticket.id) == func.coalesce(ActionItem.ticket_id, ticket_id))
-        .where(col(ActionItem.status) != "done", col(ActionItem.due_date) < today)
+        .where(*_open_at(as_of), col(ActionItem.due_date) < today)
         .order_by(col(ActionItem.due_date), col(ActionItem.id))
         .limit(MAX_LISTED * 2),
     )
@@ -763,7 +745,23 @@ def action_summary(*, session: Session, start: datetime, end: datetime, today: d
         overdue=int(overdue or 0),
         open_total=int(open_total or 0),
         overdue_items=items,
+        as_of=as_of,
     )
+
+
+def _open_at(as_of: datetime | None) -> list[Any]:
+    """Action items open now, or at ``as_of`` (created before it and not done before it)."""
+    from sqlalchemy import or_
+    from sqlmodel import col
+
+    from butterfly.models import ActionItem
+
+    if as_of is None:
+        return [col(ActionItem.status) != "done"]
+    return [
+        or_(col(ActionItem.status) != "done", col(ActionItem.done_at) >= as_of),
+        col(ActionItem.created_at) < as_of,
+    ]
 
 
 def finding_summary(*, session: Session, start: datetime, end: datetime) -> FindingSummary:
@@ -900,16 +898,23 @@ def build_weekly_report(
     silent_rule: SilentRule | None = None,
     now: datetime | None = None,
     consistency_by: str = "group",
+    clock: Clock | None = None,
 ) -> WeeklyReport:
-    """The weekly report for ISO ``week`` (default: the last complete week) in ``lang``."""
+    """The weekly report for ``week`` (``2026-W47``, ``last``, ``this``; default: the last complete week) in
+    ``lang``, with weeks in ``tz``.
+
+    Overdue and open action items are counted as of one moment, :attr:`WeeklyReport.as_of`: the end of the week,
+    or now (``now``, else ``clock``'s, else the system clock) while the week is not over.
+    """
     if weeks_back < 1 or weeks_back > 104:
         raise InvalidInputError(f"--weeks-back must be between 1 and 104, not {weeks_back}")
-    now = now or utcnow()
-    week = week or last_complete_week(now, tz)
-    year, number = parse_week(week)
-    label = f"{year}-W{number:02d}"
-    start, end = week_bounds(year, number, tz)
-    today = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(tz)).date() + timedelta(days=1)
+    clock = Clock(tz, fixed=now or (clock.now() if clock else utcnow()))
+    now = clock.now()
+    period = parse_week(week or "last", clock=clock)
+    label, start, end = period.label, period.start, period.end
+    as_of = min(end, now)
+    today = clock.day_of(as_of)
+    past = as_of if as_of < now else None
     rule = silent_rule or SilentRule()
     tickets = closed_tickets(session, start, end)
     return WeeklyReport(
@@ -923,7 +928,14 @@ def build_weekly_report(
         method=method,
         closed_tickets=len(tickets),
         recurring=recurring_groups(
-            session=session, tickets=tickets, start=start, end=end, weeks_back=weeks_back, today=today, method=method
+            session=session,
+            tickets=tickets,
+            start=start,
+            end=end,
+            weeks_back=weeks_back,
+            today=today,
+            method=method,
+            as_of=past,
         ),
         silent=silent_customers(session=session, end=end, rule=rule),
         silent_rule={
@@ -934,9 +946,10 @@ def build_weekly_report(
         },
         demand=demand_signals(session=session, start=start, end=end, extra=[checklist] if checklist else []),
         coverage=review_coverage(session=session, start=start, end=end, closed=len(tickets), lang=lang, main=checklist),
-        actions=action_summary(session=session, start=start, end=end, today=today),
+        actions=action_summary(session=session, start=start, end=end, today=today, as_of=past),
         findings=finding_summary(session=session, start=start, end=end),
         stories=stories(session=session, start=start, end=end, lang=lang, main=checklist),
         experience=_experience(session, start, lang),
         consistency=_consistency(session, end, weeks_back, lang, consistency_by),
+        as_of=as_of,
     )
