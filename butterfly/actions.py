@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from butterfly.checklist import ActionKind
+from butterfly.checklist.model import ActionKind
 from butterfly.clock import Clock, settings_clock
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
-from butterfly.models import ActionStatus
+from butterfly.store.models import ActionStatus
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import ActionItem
+    from butterfly.store.models import ActionItem
 
 MAX_ACTION_TEXT = 2_000
 
@@ -89,7 +89,7 @@ def create_action(
     """Create an action item (from a review answer, or on its own). The same open item is not created twice."""
     from sqlmodel import select
 
-    from butterfly.models import ActionItem, Review
+    from butterfly.store.models import ActionItem, Review
 
     action_kind = parse_kind(kind)
     body = parse_text(text)
@@ -166,7 +166,7 @@ def overdue_conditions(today: date) -> list[Any]:
     ``actions list --overdue`` and the reports share."""
     from sqlmodel import col
 
-    from butterfly.models import ActionItem
+    from butterfly.store.models import ActionItem
 
     return [
         col(ActionItem.status) == ActionStatus.open.value,
@@ -189,7 +189,7 @@ def list_actions(
     ``today`` (default: today on ``clock``, default the ``timezone`` setting's clock)."""
     from sqlmodel import col, select
 
-    from butterfly.models import ActionItem, Ticket
+    from butterfly.store.models import ActionItem, Ticket
 
     today = today or (clock or settings_clock()).today()
     stmt = select(ActionItem, Ticket.external_id).join(Ticket, col(ActionItem.ticket_id) == Ticket.id, isouter=True)
@@ -221,7 +221,7 @@ def mark_done(*, session: Session, action_id: int, by: str) -> ActionItem:
     import sqlalchemy as sa
     from sqlmodel import select
 
-    from butterfly.models import ActionItem
+    from butterfly.store.models import ActionItem
 
     for _ in range(3):
         item = session.exec(

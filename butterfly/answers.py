@@ -19,14 +19,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from butterfly.checklist import AnswerKind, Question, Scale
+from butterfly.checklist.model import AnswerKind, Question, Scale
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Answer
+    from butterfly.store.models import Answer
 
 MAX_ATTEMPTS = 20
 MAX_TEXT_LENGTH = 20_000
@@ -225,7 +225,7 @@ def _load(session: Session, review_id: int, question_id: str, *, lock: bool = Fa
     """The stored answer; ``lock=True`` holds its row until commit (``FOR UPDATE``; SQLite locks on write)."""
     from sqlmodel import select
 
-    from butterfly.models import Answer
+    from butterfly.store.models import Answer
 
     stmt = (
         select(Answer)
@@ -241,7 +241,7 @@ def answers_for(*, session: Session, review_id: int) -> dict[str, Answer]:
     """The current answers of a review, keyed by question id."""
     from sqlmodel import select
 
-    from butterfly.models import Answer
+    from butterfly.store.models import Answer
 
     stmt = select(Answer).where(Answer.review_id == review_id).execution_options(populate_existing=True)
     return {a.question_id: a for a in session.exec(stmt).all()}
@@ -267,7 +267,7 @@ def write_answer(
     import sqlalchemy as sa
     from sqlalchemy.orm.attributes import set_committed_value
 
-    from butterfly.models import Answer, AnswerChange
+    from butterfly.store.models import Answer, AnswerChange
 
     if na:
         value = None
@@ -412,7 +412,7 @@ def save_answer(
 
 
 def _review_exists(session: Session, review_id: int) -> bool:
-    from butterfly.models import Review
+    from butterfly.store.models import Review
 
     return session.get(Review, review_id) is not None
 

@@ -43,7 +43,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from butterfly.checklist import CELL_ORDER, AnswerKind
+from butterfly.checklist.model import CELL_ORDER, AnswerKind
 from butterfly.errors import InvalidInputError
 from butterfly.experience import LEVEL_IDS
 from butterfly.timeutil import as_utc, utcnow
@@ -51,7 +51,7 @@ from butterfly.timeutil import as_utc, utcnow
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.checklist import Checklist
+    from butterfly.checklist.model import Checklist
 
 MIN_TICKETS = 10
 MIN_REVIEWS = 5
@@ -428,7 +428,7 @@ def _in_window(start: datetime, end: datetime) -> Any:
     from sqlalchemy import and_, or_
     from sqlmodel import col
 
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     resolved, closed = col(Ticket.resolved_at), col(Ticket.closed_at)
     return or_(
@@ -442,7 +442,7 @@ def _hours_expr(session: Session) -> Any:
     from sqlalchemy import func, literal_column
     from sqlmodel import col
 
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     created, resolved = col(Ticket.created_at), col(Ticket.resolved_at)
     if session.get_bind().dialect.name == "sqlite":  # UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'
@@ -458,7 +458,7 @@ def _name(value: object) -> str:
 def _checklist_for(cache: dict[tuple[str, str], Checklist | None], checklist_id: str, lang: str) -> Checklist | None:
     key = (checklist_id, lang)
     if key not in cache:
-        from butterfly.checklist import load_builtin
+        from butterfly.checklist.model import load_builtin
         from butterfly.errors import ButterflyError
 
         try:
@@ -487,8 +487,8 @@ def consistency(
     from sqlalchemy import select as sa_select
     from sqlmodel import col
 
-    from butterfly.models import Answer, Review, ReviewStatus, Ticket
     from butterfly.scoring import AnswerValue, cell_scores
+    from butterfly.store.models import Answer, Review, ReviewStatus, Ticket
 
     try:
         grouping = GroupBy(by)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from butterfly.importers.service import ImportSummary
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
 DEMO_FILES = ("tickets.csv",)  # zendesk_tickets.json holds the same tickets in Zendesk's shape
 

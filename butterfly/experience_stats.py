@@ -138,7 +138,7 @@ def level_infos(language: str) -> list[LevelInfo]:
 def _rows(session: Session, start: datetime, end: datetime) -> list[tuple[str | None, datetime]]:
     from sqlmodel import col, select
 
-    from butterfly.models import Review, ReviewStatus
+    from butterfly.store.models import Review, ReviewStatus
 
     stmt = select(Review.experience_level, Review.completed_at).where(
         Review.status == ReviewStatus.complete.value,
@@ -200,7 +200,7 @@ def ultimate_reviews(*, session: Session, start: datetime, end: datetime) -> lis
     """Completed reviews in ``[start, end)`` whose experience level is "ultimate", oldest first."""
     from sqlmodel import col, select
 
-    from butterfly.models import Review, ReviewStatus, Ticket
+    from butterfly.store.models import Review, ReviewStatus, Ticket
 
     s, e = _check_window(start, end)
     stmt = (

@@ -31,7 +31,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
-from butterfly.checklist_export import neutralise_formula
+from butterfly.checklist.export import neutralise_formula
 from butterfly.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def check_format(fmt: str, per: str = "answer") -> None:
 def _review_columns() -> list[Any]:
     from sqlmodel import col
 
-    from butterfly.models import Review, Ticket
+    from butterfly.store.models import Review, Ticket
 
     return [
         col(Review.id).label("review_id"),
@@ -187,7 +187,7 @@ def _review_columns() -> list[Any]:
 def _answer_columns() -> list[Any]:
     from sqlmodel import col
 
-    from butterfly.models import Answer
+    from butterfly.store.models import Answer
 
     return [
         col(Answer.question_id).label("question_id"),
@@ -205,7 +205,7 @@ def _review_filter(since: datetime | None, until: datetime | None) -> list[Any]:
     from sqlalchemy.orm import aliased
     from sqlmodel import col
 
-    from butterfly.models import Answer, Review
+    from butterfly.store.models import Answer, Review
 
     if since is None and until is None:
         return []
@@ -273,7 +273,7 @@ def iter_review_records(
     from sqlalchemy import select
     from sqlmodel import col
 
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Answer, Review, Ticket
 
     check_format("jsonl", per)
     where = _review_filter(since, until)
@@ -331,7 +331,7 @@ def review_question_columns(
     from sqlalchemy import and_, select
     from sqlmodel import col
 
-    from butterfly.models import Answer, Review
+    from butterfly.store.models import Answer, Review
 
     base = (
         select(col(Answer.question_id))
@@ -346,7 +346,7 @@ def review_question_columns(
 
 
 def _checklist_order(ids: Iterable[str]) -> list[str]:
-    from butterfly.checklist import builtin_checklist_ids, load_builtin
+    from butterfly.checklist.model import builtin_checklist_ids, load_builtin
 
     order: dict[str, int] = {}
     for checklist_id in ["butterfly", *[i for i in builtin_checklist_ids() if i != "butterfly"]]:
@@ -367,7 +367,7 @@ def iter_action_records(
     from sqlalchemy import and_, or_, select
     from sqlmodel import col
 
-    from butterfly.models import ActionItem, Review, Ticket
+    from butterfly.store.models import ActionItem, Review, Ticket
 
     a = ActionItem
     stmt: Any = (

@@ -30,7 +30,7 @@ from butterfly.periods import Period
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.checklist import Checklist
+    from butterfly.checklist.model import Checklist
 
 SCHEMA = "butterfly.check/1"
 CLOSED_STATUSES = ("closed", "resolved")
@@ -165,7 +165,7 @@ def run_gate(
     from sqlmodel import col
 
     from butterfly.actions import overdue_conditions
-    from butterfly.models import ActionItem, Answer, Finding, Review, Ticket
+    from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
 
     if not 0.0 <= min_coverage <= 1.0:
         raise InvalidInputError(f"--min-coverage must be between 0 and 1, not {min_coverage}")

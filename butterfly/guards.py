@@ -26,15 +26,15 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 
-from butterfly.checklist import Guard, Question
+from butterfly.checklist.model import Guard, Question
 from butterfly.errors import FileProblemsError, NotFoundError, Problem
-from butterfly.models import FindingKind
+from butterfly.store.models import FindingKind
 from butterfly.timeutil import as_utc, format_duration
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Finding, Ticket
+    from butterfly.store.models import Finding, Ticket
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 
@@ -452,7 +452,7 @@ def sync_findings(
     from sqlalchemy.exc import IntegrityError
     from sqlmodel import select
 
-    from butterfly.models import Finding
+    from butterfly.store.models import Finding
 
     for attempt in range(3):
         try:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from butterfly.answers import answer_values, answers_for, display_value, validate_answer, write_answer
-from butterfly.checklist import Checklist, Question, Scale, load_builtin, resolve_checklist
+from butterfly.checklist.model import Checklist, Question, Scale, load_builtin, resolve_checklist
 from butterfly.errors import (
     ConflictError,
     FileProblemsError,
@@ -29,14 +29,14 @@ from butterfly.errors import (
     yaml_problem,
 )
 from butterfly.guards import PublicationStatus, evaluate, publication_status, sync_findings
-from butterfly.models import ReviewStatus, TicketStatus
+from butterfly.store.models import ReviewStatus, TicketStatus
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import ActionItem, Answer, AnswerChange, Finding, Review, Ticket
     from butterfly.scoring import CellScore
+    from butterfly.store.models import ActionItem, Answer, AnswerChange, Finding, Review, Ticket
 
 REVIEWABLE_STATUSES = (TicketStatus.closed.value, TicketStatus.resolved.value)
 ENTRY_KEYS = ("value", "na", "note", "action")
@@ -107,7 +107,7 @@ def ensure_reviewable(ticket: Ticket, *, allow_open: bool = False) -> None:
 def get_review(*, session: Session, ticket_id: int, reviewer: str) -> Review | None:
     from sqlmodel import select
 
-    from butterfly.models import Review
+    from butterfly.store.models import Review
 
     return session.exec(
         select(Review)
@@ -131,7 +131,7 @@ def start_review(
     """
     from sqlalchemy.exc import IntegrityError
 
-    from butterfly.models import Review
+    from butterfly.store.models import Review
 
     assert ticket.id is not None
     reviewer = reviewer.strip()
@@ -167,7 +167,7 @@ def _update_review(session: Session, review: Review, *, commit: bool = True, **v
     """Compare-and-swap update of the review row (bumps ``version`` and ``updated_at``)."""
     import sqlalchemy as sa
 
-    from butterfly.models import Review
+    from butterfly.store.models import Review
 
     table = Review.__table__  # type: ignore[attr-defined]
     current = review
@@ -231,7 +231,7 @@ def find_review(*, session: Session, ticket: Ticket, reviewer: str | None, defau
     """The review of ``ticket`` by ``reviewer``; without one, the default reviewer's, or the only one."""
     from sqlmodel import select
 
-    from butterfly.models import Review
+    from butterfly.store.models import Review
 
     assert ticket.id is not None
     if reviewer:
@@ -303,7 +303,7 @@ def list_reviews(
     """Reviews, most recently updated first, with answered counts and findings."""
     from sqlmodel import col, func, select
 
-    from butterfly.models import Answer, Finding, Review, Ticket
+    from butterfly.store.models import Answer, Finding, Review, Ticket
 
     if status is not None and status not in {s.value for s in ReviewStatus}:
         raise InvalidInputError(f"unknown status '{status}'", hint="use draft or complete")
@@ -448,8 +448,8 @@ def review_detail(
     """Answers, history, findings, actions, cell scores (via :func:`butterfly.scoring.cell_scores`)."""
     from sqlmodel import col, select
 
-    from butterfly.models import ActionItem, AnswerChange, Finding, Ticket
     from butterfly.scoring import cell_scores
+    from butterfly.store.models import ActionItem, AnswerChange, Finding, Ticket
 
     assert review.id is not None
     cl = checklist or review_checklist(review, lang)
@@ -506,7 +506,7 @@ def next_ticket_for(
     """The oldest closed ticket (by closing time) this reviewer has not reviewed; then resolved ones."""
     from sqlmodel import col, select
 
-    from butterfly.models import Review, Ticket
+    from butterfly.store.models import Review, Ticket
 
     reviewed = select(Review.id).where(Review.ticket_id == Ticket.id, Review.reviewer == reviewer).exists()
     filters: list[Any] = [~reviewed]

@@ -22,7 +22,7 @@ from butterfly.timeutil import as_utc
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
 CATEGORY_CANDIDATES = 2000
 NEARBY_CANDIDATES = 2000
@@ -94,7 +94,7 @@ class CustomerHistory:
 
 
 def _columns() -> list[Any]:
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     return [
         Ticket.id,
@@ -185,7 +185,7 @@ def customer_history(*, session: Session, ticket: Ticket, recent: int = 5) -> Cu
     """The customer's tickets before this one: how many, how many in the 90 days before it, the latest few."""
     from sqlmodel import col, func, select
 
-    from butterfly.models import Ticket as T
+    from butterfly.store.models import Ticket as T
 
     if not ticket.customer:
         return CustomerHistory(None, 0, 0, [])
@@ -226,7 +226,7 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
     """
     import sqlalchemy as sa
 
-    from butterfly.models import Ticket as T
+    from butterfly.store.models import Ticket as T
 
     table = T.__table__  # type: ignore[attr-defined]
     c = table.c
@@ -262,7 +262,7 @@ def similar_tickets(*, session: Session, ticket: Ticket, limit: int = 5) -> list
     """
     from sqlmodel import col, select
 
-    from butterfly.models import Ticket as T
+    from butterfly.store.models import Ticket as T
 
     target_grams = subject_grams(ticket.subject)
     scored: list[tuple[float, Any, int, bool, float]] = []

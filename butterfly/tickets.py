@@ -14,14 +14,14 @@ from butterfly.timeutil import as_utc
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
 
 def get_ticket(*, session: Session, ref: str) -> Ticket:
     """The ticket ``ref`` names; :class:`NotFoundError` with close matches when there is none or it is ambiguous."""
     from sqlmodel import col, select
 
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     ref = ref.strip()
     if ref.startswith("#") and ref[1:].isdigit():
@@ -70,7 +70,7 @@ def list_tickets(
     from sqlmodel import col, select
 
     from butterfly.errors import InvalidInputError
-    from butterfly.models import Ticket, TicketStatus
+    from butterfly.store.models import Ticket, TicketStatus
 
     query = select(Ticket)
     if status is not None:

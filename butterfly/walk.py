@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from butterfly.answers import display_value, save_answer, validate_answer
-from butterfly.checklist import AnswerKind, Cell, Checklist, Guard, Question
+from butterfly.checklist.model import AnswerKind, Cell, Checklist, Guard, Question
 from butterfly.errors import ConflictError, InvalidInputError
 from butterfly.guards import (
     Publication,
@@ -40,8 +40,8 @@ from butterfly.timeutil import as_utc, format_duration
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Answer, Review, Ticket
     from butterfly.reviews import ReviewDetail
+    from butterfly.store.models import Answer, Review, Ticket
 
 KEYS_HELP = (
     "keys: ? help · Enter keep the answer (or skip) · s skip · b back · j jump to a cell · na not applicable · "
@@ -546,7 +546,7 @@ class Walk:
     # -- actions, jumps ------------------------------------------------------------------------------------------
     def _offer_action(self, q: Question, *, ask_first: bool) -> None:
         from butterfly.actions import create_action, parse_due, parse_kind
-        from butterfly.checklist import ActionKind
+        from butterfly.checklist.model import ActionKind
 
         kind = q.action.value if q.action else None
         if ask_first:
@@ -778,7 +778,6 @@ def run_review_walk(
 
     A complete review is reopened only if the reviewer says so.
     """
-    from butterfly.models import ReviewStatus
     from butterfly.reviews import (
         ensure_reviewable,
         get_review,
@@ -787,6 +786,7 @@ def run_review_walk(
         review_detail,
         start_review,
     )
+    from butterfly.store.models import ReviewStatus
 
     assert ticket.id is not None
     ref = ref or ticket.external_id

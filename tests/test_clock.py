@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from butterfly.models import ActionItem, Ticket
+from butterfly.store.models import ActionItem, Ticket
 
 # 26 hours apart: the machine's date and the settings' date always differ
 FAR_APART = [("Pacific/Kiritimati", "Etc/GMT+12"), ("Etc/GMT+12", "Pacific/Kiritimati"), ("UTC", "Etc/GMT+12")]

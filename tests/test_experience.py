@@ -40,7 +40,7 @@ DATASET: list[tuple[int, str | None, str, str]] = [
 
 
 def _fill(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.models import Review, Ticket
+    from butterfly.store.models import Review, Ticket
 
     for n, (weeks_before, level_id, reviewer, status) in enumerate(DATASET, start=1):
         completed = WEEK - timedelta(weeks=weeks_before) + timedelta(days=n % 7, hours=9)

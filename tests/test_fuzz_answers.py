@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loadkit import answers_file_data, history_count, setup_reviews
 
-from butterfly.checklist import load_builtin
+from butterfly.checklist.model import load_builtin
 from butterfly.errors import FileProblemsError
 from butterfly.paths import examples_dir
 from butterfly.reviews import plan_answers, read_answers_file

@@ -8,7 +8,7 @@ import pytest
 from review_support import BASE, make_ticket, start
 
 from butterfly.answers import save_answer
-from butterfly.checklist import load_builtin
+from butterfly.checklist.model import load_builtin
 from butterfly.guards import (
     LANGUAGES,
     Publication,
@@ -20,8 +20,8 @@ from butterfly.guards import (
     text,
     text_keys,
 )
-from butterfly.models import Ticket
 from butterfly.scoring import AnswerValue
+from butterfly.store.models import Ticket
 
 BLAMING = [
     # English

@@ -12,7 +12,7 @@ from butterfly.answers import answers_for
 
 
 def _counts(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    from butterfly.db import table_counts
+    from butterfly.store.db import table_counts
 
     return {k: v for k, v in table_counts(session).items() if k in ("review", "answer", "answer_change", "action_item")}
 
@@ -125,7 +125,7 @@ def test_answers_for_a_complete_review_need_a_reopen(cli, session, db_url, tmp_p
 
 
 def test_lens_questions_need_the_lens(cli, session, db_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.checklist import load_builtin
+    from butterfly.checklist.model import load_builtin
 
     make_ticket(session, "T-5")
     lens_q = load_builtin("human-needs", "en").questions[1]

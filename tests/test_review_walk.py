@@ -250,7 +250,7 @@ def test_lens_questions_follow_the_six_cells(cli, session, db_url) -> None:  # t
     assert "human-needs.relevant.goal" in result.stdout
     rows = json.loads(cli("reviews", "list", "--json", "--db", db_url).stdout)
     assert rows[0]["lenses"] == ["human-needs"]
-    from butterfly.checklist import load_builtin
+    from butterfly.checklist.model import load_builtin
 
     assert rows[0]["questions"] == 32 + len(load_builtin("human-needs", "en").questions)
 

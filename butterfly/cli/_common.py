@@ -77,7 +77,7 @@ def print_json(data: Any) -> None:
 
 def resolve_db(ctx: typer.Context | None, db: str | None) -> str:
     """The database URL for this command: its ``--db``, the global ``--db``, settings, default."""
-    from butterfly.db import resolve_url
+    from butterfly.store.db import resolve_url
 
     if db is None and ctx is not None:
         root = ctx.find_root()
@@ -89,7 +89,7 @@ def resolve_db(ctx: typer.Context | None, db: str | None) -> str:
 @contextmanager
 def session_for(ctx: typer.Context | None, db: str | None) -> "Iterator[Session]":
     """One session for one command."""
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(resolve_db(ctx, db)) as session:
         yield session

@@ -8,8 +8,8 @@ import typer
 from butterfly.cli._common import DbOption, JsonOption, LangOption, language, out, safe
 
 if TYPE_CHECKING:
-    from butterfly.checklist import Checklist
-    from butterfly.checklist_diff import ChecklistDiff
+    from butterfly.checklist.diff import ChecklistDiff
+    from butterfly.checklist.model import Checklist
 
 checklist_app = typer.Typer(help="Show, export, validate and compare checklists.", no_args_is_help=True)
 
@@ -23,7 +23,7 @@ ChecklistOption = Annotated[
 
 def load_for_cli(checklist: str | None, lang: str | None) -> "Checklist":
     """The checklist named on the command line or in settings, in the chosen language."""
-    from butterfly.checklist import resolve_checklist
+    from butterfly.checklist.model import resolve_checklist
     from butterfly.settings import get_settings
 
     return resolve_checklist(checklist or get_settings().checklist, language(lang))
@@ -59,7 +59,7 @@ def show(
 
     Example: butterfly checklist show --lang zh-CN
     """
-    from butterfly.checklist import resolve_checklist
+    from butterfly.checklist.model import resolve_checklist
 
     cl = load_for_cli(checklist, lang)
     render_tree(cl, show_help=show_help)
@@ -70,7 +70,7 @@ def show(
 @checklist_app.command("path")
 def path(lang: LangOption = None) -> None:
     """Print the file path of the shipped checklist (to copy it as a starting point for a team checklist)."""
-    from butterfly.checklist import DEFAULT_CHECKLIST_ID, builtin_checklist_path
+    from butterfly.checklist.model import DEFAULT_CHECKLIST_ID, builtin_checklist_path
 
     typer.echo(str(Path(builtin_checklist_path(DEFAULT_CHECKLIST_ID, language(lang)))))
 
@@ -104,8 +104,8 @@ def export(
     """
     import sys
 
-    from butterfly.checklist_diff import resolve_spec
-    from butterfly.checklist_export import export_checklist
+    from butterfly.checklist.diff import resolve_spec
+    from butterfly.checklist.export import export_checklist
     from butterfly.exports import open_output
     from butterfly.settings import get_settings
 
@@ -132,7 +132,7 @@ def validate(
 
     Example: butterfly checklist validate checklists/*.yaml
     """
-    from butterfly.checklist_export import validate_checklist_file
+    from butterfly.checklist.export import validate_checklist_file
     from butterfly.cli._common import err, print_json
 
     results = [validate_checklist_file(p) for p in paths]
@@ -182,7 +182,7 @@ def diff(
 
     Example: butterfly checklist diff butterfly team-v2.yaml --db team.db
     """
-    from butterfly.checklist_diff import diff_checklists, resolve_spec
+    from butterfly.checklist.diff import diff_checklists, resolve_spec
 
     lng = language(lang)
     old_cl = resolve_spec(old, lng)

@@ -14,8 +14,8 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     Example: BUTTERFLY_REVIEWER=li butterfly config show
     """
     from butterfly.cli._common import resolve_db
-    from butterfly.db import redact_url
     from butterfly.settings import Settings, default_config_file, get_settings
+    from butterfly.store.db import redact_url
 
     settings = get_settings()
     values = {name: getattr(settings, name) for name in Settings.model_fields}

@@ -20,7 +20,7 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from butterfly import db as database
+    from butterfly.store import db as database
 
     url = resolve_db(ctx, db)
     engine = database.get_engine(url)
@@ -40,7 +40,7 @@ def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
 
     Example: butterfly db info
     """
-    from butterfly import db as database
+    from butterfly.store import db as database
 
     url = resolve_db(ctx, db)
     with database.open_session(url) as session:
@@ -84,7 +84,7 @@ def backup(
 
     Example: butterfly db backup ~/backups/butterfly-before-upgrade.db
     """
-    from butterfly import maintenance
+    from butterfly.store import maintenance
 
     url = resolve_db(ctx, db)
     result = maintenance.backup_database(url=url, dest=path, overwrite=force)
@@ -117,8 +117,8 @@ def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) 
 
     Example: butterfly db check --json
     """
-    from butterfly import db as database
-    from butterfly import maintenance
+    from butterfly.store import db as database
+    from butterfly.store import maintenance
 
     url = resolve_db(ctx, db)
     maintenance.require_existing_database(url)

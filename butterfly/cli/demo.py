@@ -24,9 +24,9 @@ def demo(
     Example: butterfly demo --lang zh-CN
     """
     from butterfly.cli.review import review
-    from butterfly.db import dispose_engines, open_session, redact_url, sqlite_path, sqlite_url
     from butterfly.demo import set_up_demo
     from butterfly.settings import get_settings
+    from butterfly.store.db import dispose_engines, open_session, redact_url, sqlite_path, sqlite_url
 
     settings = get_settings()
     root = ctx.find_root().obj or {}

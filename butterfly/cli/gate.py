@@ -53,8 +53,8 @@ def check(
 
     Example: butterfly check --week last --min-coverage 0.8 --max-overdue 0 --json
     """
-    from butterfly.checklist import LANGUAGES, builtin_checklist_ids, load_builtin
-    from butterfly.checklist_diff import resolve_spec
+    from butterfly.checklist.diff import resolve_spec
+    from butterfly.checklist.model import LANGUAGES, builtin_checklist_ids, load_builtin
     from butterfly.clock import settings_clock
     from butterfly.gate import run_gate
     from butterfly.periods import resolve_period

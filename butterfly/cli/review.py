@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from sqlmodel import Session
 
-    from butterfly.models import Review
+    from butterfly.store.models import Review
 
 reviews_app = typer.Typer(help="List, show and reopen reviews.", no_args_is_help=True)
 
@@ -96,7 +96,7 @@ def review(
 
     Example: butterfly review T-1042 --lang zh-CN
     """
-    from butterfly.checklist import resolve_checklist
+    from butterfly.checklist.model import resolve_checklist
     from butterfly.errors import InvalidInputError
     from butterfly.settings import get_settings
     from butterfly.tickets import get_ticket

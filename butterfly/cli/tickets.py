@@ -8,7 +8,7 @@ import typer
 from butterfly.cli._common import DbOption, JsonOption, out, print_json, safe
 
 if TYPE_CHECKING:
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
     from butterfly.tickets import TimelineStep
 
 tickets_app = typer.Typer(help="List imported tickets and show one with its timeline.", no_args_is_help=True)

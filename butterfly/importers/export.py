@@ -18,7 +18,7 @@ from butterfly.importers.prepare import TAG_SEPARATORS
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
 COLUMNS = [
     "id",
@@ -107,7 +107,7 @@ def export_tickets_csv(*, session: Session, path: Path | str, source: str | None
     """Write the tickets (of ``source``, or all) to ``path`` (created 0600); returns how many."""
     from sqlmodel import col, select
 
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     query = select(Ticket).order_by(col(Ticket.id))
     if source is not None:

@@ -189,7 +189,7 @@ def import_files(
         if isinstance(exc, Exception) and type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg"):
             from sqlalchemy import Engine
 
-            from butterfly.db import database_error
+            from butterfly.store.db import database_error
 
             raise database_error(exc, engine if isinstance(engine, Engine) else None) from None
         raise
@@ -224,7 +224,7 @@ def _finish_runs_interrupted(engine: Any, summaries: list[FileSummary]) -> None:
         from sqlalchemy import update
         from sqlmodel import Session, col
 
-        from butterfly.models import ImportRun
+        from butterfly.store.models import ImportRun
 
         with Session(engine) as session:
             session.execute(

@@ -64,7 +64,7 @@ def silent_customers(*, session: Session, end: datetime, rule: SilentRule | None
     """Customers silent at ``end`` (exclusive), biggest drop in absolute tickets first."""
     from sqlalchemy import bindparam, text
 
-    from butterfly.models import UTCDateTime
+    from butterfly.store.models import UTCDateTime
     from butterfly.timeutil import as_utc
 
     rule = rule or SilentRule()

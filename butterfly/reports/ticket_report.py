@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from butterfly.checklist import DEFAULT_CHECKLIST_ID, AnswerKind, Checklist, Question, load_builtin, resolve_checklist
+from butterfly.checklist.model import (
+    DEFAULT_CHECKLIST_ID,
+    AnswerKind,
+    Checklist,
+    Question,
+    load_builtin,
+    resolve_checklist,
+)
 from butterfly.errors import ButterflyError, NotFoundError
 from butterfly.reports.textsim import jaccard, normalise
 from butterfly.scoring import AnswerValue, cell_scores
@@ -20,7 +27,7 @@ from butterfly.timeutil import as_utc, utcnow
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Answer, Review, Ticket
 
 TIMELINE_FIELDS = ("created_at", "first_response_at", "resolved_at", "closed_at")
 
@@ -342,7 +349,7 @@ def _similar_fallback(session: Session, ticket: Ticket, limit: int) -> list[tupl
     text similarity of subject and description."""
     from sqlmodel import col, select
 
-    from butterfly.models import Ticket as TicketModel
+    from butterfly.store.models import Ticket as TicketModel
 
     query = select(TicketModel).where(TicketModel.id != ticket.id)
     if ticket.customer is not None:
@@ -376,7 +383,7 @@ def build_ticket_report(
     from sqlmodel import col, select
 
     from butterfly.experience import load_experience_levels
-    from butterfly.models import ActionItem, Answer, Finding, Review
+    from butterfly.store.models import ActionItem, Answer, Finding, Review
 
     assert ticket.id is not None
     now = now or utcnow()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from butterfly.checklist import DEFAULT_CHECKLIST_ID, Checklist, Guard, builtin_checklist_ids, load_builtin
+from butterfly.checklist.model import DEFAULT_CHECKLIST_ID, Checklist, Guard, builtin_checklist_ids, load_builtin
 from butterfly.clock import Clock
 from butterfly.errors import InvalidInputError, NotFoundError
 from butterfly.periods import parse_week
@@ -289,7 +289,7 @@ def closed_tickets(session: Session, start: datetime, end: datetime) -> list[_We
     from sqlalchemy import select
     from sqlmodel import col
 
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     stmt = select(
         *_c(
@@ -318,7 +318,7 @@ def _history(session: Session, start: datetime, end: datetime) -> list[tuple[Any
     """
     from sqlalchemy import bindparam, text
 
-    from butterfly.models import UTCDateTime
+    from butterfly.store.models import UTCDateTime
 
     stmt = text(
         "SELECT customer, organization, category, subcategory, tags, subject, created_at, closed_at FROM ticket "
@@ -352,7 +352,7 @@ def _action_links(
     from sqlalchemy import func, or_, select
     from sqlmodel import col
 
-    from butterfly.models import ActionItem, Review, Ticket
+    from butterfly.store.models import ActionItem, Review, Ticket
 
     ticket_id = func.coalesce(ActionItem.ticket_id, Review.ticket_id)
     stmt = (
@@ -554,7 +554,7 @@ def demand_signals(
     from sqlalchemy import select
     from sqlmodel import col
 
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Answer, Review, Ticket
 
     ids = guard_questions(Guard.demand_signal, extra)
     if not ids:
@@ -607,7 +607,7 @@ def review_coverage(
     from sqlalchemy import select
     from sqlmodel import col
 
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Answer, Review, Ticket
 
     in_week = (
         col(Ticket.status).in_(CLOSED_STATUSES),
@@ -695,7 +695,7 @@ def action_summary(
     from sqlalchemy import Date, bindparam, select, text
     from sqlmodel import col
 
-    from butterfly.models import ActionItem, Review, Ticket, UTCDateTime
+    from butterfly.store.models import ActionItem, Review, Ticket, UTCDateTime
 
     was_open = "(status <> 'done' OR done_at >= :as_of) AND created_at < :as_of" if as_of else "status <> 'done'"
     stmt = text(
@@ -754,7 +754,7 @@ def _open_at(as_of: datetime | None) -> list[Any]:
     from sqlalchemy import or_
     from sqlmodel import col
 
-    from butterfly.models import ActionItem
+    from butterfly.store.models import ActionItem
 
     if as_of is None:
         return [col(ActionItem.status) != "done"]
@@ -769,7 +769,7 @@ def finding_summary(*, session: Session, start: datetime, end: datetime) -> Find
     from sqlalchemy import func, select
     from sqlmodel import col
 
-    from butterfly.models import Finding, FindingKind, Review, Ticket
+    from butterfly.store.models import Finding, FindingKind, Review, Ticket
 
     window = (col(Finding.created_at) >= start, col(Finding.created_at) < end)
     counts = {kind.value: 0 for kind in FindingKind}
@@ -800,7 +800,7 @@ def stories(*, session: Session, start: datetime, end: datetime, lang: str, main
     from sqlmodel import col
 
     from butterfly.experience import load_experience_levels
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Answer, Review, Ticket
 
     extra = [main] if main is not None else []
     planned_ids = set(guard_questions(Guard.publicity_planned, extra))

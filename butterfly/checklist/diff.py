@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from butterfly.checklist import Checklist, Question
+from butterfly.checklist.model import Checklist, Question
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -121,7 +121,7 @@ def resolve_spec(spec: str, language: str) -> Checklist:
     """
     from pathlib import Path
 
-    from butterfly.checklist import builtin_checklist_ids, load_builtin, resolve_checklist
+    from butterfly.checklist.model import builtin_checklist_ids, load_builtin, resolve_checklist
 
     if spec in builtin_checklist_ids() and not Path(spec).is_file():
         return load_builtin(spec, language)
@@ -208,7 +208,7 @@ def _count_answers(session: Session, old: Checklist, result: ChecklistDiff) -> N
     from sqlalchemy import func, select
     from sqlmodel import col
 
-    from butterfly.models import Answer, Review
+    from butterfly.store.models import Answer, Review
 
     ids = [r.id for r in result.removed] + [c.id for c in result.changed]
     if not ids:

@@ -1,7 +1,7 @@
 """The butterfly checklist as validated data.
 
 A checklist file (YAML or JSON) holds one checklist in one language. The shipped ones live in
-``butterfly/checklists/`` as ``<id>.<lang>.yaml``: the butterfly check itself (six cells: two sides x three
+``butterfly/checklist/builtin/`` as ``<id>.<lang>.yaml``: the butterfly check itself (six cells: two sides x three
 horizons) and optional *lenses* (``kind: lens``) that a review can append after the six cells.
 
 Loading a file with a mistake raises :class:`~butterfly.errors.FileProblemsError` naming the file, the line
@@ -328,13 +328,13 @@ def load_checklist_file(path: str | Path) -> Checklist:
 
 def builtin_checklist_path(checklist_id: str, language: str) -> Path:
     """Path of a shipped checklist or lens file."""
-    base = resources.files("butterfly") / "checklists"
+    base = resources.files("butterfly.checklist") / "builtin"
     return Path(str(base / f"{checklist_id}.{language}.yaml"))
 
 
 def builtin_checklist_ids(kind: str | None = None) -> list[str]:
     """Ids of the shipped checklists (``kind='lens'`` for lenses only)."""
-    base = Path(str(resources.files("butterfly") / "checklists"))
+    base = Path(str(resources.files("butterfly.checklist") / "builtin"))
     ids = sorted({p.name.split(".")[0] for p in base.glob("*.en.yaml")})
     if kind is None:
         return ids

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from butterfly.checklist import AnswerKind, Checklist, Question
+from butterfly.checklist.model import AnswerKind, Checklist, Question
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
 
 FORMATS = ("json", "yaml", "md", "html", "csv", "schema")
@@ -405,7 +405,7 @@ class ValidationResult:
 
 def validate_checklist_file(path: str | Path) -> ValidationResult:
     """Every problem of one checklist file (never raises for a bad file: the problems are the result)."""
-    from butterfly.checklist import load_checklist_file
+    from butterfly.checklist.model import load_checklist_file
 
     name = str(path)
     result = ValidationResult(name)

@@ -94,7 +94,7 @@ def backend_of(url: str) -> str:
 
 def require_existing_database(url: str) -> None:
     """:class:`NotFoundError` when ``url`` names a SQLite file that does not exist (never create one here)."""
-    from butterfly.db import sqlite_path
+    from butterfly.store.db import sqlite_path
 
     path = sqlite_path(url)
     if path is not None and not path.exists():
@@ -148,7 +148,7 @@ def backup_database(*, url: str, dest: str | Path, overwrite: bool = False) -> B
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from butterfly import db as database
+    from butterfly.store import db as database
 
     if backend_of(url) != "sqlite":
         target = Path(dest).expanduser()
@@ -234,7 +234,7 @@ def _describe(conn: sqlite3.Connection) -> tuple[str | None, dict[str, int]]:
 
 
 def _sqlite_error(exc: Exception, engine: Any, target: Path) -> DatabaseError:
-    from butterfly.db import database_error
+    from butterfly.store.db import database_error
 
     error = database_error(exc, engine)
     return DatabaseError(f"backup to {target} failed: {error.message}", hint=error.hint)
@@ -314,7 +314,7 @@ def check_database(*, session: Session) -> CheckReport:
     from sqlalchemy import Engine, inspect
     from sqlalchemy.exc import SQLAlchemyError
 
-    from butterfly import db as database
+    from butterfly.store import db as database
 
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
@@ -412,7 +412,7 @@ def known_revisions() -> list[str]:
     """Every migration revision shipped with this release, oldest first."""
     from alembic.script import ScriptDirectory
 
-    from butterfly.db import _alembic_config
+    from butterfly.store.db import _alembic_config
 
     script = ScriptDirectory.from_config(_alembic_config())
     return [r.revision for r in reversed(list(script.walk_revisions()))]
@@ -441,7 +441,7 @@ def _schema_matches(session: Session) -> CheckItem:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    import butterfly.models  # noqa: F401 - register the tables
+    import butterfly.store.models  # noqa: F401 - register the tables
 
     diff = compare_metadata(MigrationContext.configure(session.connection()), SQLModel.metadata)
     if not diff:

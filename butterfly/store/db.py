@@ -280,7 +280,7 @@ def table_counts(session: Session) -> dict[str, int]:
     from sqlalchemy import func, select
     from sqlmodel import SQLModel
 
-    import butterfly.models  # noqa: F401 - register the tables
+    import butterfly.store.models  # noqa: F401 - register the tables
 
     counts = {}
     for name, table in sorted(SQLModel.metadata.tables.items()):
