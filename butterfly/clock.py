@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, time, tzinfo
 
 from butterfly.errors import InvalidInputError
 
+OFF_CALENDAR = "outside the calendar butterfly can store (years 1 to 9999 in UTC)"
+
 
 def zone(name: str | None) -> tzinfo:
     """The time zone called ``name`` (an IANA name; ``None``, empty, ``UTC``: UTC); a clear error if unknown."""

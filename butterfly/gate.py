@@ -70,6 +70,7 @@ class GateResult:
     publicity: list[dict[str, Any]] = field(default_factory=list)
     limit: int | None = None
     checks: list[Check] = field(default_factory=list)
+    timezone: str = "UTC"  # the zone "today" is the date in
 
     @property
     def coverage(self) -> float | None:
@@ -91,6 +92,7 @@ class GateResult:
             "exit_code": self.exit_code,
             "period": self.period.to_dict(),
             "today": self.today.isoformat(),
+            "timezone": self.timezone,
             "thresholds": {
                 "min_coverage": self.min_coverage,
                 "max_overdue": self.max_overdue,
@@ -173,8 +175,10 @@ def run_gate(
         raise InvalidInputError(f"--max-overdue must be 0 or more, not {max_overdue}")
     if limit is not None and limit <= 0:
         limit = None
-    today = today or (clock or settings_clock()).today()
+    clock = clock or settings_clock()
+    today = today or clock.today()
     result = GateResult(period, today, min_coverage, max_overdue, require_complete, limit=limit)
+    result.timezone = clock.timezone
 
     closed_time = func.coalesce(col(Ticket.closed_at), col(Ticket.resolved_at))
     in_period: list[Any] = [col(Ticket.status).in_(CLOSED_STATUSES)]

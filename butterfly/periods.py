@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from butterfly.clock import Clock, settings_clock
+from butterfly.clock import OFF_CALENDAR, Clock, settings_clock
 from butterfly.errors import InvalidInputError
 
 FIRST_WEEK_YEAR = 1900  # weeks a report covers; the history windows reach about three years back
@@ -61,7 +61,7 @@ class Period:
 
 def _off_calendar(text: str, option: str) -> InvalidInputError:
     return InvalidInputError(
-        f"{option}: '{text}' is outside the calendar butterfly can store (years 1 to 9999, in UTC)",
+        f"{option}: '{text}' is {OFF_CALENDAR}",
         hint="leave the option out for an open end",
     )
 
@@ -187,7 +187,7 @@ def parse_moment(raw: object, *, tz: tzinfo | None = None) -> datetime:
     """A date-time from an answers file as aware UTC: what ``butterfly import`` reads (ISO 8601, ``2026-03-25
     10:00``, ``2026/03/25 10:00``, ``2026年3月25日 10:00`` …), or a date (its 00:00); naive ones in ``tz``
     (default: the ``timezone`` setting). A clear :class:`InvalidInputError` otherwise, also off the calendar."""
-    from butterfly.importers.dates import parse_datetime
+    from butterfly.importers.dates import OffCalendar, parse_datetime
 
     local = tz or settings_clock().tz
     hint = "write it as YYYY-MM-DD HH:MM (or ISO 8601, e.g. 2024-05-01T09:30)"
@@ -201,6 +201,8 @@ def parse_moment(raw: object, *, tz: tzinfo | None = None) -> datetime:
         shown = raw.strip()[:80]
         try:
             value = parse_datetime(raw.strip()[:200], local)
+        except OffCalendar:
+            raise InvalidInputError(f"'{shown}' is {OFF_CALENDAR}") from None
         except (ValueError, OverflowError, IndexError):
             value = None
         if value is None:
@@ -213,6 +215,4 @@ def parse_moment(raw: object, *, tz: tzinfo | None = None) -> datetime:
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise InvalidInputError(
-            f"'{shown}' is outside the calendar butterfly can store (years 1 to 9999, in UTC)"
-        ) from None
+        raise InvalidInputError(f"'{shown}' is {OFF_CALENDAR}") from None

@@ -126,6 +126,7 @@ def test_a_past_week_counts_overdue_and_open_as_of_its_end(session) -> None:  # 
         ("export", "reviews", "--until", "9999-12-31"),
         ("export", "reviews", "--since", "999999999999h"),
         ("report", "consistency", "--until", "9999-12-31", "--format", "json"),
+        ("tickets", "list", "--until", "9999-12-31", "--json"),
     ],
 )
 def test_calendar_edges_are_open_ends(cli, db_url: str, args: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
@@ -240,3 +241,22 @@ def test_instants_read_in_the_clock_zone() -> None:
     this = resolve_period(week="this", clock=clock)
     assert (this.week, this.since) == ("2026-W48", datetime(2026, 11, 22, 16, tzinfo=UTC))
     assert resolve_period(week="LAST", clock=clock).week == "2026-W47"
+
+
+def test_import_rejects_times_off_the_calendar_with_their_line(cli, db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "edge.csv"
+    path.write_text(
+        "id,customer,subject,status,created,closed\n"
+        "T1,Acme,x,closed,9999-12-31 23:59,2026-01-02\n"
+        "T2,Acme,y,closed,0001-01-01T00:00:00+14:00,2026-01-02\n"
+        "T3,Acme,z,closed,2026-01-01,9999-12-31T23:59:59-12:00\n"
+        "T4,Acme,fine,closed,2026-01-01,2026-01-02\n",
+        encoding="utf-8",
+    )
+    result = cli("import", str(path), "--timezone", "America/New_York", "--db", db_url)
+    assert result.exit_code == 1, result.output  # finished, with rejects
+    assert "Traceback" not in result.output
+    for line in (2, 3, 4):
+        assert f"edge.csv:{line}: " in result.stderr
+    listed = json.loads(cli("tickets", "list", "--json", "--db", db_url).stdout)
+    assert [t["external_id"] for t in listed] == ["T4"]

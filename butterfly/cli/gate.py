@@ -92,7 +92,9 @@ def check(
 def _render(result: "GateResult") -> None:
     console = out()
     console.soft_wrap = True  # one line per item: greppable, never wrapped
-    console.print(f"butterfly check: {safe(result.period.describe())} (today {result.today.isoformat()})")
+    console.print(
+        f"butterfly check: {safe(result.period.describe())} (today {result.today.isoformat()} in {safe(result.timezone)})"
+    )
     for c in result.checks:
         mark = "ok  " if c.ok else "FAIL"
         console.print(f"{mark}  {c.name:<26} {safe(c.message)}")
