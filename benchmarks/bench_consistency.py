@@ -41,7 +41,7 @@ def latest(path: Path) -> datetime:
 
 
 def run_consistency(url: str, by: str, end: datetime) -> tuple[float, int, int]:
-    from butterfly.consistency import consistency, render_consistency
+    from butterfly.reports.consistency import consistency, render_consistency
     from butterfly.store.db import open_session
 
     start = time.perf_counter()
@@ -53,7 +53,7 @@ def run_consistency(url: str, by: str, end: datetime) -> tuple[float, int, int]:
 
 
 def run_experience(url: str, end: datetime) -> tuple[float, int]:
-    from butterfly.experience_stats import experience_summary
+    from butterfly.reports.experience_stats import experience_summary
     from butterfly.store.db import open_session
 
     week_start = end - timedelta(days=end.weekday(), hours=end.hour, minutes=end.minute, seconds=end.second)
@@ -66,7 +66,7 @@ def run_experience(url: str, end: datetime) -> tuple[float, int]:
 def capture_sql(url: str, end: datetime) -> list[tuple[str, Any]]:
     from sqlalchemy import event
 
-    from butterfly.consistency import consistency
+    from butterfly.reports.consistency import consistency
     from butterfly.store.db import get_engine, open_session
 
     seen: list[tuple[str, Any]] = []

@@ -140,7 +140,7 @@ def enter_to_first_question(db: Path, tickets: list[str]) -> dict[str, list[floa
 
 
 def context_lookups(url: str, tickets: list[str]) -> dict[str, list[float]]:
-    from butterfly.similar import customer_history, similar_tickets
+    from butterfly.review.similar import customer_history, similar_tickets
     from butterfly.store.db import open_session
     from butterfly.tickets import get_ticket
 
@@ -158,9 +158,9 @@ def context_lookups(url: str, tickets: list[str]) -> dict[str, list[float]]:
 
 
 def answer_saves(url: str, ref: str, n: int) -> dict[str, list[float]]:
-    from butterfly.answers import save_answer
     from butterfly.checklist.model import AnswerKind, load_builtin
-    from butterfly.reviews import set_position, start_review
+    from butterfly.review.answers import save_answer
+    from butterfly.review.lifecycle import set_position, start_review
     from butterfly.store.db import open_session
     from butterfly.tickets import get_ticket
 

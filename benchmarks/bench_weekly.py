@@ -33,7 +33,7 @@ def capture_sql(url: str, week: str) -> list[tuple[str, Any]]:
     """Run the report once and return the statements it sent to the database, with their parameters."""
     from sqlalchemy import event
 
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
     from butterfly.store.db import get_engine, open_session
 
     seen: list[tuple[str, Any]] = []
@@ -56,7 +56,7 @@ def capture_sql(url: str, week: str) -> list[tuple[str, Any]]:
 def run_report(url: str, week: str) -> tuple[float, int, int]:
     from butterfly.reports.labels import labels
     from butterfly.reports.rendering import render_report
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
     from butterfly.store.db import open_session
 
     started = time.perf_counter()
@@ -84,7 +84,7 @@ def run_grouping(url: str, week: str, at_least: int = 0) -> tuple[float, int]:
     from butterfly.clock import Clock
     from butterfly.periods import parse_week
     from butterfly.reports.recurring import GroupInput, group_labels
-    from butterfly.reports.weekly import closed_tickets
+    from butterfly.reports.weekly.common import closed_tickets
     from butterfly.store.db import open_session
 
     period = parse_week(week, clock=Clock("UTC"))

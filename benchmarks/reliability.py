@@ -233,8 +233,8 @@ def answers_race(report: Report, backend: str, quick: bool) -> None:
     """`butterfly review T --answers FILE` from many processes at once: 2 files racing per reviewer."""
     from loadkit import answers_file_data, history_count, setup_reviews, stored_answers
 
-    from butterfly.answers import validate_answer
     from butterfly.checklist.model import load_builtin
+    from butterfly.review.answers import validate_answer
     from butterfly.store.db import dispose_engines
 
     reviewers = 4 if quick else 8
@@ -287,7 +287,7 @@ def answers_race(report: Report, backend: str, quick: bool) -> None:
         ]
         n_q = len(checklist.questions)
         stored_total = history_total = 0
-        from butterfly.reviews import get_review
+        from butterfly.review.lifecycle import get_review
         from butterfly.store.db import open_session
         from butterfly.tickets import get_ticket
 
@@ -833,7 +833,7 @@ def kill_import(report: Report, backend: str, csv_path: Path, rows: int, *, prel
 
 
 def _review_id(url: str, ref: str) -> int | None:
-    from butterfly.reviews import get_review
+    from butterfly.review.lifecycle import get_review
     from butterfly.store.db import open_session
     from butterfly.tickets import get_ticket
 
@@ -963,7 +963,7 @@ def fuzz_answers(report: Report, n: int, rng: random.Random) -> None:
     from butterfly.checklist.model import load_builtin
     from butterfly.errors import FileProblemsError
     from butterfly.paths import examples_dir
-    from butterfly.reviews import plan_answers, read_answers_file
+    from butterfly.review.answers_file import plan_answers, read_answers_file
 
     row = FuzzRow("answers files (`review --answers`)")
     checklist = load_builtin("butterfly", "en")

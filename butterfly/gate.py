@@ -23,9 +23,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import and_, exists, func, select
+from sqlmodel import col
+
 from butterfly.clock import Clock, settings_clock
 from butterfly.errors import InvalidInputError
 from butterfly.periods import Period
+from butterfly.review.actions import overdue_conditions
+from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
+from butterfly.tickets import ticket_ref
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -142,10 +148,6 @@ def guard_question_ids(checklists: Iterable[Checklist], guard: str) -> set[str]:
     return {q.id for cl in checklists for q in cl.questions if q.guard is not None and q.guard.value == guard}
 
 
-def _ref(source: str, external_id: str) -> str:
-    return f"{source}:{external_id}"
-
-
 def run_gate(
     session: Session,
     *,
@@ -163,12 +165,6 @@ def run_gate(
     Overdue is counted as of ``today`` (default: today on ``clock``, default the ``timezone`` setting's clock),
     whatever the period, like ``butterfly actions list --overdue`` and the reports.
     """
-    from sqlalchemy import and_, exists, func, select
-    from sqlmodel import col
-
-    from butterfly.actions import overdue_conditions
-    from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
-
     if not 0.0 <= min_coverage <= 1.0:
         raise InvalidInputError(f"--min-coverage must be between 0 and 1, not {min_coverage}")
     if max_overdue < 0:
@@ -207,7 +203,7 @@ def run_gate(
     for source, external_id, closed, has_draft in session.execute(unreviewed):
         result.unreviewed.append(
             {
-                "ticket": _ref(source, external_id),
+                "ticket": ticket_ref(source, external_id),
                 "closed_at": _iso(closed),
                 "has_draft_review": bool(has_draft),
             }
@@ -236,7 +232,7 @@ def run_gate(
         result.drafts.append(
             {
                 "review_id": review_id,
-                "ticket": _ref(source, external_id),
+                "ticket": ticket_ref(source, external_id),
                 "reviewer": reviewer,
                 "updated_at": _iso(updated),
             }
@@ -266,7 +262,7 @@ def run_gate(
         result.overdue.append(
             {
                 "action_id": action_id,
-                "ticket": _ref(source, external_id) if source is not None else None,
+                "ticket": ticket_ref(source, external_id) if source is not None else None,
                 "kind": kind,
                 "owner": owner,
                 "due_date": due.isoformat(),
@@ -319,7 +315,7 @@ def run_gate(
             result.publicity.append(
                 {
                     "review_id": review_id,
-                    "ticket": _ref(source, external_id),
+                    "ticket": ticket_ref(source, external_id),
                     "reviewer": reviewer,
                     "reason": flagged[review_id],
                 }

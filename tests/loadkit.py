@@ -1,7 +1,7 @@
 """Concurrent reviewers for the team-mode tests and ``benchmarks/reliability.py``.
 
 Worker processes (multiprocessing *spawn*: a fresh interpreter each, like separate ``butterfly`` commands on
-several laptops) call :func:`butterfly.answers.save_answer` against one shared database. Every value a worker
+several laptops) call :func:`butterfly.review.answers.save_answer` against one shared database. Every value a worker
 writes is unique, so every save is an effective change and must leave exactly one history row. The parent then
 verifies, from the database alone:
 
@@ -77,7 +77,7 @@ def setup_reviews(url: str, *, reviewers: int, ticket_ref: str = "LOAD-1") -> tu
     from datetime import UTC, datetime, timedelta
 
     from butterfly.checklist.model import load_builtin
-    from butterfly.reviews import start_review
+    from butterfly.review.lifecycle import start_review
     from butterfly.store.db import open_session
     from butterfly.store.models import Ticket
 
@@ -111,8 +111,8 @@ def worker(plan: Plan, index: int) -> WorkerResult:
     import os
 
     os.environ.setdefault("BUTTERFLY_SQLITE_BUSY_TIMEOUT", "60")
-    from butterfly.answers import save_answer
     from butterfly.errors import ButterflyError, ConflictError
+    from butterfly.review.answers import save_answer
     from butterfly.store.db import open_session
     from butterfly.store.models import Answer
 
@@ -308,7 +308,7 @@ def answers_file_data(variant: int, *, lang: str = "en", tag: str = "") -> dict[
 
 
 def stored_answers(url: str, review_id: int) -> dict[str, Any]:
-    from butterfly.answers import answers_for
+    from butterfly.review.answers import answers_for
     from butterfly.store.db import open_session
 
     with open_session(url) as session:

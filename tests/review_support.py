@@ -74,7 +74,7 @@ def load_example_tickets(session: Any) -> int:
 
 def start(session: Any, ticket: Any, reviewer: str = "tester", lang: str = "en", lenses: tuple[str, ...] = ()) -> Any:
     from butterfly.checklist.model import load_builtin
-    from butterfly.reviews import start_review
+    from butterfly.review.lifecycle import start_review
 
     return start_review(
         session=session, ticket=ticket, reviewer=reviewer, checklist=load_builtin("butterfly", lang), lenses=lenses

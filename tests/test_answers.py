@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from review_support import make_ticket, start
 
-from butterfly.answers import answers_for, save_answer, validate_answer
 from butterfly.checklist.model import load_builtin
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
+from butterfly.review.answers import answers_for, save_answer, validate_answer
 
 CL = load_builtin("butterfly", "en")
 SCALE = CL.scale

@@ -83,7 +83,7 @@ def test_every_command_agrees_on_what_is_overdue(
 
 def test_a_past_week_counts_overdue_and_open_as_of_its_end(session) -> None:  # type: ignore[no-untyped-def]
     from butterfly.clock import Clock
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
 
     t = Ticket(source="csv", external_id="B1", customer="Acme", status="closed", content_hash="B1")
     session.add(t)
@@ -208,10 +208,10 @@ def test_answers_file_reads_the_date_times_import_reads(cli, session, db_url, tm
 
 
 def test_due_dates_are_dates_or_counted_from_today_on_the_clock() -> None:
-    from butterfly.actions import parse_due
     from butterfly.clock import Clock
     from butterfly.errors import InvalidInputError
     from butterfly.periods import parse_day
+    from butterfly.review.actions import parse_due
 
     # 2026-03-01 20:00 UTC is already 2026-03-02 in Shanghai: "+14d" counts from the Shanghai day
     clock = Clock("Asia/Shanghai", fixed=datetime(2026, 3, 1, 20, tzinfo=UTC))

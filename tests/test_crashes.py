@@ -153,7 +153,7 @@ def _make_tickets(url: str, n: int) -> None:
 
 
 def _review_id(url: str, ref: str) -> int | None:
-    from butterfly.reviews import get_review
+    from butterfly.review.lifecycle import get_review
     from butterfly.store.db import open_session
     from butterfly.tickets import get_ticket
 

@@ -54,7 +54,7 @@ def test_human_needs_lens_covers_the_ten_needs_of_seed_003() -> None:
 
 
 def test_surprise_lens_offers_the_five_experience_levels() -> None:
-    from butterfly.experience import LEVEL_IDS
+    from butterfly.review.experience import LEVEL_IDS
 
     for lang in LANGUAGES:
         q = load_builtin("surprise", lang).question("surprise.foundation.level")
@@ -252,7 +252,7 @@ def _walk(cli, db_url: str, lines: list[str], *extra: str):  # type: ignore[no-u
 def _stored_review(db_url: str):  # type: ignore[no-untyped-def]
     from sqlmodel import select
 
-    from butterfly.answers import answers_for
+    from butterfly.review.answers import answers_for
     from butterfly.store.db import open_session
     from butterfly.store.models import Review
 

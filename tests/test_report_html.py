@@ -222,7 +222,7 @@ def pages(tmp_path: Path, sqlite_url_fixture: str) -> dict[str, Path]:
     from butterfly.reports.output import write_private
     from butterfly.reports.rendering import render_report
     from butterfly.reports.ticket_report import build_ticket_report
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
     from butterfly.store.db import open_session
     from butterfly.tickets import get_ticket
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from review_support import ROOT, load_example_tickets, make_ticket
 
-from butterfly.answers import answers_for
+from butterfly.review.answers import answers_for
 
 
 def _counts(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -87,7 +87,7 @@ def test_json_answers_file_with_na_and_notes(cli, session, db_url, tmp_path: Pat
     result = cli("review", "T-2", "--answers", str(path), "--db", db_url)
     assert result.exit_code == 0, result.output
     assert "Wording that blames a person" in result.stdout
-    from butterfly.reviews import get_review
+    from butterfly.review.lifecycle import get_review
 
     review = get_review(session=session, ticket_id=1, reviewer="tester")
     answers = answers_for(session=session, review_id=review.id)

@@ -70,8 +70,8 @@ def consistency_command(
     import sys
 
     from butterfly.cli._common import session_for
-    from butterfly.consistency import consistency, render_consistency
     from butterfly.periods import parse_instant
+    from butterfly.reports.consistency import consistency, render_consistency
     from butterfly.settings import get_settings
 
     settings = get_settings()

@@ -164,7 +164,7 @@ def weekly(
     from butterfly.clock import settings_clock
     from butterfly.reports.labels import labels
     from butterfly.reports.rendering import render_report
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
     from butterfly.settings import get_settings
 
     lang_ = language(lang)

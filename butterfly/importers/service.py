@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
-from butterfly.importers import native, servicenow
+from butterfly.importers import columnar, native, servicenow
 from butterfly.importers.bulk import BulkConnection, Counts, TicketWriter
 from butterfly.importers.dates import to_utc_text, zone
 from butterfly.importers.encoding import Encoding, detect
@@ -425,8 +425,6 @@ def _load_columnar(
     options: _Options,
 ) -> bool:
     """The columnar first load (:mod:`butterfly.importers.columnar`); False: the file goes record by record."""
-    from butterfly.importers import columnar
-
     summary = run.summary
     database = db.engine.url.database
     why = columnar.unavailable()

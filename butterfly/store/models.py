@@ -222,7 +222,7 @@ class ActionItem(SQLModel, table=True):
     review_id: int | None = Field(default=None, foreign_key="review.id", index=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     question_id: str | None = None
-    kind: str  # butterfly.checklist.ActionKind
+    kind: str  # butterfly.checklist.model.ActionKind
     text: str = Field(sa_type=sa.Text)
     owner: str | None = None
     due_date: date | None = Field(default=None, index=True)

@@ -10,16 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+from sqlmodel import col, select
+
 from butterfly.checklist.model import ActionKind
 from butterfly.clock import Clock, settings_clock
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
-from butterfly.store.models import ActionStatus
+from butterfly.store.models import ActionItem, ActionStatus, Review, Ticket
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.store.models import ActionItem
 
 MAX_ACTION_TEXT = 2_000
 
@@ -87,10 +89,6 @@ def create_action(
     commit: bool = True,
 ) -> ActionItem:
     """Create an action item (from a review answer, or on its own). The same open item is not created twice."""
-    from sqlmodel import select
-
-    from butterfly.store.models import ActionItem, Review
-
     action_kind = parse_kind(kind)
     body = parse_text(text)
     due = parse_due(due_date)
@@ -164,10 +162,6 @@ def is_overdue(item: ActionItem, today: date | None = None, *, clock: Clock | No
 def overdue_conditions(today: date) -> list[Any]:
     """SQL conditions for "overdue as of ``today``": open and due before that day. The one definition the gate,
     ``actions list --overdue`` and the reports share."""
-    from sqlmodel import col
-
-    from butterfly.store.models import ActionItem
-
     return [
         col(ActionItem.status) == ActionStatus.open.value,
         col(ActionItem.due_date).is_not(None),
@@ -187,10 +181,6 @@ def list_actions(
 ) -> list[ActionRow]:
     """Action items, open ones first by due date; ``overdue=True`` for open items past their due date as of
     ``today`` (default: today on ``clock``, default the ``timezone`` setting's clock)."""
-    from sqlmodel import col, select
-
-    from butterfly.store.models import ActionItem, Ticket
-
     today = today or (clock or settings_clock()).today()
     stmt = select(ActionItem, Ticket.external_id).join(Ticket, col(ActionItem.ticket_id) == Ticket.id, isouter=True)
     if overdue:
@@ -218,11 +208,6 @@ def list_actions(
 
 def mark_done(*, session: Session, action_id: int, by: str) -> ActionItem:
     """Mark an action item done (compare-and-swap on its version; done twice is a no-op)."""
-    import sqlalchemy as sa
-    from sqlmodel import select
-
-    from butterfly.store.models import ActionItem
-
     for _ in range(3):
         item = session.exec(
             select(ActionItem).where(ActionItem.id == action_id).execution_options(populate_existing=True)
