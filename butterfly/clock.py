@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from butterfly.errors import InvalidInputError
+from butterfly.settings import get_settings
 
 OFF_CALENDAR = "outside the calendar butterfly can store (years 1 to 9999 in UTC)"
 
@@ -20,8 +22,6 @@ def zone(name: str | None) -> tzinfo:
     """The time zone called ``name`` (an IANA name; ``None``, empty, ``UTC``: UTC); a clear error if unknown."""
     if not name or name.strip().upper() in ("UTC", "Z", "GMT", "ETC/UTC"):
         return UTC
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
@@ -66,6 +66,4 @@ class Clock:
 
 def settings_clock() -> Clock:
     """The clock of the ``timezone`` setting (what every command uses)."""
-    from butterfly.settings import get_settings
-
     return Clock(get_settings().timezone)

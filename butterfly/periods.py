@@ -21,6 +21,7 @@ from typing import Any
 
 from butterfly.clock import OFF_CALENDAR, Clock, settings_clock
 from butterfly.errors import InvalidInputError
+from butterfly.importers.dates import OffCalendar, parse_datetime
 
 FIRST_WEEK_YEAR = 1900  # weeks a report covers; the history windows reach about three years back
 LAST_WEEK_YEAR = 9998
@@ -187,8 +188,6 @@ def parse_moment(raw: object, *, tz: tzinfo | None = None) -> datetime:
     """A date-time from an answers file as aware UTC: what ``butterfly import`` reads (ISO 8601, ``2026-03-25
     10:00``, ``2026/03/25 10:00``, ``2026年3月25日 10:00`` …), or a date (its 00:00); naive ones in ``tz``
     (default: the ``timezone`` setting). A clear :class:`InvalidInputError` otherwise, also off the calendar."""
-    from butterfly.importers.dates import OffCalendar, parse_datetime
-
     local = tz or settings_clock().tz
     hint = "write it as YYYY-MM-DD HH:MM (or ISO 8601, e.g. 2024-05-01T09:30)"
     if isinstance(raw, datetime):

@@ -65,7 +65,7 @@ def ticket(
 
     Example: butterfly report ticket T-1001 --format html -o T-1001.html
     """
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.ticket_report import build_ticket_report
     from butterfly.settings import get_settings
@@ -126,7 +126,7 @@ def weekly(
     Example: butterfly report weekly --week 2026-W47 --format html -o week47.html
     """
     from butterfly.clock import settings_clock
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.weekly.build import build_weekly_report
     from butterfly.settings import get_settings

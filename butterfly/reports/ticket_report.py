@@ -20,7 +20,9 @@ from butterfly.checklist.model import (
     load_builtin,
     resolve_checklist,
 )
+from butterfly.clock import Clock
 from butterfly.errors import ButterflyError, NotFoundError
+from butterfly.review.actions import is_overdue
 from butterfly.review.experience import load_experience_levels
 from butterfly.review.scoring import AnswerValue, cell_scores
 from butterfly.review.similar import similar_tickets
@@ -449,9 +451,6 @@ def build_ticket_report(
     condition = col(ActionItem.ticket_id) == ticket.id
     if all_review_ids:
         condition = condition | col(ActionItem.review_id).in_(all_review_ids)
-    from butterfly.clock import Clock
-    from butterfly.review.actions import is_overdue
-
     today = Clock(tz).day_of(now)  # overdue as of the report's time, in the timezone setting
     actions = [
         ActionRow(

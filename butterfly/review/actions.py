@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from butterfly.checklist.model import ActionKind
 from butterfly.clock import Clock, settings_clock
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
+from butterfly.periods import parse_day
 from butterfly.store.models import ActionItem, ActionStatus, Review, Ticket
 from butterfly.timeutil import utcnow
 
@@ -59,8 +60,6 @@ def parse_due(raw: object, *, today: date | None = None, clock: Clock | None = N
     an answers file kept in a repository can say "two weeks after the review is applied" without going stale.
     The parsing is :func:`butterfly.periods.parse_day`'s.
     """
-    from butterfly.periods import parse_day
-
     if today is not None:
         clock = Clock(fixed=datetime.combine(today, time(12), UTC))
     return parse_day(raw, clock=clock)

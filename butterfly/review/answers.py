@@ -23,7 +23,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import select
 
 from butterfly.checklist.model import AnswerKind, Question, Scale
+from butterfly.clock import zone
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
+from butterfly.periods import parse_moment
 from butterfly.review.scoring import AnswerValue
 from butterfly.store.models import Answer, AnswerChange, Review
 from butterfly.store.retry import write_attempts
@@ -59,9 +61,6 @@ def parse_datetime(raw: object, *, tz: str | None = None) -> datetime:
 
     The parsing is :func:`butterfly.periods.parse_moment`'s; a value off the calendar is a clear error.
     """
-    from butterfly.clock import zone
-    from butterfly.periods import parse_moment
-
     return parse_moment(raw, tz=None if tz is None else zone(tz))
 
 
@@ -85,6 +84,17 @@ def _rating(raw: object, scale: Scale) -> int:
     if value is None or value not in {p.value for p in scale.points}:
         raise InvalidInputError(f"'{raw}' is not on the rating scale", hint=f"use one of {allowed}, or N/A")
     return value
+
+
+def is_yes(value: object) -> bool:
+    """A stored yes/no answer that says yes: ``True``, ``1`` or a yes word (y, yes, true, 是 …); anything else no."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value == 1
+    if isinstance(value, str):
+        return value.strip().lower() in YES_WORDS
+    return False
 
 
 def _yes_no(raw: object) -> bool:
