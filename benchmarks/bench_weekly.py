@@ -81,12 +81,14 @@ def run_grouping(url: str, week: str, at_least: int = 0) -> tuple[float, int]:
     (the generated data closes ~6k tickets a week; the target is stated for a ~20k-ticket week)."""
     from datetime import timedelta
 
+    from butterfly.clock import Clock
+    from butterfly.periods import parse_week
     from butterfly.reports.recurring import GroupInput, group_labels
     from butterfly.reports.weekly.common import closed_tickets
-    from butterfly.reports.weekly.weeks import parse_week, week_bounds
     from butterfly.store.db import open_session
 
-    start, end = week_bounds(*parse_week(week))
+    period = parse_week(week, clock=Clock("UTC"))
+    start, end = period.start, period.end
     with open_session(url) as session:
         tickets = closed_tickets(session, start, end)
         while len(tickets) < at_least:

@@ -5,7 +5,8 @@ Four things can fall short:
 - **coverage**: closed tickets (status ``closed`` or ``resolved``, closed in the period) that have no review;
   ``coverage`` is the share that have one (with ``require_complete``, a *complete* one);
 - **incomplete reviews**: draft reviews of those tickets (they fail the gate only with ``require_complete``);
-- **overdue action items**: status ``open`` and ``due_date`` before today — as of today, whatever the period;
+- **overdue action items**: status ``open`` and ``due_date`` before today in the ``timezone`` setting
+  (:mod:`butterfly.clock`) — as of today, whatever the period;
 - **publicity without consent**: a review of those tickets with a ``publicity_without_consent`` finding, or a
   complete review whose answer to the question guarded ``publicity_planned`` is yes without a yes to the
   question guarded ``consent_given``. Always fails the gate.
@@ -17,17 +18,18 @@ Four things can fall short:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, exists, func, select
 from sqlmodel import col
 
+from butterfly.clock import Clock, settings_clock
 from butterfly.errors import InvalidInputError
+from butterfly.periods import Period
+from butterfly.review.actions import overdue_conditions
 from butterfly.review.answers import is_yes
 from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
 from butterfly.tickets import ticket_ref
@@ -39,117 +41,6 @@ if TYPE_CHECKING:
 
 SCHEMA = "butterfly.check/1"
 CLOSED_STATUSES = ("closed", "resolved")
-
-
-# -- periods -----------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """A half-open time range [since, until); either end may be open."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-    week: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "since": self.since.isoformat() if self.since else None,
-            "until": self.until.isoformat() if self.until else None,
-            "week": self.week,
-        }
-
-    def describe(self) -> str:
-        if self.week:
-            return f"week {self.week}"
-        if self.since and self.until:
-            return f"{self.since.isoformat()} to {self.until.isoformat()}"
-        if self.since:
-            return f"since {self.since.isoformat()}"
-        if self.until:
-            return f"until {self.until.isoformat()}"
-        return "all time"
-
-
-def zone(name: str) -> tzinfo:
-    """A time zone by IANA name (``UTC`` for UTC)."""
-    if name.upper() == "UTC":
-        return UTC
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInputError(f"unknown time zone '{name}'", hint="use an IANA name such as Asia/Shanghai") from None
-
-
-def parse_instant(text: str, tz: tzinfo, *, option: str, end: bool = False, now: datetime | None = None) -> datetime:
-    """``YYYY-MM-DD`` (start of that day; with ``end``, the start of the next day), an ISO date-time (naive ones
-    in ``tz``), or ``7d`` / ``12h`` (that long before now)."""
-    value = text.strip()
-    rel = re.fullmatch(r"(\d+)\s*([dhw])", value)
-    if rel:
-        n, unit = int(rel.group(1)), rel.group(2)
-        delta = {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
-        return (now or datetime.now(UTC)) - delta
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            day = date.fromisoformat(value)
-            if end:
-                day += timedelta(days=1)
-            return datetime.combine(day, time(0), tz).astimezone(UTC)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInputError(
-            f"{option}: '{text}' is not a date or time",
-            hint="use YYYY-MM-DD, an ISO date-time such as 2026-11-20T09:00, or 7d / 12h",
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
-
-
-def parse_week(text: str, tz: tzinfo, *, today: date | None = None) -> tuple[str, datetime, datetime]:
-    """``2026-W47``, ``last`` or ``this`` -> (label, Monday 00:00, next Monday 00:00) in ``tz``, as UTC."""
-    value = text.strip()
-    today = today or datetime.now(tz).date()
-    if value in ("this", "last"):
-        monday = today - timedelta(days=today.weekday())
-        if value == "last":
-            monday -= timedelta(days=7)
-    else:
-        m = re.fullmatch(r"(\d{4})-?W(\d{1,2})", value, flags=re.IGNORECASE)
-        if not m:
-            raise InvalidInputError(f"--week: '{text}' is not an ISO week", hint="use e.g. 2026-W47, last or this")
-        try:
-            monday = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-        except ValueError:
-            raise InvalidInputError(f"--week: {text} does not exist") from None
-    year, week, _ = monday.isocalendar()
-    start = datetime.combine(monday, time(0), tz).astimezone(UTC)
-    end = datetime.combine(monday + timedelta(days=7), time(0), tz).astimezone(UTC)
-    return f"{year}-W{week:02d}", start, end
-
-
-def resolve_period(
-    *,
-    since: str | None = None,
-    until: str | None = None,
-    week: str | None = None,
-    tz: tzinfo = UTC,
-    now: datetime | None = None,
-) -> Period:
-    """The period named by ``--since``/``--until`` or ``--week`` (not both)."""
-    if week is not None:
-        if since is not None or until is not None:
-            raise InvalidInputError("--week cannot be combined with --since/--until")
-        today = (now or datetime.now(UTC)).astimezone(tz).date()
-        label, monday, next_monday = parse_week(week, tz, today=today)
-        return Period(monday, next_monday, label)
-    start: datetime | None = parse_instant(since, tz, option="--since", now=now) if since else None
-    end: datetime | None = parse_instant(until, tz, option="--until", end=True, now=now) if until else None
-    if start and end and start >= end:
-        raise InvalidInputError(f"--since ({since}) must be before --until ({until})")
-    return Period(start, end)
 
 
 # -- the gate ----------------------------------------------------------------------------------------------------
@@ -185,6 +76,7 @@ class GateResult:
     publicity: list[dict[str, Any]] = field(default_factory=list)
     limit: int | None = None
     checks: list[Check] = field(default_factory=list)
+    timezone: str = "UTC"  # the zone "today" is the date in
 
     @property
     def coverage(self) -> float | None:
@@ -206,6 +98,7 @@ class GateResult:
             "exit_code": self.exit_code,
             "period": self.period.to_dict(),
             "today": self.today.isoformat(),
+            "timezone": self.timezone,
             "thresholds": {
                 "min_coverage": self.min_coverage,
                 "max_overdue": self.max_overdue,
@@ -252,18 +145,25 @@ def run_gate(
     min_coverage: float = 0.8,
     max_overdue: int = 0,
     require_complete: bool = False,
+    clock: Clock | None = None,
     today: date | None = None,
     limit: int | None = 20,
 ) -> GateResult:
-    """Measure the period against the thresholds. Read-only."""
+    """Measure the period against the thresholds. Read-only.
+
+    Overdue is counted as of ``today`` (default: today on ``clock``, default the ``timezone`` setting's clock),
+    whatever the period, like ``butterfly actions list --overdue`` and the reports.
+    """
     if not 0.0 <= min_coverage <= 1.0:
         raise InvalidInputError(f"--min-coverage must be between 0 and 1, not {min_coverage}")
     if max_overdue < 0:
         raise InvalidInputError(f"--max-overdue must be 0 or more, not {max_overdue}")
     if limit is not None and limit <= 0:
         limit = None
-    today = today or datetime.now(UTC).date()
+    clock = clock or settings_clock()
+    today = today or clock.today()
     result = GateResult(period, today, min_coverage, max_overdue, require_complete, limit=limit)
+    result.timezone = clock.timezone
 
     closed_time = func.coalesce(col(Ticket.closed_at), col(Ticket.resolved_at))
     in_period: list[Any] = [col(Ticket.status).in_(CLOSED_STATUSES)]
@@ -328,7 +228,7 @@ def run_gate(
         )
 
     # overdue action items: as of today, whatever the period
-    overdue_where = [col(ActionItem.status) == "open", col(ActionItem.due_date) < today]
+    overdue_where = overdue_conditions(today)
     result.overdue_count = int(
         session.execute(select(func.count()).select_from(ActionItem).where(*overdue_where)).scalar_one()
     )

@@ -1,24 +1,14 @@
-"""Time helpers: everything stored is timezone-aware UTC."""
+"""Time helpers: everything stored is timezone-aware UTC. What "now" and "today" are: :mod:`butterfly.clock`."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
-
-
-def today_in(zone: str) -> date:
-    """Today's date in the named IANA zone (``UTC`` when the name is unknown)."""
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("UTC")
-    return utcnow().astimezone(tz).date()
 
 
 def as_utc(value: datetime | None) -> datetime | None:

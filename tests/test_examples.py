@@ -219,28 +219,31 @@ def test_github_workflow_passes_when_the_gate_does(workdir: Path) -> None:
 
 
 def test_scheduled_runs_pick_last_week(tmp_path: Path) -> None:
-    """With no week given (the nightly schedule), both examples check and report the ISO week of 7 days ago."""
-    from datetime import UTC, datetime, timedelta
+    """With no week given (the nightly schedule), both examples check and report the week butterfly calls
+    ``last`` in the configured timezone (the ISO week of 7 days ago there), whatever the runner's TZ."""
+    from butterfly.clock import Clock
+    from butterfly.periods import parse_week
 
-    year, week, _ = (datetime.now(UTC) - timedelta(days=7)).isocalendar()
-    expected = f"{year}-W{week:02d}"
     workflow = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text(encoding="utf-8"))
+    zone = workflow["env"]["BUTTERFLY_TIMEZONE"]
+    expected = parse_week("last", clock=Clock(zone)).label
     (job_spec,) = workflow["jobs"].values()
     choose = next(s["run"] for s in job_spec["steps"] if s.get("name") == "Choose the week")
     github_env = tmp_path / "github_env"
     github_env.write_text("", encoding="utf-8")
-    subprocess.run(
-        [*SHELL, choose], env={"PATH": os.environ["PATH"], "REPORT_WEEK": "", "GITHUB_ENV": str(github_env)}, check=True
-    )
+    faked = {k: v for k, v in os.environ.items() if k.startswith(("FAKETIME", "LD_PRELOAD"))}  # under faketime
+    runner = {**faked, "PATH": os.environ["PATH"], "TZ": "Etc/GMT+12", "BUTTERFLY_TIMEZONE": zone, "REPORT_WEEK": ""}
+    subprocess.run([*SHELL, choose], env={**runner, "GITHUB_ENV": str(github_env)}, check=True)
     assert _read_kv(github_env) == {"REPORT_WEEK": expected}
 
     config = yaml.safe_load((EXAMPLES / "gitlab-ci.yml").read_text(encoding="utf-8"))
     (gitlab_job,) = config.values()
     assert gitlab_job["variables"]["REPORT_WEEK"] == ""
+    assert gitlab_job["variables"]["BUTTERFLY_TIMEZONE"] == zone
     first = gitlab_job["script"][0]
     out = subprocess.run(
         [*SHELL, first + '\necho "$REPORT_WEEK"'],
-        env={"PATH": os.environ["PATH"], "REPORT_WEEK": ""},
+        env=runner,
         capture_output=True,
         text=True,
         check=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -54,6 +55,13 @@ def action(session: Any, t: Ticket, due: date | None, status: str = "open") -> A
     return a
 
 
+def today() -> date:
+    """Today where the settings say, computed apart from butterfly: never the machine's local date."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(os.environ.get("BUTTERFLY_TIMEZONE", "UTC"))).date()
+
+
 def check(cli: Any, db_url: str, *args: str) -> tuple[int, dict[str, Any]]:
     result = cli("check", "--db", db_url, "--json", *args)
     assert result.exit_code in (0, 1), result.output
@@ -65,7 +73,7 @@ def check(cli: Any, db_url: str, *args: str) -> tuple[int, dict[str, Any]]:
 def test_all_reviewed_nothing_overdue_exits_0(cli, session, db_url: str) -> None:  # type: ignore[no-untyped-def]
     for i in range(5):
         review(session, ticket(session, f"T{i}"))
-    action(session, ticket(session, "T9", closed_at=BEFORE_WEEK), due=date.today() + timedelta(days=3))
+    action(session, ticket(session, "T9", closed_at=BEFORE_WEEK), due=today() + timedelta(days=3))
     code, data = check(cli, db_url, "--week", WEEK)
     assert code == 0
     assert data["schema"] == "butterfly.check/1"
@@ -120,9 +128,9 @@ def test_coverage_below_the_minimum_exits_1_and_names_the_unreviewed_tickets(cli
 def test_overdue_action_items_fail_whatever_the_period(cli, session, db_url: str) -> None:  # type: ignore[no-untyped-def]
     t = ticket(session, "A1", closed_at=BEFORE_WEEK)
     review(session, t)
-    overdue = action(session, t, due=date.today() - timedelta(days=2))
-    action(session, t, due=date.today() - timedelta(days=9), status="done")  # done: not overdue
-    action(session, t, due=date.today())  # due today: not yet overdue
+    overdue = action(session, t, due=today() - timedelta(days=2))
+    action(session, t, due=today() - timedelta(days=9), status="done")  # done: not overdue
+    action(session, t, due=today())  # due today: not yet overdue
     action(session, t, due=None)  # no due date: never overdue
     code, data = check(cli, db_url, "--week", WEEK)
     assert code == 1
@@ -133,7 +141,7 @@ def test_overdue_action_items_fail_whatever_the_period(cli, session, db_url: str
             "ticket": "csv:A1",
             "kind": "process_patch",
             "owner": None,
-            "due_date": (date.today() - timedelta(days=2)).isoformat(),
+            "due_date": (today() - timedelta(days=2)).isoformat(),
             "days_overdue": 2,
         }
     ]

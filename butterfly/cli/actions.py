@@ -29,10 +29,12 @@ def list_(
 
     Example: butterfly actions list --overdue
     """
+    from butterfly.clock import settings_clock
     from butterfly.review.actions import list_actions
 
+    clock = settings_clock()
     with session_for(ctx, db) as session:
-        rows = list_actions(session=session, overdue=overdue, status=status, owner=owner)
+        rows = list_actions(session=session, overdue=overdue, status=status, owner=owner, clock=clock)
     if as_json:
         print_json([r.as_dict() for r in rows])
         return
@@ -84,7 +86,7 @@ def add(
     kind: Annotated[str, typer.Option("--kind", help="process_patch, outreach, compensation or follow_up.")],
     text: Annotated[str, typer.Option("--text", help="What to do.")],
     owner: Annotated[str | None, typer.Option("--owner", help="Who does it.")] = None,
-    due: Annotated[str | None, typer.Option("--due", help="Due date, YYYY-MM-DD.")] = None,
+    due: Annotated[str | None, typer.Option("--due", help="Due date: YYYY-MM-DD, or +14d / +2w from today.")] = None,
     reviewer: Annotated[
         str | None, typer.Option("--reviewer", help="Attach it to this reviewer's review (default: yours, if any).")
     ] = None,

@@ -29,7 +29,8 @@ def consistency_command(
         str | None,
         typer.Option(
             "--until",
-            help="Last day of the period, YYYY-MM-DD in the configured timezone (default: now).",
+            help="End of the period: a last day (YYYY-MM-DD, in the configured timezone), an ISO date-time or 7d / 12h "
+            "ago (default and 9999-12-31: now).",
             show_default=False,
         ),
     ] = None,
@@ -63,12 +64,13 @@ def consistency_command(
     """
 
     from butterfly.cli._common import session_for
-    from butterfly.reports.consistency import consistency, render_consistency, until_end
+    from butterfly.periods import parse_instant
+    from butterfly.reports.consistency import consistency, render_consistency
     from butterfly.settings import get_settings
 
     settings = get_settings()
     lang_ = language(lang)
-    end = until_end(until, settings.timezone) if until else None
+    end = parse_instant(until, option="--until", end=True) if until else None
     with session_for(ctx, db) as session:
         report = consistency(
             session=session,

@@ -8,7 +8,7 @@ from butterfly.cli._common import DbOption, err, session_for
 from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
-    from butterfly.gate import Period
+    from butterfly.periods import Period
 
 export_app = typer.Typer(
     help="Export reviews and action items for warehouses and spreadsheets (streamed).", no_args_is_help=True
@@ -20,7 +20,11 @@ SinceOption = Annotated[
 ]
 UntilOption = Annotated[
     str | None,
-    typer.Option("--until", help="Up to this time (a bare date includes that whole day).", show_default=False),
+    typer.Option(
+        "--until",
+        help="Up to this time (a bare date includes that whole day; 9999-12-31: no end).",
+        show_default=False,
+    ),
 ]
 WeekOption = Annotated[
     str | None, typer.Option("--week", help="An ISO week (2026-W47), 'last' or 'this'.", show_default=False)
@@ -35,10 +39,9 @@ RedactOption = Annotated[
 
 
 def _period(since: str | None, until: str | None, week: str | None) -> "Period":
-    from butterfly.gate import resolve_period, zone
-    from butterfly.settings import get_settings
+    from butterfly.periods import resolve_period
 
-    return resolve_period(since=since, until=until, week=week, tz=zone(get_settings().timezone))
+    return resolve_period(since=since, until=until, week=week)
 
 
 def _done(n: int, output: str) -> None:

@@ -21,7 +21,11 @@ def check(
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option("--until", help="Tickets closed up to (a bare date includes that day).", show_default=False),
+        typer.Option(
+            "--until",
+            help="Tickets closed up to (a bare date includes that day; 9999-12-31: no end).",
+            show_default=False,
+        ),
     ] = None,
     week: Annotated[
         str | None, typer.Option("--week", help="An ISO week: 2026-W47, 'last' or 'this'.", show_default=False)
@@ -50,16 +54,16 @@ def check(
 
     Example: butterfly check --week last --min-coverage 0.8 --max-overdue 0 --json
     """
-    from datetime import datetime
-
     from butterfly.checklist.diff import resolve_spec
     from butterfly.checklist.model import LANGUAGES, builtin_checklist_ids, load_builtin
-    from butterfly.gate import resolve_period, run_gate, zone
+    from butterfly.clock import settings_clock
+    from butterfly.gate import run_gate
+    from butterfly.periods import resolve_period
     from butterfly.settings import get_settings
 
     settings = get_settings()
-    tz = zone(settings.timezone)
-    period = resolve_period(since=since, until=until, week=week, tz=tz)
+    clock = settings_clock()
+    period = resolve_period(since=since, until=until, week=week, clock=clock)
     checklists = [load_builtin(i, lang) for i in builtin_checklist_ids() for lang in LANGUAGES]
     team = checklist or settings.checklist
     if team:
@@ -72,7 +76,7 @@ def check(
             min_coverage=min_coverage,
             max_overdue=max_overdue,
             require_complete=require_complete,
-            today=datetime.now(tz).date(),
+            clock=clock,
             limit=limit,
         )
     if as_json:
@@ -89,7 +93,10 @@ def check(
 def _render(result: "GateResult") -> None:
     console = out()
     console.soft_wrap = True  # one line per item: greppable, never wrapped
-    console.print(f"butterfly check: {terminal_safe(result.period.describe())} (today {result.today.isoformat()})")
+    console.print(
+        f"butterfly check: {terminal_safe(result.period.describe())} "
+        f"(today {result.today.isoformat()} in {terminal_safe(result.timezone)})"
+    )
     for c in result.checks:
         mark = "ok  " if c.ok else "FAIL"
         console.print(f"{mark}  {c.name:<26} {terminal_safe(c.message)}")

@@ -97,7 +97,8 @@ def ticket(
 def weekly(
     ctx: typer.Context,
     week: Annotated[
-        str | None, typer.Option("--week", help="ISO week, e.g. 2026-W47 (default: the last complete week).")
+        str | None,
+        typer.Option("--week", help="ISO week (2026-W47), 'last' or 'this' (default: last, the last complete week)."),
     ] = None,
     weeks_back: Annotated[
         int, typer.Option("--weeks-back", min=1, max=104, help="Weeks of history for trends and first-seen.")
@@ -132,6 +133,7 @@ def weekly(
 
     Example: butterfly report weekly --week 2026-W47 --format html -o week47.html
     """
+    from butterfly.clock import settings_clock
     from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.weekly.build import build_weekly_report
@@ -139,6 +141,7 @@ def weekly(
 
     lang_ = language(lang)
     tz = get_settings().timezone
+    clock = settings_clock()
     texts = labels(lang_)
     kind = report_format(fmt, output)
     with session_for(ctx, db) as session:
@@ -153,6 +156,7 @@ def weekly(
             consistency_by=consistency_by,
             top=top,
             coverage_target=coverage_target,
+            clock=clock,
         )
     text = render_report(
         "weekly", data, fmt=kind, labels=texts, lang=lang_, tz=tz, user_templates=_templates(templates)

@@ -15,19 +15,6 @@ if TYPE_CHECKING:
 tickets_app = typer.Typer(help="List imported tickets and show one with its timeline.", no_args_is_help=True)
 
 
-def _when(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    from butterfly.errors import InvalidInputError
-    from butterfly.importers.dates import parse_datetime, zone
-    from butterfly.settings import get_settings
-
-    try:
-        return parse_datetime(value, zone(getattr(get_settings(), "timezone", None)))
-    except ValueError:
-        raise InvalidInputError(f"{option} {value}: not a date", hint="e.g. 2026-10-01 or 2026-10-01T08:00") from None
-
-
 def _time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 
@@ -77,10 +64,11 @@ def list_command(
         str | None, typer.Option("--source", help="Only tickets from this source.", show_default=False)
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Created on or after this date/time.", show_default=False)
+        str | None,
+        typer.Option("--since", help="Created from: YYYY-MM-DD, ISO date-time, or 7d / 12h ago.", show_default=False),
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Created before this date/time.", show_default=False)
+        str | None, typer.Option("--until", help="Created up to (a bare date includes that day).", show_default=False)
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many tickets.")] = 50,
     json_: JsonOption = False,
@@ -91,8 +79,10 @@ def list_command(
     Example: butterfly tickets list --status closed --since 2026-10-01
     """
     from butterfly.cli._common import session_for
+    from butterfly.periods import resolve_period
     from butterfly.tickets import list_tickets
 
+    period = resolve_period(since=since, until=until)
     with session_for(ctx, db) as session:
         tickets = list_tickets(
             session=session,
@@ -100,8 +90,8 @@ def list_command(
             customer=customer,
             category=category,
             source=source,
-            since=_when(since, "--since"),
-            until=_when(until, "--until"),
+            since=period.since,
+            until=period.until,
             limit=limit,
         )
     if json_:

@@ -12,9 +12,10 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import repeat
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from butterfly.errors import InvalidInputError
+from butterfly.clock import OFF_CALENDAR, zone
+
+__all__ = ["ColumnDates", "OffCalendar", "canonical", "parse_datetime", "to_utc_text", "zone"]
 
 _DMY = re.compile(r"(\d{1,2})[-.](\d{1,2})[-.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _YMD_SLASH = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
@@ -24,16 +25,8 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHORT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
 
 
-def zone(name: str | None) -> tzinfo:
-    """The time zone called ``name`` (``None`` or empty: UTC); InvalidInputError if unknown."""
-    if not name or name.upper() in ("UTC", "Z", "GMT"):
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInputError(
-            f"unknown time zone '{name}'", hint="use an IANA name such as Asia/Shanghai or UTC"
-        ) from None
+class OffCalendar(ValueError):
+    """A time before year 1 or after 9999 once in UTC: a date, but not one that can be stored."""
 
 
 def parse_datetime(value: str, tz: tzinfo = UTC) -> datetime | None:
@@ -61,6 +54,10 @@ def parse_datetime(value: str, tz: tzinfo = UTC) -> datetime | None:
             raise
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
+    try:
+        dt.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00, 0001-01-01T00:00:00+14:00
+        raise OffCalendar(f"'{text}' is {OFF_CALENDAR}") from None
     return dt
 
 
@@ -177,5 +174,8 @@ class ColumnDates:
             offset = sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
         if offset.total_seconds() % 3600:
             return None  # half-hour zones: the minutes change too
-        utc = local - offset
+        try:
+            utc = local - offset
+        except OverflowError:
+            return None  # off the calendar in UTC: canonical() says so for the value
         return utc.strftime("%Y-%m-%d %H:%M:%S.%f") if date_only else utc.strftime("%Y-%m-%d %H")

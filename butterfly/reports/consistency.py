@@ -40,10 +40,9 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, literal_column, or_
 from sqlalchemy import select as sa_select
@@ -84,7 +83,12 @@ def _window(weeks: int, end: datetime | None) -> tuple[datetime, datetime]:
         raise InvalidInputError(f"--weeks must be at least 1 (got {weeks})")
     e = as_utc(end) if end is not None else utcnow()
     assert e is not None
-    return e - timedelta(weeks=weeks), e
+    try:
+        return e - timedelta(weeks=weeks), e
+    except OverflowError:
+        raise InvalidInputError(
+            f"{weeks} weeks before {e:%Y-%m-%d} is before the first day butterfly can store"
+        ) from None
 
 
 def _in_window(start: datetime, end: datetime) -> Any:
@@ -231,15 +235,6 @@ def consistency(
         unscored_reviews=unscored,
         language=language,
     )
-
-
-def until_end(day: str, tz: str) -> datetime:
-    """The end of the period whose last day is ``day`` (``YYYY-MM-DD`` in ``tz``): the next midnight there."""
-    try:
-        last = date.fromisoformat(day.strip())
-    except ValueError:
-        raise InvalidInputError(f"--until: '{day}' is not a date", hint="use YYYY-MM-DD, e.g. 2016-04-24") from None
-    return datetime.combine(last + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
 
 
 def render_consistency(

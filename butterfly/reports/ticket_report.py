@@ -20,8 +20,10 @@ from butterfly.checklist.model import (
     load_builtin,
     resolve_checklist,
 )
+from butterfly.clock import Clock
 from butterfly.errors import ButterflyError, NotFoundError
 from butterfly.reports.finding_text import details_in
+from butterfly.review.actions import is_overdue
 from butterfly.review.experience import load_experience_levels
 from butterfly.review.guards import text as guard_text
 from butterfly.review.scoring import AnswerValue, cell_scores
@@ -479,7 +481,7 @@ def build_ticket_report(
     condition = col(ActionItem.ticket_id) == ticket.id
     if all_review_ids:
         condition = condition | col(ActionItem.review_id).in_(all_review_ids)
-    today = now.astimezone(ZoneInfo(tz)).date()
+    today = Clock(tz).day_of(now)  # overdue as of the report's time, in the timezone setting
     actions = [
         ActionRow(
             id=a.id or 0,
@@ -488,7 +490,7 @@ def build_ticket_report(
             owner=a.owner,
             due_date=a.due_date,
             status=a.status,
-            overdue=a.status != "done" and a.due_date is not None and a.due_date < today,
+            overdue=is_overdue(a, today),
             created_at=a.created_at,
             created_by=a.created_by,
         )

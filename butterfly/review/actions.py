@@ -1,24 +1,24 @@
 """Action items: the follow-ups a review creates (process patch, outreach, compensation, follow-up).
 
 Any answer can create one, with an owner and a due date. An item is *overdue* when it is still open and its
-due date is before today.
+due date is before today in the ``timezone`` setting (:mod:`butterfly.clock`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from butterfly.checklist.model import ActionKind
+from butterfly.clock import Clock, settings_clock
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
-from butterfly.settings import get_settings
+from butterfly.periods import parse_day
 from butterfly.store.models import ActionItem, ActionStatus, Review, Ticket
-from butterfly.timeutil import today_in, utcnow
+from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -53,34 +53,16 @@ def parse_kind(raw: object) -> ActionKind:
     )
 
 
-_RELATIVE_DUE = re.compile(r"^\+\s*(\d{1,4})\s*([dw])$", re.IGNORECASE)
+def parse_due(raw: object, *, today: date | None = None, clock: Clock | None = None) -> date | None:
+    """A due date from ``YYYY-MM-DD`` (or a date), or ``+14d`` / ``+2w`` counted from today.
 
-
-def parse_due(raw: object, *, today: date | None = None) -> date | None:
-    """A due date from ``YYYY-MM-DD`` (or a date), or ``+14d`` / ``+2w`` counted from ``today``.
-
-    ``None`` for no due date. ``today`` defaults to today in the configured ``timezone``, so an answers file
-    kept in a repository can say "two weeks after the review is applied" without going stale.
+    ``None`` for no due date. Today is ``today``, else today on ``clock`` (default: the ``timezone`` setting), so
+    an answers file kept in a repository can say "two weeks after the review is applied" without going stale.
+    The parsing is :func:`butterfly.periods.parse_day`'s.
     """
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    text = str(raw).strip()
-    relative = _RELATIVE_DUE.match(text)
-    if relative:
-        if today is None:
-            today = today_in(get_settings().timezone)
-        amount = int(relative.group(1)) * (7 if relative.group(2).lower() == "w" else 1)
-        return today + timedelta(days=amount)
-    for fmt in ("%Y-%m-%d", "%Y/%m/%d"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise InvalidInputError(f"'{text}' is not a due date", hint="write it as YYYY-MM-DD, or +14d / +2w from today")
+    if today is not None:
+        clock = Clock(fixed=datetime.combine(today, time(12), UTC))
+    return parse_day(raw, clock=clock)
 
 
 def parse_text(raw: object) -> str:
@@ -170,9 +152,20 @@ class ActionRow:
         }
 
 
-def is_overdue(item: ActionItem, today: date | None = None) -> bool:
-    today = today or date.today()
+def is_overdue(item: ActionItem, today: date | None = None, *, clock: Clock | None = None) -> bool:
+    """Open and due before ``today`` (default: today on ``clock``, default the ``timezone`` setting's clock)."""
+    today = today or (clock or settings_clock()).today()
     return item.status == ActionStatus.open.value and item.due_date is not None and item.due_date < today
+
+
+def overdue_conditions(today: date) -> list[Any]:
+    """SQL conditions for "overdue as of ``today``": open and due before that day. The one definition the gate,
+    ``actions list --overdue`` and the reports share."""
+    return [
+        col(ActionItem.status) == ActionStatus.open.value,
+        col(ActionItem.due_date).is_not(None),
+        col(ActionItem.due_date) < today,
+    ]
 
 
 def list_actions(
@@ -183,16 +176,14 @@ def list_actions(
     review_id: int | None = None,
     owner: str | None = None,
     today: date | None = None,
+    clock: Clock | None = None,
 ) -> list[ActionRow]:
-    """Action items, open ones first by due date; ``overdue=True`` for open items past their due date."""
-    today = today or date.today()
+    """Action items, open ones first by due date; ``overdue=True`` for open items past their due date as of
+    ``today`` (default: today on ``clock``, default the ``timezone`` setting's clock)."""
+    today = today or (clock or settings_clock()).today()
     stmt = select(ActionItem, Ticket.external_id).join(Ticket, col(ActionItem.ticket_id) == Ticket.id, isouter=True)
     if overdue:
-        stmt = stmt.where(
-            ActionItem.status == ActionStatus.open.value,
-            col(ActionItem.due_date).is_not(None),
-            col(ActionItem.due_date) < today,
-        )
+        stmt = stmt.where(*overdue_conditions(today))
     elif status is not None:
         if status not in {s.value for s in ActionStatus}:
             raise InvalidInputError(f"unknown status '{status}'", hint="use open or done")

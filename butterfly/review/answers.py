@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -24,9 +23,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import select
 
 from butterfly.checklist.model import AnswerKind, Question, Scale
+from butterfly.clock import zone
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
+from butterfly.periods import parse_moment
 from butterfly.review.scoring import AnswerValue
-from butterfly.settings import get_settings
 from butterfly.store.models import Answer, AnswerChange, Review
 from butterfly.store.retry import write_attempts
 from butterfly.timeutil import utcnow
@@ -55,49 +55,13 @@ def is_na_token(raw: object, scale: Scale | None = None) -> bool:
     return scale is not None and word == scale.na_label.strip().lower()
 
 
-def _zone(tz: str | None) -> ZoneInfo:
-    if tz is None:
-        tz = get_settings().timezone
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInputError(f"unknown time zone '{tz}'", hint="use an IANA name such as Asia/Shanghai") from None
-
-
-_DT_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
-
-
 def parse_datetime(raw: object, *, tz: str | None = None) -> datetime:
-    """An aware UTC datetime from ISO text, ``YYYY-MM-DD HH:MM`` (in the configured zone) or a date.
+    """An aware UTC datetime from what ``butterfly import`` reads (ISO 8601, ``YYYY-MM-DD HH:MM``,
+    ``2026年3月25日 10:00`` …) or a date; naive values in ``tz`` (default: the ``timezone`` setting).
 
-    Naive values are read in ``tz`` (default: the ``timezone`` setting) and converted to UTC.
+    The parsing is :func:`butterfly.periods.parse_moment`'s; a value off the calendar is a clear error.
     """
-    if isinstance(raw, datetime):
-        value = raw
-    elif isinstance(raw, date):
-        value = datetime.combine(raw, time())
-    elif isinstance(raw, str) and raw.strip():
-        text = raw.strip()
-        value_or_none: datetime | None = None
-        try:
-            value_or_none = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-        except ValueError:
-            for fmt in _DT_FORMATS:
-                try:
-                    value_or_none = datetime.strptime(text, fmt)
-                    break
-                except ValueError:
-                    continue
-        if value_or_none is None:
-            raise InvalidInputError(
-                f"'{text}' is not a date-time", hint="write it as YYYY-MM-DD HH:MM (or ISO 8601, e.g. 2024-05-01T09:30)"
-            )
-        value = value_or_none
-    else:
-        raise InvalidInputError("expected a date-time such as 2024-05-01 09:30")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=_zone(tz))
-    return value.astimezone(UTC)
+    return parse_moment(raw, tz=None if tz is None else zone(tz))
 
 
 def _rating(raw: object, scale: Scale) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from butterfly.checklist.model import Checklist
+from butterfly.clock import Clock
 from butterfly.errors import InvalidInputError
+from butterfly.periods import parse_week
 from butterfly.reports.consistency import consistency
 from butterfly.reports.experience_stats import experience_summary
 from butterfly.reports.recurring import DEFAULT_METHOD
@@ -21,7 +22,6 @@ from butterfly.reports.weekly.model import DEFAULT_COVERAGE_TARGET, DEFAULT_TOP,
 from butterfly.reports.weekly.recurring import recurring_groups
 from butterfly.reports.weekly.stories import stories
 from butterfly.reports.weekly.summary import overdue_patches, previous_week, summarise, trend_start
-from butterfly.reports.weekly.weeks import last_complete_week, parse_week, week_bounds
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -51,23 +51,30 @@ def build_weekly_report(
     silent_rule: SilentRule | None = None,
     now: datetime | None = None,
     consistency_by: str = "group",
+    clock: Clock | None = None,
     top: int = DEFAULT_TOP,
     coverage_target: float = DEFAULT_COVERAGE_TARGET,
 ) -> WeeklyReport:
-    """The weekly report for ISO ``week`` (default: the last complete week) in ``lang``, opening with a summary;
-    the Markdown and HTML list ``top`` items of each long list (the JSON all of them)."""
+    """The weekly report for ``week`` (``2026-W47``, ``last``, ``this``; default: the last complete week) in
+    ``lang``, with weeks in ``tz``, opening with a summary; the Markdown and HTML list ``top`` items of each long
+    list (the JSON all of them).
+
+    Overdue and open action items are counted as of one moment, :attr:`WeeklyReport.as_of`: the end of the week,
+    or now (``now``, else ``clock``'s, else the system clock) while the week is not over.
+    """
     if weeks_back < 1 or weeks_back > 104:
         raise InvalidInputError(f"--weeks-back must be between 1 and 104, not {weeks_back}")
     if top < 1:
         raise InvalidInputError(f"--top must be at least 1, not {top}")
     if not 0.0 <= coverage_target <= 1.0:
         raise InvalidInputError(f"--coverage-target must be between 0 and 1, not {coverage_target}")
-    now = now or utcnow()
-    week = week or last_complete_week(now, tz)
-    year, number = parse_week(week)
-    label = f"{year}-W{number:02d}"
-    start, end = week_bounds(year, number, tz)
-    today = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(tz)).date() + timedelta(days=1)
+    clock = Clock(tz, fixed=now or (clock.now() if clock else utcnow()))
+    now = clock.now()
+    period = parse_week(week or "last", clock=clock)
+    label, start, end = period.label, period.start, period.end
+    as_of = min(end, now)
+    today = clock.day_of(as_of)
+    past = as_of if as_of < now else None
     rule = silent_rule or SilentRule()
     tickets = closed_tickets(session, start, end)
     check, silent = check_silent(session=session, end=end, rule=rule)
@@ -82,7 +89,14 @@ def build_weekly_report(
         method=method,
         closed_tickets=len(tickets),
         recurring=recurring_groups(
-            session=session, tickets=tickets, start=start, end=end, weeks_back=weeks_back, today=today, method=method
+            session=session,
+            tickets=tickets,
+            start=start,
+            end=end,
+            weeks_back=weeks_back,
+            today=today,
+            method=method,
+            as_of=past,
         ),
         silent=silent,
         silent_rule={
@@ -95,23 +109,25 @@ def build_weekly_report(
         },
         demand=demand_signals(session=session, start=start, end=end, extra=[checklist] if checklist else []),
         coverage=review_coverage(session=session, start=start, end=end, closed=len(tickets), lang=lang, main=checklist),
-        actions=action_summary(session=session, start=start, end=end, today=today),
+        actions=action_summary(session=session, start=start, end=end, today=today, as_of=past),
         findings=finding_summary(session=session, start=start, end=end, lang=lang, main=checklist, tz=tz),
         stories=stories(session=session, start=start, end=end, lang=lang, main=checklist),
         experience=_experience(session, start, lang),
         consistency=_consistency(session, end, weeks_back, lang, consistency_by),
+        as_of=as_of,
         top=top,
         silent_check=check,
         trend_from=trend_start(start - timedelta(weeks=weeks_back - 1), weeks_back, check.data_from),
         not_for_publication=not_for_publication(session=session, start=start, end=end),
     )
-    prev_iso = (start - timedelta(days=3)).astimezone(ZoneInfo(tz)).isocalendar()
-    prev_start, prev_end = week_bounds(prev_iso.year, prev_iso.week, tz)  # exact also across a DST change
+    prev_iso = (start - timedelta(days=3)).astimezone(clock.tz).isocalendar()
+    prev = parse_week(f"{prev_iso.year}-W{prev_iso.week:02d}", clock=clock)
+    prev_start, prev_end = prev.start, prev.end  # exact also across a DST change
     last_week = None
     if check.data_from is not None and check.data_from < prev_end:
         last_week = previous_week(
             session=session,
-            week=f"{prev_iso.year}-W{prev_iso.week:02d}",
+            week=prev.label,
             start=prev_start,
             end=prev_end,
             today=today - timedelta(days=7),

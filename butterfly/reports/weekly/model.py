@@ -111,9 +111,10 @@ class Coverage(BaseModel):
 class ActionSummary(BaseModel):
     opened: int
     done: int
-    overdue: int
-    open_total: int
+    overdue: int  # open at as_of and due before that day
+    open_total: int  # open at as_of
     overdue_items: list[ActionLink]
+    as_of: datetime | None = None  # a past week's end; None: now (the report is about the current week)
 
 
 class FindingItem(BaseModel):
@@ -213,3 +214,4 @@ class WeeklyReport(BaseModel):
     trend_from: int = 0  # trend weeks before this index end before the data's first ticket: not drawn as zeros
     not_for_publication: list[str] = []  # tickets whose review found publicity without consent
     summary: WeeklySummary | None = None
+    as_of: datetime | None = None  # overdue and open action items are counted as of this instant

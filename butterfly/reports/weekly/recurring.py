@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 
 def _action_links(
-    session: Session, start: datetime, end: datetime, today: date
+    session: Session, start: datetime, end: datetime, today: date, as_of: datetime | None = None
 ) -> tuple[dict[int, list[ActionLink]], dict[str, list[ActionLink]]]:
     """Action items of the week's closed tickets (by ticket id), and process patches by category key."""
     ticket_id = func.coalesce(ActionItem.ticket_id, Review.ticket_id)
@@ -52,6 +52,8 @@ def _action_links(
                 ActionItem.owner,
                 ActionItem.due_date,
                 ActionItem.status,
+                ActionItem.done_at,
+                ActionItem.created_at,
                 Ticket.id,
                 Ticket.source,
                 Ticket.external_id,
@@ -73,7 +75,13 @@ def _action_links(
     )
     by_ticket: dict[int, list[ActionLink]] = {}
     patches: dict[str, list[ActionLink]] = {}
-    for aid, kind, text, owner, due, status, tid, source, ext, cat, sub, tags, closed in fetch_all(session, stmt):
+    for aid, kind, text, owner, due, status, done_at, created, tid, source, ext, cat, sub, tags, closed in fetch_all(
+        session, stmt
+    ):
+        was_open = status != "done"
+        if as_of is not None:  # as the item stood then
+            done_at, created = as_utc(done_at), as_utc(created)
+            was_open = (was_open or (done_at is not None and done_at >= as_of)) and (created is None or created < as_of)
         link = ActionLink(
             id=aid,
             kind=kind,
@@ -81,7 +89,7 @@ def _action_links(
             owner=owner,
             due_date=due,
             status=status,
-            overdue=status != "done" and due is not None and due < today,
+            overdue=was_open and due is not None and due < today,
             ticket_ref=ticket_ref(source, ext),
         )
         closed_at = as_utc(closed)
@@ -104,6 +112,7 @@ def recurring_groups(
     today: date,
     method: str = DEFAULT_METHOD,
     params: SimilarityParams | None = None,
+    as_of: datetime | None = None,
 ) -> list[RecurringGroup]:
     """Groups of the week's tickets seen at two or more customers, with their history over ``weeks_back`` weeks."""
     items = [GroupInput(t.subject, t.description, t.category, t.subcategory, t.tags) for t in tickets]
@@ -172,7 +181,7 @@ def recurring_groups(
             past_customers[hit].add(who)
     for gi, value in enumerate(earliest):
         first_seen[gi] = as_datetime(value)
-    actions_by_ticket, patches = _action_links(session, start, end, today)
+    actions_by_ticket, patches = _action_links(session, start, end, today, as_of)
     out = []
     for gi, members in enumerate(groups):
         rows = [tickets[i] for i in members]
