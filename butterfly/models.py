@@ -58,6 +58,7 @@ class TicketStatus(StrEnum):
     pending = "pending"
     resolved = "resolved"
     closed = "closed"
+    deleted = "deleted"  # deleted in the helpdesk after it was imported (a later export said so)
 
 
 class ReviewStatus(StrEnum):

@@ -12,20 +12,29 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
-from itertools import chain, islice
+from itertools import chain, compress, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
 from butterfly.importers import native, servicenow
 from butterfly.importers.bulk import BulkConnection, Counts, TicketWriter
+from butterfly.importers.dateorder import DateOptions, DateRule, check_format, decide
 from butterfly.importers.dates import to_utc_text, zone
 from butterfly.importers.encoding import Encoding, detect
 from butterfly.importers.fields import FIELDS
 from butterfly.importers.mapping import Mapping, MappingSpec, parse_options, resolve
-from butterfly.importers.prepare import HASH_VERSION, RecordProblem, TabularPreparer, content_hash, last_of_each
+from butterfly.importers.prepare import (
+    HASH_VERSION,
+    DuplicateIds,
+    Prepared,
+    RecordProblem,
+    TabularPreparer,
+    content_hash,
+    last_of_each,
+)
 from butterfly.importers.rejects import RejectsFile, default_path
 from butterfly.importers.sources import (
     NATIVE_JSON,
@@ -65,11 +74,26 @@ class FileSummary:
     unchanged: int = 0
     rejected: int = 0
     skipped: int = 0
+    duplicates: int = 0  # records a later record of the same id in this file replaced (last one wins)
+    duplicate_ids: list[str] = field(default_factory=list)  # the first few of them
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
     import_id: int | None = None
     mapping: list[tuple[str, str, bool]] = field(default_factory=list)
+    dates: dict[str, str] = field(default_factory=dict)  # date field -> how its column is read
+    marked_deleted: int = 0  # stored tickets this export says were deleted in the helpdesk
+    id_from_row: bool = False
     seconds: float = 0.0
     method: str = "records"  # "columns": the columnar first load (butterfly.importers.columnar) took the file
     note: str | None = None  # why a large first load went record by record
+
+    @property
+    def accounted(self) -> int:
+        """Records in a bucket: new + updated + unchanged + duplicates + skipped + rejected (= ``rows_read``)."""
+        return self.created + self.updated + self.unchanged + self.duplicates + self.skipped + self.rejected
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        self.skipped += n
+        self.skipped_reasons[reason] = self.skipped_reasons.get(reason, 0) + n
 
 
 @dataclass
@@ -108,6 +132,9 @@ class _Options:
     strict: bool
     on_mapping: OnMapping | None
     progress: Progress | None
+    dates: DateOptions = field(default_factory=DateOptions)
+    delimiter: str | None = None
+    id_from_row: bool = False
 
 
 def import_files(
@@ -123,10 +150,17 @@ def import_files(
     strict: bool = False,
     on_mapping: OnMapping | None = None,
     progress: Progress | None = None,
+    date_order: str | None = None,
+    date_format: str | None = None,
+    delimiter: str | None = None,
+    id_from_row: bool = False,
 ) -> ImportSummary:
     """Import ticket exports into the database of ``session``; see the module docstring.
 
     ``mapping``: ``--map`` values (``field=column`` or mapping files) or a :class:`MappingSpec`.
+    ``date_order``: ``dmy`` or ``mdy`` for every date column; ``date_format``: a :meth:`datetime.strptime` format
+    for every date column (both override the mapping file's). ``delimiter``: the CSV delimiter (default: sniffed).
+    ``id_from_row``: make each record's id from its line number and content (for exports without an id column).
     Raises InvalidInputError for an unreadable file, FileProblemsError when ``strict`` and a record was rejected.
     """
     spec = mapping if isinstance(mapping, MappingSpec) else parse_options(list(mapping or []))
@@ -145,6 +179,9 @@ def import_files(
         strict=strict,
         on_mapping=on_mapping,
         progress=progress,
+        dates=_date_options(spec, date_order, date_format),
+        delimiter=_check_delimiter(delimiter),
+        id_from_row=id_from_row,
     )
     files = [Path(p) for p in paths]
     if not files:
@@ -170,6 +207,18 @@ def import_files(
             except RecursionError:  # json and nested records are walked recursively: thousands of [ or { levels
                 raise InvalidInputError(f"{path}: nested too deeply to be a ticket export") from None
         total_rejected = sum(s.rejected for s in summaries)
+        duplicated = [s for s in summaries if s.duplicates]
+        if strict and duplicated and not total_rejected:
+            db.rollback()
+            listed = [
+                Problem(
+                    s.path, f"{s.duplicates} record(s) repeat an id of an earlier record: {', '.join(s.duplicate_ids)}"
+                )
+                for s in duplicated
+            ]
+            error = FileProblemsError(", ".join(str(p) for p in files), listed)
+            error.hint = "--strict: nothing was imported; without --strict the last record of each id wins"
+            raise error
         if strict and total_rejected:
             db.rollback()
             for summary in summaries:
@@ -203,6 +252,24 @@ def import_files(
     return ImportSummary(
         files=summaries, rejects_path=", ".join(paths_with_rejects) or None, strict=strict, problems=problems
     )
+
+
+def _date_options(spec: MappingSpec, order: str | None, fmt: str | None) -> DateOptions:
+    """The command line's --day-first/--month-first/--date-format over the mapping file's date settings."""
+    if order is not None and order not in ("dmy", "mdy"):
+        raise InvalidInputError(f"unknown date order '{order}'", hint="dmy (--day-first) or mdy (--month-first)")
+    if order is None and fmt is None:
+        return spec.dates
+    return DateOptions(order=order, fmt=check_format(fmt) if fmt else None)
+
+
+def _check_delimiter(delimiter: str | None) -> str | None:
+    if delimiter is None:
+        return None
+    value = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(delimiter, delimiter)
+    if len(value) != 1 or value in ('"', "\r", "\n"):
+        raise InvalidInputError(f"--delimiter '{delimiter}': expected one character (or tab)")
+    return value
 
 
 def _settings_timezone() -> str | None:
@@ -323,20 +390,85 @@ def _write(
     db: BulkConnection,
     writer: TicketWriter,
     run: _Run,
-    prepared: list[tuple[str, ...]],
+    prepared: Prepared,
+    dups: DuplicateIds,
     options: _Options,
 ) -> None:
-    counts = writer.write(prepared)
-    _count(run.summary, counts)
+    _write_counted(writer, run.summary, prepared, dups)
     run.save()
     if not options.strict:
         db.commit()
+
+
+def _write_counted(writer: TicketWriter, summary: FileSummary, prepared: Prepared, dups: DuplicateIds) -> None:
+    """Write a batch and put each of its records in one bucket: a record whose id an earlier record of the same
+    file had is a duplicate (it is written: the last one wins), whatever the database says about it."""
+    dups.replaced(prepared.replaced)
+    unchanged_again = dups.earlier(prepared.unchanged)
+    if any(unchanged_again):
+        dups.replaced(compress(prepared.unchanged, unchanged_again))
+    summary.unchanged += len(prepared.unchanged) - sum(unchanged_again)
+    earlier = dups.earlier(prepared.ids)
+    rows = prepared.rows
+    if any(earlier):
+        writer.write([row for row, again in zip(rows, earlier, strict=True) if again])
+        dups.replaced(compress(prepared.ids, earlier))
+        rows = [row for row, again in zip(rows, earlier, strict=True) if not again]
+    _count(summary, writer.write(rows))
+    dups.add(prepared.ids)
+    dups.add(prepared.unchanged)
+    summary.duplicates = dups.count
+    summary.duplicate_ids = list(dups.first)
 
 
 def _count(summary: FileSummary, counts: Counts) -> None:
     summary.created += counts.created
     summary.updated += counts.updated
     summary.unchanged += counts.unchanged
+
+
+ROW_ID_COLUMN = "(row id)"
+
+
+def _drain(items: list[CsvBatch]) -> Iterator[CsvBatch]:
+    while items:
+        yield items.pop(0)
+
+
+def _row_ids(rows: list[list[str]], batch: CsvBatch) -> list[list[str]]:
+    """Each record with an id made from its line and content appended (``--id-from-row``)."""
+    out = []
+    for i, row in enumerate(rows):
+        digest = hashlib.blake2b("\x1f".join(row).encode("utf-8", "surrogatepass"), digest_size=5).hexdigest()
+        out.append([*row, f"row{batch.lines_of(i)[0]}-{digest}"])
+    return out
+
+
+def _csv_dates(
+    path: Path, enc: Encoding, reader: CsvFile, mapping: Mapping, options: _Options, first: CsvBatch | None
+) -> dict[str, DateRule]:
+    """How each date column is read, from the first batch (and the rest of the file only while a column has
+    nothing but ambiguous values)."""
+    from butterfly.importers.fields import DATE_FIELDS
+
+    columns = {f: c for f, c in mapping.columns.items() if f in DATE_FIELDS and c in reader.header}
+    if not columns:
+        return {}
+    at = {f: reader.header.index(c) for f, c in columns.items()}
+
+    def records(batches: Iterable[CsvBatch]) -> Iterator[dict[str, str]]:
+        for batch in batches:
+            for row in batch.rows:
+                yield {f: row[i] for f, i in at.items() if i < len(row)}
+
+    def rest() -> Iterator[dict[str, str]]:
+        again = CsvFile(path, enc.codec, delimiter=reader.delimiter)
+        try:
+            yield from islice(records(again.batches()), len(first.rows) if first else 0, None)
+        finally:
+            again.close()
+
+    return decide(columns, records([first] if first else []), options.dates, more=rest(), file=str(path))
 
 
 def _import_csv(
@@ -349,16 +481,39 @@ def _import_csv(
     summary: FileSummary,
     run_options: dict[str, Any],
 ) -> None:
-    reader = CsvFile(path, enc.codec)
+    reader = CsvFile(path, enc.codec, delimiter=options.delimiter)
     try:
-        mapping = resolve(options.spec, reader.header, file=str(path))
+        header = reader.header
+        spec = options.spec
+        if options.id_from_row:
+            if "id" in spec.columns:
+                raise InvalidInputError(f"{path}: --id-from-row and --map id=… name the id twice: keep one")
+            header = [*header, ROW_ID_COLUMN]
+            spec = replace(spec, columns={**spec.columns, "id": ROW_ID_COLUMN})
+            summary.id_from_row = True
+        mapping = resolve(spec, header, file=str(path))
+        batches = reader.batches()
+        first = next(batches, None)
+        rules = _csv_dates(path, enc, reader, mapping, options, first)
+        head = [first] if first is not None else []
+        del first  # the batch loop holds the only reference: freed once imported
         summary.mapping = mapping.rows()
+        summary.dates = {f: r.describe() for f, r in rules.items()}
+        mapping.dates = summary.dates
+        mapping.id_from_row = options.id_from_row
         if options.on_mapping is not None:
             options.on_mapping(str(path), mapping, enc)
         run_options["mapping"] = mapping.columns
+        if summary.dates:
+            run_options["dates"] = summary.dates
         rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=reader.header_lines)
         preparer = TabularPreparer(
-            mapping=mapping, header=reader.header, source=summary.source, tz=options.tz, hash_salt=options.tz_name
+            mapping=mapping,
+            header=header,
+            source=summary.source,
+            tz=options.tz,
+            hash_salt=options.tz_name,
+            date_rules=rules,
         )
         run = _Run(db, summary, run_options, path)
         writer = TicketWriter(
@@ -376,30 +531,32 @@ def _import_csv(
         if (
             initial_load
             and not options.strict
+            and not options.id_from_row
             and _load_columnar(db, path, enc, reader, preparer, writer, run, options)
         ):
             _finish(db, run, rejects, options)
             return
+        if initial_load and options.id_from_row:
+            summary.note = "--id-from-row reads record by record"
         deferred = writer.drop_secondary_indexes() if initial_load else []
         one_transaction = options.strict or initial_load
         uncommitted = 0
-        for batch in reader.batches():
+        dups = DuplicateIds()
+        for batch in chain(_drain(head), batches):
             summary.rows_read += len(batch.rows) + len(batch.broken)
             bad: list[tuple[int, int, str]] = list(batch.broken)
-            fast = preparer.fast(batch.rows, writer.known_hashes if check_existing else None)
-            if fast is not None:
-                prepared, skipped = fast
-                summary.unchanged += skipped
-            else:
+            rows = _row_ids(batch.rows, batch) if options.id_from_row else batch.rows
+            prepared = preparer.fast(rows, writer.known_hashes if check_existing else None)
+            if prepared is None:
 
                 def reject(i: int, reason: str, batch: CsvBatch = batch, bad: list[Any] = bad) -> None:
                     bad.append((*batch.lines_of(i), reason))
 
-                prepared = preparer.slow(batch.rows, reject)
-            _count(summary, writer.write(prepared))
-            for first, last, reason in sorted(bad):
-                rejects.add_lines(first, last, reason)
-                _reject(rejects, problems, summary, path, first, reason)
+                prepared = preparer.slow(rows, reject)
+            _write_counted(writer, summary, prepared, dups)
+            for first_line, last_line, reason in sorted(bad):
+                rejects.add_lines(first_line, last_line, reason)
+                _reject(rejects, problems, summary, path, first_line, reason)
             uncommitted += len(batch.rows) + len(batch.broken)
             if uncommitted >= COMMIT_RECORDS and not one_transaction:
                 run.save()
@@ -407,7 +564,7 @@ def _import_csv(
                 uncommitted = 0
             if options.progress is not None:
                 options.progress(str(path), batch.bytes_read, reader.size, summary.rows_read)
-            del batch, prepared, bad  # before the next batch is read
+            del batch, prepared, bad, rows  # before the next batch is read
         writer.create_indexes(deferred)
         _finish(db, run, rejects, options)
     finally:
@@ -457,6 +614,7 @@ def _load_columnar(
                 source=preparer.source,
                 tz=preparer.tz,
                 hash_salt=preparer.hash_salt,
+                date_rules=preparer.date_rules,
                 upsert_sql=writer.sql,
                 import_id=run.id,
                 busy_timeout_ms=busy_timeout_ms,
@@ -469,7 +627,9 @@ def _load_columnar(
     finally:
         db.reopen()
     summary.rows_read = loaded.records
-    _count(summary, loaded.counts)
+    # the table was empty: a record that updated or left a ticket unchanged repeated an earlier record's id
+    summary.created = loaded.counts.created
+    summary.duplicates = loaded.records - loaded.counts.created
     summary.method = "columns"
     return True
 
@@ -548,12 +708,21 @@ def _import_generic_json(
     if not header:
         raise InvalidInputError(f"{path}: no records with fields found")
     mapping = resolve(options.spec, header, file=str(path))
+    rules = _json_dates(path, enc, fmt, doc, mapping, sample, options)
     summary.mapping = mapping.rows()
+    summary.dates = mapping.dates = {f: r.describe() for f, r in rules.items()}
     if options.on_mapping is not None:
         options.on_mapping(str(path), mapping, enc)
     run_options["mapping"] = mapping.columns
+    if summary.dates:
+        run_options["dates"] = summary.dates
     preparer = TabularPreparer(
-        mapping=mapping, header=header, source=summary.source, tz=options.tz, hash_salt=options.tz_name
+        mapping=mapping,
+        header=header,
+        source=summary.source,
+        tz=options.tz,
+        hash_salt=options.tz_name,
+        date_rules=rules,
     )
     run = _Run(db, summary, run_options, path)
     writer = TicketWriter(
@@ -561,6 +730,7 @@ def _import_generic_json(
     )
     batch: list[tuple[str, ...]] = []
     seen_ids: list[str] = []
+    dups = DuplicateIds()
     for label, line, record in items:
         summary.rows_read += 1
         try:
@@ -582,10 +752,48 @@ def _import_generic_json(
         batch.append(tuple(values))
         seen_ids.append(values[1])
         if len(batch) >= BATCH_RECORDS:
-            _write(db, writer, run, last_of_each(batch, seen_ids), options)
+            _write(db, writer, run, last_of_each(batch, seen_ids), dups, options)
             batch, seen_ids = [], []
-    _write(db, writer, run, last_of_each(batch, seen_ids), options)
+    _write(db, writer, run, last_of_each(batch, seen_ids), dups, options)
     _finish(db, run, rejects, options)
+
+
+def _json_dates(
+    path: Path,
+    enc: Encoding,
+    fmt: str,
+    doc: Any,
+    mapping: Mapping,
+    sample: list[dict[str, Any]],
+    options: _Options,
+) -> dict[str, DateRule]:
+    """How each date field is read, from the first records (and the rest while a field is still ambiguous)."""
+    from butterfly.importers.fields import DATE_FIELDS
+
+    columns = {f: c for f, c in mapping.columns.items() if f in DATE_FIELDS}
+    if not columns:
+        return {}
+
+    def values(flat: dict[str, Any]) -> dict[str, str]:
+        return {f: _cell(flat.get(c)) for f, c in columns.items()}
+
+    def rest() -> Iterator[dict[str, str]]:
+        if fmt == "json":
+            others: Iterable[Any] = json_records(doc, path)[len(sample) :]
+        else:
+            others = (_loads_or_none(text) for _n, text in islice(jsonl_lines(path, enc.codec), len(sample), None))
+        for record in others:
+            if isinstance(record, dict):
+                yield values(_flatten(record))
+
+    return decide(columns, map(values, sample), options.dates, more=rest(), file=str(path))
+
+
+def _loads_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
 
 
 @dataclass
@@ -609,21 +817,32 @@ def _import_native(
     run_options: dict[str, Any],
 ) -> None:
     """Zendesk, Freshdesk, Jira, GitHub (JSON) and ServiceNow (CSV event log): fixed mappings."""
+    records: Iterator[native.Converted]
     if fmt == "servicenow":
-        records: Iterator[native.Converted] = servicenow.read(path, enc.codec, options.tz)
+        rules, records = servicenow.read(path, enc.codec, options.tz, options.dates, options.delimiter)
+        summary.dates = {f: r.describe() for f, r in rules.items() if r.kind != "auto"}
+        if summary.dates:
+            run_options["dates"] = summary.dates
         rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=(1, 1))
     else:
         records = native.convert(fmt, doc, options.tz)
         rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
     run = _Run(db, summary, run_options, path)
     writer = TicketWriter(db, source=summary.source, fields=FIELDS, import_id=run.id, imported_at=to_utc_text(utcnow()))
-    prefix = f"{HASH_VERSION}\x1f{summary.source}\x1f{fmt}\x1f{options.tz_name}\x1e"
+    # n2: the named fields (requester, project, …) and GitHub's owner/name#number ids are new: a re-import fills them
+    prefix = f"{HASH_VERSION}n2\x1f{summary.source}\x1f{fmt}\x1f{options.tz_name}\x1e"
+    deleted: list[str] = []
     batch: list[tuple[str, ...]] = []
     ids: list[str] = []
+    dups = DuplicateIds()
     for item in records:
         summary.rows_read += item.events
+        if item.events > 1:  # an event log (ServiceNow): the earlier rows of the incident are its history
+            summary.skip("earlier event of the same incident (event log)", item.events - 1)
         if item.skip:
-            summary.skipped += 1
+            summary.skip(item.skip_reason or "skipped")
+            if item.skip_reason == native.DELETED and item.values:
+                deleted.append(item.values["id"])
             continue
         if item.problem is not None or item.values is None:
             reason = item.problem or "cannot be read"
@@ -639,7 +858,9 @@ def _import_native(
         batch.append(tuple(row))
         ids.append(values["id"])
         if len(batch) >= BATCH_RECORDS:
-            _write(db, writer, run, last_of_each(batch, ids), options)
+            _write(db, writer, run, last_of_each(batch, ids), dups, options)
             batch, ids = [], []
-    _write(db, writer, run, last_of_each(batch, ids), options)
+    _write(db, writer, run, last_of_each(batch, ids), dups, options)
+    if deleted:
+        summary.marked_deleted = writer.mark_deleted(deleted)
     _finish(db, run, rejects, options)
