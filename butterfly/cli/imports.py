@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, ci_mode, err, out, print_json, safe
+from butterfly.cli._common import DbOption, JsonOption, ci_mode, err, out, print_json
+from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
     from butterfly.importers.encoding import Encoding
@@ -160,7 +161,7 @@ def _show_mapping(console: Any, path: str, mapping: "Mapping", enc: "Encoding") 
     special_dates = {f: d for f, d in mapping.dates.items() if not d.startswith("ISO 8601")}
     if not (mapping.guessed or special_dates or mapping.id_from_row or mapping.status_note):
         return
-    table = Table(title=f"{safe(path)} ({enc.label}): columns → ticket fields", title_justify="left")
+    table = Table(title=f"{terminal_safe(path)} ({enc.label}): columns → ticket fields", title_justify="left")
     table.add_column("field")
     table.add_column("column")
     table.add_column("")
@@ -170,13 +171,13 @@ def _show_mapping(console: Any, path: str, mapping: "Mapping", enc: "Encoding") 
             continue
         how = "guessed" if guessed else "--map"
         if name in special_dates:
-            how += "; " + safe(special_dates[name])
-        table.add_row(name, safe(column), how)
+            how += "; " + terminal_safe(special_dates[name])
+        table.add_row(name, terminal_safe(column), how)
     console.print(table)
     if mapping.status_note:
-        console.print(safe(mapping.status_note))
+        console.print(terminal_safe(mapping.status_note))
     if mapping.unmapped:
-        console.print("kept in raw (not mapped): " + ", ".join(safe(c) for c in mapping.unmapped))
+        console.print("kept in raw (not mapped): " + ", ".join(terminal_safe(c) for c in mapping.unmapped))
     console.print("[dim]Not right? Name columns with --map FIELD=COLUMN or --map mapping.yaml.[/]")
 
 
@@ -208,7 +209,7 @@ class _progress:
     def update(self, path: str, done: int, total: int, records: int) -> None:
         task = self.tasks.get(path)
         if task is None:
-            task = self.bar.add_task(safe(Path(path).name), total=max(total, 1), records=0, rate=0.0)
+            task = self.bar.add_task(terminal_safe(Path(path).name), total=max(total, 1), records=0, rate=0.0)
             self.tasks[path] = task
         elapsed = self.bar.tasks[task].elapsed or 0.0
         rate = records / elapsed if elapsed > 0 else 0.0
@@ -269,9 +270,9 @@ def _show_summary(summary: "ImportSummary") -> None:
             table.add_column(name, justify="left" if name in ("format", "source") else "right", no_wrap=True)
     for f in summary.files:
         table.add_row(
-            safe(f.path),
+            terminal_safe(f.path),
             f.format,
-            safe(f.source),
+            terminal_safe(f.source),
             f"{f.rows_read:,}",
             f"{f.created:,}",
             f"{f.updated:,}",
@@ -283,28 +284,28 @@ def _show_summary(summary: "ImportSummary") -> None:
     console = out()
     console.print(table)
     for f in summary.files:
-        name = safe(Path(f.path).name)
+        name = terminal_safe(Path(f.path).name)
         if f.duplicates:
-            ids = ", ".join(safe(i) for i in f.duplicate_ids)
+            ids = ", ".join(terminal_safe(i) for i in f.duplicate_ids)
             first = f" (first: {ids})" if ids else ""
             err().print(
                 f"{name}: {f.duplicates:,} record(s) repeat the id of an earlier record in the file{first}; "
                 "the last record of each id was kept (--strict refuses such a file)"
             )
         for reason, n in f.skipped_reasons.items():
-            err().print(f"{name}: {n:,} skipped: {safe(reason)}")
+            err().print(f"{name}: {n:,} skipped: {terminal_safe(reason)}")
         if f.marked_deleted:
             err().print(f"{name}: {f.marked_deleted:,} stored ticket(s) marked deleted")
         if f.id_from_row:
             err().print(f"{name}: ids made from each row's line and content (--id-from-row)")
         if f.note:
-            err().print(f"{safe(Path(f.path).name)}: read record by record ({safe(f.note)})")
+            err().print(f"{terminal_safe(Path(f.path).name)}: read record by record ({terminal_safe(f.note)})")
     if summary.rejects_path:
         err().print(
-            f"{summary.rejected:,} record(s) rejected, kept with line numbers and reasons in {safe(summary.rejects_path)}"
+            f"{summary.rejected:,} record(s) rejected, kept with line numbers and reasons in {terminal_safe(summary.rejects_path)}"
         )
         for problem in summary.problems[:5]:
-            err().print(f"  {safe(str(problem))}")
+            err().print(f"  {terminal_safe(str(problem))}")
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from butterfly.errors import InvalidInputError
 from butterfly.importers.dateorder import DateOptions, DateRule, decide
 from butterfly.importers.dates import parse_datetime, to_utc_text
 from butterfly.importers.fields import bool_text, number_text
@@ -104,7 +105,6 @@ def _collect(
     header = source.header
     if "number" not in header:
         source.close()
-        from butterfly.errors import InvalidInputError
 
         raise InvalidInputError(f"{path}: not a ServiceNow incident export (no 'number' column)")
     best: dict[str, tuple[tuple[int, datetime, int], dict[str, str], int]] = {}
