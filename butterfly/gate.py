@@ -29,6 +29,7 @@ from sqlmodel import col
 
 from butterfly.errors import InvalidInputError
 from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
+from butterfly.tickets import ticket_ref
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -254,10 +255,6 @@ def guard_question_ids(checklists: Iterable[Checklist], guard: str) -> set[str]:
     return {q.id for cl in checklists for q in cl.questions if q.guard is not None and q.guard.value == guard}
 
 
-def _ref(source: str, external_id: str) -> str:
-    return f"{source}:{external_id}"
-
-
 def run_gate(
     session: Session,
     *,
@@ -306,7 +303,7 @@ def run_gate(
     for source, external_id, closed, has_draft in session.execute(unreviewed):
         result.unreviewed.append(
             {
-                "ticket": _ref(source, external_id),
+                "ticket": ticket_ref(source, external_id),
                 "closed_at": _iso(closed),
                 "has_draft_review": bool(has_draft),
             }
@@ -335,7 +332,7 @@ def run_gate(
         result.drafts.append(
             {
                 "review_id": review_id,
-                "ticket": _ref(source, external_id),
+                "ticket": ticket_ref(source, external_id),
                 "reviewer": reviewer,
                 "updated_at": _iso(updated),
             }
@@ -365,7 +362,7 @@ def run_gate(
         result.overdue.append(
             {
                 "action_id": action_id,
-                "ticket": _ref(source, external_id) if source is not None else None,
+                "ticket": ticket_ref(source, external_id) if source is not None else None,
                 "kind": kind,
                 "owner": owner,
                 "due_date": due.isoformat(),
@@ -418,7 +415,7 @@ def run_gate(
             result.publicity.append(
                 {
                     "review_id": review_id,
-                    "ticket": _ref(source, external_id),
+                    "ticket": ticket_ref(source, external_id),
                     "reviewer": reviewer,
                     "reason": flagged[review_id],
                 }

@@ -173,9 +173,9 @@ def test_help_does_not_import_heavy_modules() -> None:
 def test_fast_head_revision_agrees_with_alembic() -> None:
     from alembic.script import ScriptDirectory
 
-    from butterfly.store.db import _alembic_config, head_revision
+    from butterfly.store.db import alembic_config, head_revision
 
-    assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_cli_modules_keep_start_up_cheap() -> None:

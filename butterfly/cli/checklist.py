@@ -112,7 +112,7 @@ def export(
 
     from butterfly.checklist.diff import resolve_spec
     from butterfly.checklist.export import export_checklist
-    from butterfly.exports import open_output
+    from butterfly.files import open_output
     from butterfly.settings import get_settings
 
     cl = None

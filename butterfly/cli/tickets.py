@@ -109,12 +109,14 @@ def list_command(
         return
     from rich.table import Table
 
+    from butterfly.tickets import short_ticket_ref
+
     console = out()
     if not tickets:
         console.print("no tickets match (import some with `butterfly import FILE`)")
         return
     table = Table(show_edge=False, pad_edge=False)
-    refs = [t.external_id if t.source in ("csv", "json") else f"{t.source}:{t.external_id}" for t in tickets]
+    refs = [short_ticket_ref(t.source, t.external_id) for t in tickets]
     fixed = {"id": max(len(r) for r in refs), "status": 8, "created": 10, "closed": 10}
     for name in ("id", "customer", "subject", "category", "status", "created", "closed"):
         if name in fixed:
