@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from butterfly.errors import FileProblemsError
-from butterfly.importers import columnar, import_files, service
+from butterfly.importers import columnar, csv_import, import_files
 from butterfly.importers.service import ImportSummary
 from butterfly.store.db import dispose_engines, open_session, sqlite_url
 
@@ -141,7 +141,7 @@ def _pragma(url: str, name: str) -> Any:
 @pytest.fixture
 def large(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file counts as a large first load (the columnar path starts at 32 MB)."""
-    monkeypatch.setattr(service, "INITIAL_LOAD_BYTES", 1)
+    monkeypatch.setattr(csv_import, "INITIAL_LOAD_BYTES", 1)
 
 
 def _record_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -337,7 +337,7 @@ def test_kill_9_during_a_columnar_load_and_a_rerun_leaves_every_ticket_once(tmp_
                 f"K{i:07d},客户{i % 997},Login fails at store {i % 50},{body},c{i % 9},a;b,closed,"
                 f"2026-09-{1 + i % 28:02d}T08:00:00+08:00,2026-09-{1 + i % 28:02d}T18:30:00+08:00,\n"
             )
-    assert export.stat().st_size > service.INITIAL_LOAD_BYTES
+    assert export.stat().st_size > csv_import.INITIAL_LOAD_BYTES
     url = _new_db(tmp_path, "db")
     db_path = Path(url.split(":///", 1)[1])
     journal = Path(f"{db_path}-journal")
@@ -379,7 +379,7 @@ def test_random_records_are_stored_the_same_by_both_paths(
     export = _write(tmp_path / "random.csv", rows)
     fast_db, slow_db = _new_db(tmp_path, "fast"), _new_db(tmp_path, "slow")
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(service, "INITIAL_LOAD_BYTES", 1)
+        m.setattr(csv_import, "INITIAL_LOAD_BYTES", 1)
         fast = _import(fast_db, export)
         _record_path(m)
         slow = _import(slow_db, export)
