@@ -69,7 +69,7 @@ def ticket_json(ticket: "Ticket") -> dict[str, Any]:
 def list_command(
     ctx: typer.Context,
     status: Annotated[
-        str | None, typer.Option("--status", help="open, pending, resolved or closed.", show_default=False)
+        str | None, typer.Option("--status", help="open, pending, resolved, closed or deleted.", show_default=False)
     ] = None,
     customer: Annotated[str | None, typer.Option("--customer", help="Only this customer.", show_default=False)] = None,
     category: Annotated[str | None, typer.Option("--category", help="Only this category.", show_default=False)] = None,
