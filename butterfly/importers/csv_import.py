@@ -156,7 +156,7 @@ def import_csv(
                     bad.append((*batch.lines_of(i), reason))
 
                 prepared = preparer.slow(rows, reject)
-            write_counted(writer, summary, prepared, dups)
+            write_counted(writer, summary, prepared, dups, writer.known_hashes if check_existing else None)
             for first_line, last_line, reason in sorted(bad):
                 rejects.add_lines(first_line, last_line, reason)
                 reject_record(rejects, problems, summary, path, first_line, reason)

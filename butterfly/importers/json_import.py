@@ -123,6 +123,7 @@ def import_generic_json(
     writer = TicketWriter(
         db, source=summary.source, fields=preparer.fields, import_id=run.id, imported_at=to_utc_text(utcnow())
     )
+    lookup = writer.known_hashes if writer.has_tickets() else None  # for counting repeated ids exactly
     batch: list[tuple[str, ...]] = []
     seen_ids: list[str] = []
     dups = DuplicateIds()
@@ -147,9 +148,9 @@ def import_generic_json(
         batch.append(tuple(values))
         seen_ids.append(values[1])
         if len(batch) >= BATCH_RECORDS:
-            write(db, writer, run, last_of_each(batch, seen_ids), dups, options)
+            write(db, writer, run, last_of_each(batch, seen_ids), dups, options, lookup)
             batch, seen_ids = [], []
-    write(db, writer, run, last_of_each(batch, seen_ids), dups, options)
+    write(db, writer, run, last_of_each(batch, seen_ids), dups, options, lookup)
     finish(db, run, rejects, options)
 
 
@@ -221,6 +222,7 @@ def import_native(
         rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
     run = Run(db, summary, run_options, path)
     writer = TicketWriter(db, source=summary.source, fields=FIELDS, import_id=run.id, imported_at=to_utc_text(utcnow()))
+    lookup = writer.known_hashes if writer.has_tickets() else None  # for counting repeated ids exactly
     # n2: the named fields (requester, project, …) and GitHub's owner/name#number ids are new: a re-import fills them
     prefix = f"{HASH_VERSION}n2\x1f{summary.source}\x1f{fmt}\x1f{options.tz_name}\x1e"
     deleted: list[str] = []
@@ -252,9 +254,9 @@ def import_native(
         batch.append(tuple(row))
         ids.append(values["id"])
         if len(batch) >= BATCH_RECORDS:
-            write(db, writer, run, last_of_each(batch, ids), dups, options)
+            write(db, writer, run, last_of_each(batch, ids), dups, options, lookup)
             batch, ids = [], []
-    write(db, writer, run, last_of_each(batch, ids), dups, options)
+    write(db, writer, run, last_of_each(batch, ids), dups, options, lookup)
     if deleted:
         summary.marked_deleted = writer.mark_deleted(deleted)
     finish(db, run, rejects, options)

@@ -166,6 +166,7 @@ class TabularPreparer:
             ids = list(compress(ids, keep))
         hashes = content_hashes(self.prefix, rows)
         unchanged: list[str] = []
+        stored: dict[str, str] | None = None
         if known is not None:
             stored = known(ids)
             if stored:
@@ -176,7 +177,7 @@ class TabularPreparer:
                     ids = list(compress(ids, changed))
                     hashes = list(compress(hashes, changed))
                     if not rows:
-                        return Prepared([], [], unchanged, replaced)
+                        return Prepared([], [], unchanged, replaced, stored)
         columns = list(zip(*rows, strict=True))
         out: list[Any] = [repeat(self.source)]
         for f, index in zip(self.fields, self.indexes, strict=True):
@@ -206,7 +207,7 @@ class TabularPreparer:
                 out.append(columns[index])
         out.append(map(self._raw, rows) if self.extra else repeat(""))
         out.append(hashes)
-        return Prepared(list(zip(*out, strict=False)), ids, unchanged, replaced)  # repeat() columns are endless
+        return Prepared(list(zip(*out, strict=False)), ids, unchanged, replaced, stored)  # repeat() columns are endless
 
     def _raw(self, row: Sequence[str]) -> str:
         return self.raw_json([row[i] if i < len(row) else "" for i, _ in self.extra])
@@ -289,17 +290,20 @@ class Prepared:
     ids: list[str]
     unchanged: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
+    stored: dict[str, str] | None = None  # the stored content hash of those ids that exist (None: not looked up)
 
 
 class DuplicateIds:
     """The ids one file has had so far (as hashes: a few bytes each), and the records a later one replaced."""
 
     LISTED = 5
+    ORIGINALS = 100_000  # updated tickets whose content before the import is remembered (see write_counted)
 
     def __init__(self) -> None:
         self._seen: set[int] = set()
         self.count = 0
         self.first: list[str] = []
+        self.originals: dict[int, str] = {}  # hash(id) -> content hash stored before this import overwrote it
 
     def replaced(self, ids: Iterable[str]) -> None:
         for ticket_id in ids:

@@ -136,27 +136,57 @@ def write(
     prepared: Prepared,
     dups: DuplicateIds,
     options: ImportOptions,
+    lookup: Callable[[list[str]], dict[str, str]] | None = None,
 ) -> None:
-    write_counted(writer, run.summary, prepared, dups)
+    write_counted(writer, run.summary, prepared, dups, lookup)
     run.save()
     if not options.strict:
         db.commit()
 
 
-def write_counted(writer: TicketWriter, summary: FileSummary, prepared: Prepared, dups: DuplicateIds) -> None:
+def write_counted(
+    writer: TicketWriter,
+    summary: FileSummary,
+    prepared: Prepared,
+    dups: DuplicateIds,
+    lookup: Callable[[list[str]], dict[str, str]] | None = None,
+) -> None:
     """Write a batch and put each of its records in one bucket: a record whose id an earlier record of the same
-    file had is a duplicate (it is written: the last one wins), whatever the database says about it."""
+    file had is a duplicate (it is written: the last one wins), whatever the database says about it.
+
+    An earlier record of a repeated id is written before the later one is seen; when the later one turns out to
+    be what was stored before the import (the same export imported again), the earlier one's *updated* becomes
+    *unchanged*. ``lookup(ids)`` gives the stored content hashes when the batch did not look them up."""
     dups.replaced(prepared.replaced)
     unchanged_again = dups.earlier(prepared.unchanged)
     if any(unchanged_again):
         dups.replaced(compress(prepared.unchanged, unchanged_again))
     summary.unchanged += len(prepared.unchanged) - sum(unchanged_again)
     earlier = dups.earlier(prepared.ids)
+    stored = prepared.stored
+    if stored is None and lookup is not None and prepared.ids:
+        stored = lookup(prepared.ids)
     rows = prepared.rows
     if any(earlier):
-        writer.write([row for row, again in zip(rows, earlier, strict=True) if again])
-        dups.replaced(compress(prepared.ids, earlier))
+        again_rows = [row for row, again in zip(rows, earlier, strict=True) if again]
+        again_ids = list(compress(prepared.ids, earlier))
+        writer.write(again_rows)
+        dups.replaced(again_ids)
+        back = 0
+        for ticket_id, row in zip(again_ids, again_rows, strict=True):
+            if dups.originals.pop(hash(ticket_id), None) == row[-1]:  # row[-1]: the record's content hash
+                back += 1
+        summary.updated -= back
+        summary.unchanged += back
         rows = [row for row, again in zip(rows, earlier, strict=True) if not again]
+        fresh_ids = [i for i, again in zip(prepared.ids, earlier, strict=True) if not again]
+    else:
+        fresh_ids = prepared.ids
+    if stored and len(dups.originals) < dups.ORIGINALS:
+        for ticket_id, row in zip(fresh_ids, rows, strict=True):
+            before = stored.get(ticket_id)
+            if before is not None and before != row[-1]:
+                dups.originals[hash(ticket_id)] = before
     count_into(summary, writer.write(rows))
     dups.add(prepared.ids)
     dups.add(prepared.unchanged)
