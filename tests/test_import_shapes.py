@@ -111,3 +111,19 @@ def test_each_shape_imports_again_unchanged(cli, db_url: str, name: str) -> None
     again = _import(cli, db_url, str(SHAPES / name))
     assert again["files"][0]["new"] == 0 and again["files"][0]["updated"] == 0
     assert again["files"][0]["records"] == first["files"][0]["records"]
+
+
+def test_github_tickets_stored_by_number_alone_are_rekeyed_not_duplicated(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from butterfly.store.db import open_session
+
+    _import(cli, db_url, str(SHAPES / "github_2012_issues.json"))
+    with open_session(db_url) as session:  # as an earlier release stored it: keyed by the issue number alone
+        row_id = session.execute(text("SELECT id FROM ticket WHERE external_id = 'kitchenware/ladle#129'")).scalar()
+        session.execute(text("UPDATE ticket SET external_id = '129' WHERE id = :id"), {"id": row_id})
+        session.commit()
+    data = _import(cli, db_url, str(SHAPES / "github_2012_issues.json"))
+    assert data["files"][0]["rekeyed"] == 1 and data["files"][0]["new"] == 0
+    tickets = _tickets(db_url, "github")
+    assert len(tickets) == 3 and tickets["kitchenware/ladle#129"].id == row_id

@@ -238,6 +238,7 @@ def _summary_json(summary: "ImportSummary") -> dict[str, Any]:
                 "duplicates": f.duplicates,
                 "duplicate_ids": f.duplicate_ids,
                 "marked_deleted": f.marked_deleted,
+                "rekeyed": f.rekeyed,
                 "dates": f.dates,
                 "id_from_row": f.id_from_row,
                 "import_id": f.import_id,
@@ -294,6 +295,8 @@ def _show_summary(summary: "ImportSummary") -> None:
             )
         for reason, n in f.skipped_reasons.items():
             err().print(f"{name}: {n:,} skipped: {terminal_safe(reason)}")
+        if f.rekeyed:
+            err().print(f"{name}: {f.rekeyed:,} GitHub ticket(s) stored by number alone now keyed owner/name#number")
         if f.marked_deleted:
             err().print(f"{name}: {f.marked_deleted:,} stored ticket(s) marked deleted")
         if f.id_from_row:

@@ -254,9 +254,38 @@ def import_native(
         batch.append(tuple(row))
         ids.append(values["id"])
         if len(batch) >= BATCH_RECORDS:
+            if fmt == "github" and lookup is not None:
+                summary.rekeyed += _rekey_github(writer, ids)
             write(db, writer, run, last_of_each(batch, ids), dups, options, lookup)
             batch, ids = [], []
+    if fmt == "github" and lookup is not None:
+        summary.rekeyed += _rekey_github(writer, ids)
     write(db, writer, run, last_of_each(batch, ids), dups, options, lookup)
     if deleted:
         summary.marked_deleted = writer.mark_deleted(deleted)
     finish(db, run, rejects, options)
+
+
+def _rekey_github(writer: TicketWriter, ids: list[str]) -> int:
+    """Give GitHub tickets stored by an earlier release under their bare number (``128``) their ``owner/name#128``
+    key, when their stored record names the same repository; reviews stay with them (they point at the row)."""
+    wanted = {i.rpartition("#")[2]: i for i in ids if "#" in i}
+    if not wanted:
+        return 0
+    marks = ", ".join("?" * len(wanted))
+    found = writer.db.execute(
+        f"SELECT id, external_id, raw FROM ticket WHERE source = ? AND external_id IN ({marks})",
+        (writer.source, *wanted),
+    ).fetchall()
+    moved = 0
+    for row_id, number, raw in found:
+        record = json.loads(raw) if isinstance(raw, str) else raw
+        new_id = wanted[number]
+        if isinstance(record, dict) and f"{native.github_repository(record)}#{number}" == new_id:
+            taken = writer.db.execute(
+                "SELECT 1 FROM ticket WHERE source = ? AND external_id = ?", (writer.source, new_id)
+            ).fetchone()
+            if taken is None:
+                writer.db.execute("UPDATE ticket SET external_id = ? WHERE id = ?", (new_id, row_id))
+                moved += 1
+    return moved

@@ -47,7 +47,8 @@ class FileSummary:
     import_id: int | None = None
     mapping: list[tuple[str, str, bool]] = field(default_factory=list)
     dates: dict[str, str] = field(default_factory=dict)  # date field -> how its column is read
-    marked_deleted: int = 0  # stored tickets this export says were deleted in the helpdesk
+    marked_deleted: int = 0
+    rekeyed: int = 0  # GitHub tickets of an earlier release re-keyed from "128" to "owner/name#128"  # stored tickets this export says were deleted in the helpdesk
     id_from_row: bool = False
     seconds: float = 0.0
     method: str = "records"  # "columns": the columnar first load (butterfly.importers.columnar) took the file
