@@ -1108,6 +1108,111 @@ def fuzz_imports(report: Report, n_per_format: int, rng: random.Random, backends
         log(f"fuzz: nasty imports on {backend}: {len(row.crashes)} crashes")
 
 
+DATE_CELLS = [
+    "2026-10-1",
+    "2026-1",
+    "2026",
+    "0",
+    "1",
+    "9999-12-31T23:59:59-12:00",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31 23:59",
+    "31/31/2016",
+    "13/13/2016 25:61",
+    "10/Mar/24 1:15 PM",
+    "10/Foo/24 13:15 PM",
+    "45000.5",
+    "1e999",
+    "-1",
+    "99999999999999",
+]
+
+
+def _date_cell(rng: random.Random) -> str:
+    kind = rng.randrange(5)
+    if kind == 0:
+        return rng.choice(DATE_CELLS)
+    a, b = rng.randint(1, 12), rng.randint(1, 12)  # fits both orders: the ambiguous case
+    if kind == 1:
+        a = rng.randint(13, 31)  # day first
+    elif kind == 2:
+        b = rng.randint(13, 31)  # month first
+    sep = rng.choice("/-.")
+    time_part = rng.choice(["", f" {rng.randint(0, 23)}:{rng.randint(0, 59):02d}", f" {rng.randint(1, 12)}:05 PM"])
+    return f"{a}{sep}{b}{sep}{rng.randint(1990, 2030)}{time_part}"
+
+
+def _date_import_cases(rng: random.Random, n: int) -> Iterator[tuple[str, list[str], bytes]]:
+    """(kind, extra options, file bytes): ambiguous and odd date columns, and UTF-16 with and without a BOM."""
+    for i in range(n):
+        rows = ["id,status,created,closed"]
+        rows += [f"D{j % 7},closed,{_date_cell(rng)},{_date_cell(rng)}" for j in range(rng.randint(1, 12))]
+        text = "\n".join(rows) + "\n"
+        options = rng.choice([[], [], ["--day-first"], ["--month-first"], ["--date-format", "%d/%m/%Y %H:%M"]])
+        if rng.random() < 0.3:
+            options = [*options, "--timezone", rng.choice(["America/New_York", "Pacific/Kiritimati", "UTC"])]
+        kind = i % 4
+        if kind == 0:
+            yield "dates", options, text.encode("utf-8")
+        elif kind == 1:
+            bom = rng.choice([b"\xff\xfe", b""])
+            data = bom + text.replace(",", "\t").encode("utf-16-le")
+            yield "UTF-16LE" + (" BOM" if bom else ""), options, data[: rng.randint(len(data) // 2, len(data))]
+        elif kind == 2:
+            yield "--encoding utf-16 without BOM", ["--encoding", "utf-16"], text.encode("utf-8")
+        else:
+            data = bytearray(b"\xfe\xff" + text.encode("utf-16-be"))
+            for _ in range(rng.randint(1, 4)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            yield "UTF-16BE mutated", options, bytes(data)
+
+
+def fuzz_import_dates(report: Report, n: int, rng: random.Random, backends: list[str]) -> None:
+    """Ambiguous, short and edge-of-calendar date cells, and UTF-16 files: an import or one Error line, never a
+    traceback; every record in one bucket of the summary."""
+    from typer.testing import CliRunner
+
+    from butterfly.cli import app
+
+    runner = CliRunner()
+    folder = WORK / "fuzz-import-dates"
+    folder.mkdir(exist_ok=True)
+    buckets = ("new", "updated", "unchanged", "duplicates", "skipped", "rejected")
+    for backend in backends:
+        row = FuzzRow(f"import: ambiguous/short/edge dates, UTF-16 ({backend})")
+        with database(backend, "fuzz-dates") as url:
+            for kind, options, data in _date_import_cases(rng, n):
+                path = folder / "dates.csv"
+                path.write_bytes(data)
+                row.cases += 1
+                result = runner.invoke(app, ["import", str(path), "--db", url, "--json", *options])
+                label = f"{kind} {' '.join(options)}"
+                if result.exception is not None and not isinstance(result.exception, SystemExit):
+                    row.crashes.append(f"{label}: {type(result.exception).__name__}: {str(result.exception)[:80]}")
+                elif "Traceback" in result.output:
+                    row.crashes.append(f"{label}: traceback printed")
+                elif result.exit_code == 2:
+                    row.errors += 1
+                    if not result.stderr.startswith("Error:"):
+                        row.crashes.append(f"{label}: exit 2 without an Error: line")
+                elif result.exit_code in (0, 1):
+                    row.accepted += 1
+                    for f in json.loads(result.stdout)["files"]:
+                        if sum(f[b] for b in buckets) != f["records"]:
+                            row.crashes.append(
+                                f"{label}: buckets add up to {sum(f[b] for b in buckets)}, not {f['records']}"
+                            )
+                else:
+                    row.crashes.append(f"{label}: exit {result.exit_code}")
+                for stray in folder.glob("dates*.rejects*"):
+                    stray.unlink()
+            ok, detail = check_ok(url)
+            if not ok:
+                row.crashes.append(f"db check after the run: {detail}")
+        report.fuzz.append(row)
+        log(f"fuzz: import dates/UTF-16 on {backend}: {row.cases} cases, {len(row.crashes)} crashes")
+
+
 def hostile_text(report: Report, backends: list[str]) -> None:
     """Hostile ticket/answer text through import, review, terminal views, reports and exports."""
     import re
@@ -1337,6 +1442,7 @@ def main() -> int:
         fuzz_checklists(report, n, rng)
         fuzz_answers(report, n, rng)
         fuzz_imports(report, 40 if args.quick else 200, rng, backends)
+        fuzz_import_dates(report, 60 if args.quick else 400, rng, backends)
         hostile_text(report, backends)
     seconds = time.perf_counter() - started
     write_markdown(report, args.output, seconds, args.seed)

@@ -23,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from butterfly.importers import columnar, import_files, service
+from butterfly.errors import FileProblemsError
+from butterfly.importers import columnar, csv_import, import_files
 from butterfly.importers.service import ImportSummary
 from butterfly.store.db import dispose_engines, open_session, sqlite_url
 
@@ -41,7 +42,10 @@ TIMES = [
     "2026-10-05 09:12",
     "2026-10-05",
     "2026-10-05T09:12:00.250+08:00",
-    "05-10-2026 09:12",
+    "25-10-2026 09:12",  # day first: the column's order is decided from it
+    "29/2/2016 1:16",
+    "10/Mar/24 1:15 PM",
+    "9998-12-31T23:59:59-12:00",  # year 9998: the last the Arrow kernels take (9999 may end in year 10000)
     "2026/10/05 09:12",
     "2026年10月05日 09:12",
     "1791170000",
@@ -137,7 +141,7 @@ def _pragma(url: str, name: str) -> Any:
 @pytest.fixture
 def large(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file counts as a large first load (the columnar path starts at 32 MB)."""
-    monkeypatch.setattr(service, "INITIAL_LOAD_BYTES", 1)
+    monkeypatch.setattr(csv_import, "INITIAL_LOAD_BYTES", 1)
 
 
 def _record_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -200,7 +204,9 @@ def test_the_database_is_back_in_wal_mode_private_and_whole(tmp_path: Path, larg
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'ticket'")}
         run = conn.execute("SELECT status, rows_read, created, updated, unchanged FROM import_run").fetchone()
     assert {"ix_ticket_customer_created_at", "ix_ticket_status_closed_at", "ix_ticket_category_closed_at"} <= names
-    assert run == ("done", 500, 500 - 7, 7, 0)  # the 7 later records of a repeated id updated their ticket
+    assert run == ("done", 500, 500 - 7, 0, 0)
+    assert summary.files[0].duplicates == 7  # the 7 later records of a repeated id: duplicates, the last wins
+    assert summary.files[0].accounted == 500
 
 
 def test_with_another_connection_open_the_load_stays_in_wal_mode(
@@ -278,9 +284,12 @@ def test_a_gbk_file_goes_record_by_record(tmp_path: Path, large: None) -> None:
 
 def test_strict_imports_go_record_by_record(tmp_path: Path, large: None) -> None:
     url = _new_db(tmp_path, "db")
-    summary = _import(url, _write(tmp_path / "tickets.csv", _rows(100)), strict=True)
+    rows = _rows(100)
+    summary = _import(url, _write(tmp_path / "tickets.csv", rows[:93]), strict=True)  # no repeated id
     assert summary.files[0].method == "records"
-    assert summary.total("created") == 100 - 7
+    assert summary.total("created") == 93
+    with pytest.raises(FileProblemsError, match="7 record"):  # --strict refuses repeated ids
+        _import(url, _write(tmp_path / "again.csv", rows), strict=True)
 
 
 def test_ctrl_c_during_a_columnar_load_leaves_nothing_and_a_rerun_finishes(
@@ -328,7 +337,7 @@ def test_kill_9_during_a_columnar_load_and_a_rerun_leaves_every_ticket_once(tmp_
                 f"K{i:07d},客户{i % 997},Login fails at store {i % 50},{body},c{i % 9},a;b,closed,"
                 f"2026-09-{1 + i % 28:02d}T08:00:00+08:00,2026-09-{1 + i % 28:02d}T18:30:00+08:00,\n"
             )
-    assert export.stat().st_size > service.INITIAL_LOAD_BYTES
+    assert export.stat().st_size > csv_import.INITIAL_LOAD_BYTES
     url = _new_db(tmp_path, "db")
     db_path = Path(url.split(":///", 1)[1])
     journal = Path(f"{db_path}-journal")
@@ -371,7 +380,7 @@ def test_random_records_are_stored_the_same_by_both_paths(
     export = _write(tmp_path / "random.csv", rows)
     fast_db, slow_db = _new_db(tmp_path, "fast"), _new_db(tmp_path, "slow")
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(service, "INITIAL_LOAD_BYTES", 1)
+        m.setattr(csv_import, "INITIAL_LOAD_BYTES", 1)
         fast = _import(fast_db, export)
         _record_path(m)
         slow = _import(slow_db, export)

@@ -127,7 +127,7 @@ def test_map_options_and_mapping_files(cli, db_url: str, tmp_path: Path) -> None
     mapping = _write(
         tmp_path / "mapping.yaml",
         "columns:\n  id: Case\n  customer: Company\n  subject: What happened\n  status: Stage\n  created: Opened\n"
-        "statuses:\n  Waiting on customer: pending\n  Done and dusted: closed\n",
+        "statuses:\n  Waiting on customer: pending\n  Done and dusted: closed\ndate_order: day-first\n",
     )
     result = cli("import", str(path), "--db", db_url, "--map", str(mapping), "--json")
     assert result.exit_code == 0, result.output
@@ -275,7 +275,7 @@ def test_a_later_row_of_the_same_ticket_wins(cli, db_url: str, tmp_path: Path) -
 def test_date_formats(value: str, expected: datetime) -> None:
     from butterfly.importers.dates import parse_datetime, zone
 
-    assert parse_datetime(value, zone("Asia/Shanghai")) == expected
+    assert parse_datetime(value, zone("Asia/Shanghai"), "dmy") == expected
 
 
 def test_unknown_timezone_and_missing_file_are_input_errors(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

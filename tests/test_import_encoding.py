@@ -77,7 +77,7 @@ def test_bytes_that_fit_no_encoding_are_refused(cli, db_url: str, tmp_path: Path
     path.write_bytes("id,customer\n1,Café Zoë\n2,Ærø\n".encode("cp1252"))
     result = cli("import", str(path), "--db", db_url)
     assert result.exit_code == 2
-    assert "cannot tell its text encoding" in result.stderr
+    assert "latin.csv:2: byte 6 of the line" in result.stderr  # the line and the byte, without --encoding
     assert "--encoding" in result.stderr
     assert cli("import", str(path), "--db", db_url, "--encoding", "cp1252").exit_code == 0
     assert _tickets(db_url)["1"].customer == "Café Zoë"  # type: ignore[attr-defined]
@@ -124,3 +124,58 @@ def test_an_import_stopped_by_an_error_is_logged_as_interrupted(cli, sqlite_url_
         (run,) = session.exec(select(ImportRun)).all()
     assert run.status == "interrupted"
     assert run.finished_at is not None
+
+
+def test_excel_unicode_text_utf16_with_bom_and_tabs(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Excel's "Save as Unicode Text": UTF-16LE with a byte-order mark, tab-separated, CRLF
+    text = (
+        SIMPLIFIED.replace(",", "\t").replace("\n", "\r\n") + "G4\t明达制造\t坏行\t描述\t奇怪状态\t2026-10-08 09:00\r\n"
+    )
+    path = tmp_path / "export.txt"
+    path.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    result = cli("import", str(path), "--db", db_url, "--json")
+    assert result.exit_code == 1, result.output  # G4 has an unknown status: rejected, with its line
+    info = json.loads(result.stdout)["files"][0]
+    assert (info["encoding"], info["new"], info["rejected"]) == ("UTF-16", 3, 1)
+    assert _tickets(db_url)["G1"].customer == "华星物流"  # type: ignore[attr-defined]
+    rejects = (tmp_path / "export.txt.rejects.txt").read_text(encoding="utf-8")
+    assert "# line 5:" in rejects and "G4\t明达制造\t坏行" in rejects
+
+
+def test_utf16_without_bom_is_detected_and_utf16_given_for_a_file_without_bom_is_an_error(  # type: ignore[no-untyped-def]
+    cli, db_url: str, tmp_path: Path
+) -> None:
+    plain = tmp_path / "plain.csv"
+    plain.write_text("id,status\nU1,closed\n", encoding="utf-8")
+    result = cli("import", str(plain), "--db", db_url, "--encoding", "utf-16")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error:") and "plain.csv" in result.stderr and "byte-order mark" in result.stderr
+    assert "Traceback" not in result.output
+    le = tmp_path / "le.csv"
+    le.write_bytes("id,status\nU2,closed\n".encode("utf-16-le"))
+    assert cli("import", str(le), "--db", db_url).exit_code == 0
+    assert _tickets(db_url)["U2"].status == "closed"  # type: ignore[attr-defined]
+    odd = tmp_path / "odd.csv"
+    odd.write_bytes(b"\xff\xfe" + "id,status\nU3,closed\n".encode("utf-16-le") + b"\x00")  # one byte too many
+    result = cli("import", str(odd), "--db", db_url)
+    assert result.exit_code == 2 and "odd.csv" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_compressed_file_named_csv_is_called_compressed(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(gzip.compress(b"id,status\nZ1,closed\n"))
+    result = cli("import", str(path), "--db", db_url)
+    assert result.exit_code == 2
+    assert "gzip-compressed" in result.stderr and "export.csv" in result.stderr
+
+
+def test_one_bad_byte_in_an_english_csv_names_line_and_byte_without_encoding(  # type: ignore[no-untyped-def]
+    cli, db_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "english.csv"
+    path.write_bytes(b"id,customer,status\nE1,Acme,closed\nE2,Bad \xff byte,closed\nE3,Zeta,closed\n")
+    result = cli("import", str(path), "--db", db_url)
+    assert result.exit_code == 2
+    assert "english.csv:3: byte 8 of the line" in result.stderr

@@ -130,12 +130,13 @@ def test_github_issues_skip_pull_requests(cli, db_url: str) -> None:  # type: ig
     data = _import(cli, db_url, str(FIXTURES / "github_issues.json"))
     assert data["files"][0]["skipped"] == 1  # type: ignore[index]
     tickets = _tickets(db_url, "github")
-    assert sorted(tickets) == ["1347", "1352"]
-    t = tickets["1347"]
+    assert sorted(tickets) == ["acme/pos#1347", "acme/pos#1352"]  # keyed by repository and number
+    t = tickets["acme/pos#1347"]
+    assert t.project == "acme/pos"  # type: ignore[attr-defined]
     assert (t.customer, t.subject, t.status, t.assignee) == ("octocat", "Found a bug", "closed", "hubot")  # type: ignore[attr-defined]
     assert t.tags == ["bug", "printing"]  # type: ignore[attr-defined]
     assert t.closed_at == at(2026, 8, 20, 10, 0)  # type: ignore[attr-defined]
-    assert tickets["1352"].status == "open"  # type: ignore[attr-defined]
+    assert tickets["acme/pos#1352"].status == "open"  # type: ignore[attr-defined]
 
 
 def test_servicenow_event_log_collapses_to_890_incidents(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]

@@ -106,12 +106,12 @@ def test_a_first_large_load_is_one_transaction_that_keeps_the_indexes(
     """A big first import into an empty table defers its indexes; stopped half-way, nothing changed at all.
 
     This is the record-by-record first load (the columnar one is tested in test_import_columnar.py)."""
-    from butterfly.importers import bulk, columnar, import_files, service
+    from butterfly.importers import bulk, columnar, csv_import, import_files
     from butterfly.store.db import open_session
 
     export = tmp_path / "first.csv"
     _write_export(export)
-    monkeypatch.setattr(service, "INITIAL_LOAD_BYTES", 1)  # this file counts as large
+    monkeypatch.setattr(csv_import, "INITIAL_LOAD_BYTES", 1)  # this file counts as large
     monkeypatch.setattr(columnar, "unavailable", lambda: "this test is about the record path")
     path = sqlite_url_fixture.split(":///", 1)[1]
     with open_session(sqlite_url_fixture) as session:

@@ -67,7 +67,36 @@ def import_command(
         ),
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Import nothing if any record would be rejected (exit 2).")
+        bool,
+        typer.Option(
+            "--strict", help="Import nothing if any record would be rejected or an id repeats in a file (exit 2)."
+        ),
+    ] = False,
+    day_first: Annotated[
+        bool, typer.Option("--day-first", help="Dates like 3/4/2016 are 3 April (every date column).")
+    ] = False,
+    month_first: Annotated[
+        bool, typer.Option("--month-first", help="Dates like 3/4/2016 are 4 March (every date column).")
+    ] = False,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="strptime format of every date column, e.g. '%d/%m/%Y %H:%M' (ISO 8601 is always read).",
+            show_default=False,
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option("--delimiter", help="CSV delimiter: , ; | or tab (default: sniffed).", show_default=False),
+    ] = None,
+    id_from_row: Annotated[
+        bool,
+        typer.Option(
+            "--id-from-row",
+            help="The file has no id column: make each ticket's id from its line number and content "
+            "(row<LINE>-<hash>; a changed or moved record becomes a new ticket).",
+        ),
     ] = False,
     json_: JsonOption = False,
     db: DbOption = None,
@@ -89,6 +118,10 @@ def import_command(
     def on_mapping(path: str, mapping: "Mapping", enc: "Encoding") -> None:
         _show_mapping(console, path, mapping, enc)
 
+    if day_first and month_first:
+        console.print("Error: --day-first and --month-first contradict each other: give one")
+        raise typer.Exit(2)
+    date_order = "dmy" if day_first else "mdy" if month_first else None
     with session_for(ctx, db) as session, _progress(show_progress) as progress:
         try:
             summary = import_files(
@@ -103,6 +136,10 @@ def import_command(
                 strict=strict,
                 on_mapping=on_mapping,
                 progress=progress,
+                date_order=date_order,
+                date_format=date_format,
+                delimiter=delimiter,
+                id_from_row=id_from_row,
             )
         except KeyboardInterrupt:
             console.print(
@@ -121,15 +158,24 @@ def import_command(
 def _show_mapping(console: Any, path: str, mapping: "Mapping", enc: "Encoding") -> None:
     from rich.table import Table
 
-    if not mapping.guessed:
+    special_dates = {f: d for f, d in mapping.dates.items() if not d.startswith("ISO 8601")}
+    if not (mapping.guessed or special_dates or mapping.id_from_row or mapping.status_note):
         return
     table = Table(title=f"{terminal_safe(path)} ({enc.label}): columns → ticket fields", title_justify="left")
     table.add_column("field")
     table.add_column("column")
     table.add_column("")
     for name, column, guessed in mapping.rows():
-        table.add_row(name, terminal_safe(column), "guessed" if guessed else "--map")
+        if name == "id" and mapping.id_from_row:
+            table.add_row(name, "(none)", "made from each row: row<LINE>-<hash> (--id-from-row)")
+            continue
+        how = "guessed" if guessed else "--map"
+        if name in special_dates:
+            how += "; " + terminal_safe(special_dates[name])
+        table.add_row(name, terminal_safe(column), how)
     console.print(table)
+    if mapping.status_note:
+        console.print(terminal_safe(mapping.status_note))
     if mapping.unmapped:
         console.print("kept in raw (not mapped): " + ", ".join(terminal_safe(c) for c in mapping.unmapped))
     console.print("[dim]Not right? Name columns with --map FIELD=COLUMN or --map mapping.yaml.[/]")
@@ -188,6 +234,13 @@ def _summary_json(summary: "ImportSummary") -> dict[str, Any]:
                 "unchanged": f.unchanged,
                 "rejected": f.rejected,
                 "skipped": f.skipped,
+                "skipped_reasons": f.skipped_reasons,
+                "duplicates": f.duplicates,
+                "duplicate_ids": f.duplicate_ids,
+                "marked_deleted": f.marked_deleted,
+                "rekeyed": f.rekeyed,
+                "dates": f.dates,
+                "id_from_row": f.id_from_row,
                 "import_id": f.import_id,
                 "mapping": {name: column for name, column, _ in f.mapping},
                 "seconds": round(f.seconds, 3),
@@ -200,6 +253,8 @@ def _summary_json(summary: "ImportSummary") -> dict[str, Any]:
         "updated": summary.total("updated"),
         "unchanged": summary.total("unchanged"),
         "rejected": summary.rejected,
+        "duplicates": summary.total("duplicates"),
+        "skipped": summary.total("skipped"),
         "rejects_file": summary.rejects_path,
     }
 
@@ -208,26 +263,44 @@ def _show_summary(summary: "ImportSummary") -> None:
     from rich.table import Table
 
     table = Table(title="Import", title_justify="left")
-    for name in ("file", "format", "source", "records", "new", "updated", "unchanged", "rejected"):
+    columns = ("file", "format", "source", "records", "new", "updated", "unchanged", "duplicate", "skipped", "rejected")
+    for name in columns:
         if name == "file":
             table.add_column(name, overflow="fold")
         else:
             table.add_column(name, justify="left" if name in ("format", "source") else "right", no_wrap=True)
     for f in summary.files:
-        records = f"{f.rows_read:,}" + (f" ({f.skipped:,} skipped)" if f.skipped else "")
         table.add_row(
             terminal_safe(f.path),
             f.format,
             terminal_safe(f.source),
-            records,
+            f"{f.rows_read:,}",
             f"{f.created:,}",
             f"{f.updated:,}",
             f"{f.unchanged:,}",
+            f"{f.duplicates:,}",
+            f"{f.skipped:,}",
             f"{f.rejected:,}",
         )
     console = out()
     console.print(table)
     for f in summary.files:
+        name = terminal_safe(Path(f.path).name)
+        if f.duplicates:
+            ids = ", ".join(terminal_safe(i) for i in f.duplicate_ids)
+            first = f" (first: {ids})" if ids else ""
+            err().print(
+                f"{name}: {f.duplicates:,} record(s) repeat the id of an earlier record in the file{first}; "
+                "the last record of each id was kept (--strict refuses such a file)"
+            )
+        for reason, n in f.skipped_reasons.items():
+            err().print(f"{name}: {n:,} skipped: {terminal_safe(reason)}")
+        if f.rekeyed:
+            err().print(f"{name}: {f.rekeyed:,} GitHub ticket(s) stored by number alone now keyed owner/name#number")
+        if f.marked_deleted:
+            err().print(f"{name}: {f.marked_deleted:,} stored ticket(s) marked deleted")
+        if f.id_from_row:
+            err().print(f"{name}: ids made from each row's line and content (--id-from-row)")
         if f.note:
             err().print(f"{terminal_safe(Path(f.path).name)}: read record by record ({terminal_safe(f.note)})")
     if summary.rejects_path:

@@ -56,7 +56,7 @@ def ticket_json(ticket: "Ticket") -> dict[str, Any]:
 def list_command(
     ctx: typer.Context,
     status: Annotated[
-        str | None, typer.Option("--status", help="open, pending, resolved or closed.", show_default=False)
+        str | None, typer.Option("--status", help="open, pending, resolved, closed or deleted.", show_default=False)
     ] = None,
     customer: Annotated[str | None, typer.Option("--customer", help="Only this customer.", show_default=False)] = None,
     category: Annotated[str | None, typer.Option("--category", help="Only this category.", show_default=False)] = None,
@@ -168,6 +168,7 @@ def show_command(
     if json_:
         data = ticket_json(ticket)
         data["description"] = ticket.description
+        data.update({name: value for name, value in _helpdesk_facts(ticket)})
         data["timeline"] = _timeline_json(steps)
         print_json(data)
         return
@@ -190,10 +191,14 @@ def show_command(
         ("group", ticket.group_name),
         ("assignee", ticket.assignee),
         ("problem", ticket.problem_id),
+        *(
+            (name, value if not isinstance(value, bool) else ("yes" if value else "no"))
+            for name, value in _helpdesk_facts(ticket)
+        ),
     ]
     for name, value in facts:
-        if value:
-            console.print(f"  {name + ':':<14}{terminal_safe(value)}")
+        if value is not None and value != "":
+            console.print(f"  {name + ':':<14}{terminal_safe(str(value))}")
     table = Table(title="timeline (UTC)", title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("step")
     table.add_column("at")
@@ -211,6 +216,20 @@ def show_command(
     if ticket.description:
         console.print()
         console.print(terminal_safe(ticket.description))
+
+
+def _helpdesk_facts(ticket: "Ticket") -> list[tuple[str, Any]]:
+    """The fields only some helpdesks have (requester, project or repository, resolution, satisfaction, ServiceNow's
+    counts and made_sla), in the order shown."""
+    return [
+        ("requester", ticket.requester if ticket.requester != ticket.customer else None),
+        ("project", ticket.project),
+        ("resolution", ticket.resolution),
+        ("satisfaction", ticket.satisfaction),
+        ("reopen_count", ticket.reopen_count),
+        ("reassignment_count", ticket.reassignment_count),
+        ("made_sla", ticket.made_sla),
+    ]
 
 
 def register(app: typer.Typer) -> None:

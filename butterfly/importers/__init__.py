@@ -7,6 +7,7 @@ generic CSV format the importer reads back losslessly.
 from __future__ import annotations
 
 from butterfly.importers.export import export_tickets_csv
-from butterfly.importers.service import FileSummary, ImportSummary, import_files
+from butterfly.importers.runlog import FileSummary
+from butterfly.importers.service import ImportSummary, import_files
 
 __all__ = ["FileSummary", "ImportSummary", "export_tickets_csv", "import_files"]

@@ -24,7 +24,7 @@ from typing import Any
 
 import psycopg
 
-from butterfly.importers.fields import DATE_FIELDS, FIELD_COLUMNS
+from butterfly.importers.fields import BOOL_FIELDS, DATE_FIELDS, FIELD_COLUMNS, INT_FIELDS
 
 
 @dataclass
@@ -48,9 +48,10 @@ def _pg_date(p: str) -> str:
 
 
 def _derived_status(date_sql: dict[str, str]) -> str:
-    """The status when there is none: closed if there is a close time, resolved if a resolve time, else open."""
+    """The status when there is none: closed if there is a close time, resolved if a resolve time, else open (also
+    when the export has no status and no date column at all)."""
     whens = [f"WHEN {date_sql[f]} IS NOT NULL THEN '{f}'" for f in ("closed", "resolved") if f in date_sql]
-    return f"CASE {' '.join(whens)} ELSE 'open' END" if whens else "'closed'"
+    return f"CASE {' '.join(whens)} ELSE 'open' END" if whens else "'open'"
 
 
 SQLITE_CACHE_KB = 64 * 1024  # page cache of the import's connection
@@ -191,6 +192,9 @@ class TicketWriter:
                 exprs.append(f"coalesce(NULLIF({p}, ''), '[]'){json_cast}")
             elif f == "status":
                 exprs.append(f"coalesce(NULLIF({p}, ''), {status_sql})")
+            elif f in INT_FIELDS or f in BOOL_FIELDS:  # canonical text: digits, or '1'/'0'
+                pg_type = "boolean" if f in BOOL_FIELDS else "integer"
+                exprs.append(f"NULLIF({p}, '')::{pg_type}" if json_cast else f"CAST(NULLIF({p}, '') AS INTEGER)")
             else:
                 exprs.append(f"NULLIF({p}, '')")
         if "status" not in self.fields:
@@ -256,6 +260,20 @@ class TicketWriter:
                 (source, ids),
             ).fetchall()
         return dict(rows)
+
+    def mark_deleted(self, ids: list[str]) -> int:
+        """Set status ``deleted`` on the stored tickets of this source with these ids; how many changed."""
+        marked = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            cursor = self.db.execute(
+                f"UPDATE ticket SET status = 'deleted', import_id = ? WHERE source = ? AND external_id IN ({marks}) "
+                "AND status <> 'deleted'",
+                (self.import_id, self.source, *chunk),
+            )
+            marked += max(cursor.rowcount, 0)
+        return marked
 
     def table_is_empty(self) -> bool:
         return self.db.execute("SELECT 1 FROM ticket LIMIT 1").fetchone() is None

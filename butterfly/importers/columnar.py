@@ -55,8 +55,8 @@ except ImportError:
     pass
 
 from butterfly.importers.bulk import SQLITE_CACHE_KB, Counts, drop_secondary_indexes
-from butterfly.importers.dates import canonical
-from butterfly.importers.fields import DATE_FIELDS
+from butterfly.importers.dateorder import AUTO, DateRule
+from butterfly.importers.fields import BOOL_FIELDS, DATE_FIELDS, INT_FIELDS
 from butterfly.importers.mapping import Mapping
 from butterfly.importers.prepare import US, TabularPreparer, digests
 
@@ -71,8 +71,9 @@ CODECS = ("utf-8", "utf-8-sig")
 # 30 February over into March); 29 February goes to canonical() like every other time the pattern leaves out.
 _DAY = r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8]))"
 _TIME = r"[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-_ZONED = rf"^[1-9]\d{{3}}-{_DAY}{_TIME}(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$"
-_NAIVE = rf"^[1-9]\d{{3}}-{_DAY}{_TIME}$"
+_YEAR = r"(?:[1-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])"  # 1000-9998: year 9999 may end in year 10000 in UTC
+_ZONED = rf"^{_YEAR}-{_DAY}{_TIME}(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$"
+_NAIVE = rf"^{_YEAR}-{_DAY}{_TIME}$"
 _ISO_ZONED = "%Y-%m-%dT%H:%M:%S%z"
 _ISO_NAIVE = "%Y-%m-%dT%H:%M:%S"
 # a quote in the middle of unquoted text, or text right after a closing quote: the strict reader refuses
@@ -107,6 +108,7 @@ class Job:
     source: str
     tz: tzinfo
     hash_salt: str
+    date_rules: dict[str, DateRule]
     upsert_sql: str
     import_id: int
     busy_timeout_ms: int
@@ -163,7 +165,7 @@ class _Plan:
         self.p = preparer
         self.prefix = preparer.prefix.encode("utf-8", "surrogatepass")
         self.utc = preparer.tz is UTC  # times without a zone are UTC: Arrow reads them too
-        self._leftover_times: dict[str, str] = {}
+        self._leftover_times: dict[str, dict[str, str]] = {}
 
         # Arrow scalars, not Python values: pyarrow converts a Python value on every call (and tries to import
         # pandas each time when it is not installed)
@@ -185,6 +187,10 @@ class _Plan:
                 column = self._per_value(column, p.status_of.__getitem__, "an unknown status")
             elif f == "tags":
                 column = self._per_value(column, p.tags_json_of.__getitem__, "tags")
+            elif f in INT_FIELDS:
+                column = self._per_value(column, p.number_of.__getitem__, f"{f}: not a whole number")
+            elif f in BOOL_FIELDS:
+                column = self._per_value(column, p.bool_of.__getitem__, f"{f}: not yes or no")
             elif f in DATE_FIELDS:
                 column = self._times(column, f)
             out.append(column)
@@ -218,7 +224,8 @@ class _Plan:
             result = pc.if_else(naive, _as_text(local), result)
         leftover = pc.and_(pc.is_null(result), pc.not_equal(column, self.empty))
         if pc.any(leftover).as_py():
-            memo = self._leftover_times
+            rule = self.p.date_rules.get(field, AUTO)  # the column's order or format: as the record path reads it
+            memo = self._leftover_times.setdefault(field, {})
             if len(memo) > 200_000:
                 memo.clear()
             converted = []
@@ -226,7 +233,7 @@ class _Plan:
                 text = memo.get(value)
                 if text is None:
                     try:
-                        text = canonical(value, self.p.tz)
+                        text = rule.canonical(value, self.p.tz)
                     except ValueError as exc:
                         raise NotColumnar(f"{field}: {exc}") from None
                     memo[value] = text
@@ -335,7 +342,12 @@ def load(
     transaction as the tickets.
     """
     preparer = TabularPreparer(
-        mapping=job.mapping, header=job.header, source=job.source, tz=job.tz, hash_salt=job.hash_salt
+        mapping=job.mapping,
+        header=job.header,
+        source=job.source,
+        tz=job.tz,
+        hash_salt=job.hash_salt,
+        date_rules=job.date_rules,
     )
     uri = f"file:{quote(str(Path(job.database).resolve()))}?mode=rw"
     try:

@@ -32,8 +32,32 @@ ALIASES = {
     "big5": "cp950",
     "cp950": "cp950",
     "big5hkscs": "big5hkscs",
+    "utf16": "utf-16",
+    "ucs-2": "utf-16",
+    "unicode": "utf-16",
 }
-DISPLAY = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (BOM)", "gb18030": "GB18030/GBK", "cp950": "Big5"}
+DISPLAY = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 (BOM)",
+    "gb18030": "GB18030/GBK",
+    "cp950": "Big5",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16LE",
+    "utf-16-be": "UTF-16BE",
+}
+WIDE = ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")  # codecs whose lines are not
+# split at the byte b"\n": read line by line as text
+COMPRESSED = {
+    b"\x1f\x8b": "gzip-compressed: decompress it first (gunzip FILE)",
+    b"PK\x03\x04": "a ZIP archive (an .xlsx workbook?): save it as CSV, or unzip it first",
+    b"BZh": "bzip2-compressed: decompress it first (bunzip2 FILE)",
+    b"\xfd7zXZ\x00": "xz-compressed: decompress it first (unxz FILE)",
+    b"(\xb5/\xfd": "zstd-compressed: decompress it first (unzstd FILE)",
+}
+
+
+def is_wide(codec: str) -> bool:
+    return codecs.lookup(codec).name in WIDE
 
 
 @dataclass(frozen=True)
@@ -106,14 +130,31 @@ def detect(path: Path, given: str | None = None) -> Encoding:
     with path.open("rb") as handle:
         head = handle.read(SAMPLE_BYTES)
         final = len(head) < SAMPLE_BYTES
+    for magic, what in COMPRESSED.items():
+        if head.startswith(magic):
+            raise InvalidInputError(f"{path}: the file is {what}")
     has_bom = head.startswith(codecs.BOM_UTF8)
+    utf16_bom = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if given:
         codec = resolve(given)
         if codec == "utf-8" and has_bom:
             codec = "utf-8-sig"
+        if codecs.lookup(codec).name in ("utf-16", "utf-32") and not (
+            head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) if "32" in codec else utf16_bom
+        ):
+            raise InvalidInputError(
+                f"{path}: --encoding {given}: the file does not start with a {DISPLAY.get(codec, codec)} byte-order "
+                "mark, so its byte order is unknown",
+                hint="name the order: --encoding utf-16-le (Windows, Excel) or utf-16-be; or check the encoding",
+            )
         return Encoding(codec, guessed=False)
     if has_bom:
         return Encoding("utf-8-sig", guessed=True)
+    if utf16_bom:  # Excel's "Unicode Text" and other Windows exports
+        return Encoding("utf-16", guessed=True)
+    wide = _utf16_without_bom(head[:4096])
+    if wide is not None:
+        return Encoding(wide, guessed=True)
     if not final:  # do not judge by a multi-byte character cut in half
         cut = head.rfind(b"\n")
         head = head[: cut + 1] if cut > 0 else head
@@ -129,10 +170,29 @@ def detect(path: Path, given: str | None = None) -> Encoding:
         if tie_break is not None:
             return Encoding(tie_break, guessed=True)
     found = ", ".join(f"{DISPLAY[c]} {s:.0%} plausible" for c, s in sorted(scores.items())) or "none fits"
+    line, detail = locate_decode_error(path, "utf-8")
     raise InvalidInputError(
-        f"{path}: cannot tell its text encoding: not UTF-8; as Chinese: {found}",
-        hint="name it with --encoding (utf-8, gbk, gb18030, big5, or e.g. cp1252)",
+        f"{path}:{line}: {detail}; the file is not UTF-8 throughout, and as Chinese (GBK, Big5): {found}",
+        hint="name the encoding with --encoding (utf-8, gbk, gb18030, big5, utf-16-le, or e.g. cp1252), "
+        "or fix that byte",
     )
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le``/``utf-16-be`` when the bytes look like UTF-16 text without a byte-order mark (every other
+    byte NUL, as ASCII text is in UTF-16), else ``None``."""
+    if len(head) < 8 or b"\x00" not in head:
+        return None
+    even = head[0::2].count(0)
+    odd = head[1::2].count(0)
+    half = len(head) // 2
+    if odd >= 0.8 * half and even == 0:
+        codec = "utf-16-le"
+    elif even >= 0.8 * half and odd == 0:
+        codec = "utf-16-be"
+    else:
+        return None
+    return codec if _decodes(head[: len(head) // 2 * 2], codec, final=False) is not None else None
 
 
 def _less_chaotic(data: bytes, candidates: list[str]) -> str | None:
@@ -150,6 +210,8 @@ def _less_chaotic(data: bytes, candidates: list[str]) -> str | None:
 
 def locate_decode_error(path: Path, codec: str) -> tuple[int, str]:
     """(line number, detail) of the first bytes in ``path`` that are not valid ``codec``."""
+    if is_wide(codec):
+        return _locate_wide(path, codec)
     decoder = codecs.getincrementaldecoder(codec)("strict")
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
@@ -163,3 +225,26 @@ def locate_decode_error(path: Path, codec: str) -> tuple[int, str]:
         except UnicodeDecodeError:
             return number, f"the file ends in the middle of a {DISPLAY.get(codec, codec)} character"
     return 0, f"not valid {DISPLAY.get(codec, codec)}"
+
+
+def _locate_wide(path: Path, codec: str) -> tuple[int, str]:
+    """:func:`locate_decode_error` for UTF-16/UTF-32, whose lines cannot be split at the byte ``\\n``."""
+    name = DISPLAY.get(codec, codec)
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    line, offset = 1, 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                good = codecs.getincrementaldecoder(codec)("ignore").decode(chunk[: exc.start])
+                bad = chunk[exc.start : exc.end].hex(" ")
+                where = offset + exc.start + 1
+                return line + good.count("\n"), f"byte {where} of the file ({bad}) is not valid {name}"
+            line += text.count("\n")
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return line, f"the file ends in the middle of a {name} character (an odd number of bytes?)"
+    return 0, f"not valid {name}"

@@ -37,9 +37,48 @@ FIELD_COLUMNS: dict[str, str] = {
     "resolved": "resolved_at",
     "closed": "closed_at",
     "updated": "updated_at",
+    # named fields some helpdesks have (Freshdesk/Zendesk requester, Jira project or GitHub repository, Jira
+    # resolution, Zendesk satisfaction, ServiceNow counts and made_sla)
+    "requester": "requester",
+    "project": "project",
+    "resolution": "resolution",
+    "satisfaction": "satisfaction",
+    "reopen_count": "reopen_count",
+    "reassignment_count": "reassignment_count",
+    "made_sla": "made_sla",
 }
 FIELDS: tuple[str, ...] = tuple(FIELD_COLUMNS)
 DATE_FIELDS: frozenset[str] = frozenset({"created", "first_response", "resolved", "closed", "updated"})
+INT_FIELDS: frozenset[str] = frozenset({"reopen_count", "reassignment_count"})
+BOOL_FIELDS: frozenset[str] = frozenset({"made_sla"})
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "是", "✓"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否"})
+
+
+def number_text(value: str) -> str | None:
+    """A count cell as canonical text (``''`` if empty), or ``None`` if it is not a whole number."""
+    text = value.strip()
+    if not text:
+        return ""
+    if text.endswith(".0"):
+        text = text[:-2]
+    if text.isdigit() and len(text) <= 9:  # an integer column: at most a billion
+        return str(int(text))
+    return None
+
+
+def bool_text(value: str) -> str | None:
+    """A yes/no cell as ``'1'``/``'0'`` (``''`` if empty), or ``None`` if it is neither."""
+    text = value.strip().lower()
+    if not text:
+        return ""
+    if text in TRUE_WORDS:
+        return "1"
+    if text in FALSE_WORDS:
+        return "0"
+    return None
+
+
 REQUIRED_FIELDS: tuple[str, ...] = ("id",)
 
 # other names accepted for a field in --map and mapping files (the ticket column names and a few synonyms)
@@ -86,12 +125,22 @@ def normalize_header(name: str) -> str:
     return re.sub(r"[\s_\-./()（）\[\]:：#]+", "", name.strip().lstrip("\ufeff")).lower()
 
 
-_ALIAS_TO_FIELD: dict[str, str] = {normalize_header(a): f for f, names in HEADER_ALIASES.items() for a in names}
+_ALIAS_TO_FIELD: dict[str, tuple[str, int]] = {
+    normalize_header(a): (f, rank) for f, names in HEADER_ALIASES.items() for rank, a in enumerate(names)
+}
 
 
 def field_for_header(name: str) -> str | None:
     """The ticket field a column header most likely holds, or ``None``."""
-    return _ALIAS_TO_FIELD.get(normalize_header(name))
+    found = _ALIAS_TO_FIELD.get(normalize_header(name))
+    return found[0] if found else None
+
+
+def alias_rank(name: str) -> list[tuple[str, int]]:
+    """``[(field, rank)]`` for a header that names a field; rank 0 is the field's own name, higher ranks are
+    looser synonyms (``ticket_type`` for category ranks below ``category``)."""
+    found = _ALIAS_TO_FIELD.get(normalize_header(name))
+    return [found] if found else []
 
 
 def canonical_field(name: str) -> str | None:

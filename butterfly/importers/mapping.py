@@ -10,6 +10,8 @@
       Waiting on customer: pending
     timezone: Asia/Shanghai   # optional: zone of times without one
     encoding: gbk             # optional
+    date_order: day-first     # optional: day-first | month-first, for dates like 3/4/2016
+    date_format: "%d/%m/%Y %H:%M"   # optional: one format for every date column, or field: format entries
 
 A file that holds only ``field: column`` pairs (no ``columns:``) works too.
 """
@@ -26,9 +28,18 @@ from typing import Any
 import yaml
 
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
-from butterfly.importers.fields import FIELDS, STATUSES, canonical_field, field_for_header, normalize_header
+from butterfly.importers.dateorder import DateOptions, check_format, order_from_word
+from butterfly.importers.fields import (
+    DATE_FIELDS,
+    FIELDS,
+    STATUSES,
+    alias_rank,
+    canonical_field,
+    normalize_header,
+)
 
 MAPPING_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
+SETTINGS_KEYS = ("statuses", "timezone", "encoding", "date_order", "date_format")
 
 
 @dataclass
@@ -39,6 +50,7 @@ class MappingSpec:
     statuses: dict[str, str] = field(default_factory=dict)
     timezone: str | None = None
     encoding: str | None = None
+    dates: DateOptions = field(default_factory=DateOptions)
 
     @property
     def empty(self) -> bool:
@@ -53,6 +65,17 @@ class Mapping:
     guessed: set[str]
     statuses: dict[str, str]
     unmapped: list[str]
+    dates: dict[str, str] = field(default_factory=dict)  # date field -> how its column is read (for showing)
+    id_from_row: bool = False  # ids made from each record's line and content (--id-from-row)
+
+    @property
+    def status_note(self) -> str | None:
+        """How statuses are set when no column gives them (shown with the mapping)."""
+        if "status" in self.columns:
+            return None
+        if any(f in self.columns for f in ("closed", "resolved")):
+            return "no status column: closed if a close time is given, else resolved if a resolve time, else open"
+        return "no status column and no close or resolve time: every ticket is imported as open"
 
     def rows(self) -> list[tuple[str, str, bool]]:
         """(field, column, guessed) in field order, for showing the user."""
@@ -93,6 +116,8 @@ def _merge(spec: MappingSpec, other: MappingSpec) -> None:
     spec.statuses.update(other.statuses)
     spec.timezone = other.timezone or spec.timezone
     spec.encoding = other.encoding or spec.encoding
+    if not other.dates.empty:
+        spec.dates = other.dates
 
 
 def load_file(path: Path) -> MappingSpec:
@@ -114,7 +139,7 @@ def load_file(path: Path) -> MappingSpec:
     spec = MappingSpec()
     columns = data.get("columns", None)
     if columns is None:
-        columns = {k: v for k, v in data.items() if k not in ("statuses", "timezone", "encoding")}
+        columns = {k: v for k, v in data.items() if k not in SETTINGS_KEYS}
     if not isinstance(columns, dict):
         problems.append(Problem(name, "expected field: column entries", field="columns"))
         columns = {}
@@ -141,9 +166,37 @@ def load_file(path: Path) -> MappingSpec:
             problems.append(Problem(name, "expected text", field=key))
     spec.timezone = str(data["timezone"]) if data.get("timezone") else None
     spec.encoding = str(data["encoding"]) if data.get("encoding") else None
+    spec.dates = _date_options(data, name, problems)
     if problems:
         raise FileProblemsError(name, problems)
     return spec
+
+
+def _date_options(data: dict[str, Any], name: str, problems: list[Problem]) -> DateOptions:
+    dates = DateOptions(source=f"date_format in {name}")
+    order = data.get("date_order")
+    if order is not None:
+        dates.order = order_from_word(str(order))
+        if dates.order is None:
+            problems.append(Problem(name, f"'{order}' is not day-first or month-first", field="date_order"))
+    fmt = data.get("date_format")
+    formats = fmt if isinstance(fmt, dict) else {"": fmt} if fmt is not None else {}
+    for key, value in formats.items():
+        target = canonical_field(str(key)) if key else ""
+        where = f"date_format.{key}" if key else "date_format"
+        if key and target not in DATE_FIELDS:
+            problems.append(Problem(name, "not a date field (" + ", ".join(sorted(DATE_FIELDS)) + ")", field=where))
+            continue
+        try:
+            checked = check_format(str(value))
+        except InvalidInputError as exc:
+            problems.append(Problem(name, exc.message.split(": ", 1)[-1], field=where))
+            continue
+        if target:
+            dates.formats[str(target)] = checked
+        else:
+            dates.fmt = checked
+    return dates
 
 
 def _parse(path: Path, text: str) -> Any:
@@ -194,11 +247,18 @@ def resolve(spec: MappingSpec, headers: list[str], *, file: str, auto: bool = Tr
         used.add(actual)
     guessed: set[str] = set()
     if auto:
-        for h in headers:
-            guess = field_for_header(h)
-            if guess is not None and guess not in columns and h not in used:
-                columns[guess] = h
-                guessed.add(guess)
+        # each field takes the header that names it most exactly ("category" before "ticket_type"), then the
+        # earliest; a header fills one field
+        candidates = sorted(
+            (rank, position, target, h)
+            for position, h in enumerate(headers)
+            for target, rank in alias_rank(h)
+            if target not in columns and h not in used
+        )
+        for _rank, _position, target, h in candidates:
+            if target not in columns and h not in used:
+                columns[target] = h
+                guessed.add(target)
                 used.add(h)
     if "id" not in columns:
         raise InvalidInputError(

@@ -4,12 +4,14 @@ Each converter turns one record into ticket fields (text; dates as canonical UTC
 the whole record as ``raw``. Status mapping (documented in the README):
 
 * Zendesk ``new``/``open`` -> open, ``pending``/``hold`` -> pending, ``solved`` -> resolved, ``closed`` -> closed;
-  ``deleted`` tickets are skipped.
+  ``deleted`` tickets (and the incremental export's ``deleted_tickets``) are skipped, and a stored ticket of
+  that id is marked: its status becomes ``deleted``.
 * Freshdesk 2 Open -> open, 3 Pending -> pending, 4 Resolved -> resolved, 5 Closed -> closed, other (custom)
   statuses -> pending.
 * Jira: status category ``done`` -> closed (``Resolved`` -> resolved), ``new``/``indeterminate`` -> open
   (names with "waiting"/"pending" -> pending).
-* GitHub ``open`` -> open, ``closed`` -> closed; pull requests are skipped.
+* GitHub ``open`` -> open, ``closed`` -> closed; pull requests (a ``pull_request`` with a URL) are skipped.
+  Issues are keyed ``owner/name#number`` (numbers repeat across repositories).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Converted:
     values: dict[str, str] | None = None
     problem: str | None = None
     skip: bool = False
+    skip_reason: str = ""
     lines: tuple[int, int] | None = None
     events: int = 1  # source rows this ticket was built from
 
@@ -73,7 +76,7 @@ def convert(fmt: str, doc: Any, tz: tzinfo) -> Iterator[Converted]:
     if fmt == "zendesk":
         yield from _zendesk(doc, tz)
     elif fmt == "freshdesk":
-        yield from _each(_records(doc, "tickets"), tz, _freshdesk_one, "ticket")
+        yield from _each(_records(doc, "tickets", "results"), tz, _freshdesk_one, "ticket")
     elif fmt == "jira":
         yield from _each(_records(doc, "issues"), tz, _jira_one, "issue")
     elif fmt == "github":
@@ -82,11 +85,17 @@ def convert(fmt: str, doc: Any, tz: tzinfo) -> Iterator[Converted]:
         raise ValueError(fmt)
 
 
-def _records(doc: Any, key: str) -> list[Any]:
+def _records(doc: Any, *keys: str) -> list[Any]:
+    """The records of an export: a list, a list under one of ``keys`` (``tickets``, Freshdesk search's
+    ``results``, GitHub search's ``items``), Zendesk's single ``{"ticket": …}``, or one record on its own."""
     if isinstance(doc, list):
         return doc
-    if isinstance(doc, dict) and isinstance(doc.get(key), list):
-        return list(doc[key])
+    if isinstance(doc, dict):
+        for key in keys:
+            if isinstance(doc.get(key), list):
+                return list(doc[key])
+        if isinstance(doc.get("ticket"), dict):
+            return [doc["ticket"]]
     return [doc]
 
 
@@ -102,8 +111,9 @@ def _each(records: list[Any], tz: tzinfo, one: Any, noun: str) -> Iterator[Conve
         except Problem as exc:
             yield Converted(label=label, raw=raw, problem=str(exc))
             continue
-        if values is None:
-            yield Converted(label=label, raw=raw, skip=True)
+        if values is None or "_skip" in values:
+            reason = values["_skip"] if values else "skipped"
+            yield Converted(label=label, raw=raw, skip=True, skip_reason=reason, values=values)
             continue
         yield Converted(label=label, raw=raw, values=values)
 
@@ -140,7 +150,7 @@ def _zendesk(doc: Any, tz: tzinfo) -> Iterator[Converted]:
         ticket_id = _require_id(t.get("id"), "id")
         status = _text(t.get("status")).lower()
         if status == "deleted":
-            return None
+            return {"_skip": DELETED, "id": ticket_id}
         if status not in ZENDESK_STATUS:
             raise Problem(f"unknown Zendesk status '{status}'")
         metric = metrics.get(t.get("id")) or t.get("metric_set") or {}
@@ -165,7 +175,10 @@ def _zendesk(doc: Any, tz: tzinfo) -> Iterator[Converted]:
         if status == "closed":
             closed = _date(metric.get("status_updated_at") if metric else None, tz, "status_updated_at") or updated
         via = t.get("via") or {}
+        rating = t.get("satisfaction_rating")
         return {
+            "requester": requester_name,
+            "satisfaction": _text(rating.get("score") if isinstance(rating, dict) else rating),
             "id": ticket_id,
             "customer": org_name or requester_name,
             "organization": org_name,
@@ -187,9 +200,21 @@ def _zendesk(doc: Any, tz: tzinfo) -> Iterator[Converted]:
         }
 
     yield from _each(_records(doc, "tickets"), tz, one, "ticket")
+    for i, deleted in enumerate(side.get("deleted_tickets") or [], start=1):  # the incremental export's list
+        ticket_id = _text(deleted.get("id")) if isinstance(deleted, dict) else _text(deleted)
+        if ticket_id.strip():
+            yield Converted(
+                label=f"deleted ticket {i}",
+                raw=json.dumps(deleted, ensure_ascii=False),
+                skip=True,
+                skip_reason=DELETED,
+                values={"id": ticket_id.strip()},
+            )
 
 
 # -- Freshdesk ----------------------------------------------------------------------------------------------
+
+DELETED = "deleted in the helpdesk (a stored ticket is marked deleted)"
 
 FRESHDESK_STATUS = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
 FRESHDESK_PRIORITY = {1: "low", 2: "medium", 3: "high", 4: "urgent"}
@@ -228,6 +253,7 @@ def _freshdesk_one(t: dict[str, Any], tz: tzinfo) -> dict[str, str]:
     source = t.get("source")
     return {
         "id": ticket_id,
+        "requester": requester_name,
         "customer": company_name or requester_name,
         "organization": company_name,
         "subject": _text(t.get("subject")),
@@ -324,8 +350,12 @@ def _jira_one(issue: dict[str, Any], tz: tzinfo) -> dict[str, str]:
     if isinstance(organizations, list) and organizations and isinstance(organizations[0], dict):
         org = _text(organizations[0].get("name"))
     priority = f.get("priority") or {}
+    project = f.get("project") or {}
+    resolution = f.get("resolution") or {}
     return {
         "id": key,
+        "project": _text(project.get("key") if isinstance(project, dict) else project) or key.rsplit("-", 1)[0],
+        "resolution": _text(resolution.get("name") if isinstance(resolution, dict) else resolution),
         "customer": org or _person(f.get("reporter")),
         "organization": org,
         "subject": _text(f.get("summary")),
@@ -348,11 +378,38 @@ def _jira_one(issue: dict[str, Any], tz: tzinfo) -> dict[str, str]:
 # -- GitHub -------------------------------------------------------------------------------------------------
 
 
+GITHUB_REPO = re.compile(r"(?:/repos/|github\.com/)([^/\s]+/[^/\s]+?)(?:/(?:issues|pull)/\d+)?/?$")
+
+
+def github_repository(issue: dict[str, Any]) -> str:
+    """``owner/name`` of an issue's repository, from ``repository_url``, ``repository.full_name`` or ``html_url``."""
+    repo = issue.get("repository")
+    if isinstance(repo, dict) and repo.get("full_name"):
+        return _text(repo["full_name"])
+    for key in ("repository_url", "html_url", "url"):
+        m = GITHUB_REPO.search(_text(issue.get(key)))
+        if m:
+            return m.group(1)
+    return ""
+
+
+def _is_pull_request(issue: dict[str, Any]) -> bool:
+    """A pull request has a ``pull_request`` object with a URL (the 2012 API put an empty stub on every issue)."""
+    stub = issue.get("pull_request")
+    if isinstance(stub, dict):
+        return any(stub.get(k) for k in ("url", "html_url", "diff_url", "patch_url"))
+    return bool(stub)
+
+
 def _github_one(issue: dict[str, Any], tz: tzinfo) -> dict[str, str] | None:
-    """An issue of ``GET /repos/{owner}/{repo}/issues`` (pull requests are skipped)."""
-    if "pull_request" in issue:
-        return None
+    """An issue of ``GET /repos/{owner}/{repo}/issues`` or ``/search/issues`` (pull requests are skipped).
+
+    Keyed ``owner/name#number``: issue numbers are only unique within a repository."""
     number = _require_id(issue.get("number"), "number")
+    repository = github_repository(issue)
+    ticket_id = f"{repository}#{number}" if repository else number
+    if _is_pull_request(issue):
+        return {"_skip": "pull request", "id": ticket_id}
     state = _text(issue.get("state")).lower()
     if state not in ("open", "closed"):
         raise Problem(f"unknown GitHub state '{state}'")
@@ -363,7 +420,8 @@ def _github_one(issue: dict[str, Any], tz: tzinfo) -> dict[str, str] | None:
     assignee = issue.get("assignee") or {}
     closed = _date(issue.get("closed_at"), tz, "closed_at")
     return {
-        "id": number,
+        "id": ticket_id,
+        "project": repository,
         "customer": _text(user.get("login")) if isinstance(user, dict) else _text(user),
         "subject": _text(issue.get("title")),
         "description": _text(issue.get("body")),

@@ -17,14 +17,24 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from functools import partial
 from itertools import compress, repeat
 from operator import itemgetter, methodcaller, ne
 from typing import Any
 
-from butterfly.importers.dates import ColumnDates, canonical
-from butterfly.importers.fields import DATE_FIELDS, FIELDS, STATUS_ALIASES
+from butterfly.importers.dateorder import AUTO, DateRule, fingerprint
+from butterfly.importers.dates import ColumnDates
+from butterfly.importers.fields import (
+    BOOL_FIELDS,
+    DATE_FIELDS,
+    FIELDS,
+    INT_FIELDS,
+    STATUS_ALIASES,
+    bool_text,
+    number_text,
+)
 from butterfly.importers.mapping import Mapping
 
 HASH_VERSION = "bf1"
@@ -93,8 +103,18 @@ class RecordProblem(Exception):
 class TabularPreparer:
     """Prepared rows from records that are lists of text aligned with ``header``."""
 
-    def __init__(self, *, mapping: Mapping, header: list[str], source: str, tz: tzinfo, hash_salt: str) -> None:
+    def __init__(
+        self,
+        *,
+        mapping: Mapping,
+        header: list[str],
+        source: str,
+        tz: tzinfo,
+        hash_salt: str,
+        date_rules: dict[str, DateRule] | None = None,
+    ) -> None:
         self.mapping = mapping
+        self.date_rules = {f: r for f, r in (date_rules or {}).items() if r.kind != "auto"}
         self.header = header
         self.source = source
         self.tz = tz
@@ -105,12 +125,17 @@ class TabularPreparer:
         used = set(self.indexes)
         self.extra = [(i, name) for i, name in enumerate(header) if i not in used]
         self.hash_salt = hash_salt
-        self.prefix = f"{HASH_VERSION}{US}{source}{US}{mapping.fingerprint()}{US}{hash_salt}\x1e"
+        dates = fingerprint(self.date_rules)  # '' when every date column is read the default way
+        self.prefix = f"{HASH_VERSION}{US}{source}{US}{mapping.fingerprint()}{dates}{US}{hash_salt}\x1e"
         statuses = {**STATUS_ALIASES, **mapping.statuses}
         # butterfly's status of an export's status text ('' for none, None if unknown), and tags as JSON text:
         # memoised, since both repeat a lot (also used by butterfly.importers.columnar, once per distinct value)
         self.status_of = _Memo(lambda v: "" if not v.strip() else statuses.get(v.strip().lower()))
         self.tags_json_of = _Memo(lambda v: tags_json(split_tags(v)))
+        # per distinct value: canonical text, or None (the record path then says what is wrong)
+        self.date_of = {f: _Memo(partial(_or_none, r.canonical, tz=tz)) for f, r in self.date_rules.items()}
+        self.number_of = _Memo(number_text)
+        self.bool_of = _Memo(bool_text)
         self._dates = ColumnDates(tz)
         self.date_misses = 0  # batches whose times the column converter could not take
         self.python_dates = False  # set when this file's times never fit the column converter
@@ -119,8 +144,9 @@ class TabularPreparer:
 
     def fast(
         self, rows: list[list[str]], known: Callable[[list[str]], dict[str, str]] | None = None
-    ) -> tuple[list[tuple[str, ...]], int] | None:
-        """(prepared rows, how many were skipped as unchanged), or ``None`` if the batch needs :meth:`slow`.
+    ) -> Prepared | None:
+        """The prepared rows of a batch (and the ids skipped as unchanged or replaced by a later record of the
+        batch), or ``None`` if the batch needs :meth:`slow`.
 
         ``known(ids)`` gives the stored content hash of those ids that exist: a record whose hash is the same is
         skipped before any further work (a re-import of the same export costs little more than reading it).
@@ -132,23 +158,26 @@ class TabularPreparer:
         ids = list(map(str.strip, map(itemgetter(self.id_index), rows)))
         if "" in ids:
             return None
+        replaced: list[str] = []
         if len(set(ids)) != len(ids):  # a later record of the same ticket wins
             keep = _last_positions(ids)
+            replaced = [i for i, kept in zip(ids, keep, strict=True) if not kept]
             rows = list(compress(rows, keep))
             ids = list(compress(ids, keep))
         hashes = content_hashes(self.prefix, rows)
-        unchanged = 0
+        unchanged: list[str] = []
+        stored: dict[str, str] | None = None
         if known is not None:
             stored = known(ids)
             if stored:
                 changed = list(map(ne, map(stored.get, ids), hashes))
-                unchanged = len(rows) - sum(changed)
-                if unchanged:
+                if not all(changed):
+                    unchanged = [i for i, c in zip(ids, changed, strict=True) if not c]
                     rows = list(compress(rows, changed))
                     ids = list(compress(ids, changed))
                     hashes = list(compress(hashes, changed))
                     if not rows:
-                        return [], unchanged
+                        return Prepared([], [], unchanged, replaced, stored)
         columns = list(zip(*rows, strict=True))
         out: list[Any] = [repeat(self.source)]
         for f, index in zip(self.fields, self.indexes, strict=True):
@@ -161,6 +190,12 @@ class TabularPreparer:
                 out.append(statuses)
             elif f == "tags":
                 out.append(map(self.tags_json_of.__getitem__, columns[index]))
+            elif f in self.date_of or f in INT_FIELDS or f in BOOL_FIELDS:
+                memo = self.date_of.get(f) or (self.number_of if f in INT_FIELDS else self.bool_of)
+                values = list(map(memo.__getitem__, columns[index]))
+                if None in values:
+                    return None
+                out.append(values)
             elif f in DATE_FIELDS:
                 converted = self._dates.convert(columns[index])
                 if converted is None:
@@ -172,7 +207,7 @@ class TabularPreparer:
                 out.append(columns[index])
         out.append(map(self._raw, rows) if self.extra else repeat(""))
         out.append(hashes)
-        return list(zip(*out, strict=False)), unchanged  # repeat() columns are endless
+        return Prepared(list(zip(*out, strict=False)), ids, unchanged, replaced, stored)  # repeat() columns are endless
 
     def _raw(self, row: Sequence[str]) -> str:
         return self.raw_json([row[i] if i < len(row) else "" for i, _ in self.extra])
@@ -211,18 +246,29 @@ class TabularPreparer:
                 value = self.tags_json_of[value]
             elif f in DATE_FIELDS:
                 try:
-                    value = canonical(value, self.tz)
+                    value = self.date_rules.get(f, AUTO).canonical(value, self.tz)
                 except ValueError as exc:
                     raise RecordProblem(f"{f} (column '{column}'): {exc}") from None
+            elif f in INT_FIELDS:
+                number = self.number_of[value]
+                if number is None:
+                    raise RecordProblem(f"{f} (column '{column}'): '{value.strip()}' is not a whole number")
+                value = number
+            elif f in BOOL_FIELDS:
+                flag = self.bool_of[value]
+                if flag is None:
+                    raise RecordProblem(f"{f} (column '{column}'): '{value.strip()}' is not yes or no")
+                value = flag
             values.append(value)
         values.append(self._raw(row) if self.extra else "")
         values.append(content_hash(self.prefix, row))
         return tuple(values)
 
-    def slow(self, rows: list[list[str]], reject: Callable[[int, str], None]) -> list[tuple[str, ...]]:
+    def slow(self, rows: list[list[str]], reject: Callable[[int, str], None]) -> Prepared:
         """Prepared rows for the records that are fine; ``reject(i, reason)`` for each that is not."""
         prepared: list[tuple[str, ...]] = []
         ids: list[str] = []
+        id_at = 1 + self.fields.index("id")
         for i, row in enumerate(rows):
             try:
                 values = self.prepare_one(row)
@@ -230,8 +276,56 @@ class TabularPreparer:
                 reject(i, str(exc))
                 continue
             prepared.append(values)
-            ids.append(values[1 + self.fields.index("id")])
+            ids.append(values[id_at])
         return last_of_each(prepared, ids)
+
+
+@dataclass
+class Prepared:
+    """A batch ready for the writer: ``rows`` (one per id, the last record of each), their ``ids``, and the ids of
+    records that were not written: ``unchanged`` (same content as stored) and ``replaced`` (a later record of the
+    same id in the batch won)."""
+
+    rows: list[tuple[str, ...]]
+    ids: list[str]
+    unchanged: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    stored: dict[str, str] | None = None  # the stored content hash of those ids that exist (None: not looked up)
+
+
+class DuplicateIds:
+    """The ids one file has had so far (as hashes: a few bytes each), and the records a later one replaced."""
+
+    LISTED = 5
+    ORIGINALS = 100_000  # updated tickets whose content before the import is remembered (see write_counted)
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+        self.count = 0
+        self.first: list[str] = []
+        self.originals: dict[int, str] = {}  # hash(id) -> content hash stored before this import overwrote it
+
+    def replaced(self, ids: Iterable[str]) -> None:
+        for ticket_id in ids:
+            self.count += 1
+            if len(self.first) < self.LISTED and ticket_id not in self.first:
+                self.first.append(ticket_id)
+
+    def earlier(self, ids: list[str]) -> list[bool]:
+        """For each id: whether an earlier batch of the file had it."""
+        if not self._seen:
+            return [False] * len(ids)
+        return list(map(self._seen.__contains__, map(hash, ids)))
+
+    def add(self, ids: Iterable[str]) -> None:
+        self._seen.update(map(hash, ids))
+
+
+def _or_none(convert: Callable[..., str], value: str, *, tz: tzinfo) -> str | None:
+    try:
+        return convert(value, tz)
+    except ValueError:
+        return None
 
 
 def _last_positions(ids: list[str]) -> list[bool]:
@@ -239,9 +333,10 @@ def _last_positions(ids: list[str]) -> list[bool]:
     return [last[ticket_id] == i for i, ticket_id in enumerate(ids)]
 
 
-def last_of_each(rows: list[tuple[str, ...]], ids: list[str]) -> list[tuple[str, ...]]:
-    """Keep the last row for each id (a later row of the same ticket in one file wins); ``ids[i]`` is row i's."""
+def last_of_each(rows: list[tuple[str, ...]], ids: list[str]) -> Prepared:
+    """The last row for each id (a later row of the same ticket in one file wins); ``ids[i]`` is row i's."""
     if len(set(ids)) == len(ids):
-        return rows
-    last = {ticket_id: i for i, ticket_id in enumerate(ids)}
-    return [row for i, row in enumerate(rows) if last[ids[i]] == i]
+        return Prepared(rows, ids)
+    keep = _last_positions(ids)
+    replaced = [i for i, kept in zip(ids, keep, strict=True) if not kept]
+    return Prepared(list(compress(rows, keep)), list(compress(ids, keep)), [], replaced)

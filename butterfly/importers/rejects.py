@@ -16,10 +16,13 @@ JSON (``# record N: reason``).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
 from typing import BinaryIO
+
+from butterfly.importers.encoding import is_wide
 
 MARKER = b"# butterfly import:"
 _LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
@@ -47,6 +50,21 @@ class _Lines:
         return self.pending.pop(0)
 
 
+class _TextLines(_Lines):
+    """Physical lines of a UTF-16/UTF-32 file, decoded, as UTF-8 bytes (split like the CSV reader splits them)."""
+
+    def __init__(self, handle: BinaryIO, codec: str) -> None:
+        super().__init__(handle)
+        self.text = io.TextIOWrapper(handle, encoding=codec, errors="replace", newline="")
+
+    def next(self) -> bytes | None:
+        line = self.text.readline()
+        if not line:
+            return None
+        self.number += 1
+        return line.encode("utf-8", errors="backslashreplace")
+
+
 class RejectsFile:
     """Collects rejects as they happen (in input order) and writes them; the file exists only if needed."""
 
@@ -65,8 +83,10 @@ class RejectsFile:
         """The next rejects come from ``source`` (decoded with ``codec``; ``header_lines`` repeated first)."""
         self._close_input()
         self._source = source
-        self._codec = "utf-8" if codec in ("utf-8-sig",) else codec
-        self._label = label
+        self._wide = is_wide(codec)  # UTF-16/32: lines are read as text and written as UTF-8
+        self._source_codec = codec
+        self._codec = "utf-8" if codec in ("utf-8-sig",) or self._wide else codec
+        self._label = f"UTF-8; the input is {label}" if self._wide else label
         self._header_lines = header_lines
         self._written_for_source = False
 
@@ -97,7 +117,7 @@ class RejectsFile:
         if self._lines is None or self._lines.number >= first:
             self._close_input()
             self._input = self._source.open("rb")
-            self._lines = _Lines(self._input)
+            self._lines = _TextLines(self._input, self._source_codec) if self._wide else _Lines(self._input)
         where = f"line {first}" if first == last else f"lines {first}-{last}"
         self._out.write(self._text(f"# {where}: {_one_line(reason)}\n"))
         lines = self._lines

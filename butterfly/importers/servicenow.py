@@ -5,7 +5,9 @@ in the file.
 Columns: ``number`` -> id, ``caller_id`` -> customer, ``category``/``subcategory``, ``u_symptom`` -> tags,
 ``priority``, ``contact_type`` -> channel, ``assignment_group`` -> group, ``assigned_to`` -> assignee,
 ``problem_id``, ``opened_at`` -> created, ``resolved_at``, ``closed_at``, ``sys_updated_at`` -> updated,
-``short_description`` -> subject and ``description`` when present. ``?`` means empty. Every column of the final
+``short_description`` -> subject and ``description`` when present, ``closed_code`` -> resolution,
+``reopen_count``, ``reassignment_count`` and ``made_sla``. Day-first or month-first dates are decided per column
+(:mod:`butterfly.importers.dateorder`). ``?`` means empty. Every column of the final
 row is kept in ``raw``. Statuses: New, Active, In Progress -> open; Awaiting … and On Hold -> pending;
 Resolved -> resolved; Closed, Canceled -> closed.
 """
@@ -19,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from butterfly.errors import InvalidInputError
+from butterfly.importers.dateorder import DateOptions, DateRule, decide
 from butterfly.importers.dates import parse_datetime, to_utc_text
+from butterfly.importers.fields import bool_text, number_text
 from butterfly.importers.native import Converted
 from butterfly.importers.prepare import tags_json
 from butterfly.importers.sources import CsvFile
@@ -50,7 +54,9 @@ COLUMNS = {
     "group": "assignment_group",
     "assignee": "assigned_to",
     "problem_id": "problem_id",
+    "resolution": "closed_code",
 }
+COUNTS = {"reopen_count": "reopen_count", "reassignment_count": "reassignment_count"}
 DATES = {"created": "opened_at", "resolved": "resolved_at", "closed": "closed_at", "updated": "sys_updated_at"}
 
 
@@ -59,21 +65,43 @@ def _value(row: dict[str, str], column: str) -> str:
     return "" if value is None or value.strip() == "?" else value.strip()
 
 
-def _order(row: dict[str, str], tz: tzinfo, position: int) -> tuple[int, datetime, int]:
+def _order(row: dict[str, str], tz: tzinfo, position: int, order: str | None) -> tuple[int, datetime, int]:
     try:
         count = int(_value(row, "sys_mod_count") or -1)
     except ValueError:
         count = -1
-    try:
-        updated = parse_datetime(_value(row, "sys_updated_at"), tz) or datetime.min.replace(tzinfo=tz)
+    try:  # an ambiguous day/month (without --day-first …) leaves the order to sys_mod_count and the position
+        updated = parse_datetime(_value(row, "sys_updated_at"), tz, order) or datetime.min.replace(tzinfo=tz)
     except ValueError:
         updated = datetime.min.replace(tzinfo=tz)
     return count, updated, position
 
 
-def read(path: Path, codec: str, tz: tzinfo) -> Iterator[Converted]:
-    """One converted record per incident, in order of first appearance; unreadable rows rejected by line."""
-    source = CsvFile(path, codec)
+def read(
+    path: Path, codec: str, tz: tzinfo, dates: DateOptions | None = None, delimiter: str | None = None
+) -> tuple[dict[str, DateRule], Iterator[Converted]]:
+    """How each date column is read, and one converted record per incident (in order of first appearance;
+    unreadable rows rejected by line). The file is read here; InvalidInputError for a date column whose order
+    cannot be decided (see :mod:`butterfly.importers.dateorder`)."""
+    dates = dates or DateOptions()
+    best, events, broken = _collect(path, codec, tz, dates, delimiter)
+    columns = {target: column for target, column in DATES.items()}
+    finals = ({target: _value(row, column) for target, column in DATES.items()} for _k, row, _l in best.values())
+    rules = decide(columns, finals, dates, file=str(path))
+
+    def converted() -> Iterator[Converted]:
+        yield from sorted(broken, key=lambda c: c.lines or (0, 0))
+        for number, (_key, row, line) in best.items():
+            yield _convert(number, row, line, events[number], tz, rules)
+
+    return rules, converted()
+
+
+def _collect(
+    path: Path, codec: str, tz: tzinfo, dates: DateOptions, delimiter: str | None
+) -> tuple[dict[str, tuple[tuple[int, datetime, int], dict[str, str], int]], dict[str, int], list[Converted]]:
+    """Each incident's final row (and its line), how many rows it had, and the rows that cannot be read."""
+    source = CsvFile(path, codec, delimiter=delimiter)
     header = source.header
     if "number" not in header:
         source.close()
@@ -108,17 +136,17 @@ def read(path: Path, codec: str, tz: tzinfo) -> Iterator[Converted]:
                     )
                     continue
                 events[number] = events.get(number, 0) + 1
-                key = _order(row, tz, position)
+                key = _order(row, tz, position, dates.order)
                 if number not in best or key >= best[number][0]:
                     best[number] = (key, row, first)
     finally:
         source.close()
-    yield from sorted(broken, key=lambda c: c.lines or (0, 0))
-    for number, (_key, row, line) in best.items():
-        yield _convert(number, row, line, events[number], tz)
+    return best, events, broken
 
 
-def _convert(number: str, row: dict[str, str], line: int, count: int, tz: tzinfo) -> Converted:
+def _convert(
+    number: str, row: dict[str, str], line: int, count: int, tz: tzinfo, rules: dict[str, DateRule]
+) -> Converted:
     raw = json.dumps(row, ensure_ascii=False)
     label = f"incident {number} (line {line})"
     state = _value(row, "incident_state").lower()
@@ -132,9 +160,12 @@ def _convert(number: str, row: dict[str, str], line: int, count: int, tz: tzinfo
         values[target] = _value(row, column)
     symptom = _value(row, "u_symptom")
     values["tags"] = tags_json([symptom] if symptom else [])
+    for target, column in COUNTS.items():
+        values[target] = number_text(_value(row, column)) or ""
+    values["made_sla"] = bool_text(_value(row, "made_sla")) or ""
     for target, column in DATES.items():
         try:
-            dt = parse_datetime(_value(row, column), tz)
+            dt = rules[target].parse(_value(row, column), tz)
         except ValueError as exc:
             return Converted(label=label, raw=raw, problem=f"{column}: {exc}", lines=(line, line), events=count)
         values[target] = "" if dt is None else to_utc_text(dt)

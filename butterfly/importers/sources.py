@@ -70,9 +70,10 @@ class _CountingReader(io.RawIOBase):
 class CsvFile:
     """A CSV file opened for reading: its header, dialect, and batches of records."""
 
-    def __init__(self, path: Path, codec: str) -> None:
+    def __init__(self, path: Path, codec: str, *, delimiter: str | None = None) -> None:
         self.path = path
         self.codec = codec
+        self.given_delimiter = delimiter
         self.size = os.path.getsize(path)
         self._raw = _CountingReader(path.open("rb"))
         buffered = io.BufferedReader(self._raw, buffer_size=1 << 20)
@@ -105,11 +106,11 @@ class CsvFile:
         self.next_line = len(header_lines) + 1
 
     def _delimiter(self, line: str) -> str:
+        if self.given_delimiter:
+            return self.given_delimiter
         if self.path.suffix.lower() in (".tsv", ".tab"):
             return "\t"
-        counts = {d: line.count(d) for d in (",", ";", "\t", "|")}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else ","
+        return sniff_delimiter(line)
 
     def _next_lines(self, n: int) -> list[str]:
         try:
@@ -195,6 +196,28 @@ class CsvFile:
                 position += done
                 break
         return batch, position
+
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(line: str) -> str:
+    """The delimiter of a header line, quote-aware: each candidate splits the line as the csv module would, and
+    the one giving the most fields wins among those that leave no stray quote inside a field (a ``;`` inside
+    ``"Subject (short; EN)"`` is text, not a delimiter). Ties go to the earlier of ``, ; tab |``."""
+    best, best_fields = ",", 1
+    for delimiter in DELIMITERS:
+        if delimiter not in line:
+            continue
+        try:
+            fields = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter, strict=True), [])
+        except csv.Error:
+            continue
+        if any('"' in f for f in fields):
+            continue  # quotes that are not quoting for this delimiter: the wrong one
+        if len(fields) > best_fields:
+            best, best_fields = delimiter, len(fields)
+    return best
 
 
 def _csv_reason(message: str) -> str:
@@ -283,7 +306,11 @@ def detect_format(path: Path, codec: str, given: str = "auto") -> str:
 
 
 def detect_json_format(doc: Any) -> str:
-    """A vendor format recognised from the shape of a JSON export, or ``json`` (generic)."""
+    """A vendor format recognised from the shape of a JSON export, or ``json`` (generic).
+
+    Lists of records and the API's envelopes: Zendesk ``{"tickets": …}`` and a single ``{"ticket": …}``, Freshdesk
+    search ``{"total", "results": …}`` and a single ticket (an object with ``requester_id``), Jira
+    ``{"issues": …}``, GitHub search ``{"total_count", "items": …}``."""
     records = doc if isinstance(doc, list) else None
     if isinstance(doc, dict):
         if isinstance(doc.get("issues"), list) and doc["issues"] and _all_have(doc["issues"], {"key", "fields"}):
@@ -296,6 +323,16 @@ def detect_json_format(doc: Any) -> str:
                 and ("url" in records[0] or "via" in records[0] or "end_of_stream" in doc or "next_page" in doc)
             ):
                 return "zendesk"
+        elif isinstance(doc.get("ticket"), dict):
+            records = [doc["ticket"]]
+        elif isinstance(doc.get("results"), list) and "total" in doc:
+            records = doc["results"]
+        elif isinstance(doc.get("items"), list) and "total_count" in doc:
+            records = doc["items"]
+        elif {"key", "fields"} <= doc.keys() or {"requester_id", "status", "subject"} <= doc.keys():
+            records = [doc]  # one ticket or issue on its own (GET /tickets/1)
+        elif {"number", "title", "state"} <= doc.keys():
+            records = [doc]
     if records and isinstance(records[0], dict):
         first = records[0]
         if {"key", "fields"} <= first.keys():
@@ -306,7 +343,9 @@ def detect_json_format(doc: Any) -> str:
             return "freshdesk"
         if {"requester_id", "status", "subject"} <= first.keys() and ("via" in first or "url" in first):
             return "zendesk"
-        if {"number", "title", "state"} <= first.keys() and ("user" in first or "html_url" in first):
+        if {"number", "title", "state"} <= first.keys() and (
+            "user" in first or "html_url" in first or "repository_url" in first
+        ):
             return "github"
     return "json"
 

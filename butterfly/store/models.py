@@ -58,6 +58,7 @@ class TicketStatus(StrEnum):
     pending = "pending"
     resolved = "resolved"
     closed = "closed"
+    deleted = "deleted"  # deleted in the helpdesk after it was imported (a later export said so)
 
 
 class ReviewStatus(StrEnum):
@@ -128,6 +129,14 @@ class TicketBase(SQLModel):
     resolved_at: datetime | None = _dt()
     closed_at: datetime | None = _dt()
     updated_at: datetime | None = _dt()
+    # named fields some helpdesks have (migration 0005); empty for sources without them
+    requester: str | None = None  # the person who asked (Freshdesk/Zendesk requester name)
+    project: str | None = None  # Jira project key, GitHub repository (owner/name)
+    resolution: str | None = None  # Jira resolution (Fixed, Won't Do, …)
+    satisfaction: str | None = None  # Zendesk satisfaction rating (good, bad, offered, unoffered)
+    reopen_count: int | None = None  # ServiceNow reopen_count
+    reassignment_count: int | None = None  # ServiceNow reassignment_count
+    made_sla: bool | None = None  # ServiceNow made_sla
 
 
 class Ticket(TicketBase, table=True):

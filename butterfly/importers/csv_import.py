@@ -1,0 +1,235 @@
+"""Importing one CSV file: the mapping, how its dates are read, then batches through the preparer into the bulk
+writer — or, for a large first load into an empty SQLite table, the columnar load
+(:mod:`butterfly.importers.columnar`)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from butterfly.errors import InvalidInputError, Problem
+from butterfly.importers import columnar
+from butterfly.importers.bulk import BulkConnection, TicketWriter
+from butterfly.importers.dateorder import DateRule, decide
+from butterfly.importers.dates import to_utc_text
+from butterfly.importers.encoding import Encoding
+from butterfly.importers.mapping import Mapping, resolve
+from butterfly.importers.prepare import DuplicateIds, TabularPreparer
+from butterfly.importers.rejects import RejectsFile
+from butterfly.importers.runlog import FileSummary, ImportOptions, Run, finish, reject_record, write_counted
+from butterfly.importers.sources import CsvBatch, CsvFile
+from butterfly.timeutil import utcnow
+
+# records per transaction: a commit writes every page it changed to the WAL, and random inserts into the ticket
+# indexes change most of their pages, so a few large commits cost far less than many small ones
+COMMIT_RECORDS = 100_000
+INITIAL_LOAD_BYTES = 32 * 1024 * 1024  # from this size a first import into an empty table defers its indexes
+
+
+ROW_ID_COLUMN = "(row id)"
+
+
+def _drain(items: list[CsvBatch]) -> Iterator[CsvBatch]:
+    while items:
+        yield items.pop(0)
+
+
+def _row_ids(rows: list[list[str]], batch: CsvBatch) -> list[list[str]]:
+    """Each record with an id made from its line and content appended (``--id-from-row``)."""
+    out = []
+    for i, row in enumerate(rows):
+        digest = hashlib.blake2b("\x1f".join(row).encode("utf-8", "surrogatepass"), digest_size=5).hexdigest()
+        out.append([*row, f"row{batch.lines_of(i)[0]}-{digest}"])
+    return out
+
+
+def _csv_dates(
+    path: Path, enc: Encoding, reader: CsvFile, mapping: Mapping, options: ImportOptions, first: CsvBatch | None
+) -> dict[str, DateRule]:
+    """How each date column is read, from the first batch (and the rest of the file only while a column has
+    nothing but ambiguous values)."""
+    from butterfly.importers.fields import DATE_FIELDS
+
+    columns = {f: c for f, c in mapping.columns.items() if f in DATE_FIELDS and c in reader.header}
+    if not columns:
+        return {}
+    at = {f: reader.header.index(c) for f, c in columns.items()}
+
+    def records(batches: Iterable[CsvBatch]) -> Iterator[dict[str, str]]:
+        for batch in batches:
+            for row in batch.rows:
+                yield {f: row[i] for f, i in at.items() if i < len(row)}
+
+    def rest() -> Iterator[dict[str, str]]:
+        again = CsvFile(path, enc.codec, delimiter=reader.delimiter)
+        try:
+            yield from islice(records(again.batches()), len(first.rows) if first else 0, None)
+        finally:
+            again.close()
+
+    return decide(columns, records([first] if first else []), options.dates, more=rest(), file=str(path))
+
+
+def import_csv(
+    db: BulkConnection,
+    path: Path,
+    enc: Encoding,
+    options: ImportOptions,
+    rejects: RejectsFile,
+    problems: list[Problem],
+    summary: FileSummary,
+    run_options: dict[str, Any],
+) -> None:
+    reader = CsvFile(path, enc.codec, delimiter=options.delimiter)
+    try:
+        header = reader.header
+        spec = options.spec
+        if options.id_from_row:
+            if "id" in spec.columns:
+                raise InvalidInputError(f"{path}: --id-from-row and --map id=… name the id twice: keep one")
+            header = [*header, ROW_ID_COLUMN]
+            spec = replace(spec, columns={**spec.columns, "id": ROW_ID_COLUMN})
+            summary.id_from_row = True
+        mapping = resolve(spec, header, file=str(path))
+        batches = reader.batches()
+        first = next(batches, None)
+        rules = _csv_dates(path, enc, reader, mapping, options, first)
+        head = [first] if first is not None else []
+        del first  # the batch loop holds the only reference: freed once imported
+        summary.mapping = mapping.rows()
+        summary.dates = {f: r.describe() for f, r in rules.items()}
+        mapping.dates = summary.dates
+        mapping.id_from_row = options.id_from_row
+        if options.on_mapping is not None:
+            options.on_mapping(str(path), mapping, enc)
+        run_options["mapping"] = mapping.columns
+        if summary.dates:
+            run_options["dates"] = summary.dates
+        rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=reader.header_lines)
+        preparer = TabularPreparer(
+            mapping=mapping,
+            header=header,
+            source=summary.source,
+            tz=options.tz,
+            hash_salt=options.tz_name,
+            date_rules=rules,
+        )
+        run = Run(db, summary, run_options, path)
+        writer = TicketWriter(
+            db,
+            source=summary.source,
+            fields=preparer.fields,
+            import_id=run.id,
+            imported_at=to_utc_text(utcnow()),
+        )
+        check_existing = writer.has_tickets()
+        # a large first load into an empty SQLite table: one transaction that drops the secondary indexes and
+        # builds them again at the end (sorting once costs a third of updating them row by row); a crash rolls
+        # all of it back, indexes included
+        initial_load = reader.size >= INITIAL_LOAD_BYTES and db.dialect == "sqlite" and writer.table_is_empty()
+        if (
+            initial_load
+            and not options.strict
+            and not options.id_from_row
+            and _load_columnar(db, path, enc, reader, preparer, writer, run, options)
+        ):
+            finish(db, run, rejects, options)
+            return
+        if initial_load and options.id_from_row:
+            summary.note = "--id-from-row reads record by record"
+        deferred = writer.drop_secondary_indexes() if initial_load else []
+        one_transaction = options.strict or initial_load
+        uncommitted = 0
+        dups = DuplicateIds()
+        for batch in chain(_drain(head), batches):
+            summary.rows_read += len(batch.rows) + len(batch.broken)
+            bad: list[tuple[int, int, str]] = list(batch.broken)
+            rows = _row_ids(batch.rows, batch) if options.id_from_row else batch.rows
+            prepared = preparer.fast(rows, writer.known_hashes if check_existing else None)
+            if prepared is None:
+
+                def reject(i: int, reason: str, batch: CsvBatch = batch, bad: list[Any] = bad) -> None:
+                    bad.append((*batch.lines_of(i), reason))
+
+                prepared = preparer.slow(rows, reject)
+            write_counted(writer, summary, prepared, dups, writer.known_hashes if check_existing else None)
+            for first_line, last_line, reason in sorted(bad):
+                rejects.add_lines(first_line, last_line, reason)
+                reject_record(rejects, problems, summary, path, first_line, reason)
+            uncommitted += len(batch.rows) + len(batch.broken)
+            if uncommitted >= COMMIT_RECORDS and not one_transaction:
+                run.save()
+                db.commit()
+                uncommitted = 0
+            if options.progress is not None:
+                options.progress(str(path), batch.bytes_read, reader.size, summary.rows_read)
+            del batch, prepared, bad, rows  # before the next batch is read
+        writer.create_indexes(deferred)
+        finish(db, run, rejects, options)
+    finally:
+        reader.close()
+
+
+def _load_columnar(
+    db: BulkConnection,
+    path: Path,
+    enc: Encoding,
+    reader: CsvFile,
+    preparer: TabularPreparer,
+    writer: TicketWriter,
+    run: Run,
+    options: ImportOptions,
+) -> bool:
+    """The columnar first load (:mod:`butterfly.importers.columnar`); False: the file goes record by record."""
+    summary = run.summary
+    database = db.engine.url.database
+    why = columnar.unavailable()
+    if why is None and enc.codec not in columnar.CODECS:
+        why = f"the file is {enc.label}, the columnar load reads UTF-8"
+    if why is None and reader.header_lines != (1, 1):
+        why = "the header spans several lines"
+    if why is None and (not database or database == ":memory:" or not Path(database).is_file()):
+        why = "the database is not a file"
+    if why is not None:
+        summary.note = why
+        return False
+    busy_timeout_ms = int(db.conn.execute("PRAGMA busy_timeout").fetchone()[0])
+    db.release()  # so that the load may switch the file out of WAL mode for its own writes
+    try:
+
+        def progress(bytes_read: int, records: int) -> None:
+            if options.progress is not None:
+                options.progress(str(path), bytes_read, reader.size, records)
+
+        try:
+            job = columnar.Job(
+                path=str(path),
+                database=str(database),
+                delimiter=reader.delimiter,
+                header=reader.header,
+                mapping=preparer.mapping,
+                source=preparer.source,
+                tz=preparer.tz,
+                hash_salt=preparer.hash_salt,
+                date_rules=preparer.date_rules,
+                upsert_sql=writer.sql,
+                import_id=run.id,
+                busy_timeout_ms=busy_timeout_ms,
+                block_bytes=columnar.BLOCK_BYTES,
+            )
+            loaded = columnar.load_in_child(job, progress)
+        except columnar.NotColumnar as exc:
+            summary.note = str(exc)
+            return False
+    finally:
+        db.reopen()
+    summary.rows_read = loaded.records
+    # the table was empty: a record that updated or left a ticket unchanged repeated an earlier record's id
+    summary.created = loaded.counts.created
+    summary.duplicates = loaded.records - loaded.counts.created
+    summary.method = "columns"
+    return True

@@ -1,0 +1,291 @@
+"""Importing one JSON or JSON Lines file (generic records mapped like CSV columns) or a native helpdesk export
+(Zendesk, Freshdesk, Jira, GitHub JSON; the ServiceNow CSV event log)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from butterfly.errors import InvalidInputError, Problem
+from butterfly.importers import native, servicenow
+from butterfly.importers.bulk import BulkConnection, TicketWriter
+from butterfly.importers.dateorder import DateRule, decide
+from butterfly.importers.dates import to_utc_text
+from butterfly.importers.encoding import Encoding
+from butterfly.importers.fields import FIELDS
+from butterfly.importers.mapping import Mapping, resolve
+from butterfly.importers.prepare import (
+    HASH_VERSION,
+    DuplicateIds,
+    RecordProblem,
+    TabularPreparer,
+    content_hash,
+    last_of_each,
+)
+from butterfly.importers.rejects import RejectsFile
+from butterfly.importers.runlog import FileSummary, ImportOptions, Run, finish, reject_record, write
+from butterfly.importers.sources import json_records, jsonl_lines
+from butterfly.timeutil import utcnow
+
+BATCH_RECORDS = 5_000
+
+
+def _flatten(record: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (lists stay values)."""
+    out = {} if out is None else out
+    if isinstance(record, dict):
+        for key, value in record.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, dict) and value:
+                _flatten(value, name + ".", out)
+            else:
+                out[name] = value
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return json.dumps([str(v) for v in value], ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def import_generic_json(
+    db: BulkConnection,
+    path: Path,
+    enc: Encoding,
+    doc: Any,
+    fmt: str,
+    options: ImportOptions,
+    rejects: RejectsFile,
+    problems: list[Problem],
+    summary: FileSummary,
+    run_options: dict[str, Any],
+) -> None:
+    """JSON arrays and JSON Lines of flat or nested records, mapped like CSV columns (dotted paths)."""
+    rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
+    items: Iterable[tuple[str, int | None, Any]]
+    if fmt == "json":
+        records = json_records(doc, path)
+        items = ((f"record {i}", None, r) for i, r in enumerate(records, start=1))
+        sample = [_flatten(r) for r in records[:1000] if isinstance(r, dict)]
+    else:
+
+        def parse_lines() -> Iterator[tuple[str, int | None, Any]]:
+            for number, text in jsonl_lines(path, enc.codec):
+                try:
+                    yield f"line {number}", number, json.loads(text)
+                except json.JSONDecodeError as exc:
+                    yield f"line {number}", number, _BadLine(f"not valid JSON: {exc.msg}")
+
+        stream = parse_lines()
+        head = list(islice(stream, 1000))  # the header is learnt from the first records; the rest streams
+        items = chain(head, stream)
+        sample = [_flatten(r) for _, _, r in head if isinstance(r, dict)]
+    header: list[str] = []
+    seen: set[str] = set()
+    for flat in sample:
+        for key in flat:
+            if key not in seen:
+                seen.add(key)
+                header.append(key)
+    if not header:
+        raise InvalidInputError(f"{path}: no records with fields found")
+    mapping = resolve(options.spec, header, file=str(path))
+    rules = _json_dates(path, enc, fmt, doc, mapping, sample, options)
+    summary.mapping = mapping.rows()
+    summary.dates = mapping.dates = {f: r.describe() for f, r in rules.items()}
+    if options.on_mapping is not None:
+        options.on_mapping(str(path), mapping, enc)
+    run_options["mapping"] = mapping.columns
+    if summary.dates:
+        run_options["dates"] = summary.dates
+    preparer = TabularPreparer(
+        mapping=mapping,
+        header=header,
+        source=summary.source,
+        tz=options.tz,
+        hash_salt=options.tz_name,
+        date_rules=rules,
+    )
+    run = Run(db, summary, run_options, path)
+    writer = TicketWriter(
+        db, source=summary.source, fields=preparer.fields, import_id=run.id, imported_at=to_utc_text(utcnow())
+    )
+    lookup = writer.known_hashes if writer.has_tickets() else None  # for counting repeated ids exactly
+    batch: list[tuple[str, ...]] = []
+    seen_ids: list[str] = []
+    dups = DuplicateIds()
+    for label, line, record in items:
+        summary.rows_read += 1
+        try:
+            if isinstance(record, _BadLine):
+                raise RecordProblem(record.reason)
+            if not isinstance(record, dict):
+                raise RecordProblem("not a JSON object")
+            flat = _flatten(record)
+            row = [_cell(flat.get(h)) for h in header]
+            values = list(preparer.prepare_one(row))
+            values[-2] = json.dumps(record, ensure_ascii=False)  # raw: the whole record
+        except RecordProblem as exc:
+            if line is not None:
+                rejects.add_lines(line, line, str(exc))
+            else:
+                rejects.add_record(label, json.dumps(record, ensure_ascii=False), str(exc))
+            reject_record(rejects, problems, summary, path, line or 0, f"{label}: {exc}" if line is None else str(exc))
+            continue
+        batch.append(tuple(values))
+        seen_ids.append(values[1])
+        if len(batch) >= BATCH_RECORDS:
+            write(db, writer, run, last_of_each(batch, seen_ids), dups, options, lookup)
+            batch, seen_ids = [], []
+    write(db, writer, run, last_of_each(batch, seen_ids), dups, options, lookup)
+    finish(db, run, rejects, options)
+
+
+def _json_dates(
+    path: Path,
+    enc: Encoding,
+    fmt: str,
+    doc: Any,
+    mapping: Mapping,
+    sample: list[dict[str, Any]],
+    options: ImportOptions,
+) -> dict[str, DateRule]:
+    """How each date field is read, from the first records (and the rest while a field is still ambiguous)."""
+    from butterfly.importers.fields import DATE_FIELDS
+
+    columns = {f: c for f, c in mapping.columns.items() if f in DATE_FIELDS}
+    if not columns:
+        return {}
+
+    def values(flat: dict[str, Any]) -> dict[str, str]:
+        return {f: _cell(flat.get(c)) for f, c in columns.items()}
+
+    def rest() -> Iterator[dict[str, str]]:
+        if fmt == "json":
+            others: Iterable[Any] = json_records(doc, path)[len(sample) :]
+        else:
+            others = (_loads_or_none(text) for _n, text in islice(jsonl_lines(path, enc.codec), len(sample), None))
+        for record in others:
+            if isinstance(record, dict):
+                yield values(_flatten(record))
+
+    return decide(columns, map(values, sample), options.dates, more=rest(), file=str(path))
+
+
+def _loads_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+@dataclass
+class _BadLine:
+    reason: str
+
+
+def import_native(
+    db: BulkConnection,
+    path: Path,
+    enc: Encoding,
+    doc: Any,
+    fmt: str,
+    options: ImportOptions,
+    rejects: RejectsFile,
+    problems: list[Problem],
+    summary: FileSummary,
+    run_options: dict[str, Any],
+) -> None:
+    """Zendesk, Freshdesk, Jira, GitHub (JSON) and ServiceNow (CSV event log): fixed mappings."""
+    records: Iterator[native.Converted]
+    if fmt == "servicenow":
+        rules, records = servicenow.read(path, enc.codec, options.tz, options.dates, options.delimiter)
+        summary.dates = {f: r.describe() for f, r in rules.items() if r.kind != "auto"}
+        if summary.dates:
+            run_options["dates"] = summary.dates
+        rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=(1, 1))
+    else:
+        records = native.convert(fmt, doc, options.tz)
+        rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
+    run = Run(db, summary, run_options, path)
+    writer = TicketWriter(db, source=summary.source, fields=FIELDS, import_id=run.id, imported_at=to_utc_text(utcnow()))
+    lookup = writer.known_hashes if writer.has_tickets() else None  # for counting repeated ids exactly
+    # n2: the named fields (requester, project, …) and GitHub's owner/name#number ids are new: a re-import fills them
+    prefix = f"{HASH_VERSION}n2\x1f{summary.source}\x1f{fmt}\x1f{options.tz_name}\x1e"
+    deleted: list[str] = []
+    batch: list[tuple[str, ...]] = []
+    ids: list[str] = []
+    dups = DuplicateIds()
+    for item in records:
+        summary.rows_read += item.events
+        if item.events > 1:  # an event log (ServiceNow): the earlier rows of the incident are its history
+            summary.skip("earlier event of the same incident (event log)", item.events - 1)
+        if item.skip:
+            summary.skip(item.skip_reason or "skipped")
+            if item.skip_reason == native.DELETED and item.values:
+                deleted.append(item.values["id"])
+            continue
+        if item.problem is not None or item.values is None:
+            reason = item.problem or "cannot be read"
+            if item.lines is not None:
+                rejects.add_lines(item.lines[0], item.lines[1], reason)
+            else:
+                rejects.add_record(item.label, item.raw, reason)
+            reject_record(
+                rejects, problems, summary, path, item.lines[0] if item.lines else 0, f"{item.label}: {reason}"
+            )
+            continue
+        values = item.values
+        row = [summary.source, *(values.get(f, "") or "" for f in FIELDS), item.raw]
+        row.append(content_hash(prefix, [item.raw]))
+        batch.append(tuple(row))
+        ids.append(values["id"])
+        if len(batch) >= BATCH_RECORDS:
+            if fmt == "github" and lookup is not None:
+                summary.rekeyed += _rekey_github(writer, ids)
+            write(db, writer, run, last_of_each(batch, ids), dups, options, lookup)
+            batch, ids = [], []
+    if fmt == "github" and lookup is not None:
+        summary.rekeyed += _rekey_github(writer, ids)
+    write(db, writer, run, last_of_each(batch, ids), dups, options, lookup)
+    if deleted:
+        summary.marked_deleted = writer.mark_deleted(deleted)
+    finish(db, run, rejects, options)
+
+
+def _rekey_github(writer: TicketWriter, ids: list[str]) -> int:
+    """Give GitHub tickets stored by an earlier release under their bare number (``128``) their ``owner/name#128``
+    key, when their stored record names the same repository; reviews stay with them (they point at the row)."""
+    wanted = {i.rpartition("#")[2]: i for i in ids if "#" in i}
+    if not wanted:
+        return 0
+    marks = ", ".join("?" * len(wanted))
+    found = writer.db.execute(
+        f"SELECT id, external_id, raw FROM ticket WHERE source = ? AND external_id IN ({marks})",
+        (writer.source, *wanted),
+    ).fetchall()
+    moved = 0
+    for row_id, number, raw in found:
+        record = json.loads(raw) if isinstance(raw, str) else raw
+        new_id = wanted[number]
+        if isinstance(record, dict) and f"{native.github_repository(record)}#{number}" == new_id:
+            taken = writer.db.execute(
+                "SELECT 1 FROM ticket WHERE source = ? AND external_id = ?", (writer.source, new_id)
+            ).fetchone()
+            if taken is None:
+                writer.db.execute("UPDATE ticket SET external_id = ? WHERE id = ?", (new_id, row_id))
+                moved += 1
+    return moved
