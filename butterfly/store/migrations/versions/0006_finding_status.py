@@ -4,8 +4,8 @@ A blame-wording finding follows the answer's text: reworded clean, it is ``rewor
 answer's history keeps the old wording); a reviewer may dismiss it as "not blame" (``dismissed``, with who and
 when). Only ``open`` findings count in reports and ``butterfly check``.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29 11:30:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
