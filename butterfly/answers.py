@@ -173,6 +173,12 @@ def _choice(question: Question, raw: object) -> str | list[str]:
         choice_id = _one_choice(question, item)
         if choice_id not in picked:
             picked.append(choice_id)
+    exclusive = [c for c in question.choices or [] if c.exclusive and c.id in picked]
+    if exclusive and len(picked) > 1:
+        raise InvalidInputError(
+            f"'{exclusive[0].label}' cannot be picked together with other choices",
+            hint=f"pick '{exclusive[0].label}' alone, or only the others",
+        )
     return picked
 
 

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 
 from butterfly.checklist import Guard, Question
-from butterfly.errors import FileProblemsError, NotFoundError, Problem
+from butterfly.errors import NotFoundError
 from butterfly.models import FindingKind
 from butterfly.timeutil import as_utc, format_duration
 
@@ -47,26 +46,10 @@ class AnswerLike(Protocol):
 # -- texts --------------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def _texts() -> dict[str, dict[str, str]]:
-    import yaml
+    from butterfly.texts import load_texts
 
-    source = resources.files("butterfly") / "data" / "guards.yaml"
-    name = str(source)
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise FileProblemsError(name, [Problem(name, f"not valid YAML: {exc}")]) from None
-    texts = data.get("texts") if isinstance(data, dict) else None
-    if not isinstance(texts, dict):
-        raise FileProblemsError(name, [Problem(name, "needs a 'texts' mapping")])
-    problems = []
-    for key, by_lang in texts.items():
-        if not isinstance(by_lang, dict) or any(not str(by_lang.get(lang) or "").strip() for lang in LANGUAGES):
-            problems.append(Problem(name, "needs a text in zh-CN, zh-TW and en", field=f"texts.{key}"))
-    if problems:
-        raise FileProblemsError(name, problems)
-    return {str(k): {lang: " ".join(str(v[lang]).split()) for lang in LANGUAGES} for k, v in texts.items()}
+    return load_texts("guards.yaml")
 
 
 def text(key: str, lang: str, **values: object) -> str:

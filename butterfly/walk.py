@@ -6,9 +6,14 @@ Nothing is kept only in memory: each answer goes through :func:`butterfly.answer
 at once, and the review remembers the question the reviewer was on, so running the command again resumes
 there. Ctrl-C, a closed terminal or ``kill -9`` lose at most the answer being typed.
 
-Keys at any question: ``?`` help, Enter keep/skip, ``s`` skip, ``b`` back, ``j`` jump to a cell, ``na`` not
-applicable, ``a`` add an action item, ``e`` open ``$EDITOR`` (text answers), ``q`` quit. A text answer that is
-one of these keys is typed with a leading backslash (``\\b``).
+Keys at any question: ``?`` help, Enter keep/skip, ``s`` skip, ``b`` back, ``j`` jump to a cell, ``c`` show the
+ticket again, ``d`` deep walk, ``x`` the whole cell N/A, ``na`` not applicable, ``a`` add an action item, ``e``
+open ``$EDITOR`` (text answers), ``q`` quit. A text answer that is one of these keys is typed with a leading
+backslash (``\\b``). At a rating, ``1 2 - 1`` answers the cell's ratings from there in one line.
+
+The default walk asks the questions that are not ``deep`` and, of the follow-ups (``when``), those an earlier
+answer makes relevant; ``--deep`` (or ``d``) asks every question. Every word printed comes from
+``butterfly/data/walk.yaml`` (or the guards' and checklist files) in the review's language.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from butterfly import walk_input
 from butterfly.answers import display_value, save_answer, validate_answer
-from butterfly.checklist import AnswerKind, Cell, Checklist, Guard, Question
+from butterfly.checklist import AnswerKind, Cell, Checklist, Guard, Question, is_asked, missing_required
 from butterfly.errors import ConflictError, InvalidInputError
 from butterfly.guards import (
     Publication,
@@ -35,6 +41,7 @@ from butterfly.guards import (
     text,
 )
 from butterfly.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
+from butterfly.texts import ui
 from butterfly.timeutil import as_utc, format_duration
 
 if TYPE_CHECKING:
@@ -43,11 +50,7 @@ if TYPE_CHECKING:
     from butterfly.models import Answer, Review, Ticket
     from butterfly.reviews import ReviewDetail
 
-KEYS_HELP = (
-    "keys: ? help · Enter keep the answer (or skip) · s skip · b back · j jump to a cell · na not applicable · "
-    "a add an action item · e editor (text) · q quit. End a line with \\ to write several lines."
-)
-COMMANDS = frozenset({"?", "b", "s", "j", "q", "e", "a", "<", ">"})
+COMMANDS = frozenset({"?", "b", "s", "j", "q", "e", "a", "c", "d", "x", "<", ">"})
 
 
 class WalkIO(Protocol):
@@ -240,6 +243,9 @@ class Walk:
         reviewer: str,
         ref: str,
         tz: str | None = None,
+        deep: bool = False,
+        allow_gaps: bool = False,
+        hint_args: str = "",
     ) -> None:
         from butterfly.answers import answers_for
 
@@ -260,6 +266,12 @@ class Walk:
         self.scales = {s.question.id: s.checklist.scale for s in self.steps}
         self.answers: dict[str, Answer] = answers_for(session=session, review_id=review.id)
         self._shown_cell: str | None = None
+        self.deep = deep
+        self.allow_gaps = allow_gaps
+        self.hint_args = hint_args  # --db/--reviewer/--lang in use, carried by every command hint printed
+        self.context: ReviewContext | None = None
+        self._jump_cell: str | None = None  # after a jump: this cell, then back to the first unanswered
+        self._done_in_line: set[str] = set()  # answered by a one-line rating answer in this run: not asked again
 
     # -- helpers ---------------------------------------------------------------------------------------------
     @property
@@ -267,8 +279,41 @@ class Walk:
         ids = {q.id for q in self.questions}
         return sum(1 for qid in self.answers if qid in ids)
 
+    def asked(self, q: Question) -> bool:
+        """Whether this walk asks ``q`` (deep ones only in the deep walk, follow-ups when they apply)."""
+        return is_asked(q, self.answers, deep=self.deep)
+
+    def in_scope(self) -> list[Question]:
+        """The questions this walk asks, plus any other question already answered."""
+        return [q for q in self.questions if q.id in self.answers or self.asked(q)]
+
     def progress(self) -> str:
-        return f"{self.answered}/{len(self.questions)} answered"
+        scope = self.in_scope()
+        done = sum(1 for q in scope if q.id in self.answers)
+        return ui("progress", self.lang, answered=done, total=len(scope))
+
+    def missing(self) -> list[str]:
+        return missing_required(self.questions, self.answers, self.answers)
+
+    def first_unanswered(self) -> int:
+        """Index of the first question asked and not answered yet; ``len(steps)`` when there is none."""
+        for i, step in enumerate(self.steps):
+            if step.question.id not in self.answers and self.asked(step.question):
+                return i
+        return len(self.steps)
+
+    def command(self, what: str) -> str:
+        """A command hint with the options in use (``--db``, ``--reviewer``, ``--lang``)."""
+        return f"butterfly {what} {_plain(self.ref)}" + (f" {self.hint_args}" if self.hint_args else "")
+
+    def confirm(self, question: str, *, default: bool) -> bool:
+        """A ``[y/N]`` prompt that takes y/n/是/否 only (Enter: the default); anything else asks again."""
+        marks = ui("yn.yes_default" if default else "yn.no_default", self.lang)
+        while True:
+            answer = walk_input.yes_no(self._ask(f"{question} {marks} > "), default=default)
+            if answer is not None:
+                return answer
+            self._say(f"[yellow]{_safe(ui('yes_no.again', self.lang))}[/]")
 
     def _say(self, message: str) -> None:
         self.io.print(message)
@@ -289,12 +334,14 @@ class Walk:
         """Walk the review; returns its detail at the end, or ``None`` when the reviewer quit."""
         if context is None:
             context = review_context(session=self.session, ticket=self.ticket)
+        self.context = context
         self.io.print(render_context(context))
-        index = resume_index(self.steps, set(self.answers), self.review.position)
+        asked = {s.question.id for s in self.steps if not self.asked(s.question)} | set(self.answers)
+        index = resume_index(self.steps, asked, self.review.position)
         if self.answers:
             self._show_done(index)
         else:
-            self._say(f"[dim]{KEYS_HELP}[/]")
+            self._say(f"[dim]{_safe(ui('keys', self.lang))}[/]")
         try:
             while True:
                 self._loop(index)
@@ -303,42 +350,69 @@ class Walk:
                     return outcome
                 index = outcome  # back into the questions from the final steps
         except WalkStopped:
-            self._say(
-                f"Stopped. {self.progress()}, everything saved. Resume with: [bold]butterfly review {_safe(self.ref)}[/]"
-            )
+            if self._discard_if_empty():
+                self._say(_safe(ui("stopped.empty", self.lang)))
+            else:
+                command = f"[bold]{_safe(self.command('review'))}[/]"
+                self._say(ui("stopped", self.lang, progress=self.progress(), command=command))
             return None
         except KeyboardInterrupt:
-            self._say(f"\n{self.progress()}, saved. Resume with: butterfly review {_safe(self.ref)}")
+            if self._discard_if_empty():
+                self._say("\n" + _safe(ui("stopped.empty", self.lang)))
+            else:
+                command = _safe(self.command("review"))
+                self._say("\n" + ui("interrupted", self.lang, progress=self.progress(), command=command))
             raise
+
+    def _discard_if_empty(self) -> bool:
+        from butterfly.reviews import discard_if_empty
+
+        if self.answers:
+            return False
+        try:
+            return discard_if_empty(session=self.session, review=self.review)
+        except Exception:  # never lose the stop itself over the clean-up
+            self.session.rollback()
+            return False
 
     def _show_done(self, index: int) -> None:
         from rich.table import Table
 
-        table = Table(title=f"Resuming your review: {self.progress()}", title_justify="left", box=None, padding=(0, 2))
+        title = ui("resuming", self.lang, progress=self.progress())
+        table = Table(title=_safe(title), title_justify="left", box=None, padding=(0, 2))
         table.add_column("cell")
         table.add_column("answered", justify="right")
         for cl in (self.checklist, *self.lenses):
             for cell in cl.cells:
-                done = sum(1 for q in cell.questions if q.id in self.answers)
-                mark = "done" if done == len(cell.questions) else ""
-                table.add_row(_safe(cell.title), f"{done}/{len(cell.questions)} {mark}")
+                scope = [q for q in cell.questions if q.id in self.answers or self.asked(q)]
+                done = sum(1 for q in scope if q.id in self.answers)
+                mark = "✓" if done == len(scope) else ""
+                table.add_row(_safe(cell.title), f"{done}/{len(scope)} {mark}")
         self.io.print(table)
         if index < len(self.steps):
-            self._say(f"Continuing at {self.steps[index].question.id}. [dim]{KEYS_HELP}[/]")
+            continuing = ui("continuing", self.lang, qid=self.steps[index].question.id)
+            self._say(f"{_safe(continuing)} [dim]{_safe(ui('keys', self.lang))}[/]")
         else:
-            self._say(
-                "Every question has an answer. At the next prompt: b goes back to the last question, "
-                "j jumps to a cell to change answers."
-            )
+            self._say(_safe(ui("all_answered", self.lang)))
 
     # -- the loop --------------------------------------------------------------------------------------------
     def _loop(self, index: int) -> None:
         direction = 1
         while 0 <= index < len(self.steps):
             step = self.steps[index]
-            reason = skip_reason(step.question, self.questions, self._values())
-            if reason is not None:
-                self._say(f"[dim]skipped {step.question.id}: {reason}[/]")
+            if self._jump_cell is not None and step.cell.id != self._jump_cell:
+                # a jump walks the chosen cell, then returns to the first unanswered question
+                self._jump_cell = None
+                index = self.first_unanswered()
+                if index < len(self.steps):
+                    self._say(f"[dim]{_safe(ui('jump.back', self.lang, qid=self.steps[index].question.id))}[/]")
+                continue
+            q = step.question
+            leave = not self.asked(q) or (q.id in self._done_in_line and direction == 1)
+            reason = None if leave or q.conditions else skip_reason(q, self.questions, self._values())
+            if leave or reason is not None:
+                if reason is not None:
+                    self._say(f"[dim]skipped {q.id}: {reason}[/]")
                 index += direction
                 if index < 0:
                     index, direction = 0, 1
@@ -365,7 +439,10 @@ class Walk:
     def _kind_hint(self, q: Question) -> str:
         scale = self.scales.get(q.id, self.checklist.scale)
         if q.kind is AnswerKind.rating:
-            points = " · ".join(f"{p.value} = {_safe(p.label)}" for p in scale.points)
+            if q.anchors:
+                points = " · ".join(f"{v} = {_safe(a)}" for v, a in sorted(q.anchors.items()))
+            else:
+                points = " · ".join(f"{p.value} = {_safe(p.label)}" for p in scale.points)
             return f"{points} · na = {_safe(scale.na_label)}"
         if q.kind is AnswerKind.yes_no:
             return "y = yes · n = no · na"
@@ -395,7 +472,8 @@ class Walk:
             shown = display_value(
                 q, current.value, current.na, self.scales.get(q.id, self.checklist.scale), lang=self.lang
             )
-            self._say(f"[dim]current answer:[/] {_safe(shown)}  [dim](Enter keeps it)[/]")
+            current_label, keep = ui("current", self.lang), ui("current.keep", self.lang)
+            self._say(f"[dim]{_safe(current_label)}[/] {_safe(shown)}  [dim]{_safe(keep)}[/]")
 
     def _question(self, index: int, step: Step) -> str | int | None:
         """Ask one question until it is answered or left; returns 'back', a new index, or None (next)."""
@@ -407,7 +485,24 @@ class Walk:
             low = word.lower()
             if low == "?":
                 self._say(f"[italic]{_safe(q.help or 'No help text for this question.')}[/]")
-                self._say(f"[dim]{KEYS_HELP}[/]")
+                for value, anchor in sorted((q.anchors or {}).items()):
+                    self._say(f"  {value} = {_safe(anchor)}")
+                self._say(f"[dim]{_safe(ui('keys', self.lang))}[/]")
+                continue
+            if low == "c" and self.context is not None:
+                self.io.print(render_context(self.context))
+                self._show_question(index, step)
+                continue
+            if low == "d":
+                self.deep = True
+                self._say(f"[cyan]{_safe(ui('deep.on', self.lang))}[/]")
+                return self.first_unanswered()
+            if low == "x":
+                return self._cell_na(index, step)
+            if q.kind is AnswerKind.rating and walk_input.is_rating_line(word):
+                outcome = self._rating_line(index, step, word)
+                if outcome is not None:
+                    return outcome
                 continue
             if low == "q":
                 raise WalkStopped("quit")
@@ -452,7 +547,7 @@ class Walk:
             if self._answer(q, raw):
                 return None
 
-    def _answer(self, q: Question, raw: str) -> bool:
+    def _answer(self, q: Question, raw: str, *, quiet: bool = False) -> bool:
         """Validate and save one answer, then run the guards; False to ask again."""
         try:
             value, na = validate_answer(q, raw, self.scales.get(q.id, self.checklist.scale), tz=self.tz)
@@ -488,8 +583,56 @@ class Walk:
         from butterfly.reviews import set_position
 
         self.review = set_position(session=self.session, review=self.review, question_id=q.id)
-        self._say(f"[green]saved[/] [dim]({self.progress()})[/]")
+        if not quiet:
+            self._say(f"[green]{_safe(ui('saved', self.lang, progress=self.progress()))}[/]")
         return self._after_answer(q, saved)
+
+    # -- one line for a cell: ratings, or N/A ---------------------------------------------------------------
+    def _cell_rest(self, index: int, step: Step) -> list[int]:
+        """Indexes of the questions asked in ``step``'s cell from ``index`` on."""
+        out = []
+        for i in range(index, len(self.steps)):
+            if self.steps[i].cell.id != step.cell.id:
+                break
+            if self.asked(self.steps[i].question):
+                out.append(i)
+        return out
+
+    def _rating_line(self, index: int, step: Step, raw: str) -> int | None:
+        """``1 2 - na``: the ratings of this cell from here; the index to go on at, or ``None`` to ask again."""
+        scale = self.scales.get(step.question.id, self.checklist.scale)
+        values = [p.value for p in scale.points]
+        entries = walk_input.rating_line(raw, values)
+        if isinstance(entries, str):
+            allowed = ", ".join(map(str, values))
+            self._say(f"[red]{_safe(ui('line.bad', self.lang, token=entries, allowed=allowed))}[/]")
+            return None
+        ratings = [i for i in self._cell_rest(index, step) if self.steps[i].question.kind is AnswerKind.rating]
+        if len(entries) > len(ratings):
+            self._say(f"[red]{_safe(ui('line.too_many', self.lang, given=len(entries), left=len(ratings)))}[/]")
+            return None
+        for i, entry in zip(ratings, entries, strict=False):
+            q = self.steps[i].question
+            if entry.skip:
+                continue
+            if not self._answer(q, "na" if entry.na else str(entry.value)):
+                return None
+            self._done_in_line.add(q.id)
+        return index + 1
+
+    def _cell_na(self, index: int, step: Step) -> int:
+        """``x``: every question of this cell not answered yet (from here) is N/A; then the next cell."""
+        n = 0
+        for i in self._cell_rest(index, step):
+            q = self.steps[i].question
+            if q.id not in self.answers and self._answer(q, "na", quiet=True):
+                self._done_in_line.add(q.id)
+                n += 1
+        self._say(f"[green]{_safe(ui('cell_na.done', self.lang, n=n))}[/] [dim]({_safe(self.progress())})[/]")
+        end = index
+        while end < len(self.steps) and self.steps[end].cell.id == step.cell.id:
+            end += 1
+        return end
 
     # -- guards after an answer ---------------------------------------------------------------------------------
     def _refresh_findings(self) -> None:
@@ -551,11 +694,7 @@ class Walk:
         kind = q.action.value if q.action else None
         if ask_first:
             label = (kind or "action").replace("_", " ")
-            if self._ask(f"Create an action item ({label}) from this answer? [y/N] > ").strip().lower() not in (
-                "y",
-                "yes",
-                "是",
-            ):
+            if not self.confirm(ui("action.ask", self.lang, label=label), default=False):
                 return
         if kind is None:
             kinds = " · ".join(f"{i}) {k.value}" for i, k in enumerate(ActionKind, start=1))
@@ -584,9 +723,13 @@ class Walk:
             due_raw = self._ask("due date YYYY-MM-DD (Enter for none) > ").strip()
             try:
                 due = parse_due(due_raw)
-                break
             except InvalidInputError as exc:
                 self._say(f"[red]{_safe(exc.message)}[/]")
+                continue
+            past = due is not None and due < _today(self.tz)
+            if past and not self.confirm(ui("due.past", self.lang, due=str(due)), default=False):
+                continue
+            break
         item = create_action(
             session=self.session,
             kind=kind,
@@ -614,6 +757,7 @@ class Walk:
         for n, (cell, start) in enumerate(cells, start=1):
             if raw == str(n) or raw == cell.id:
                 self._shown_cell = None
+                self._jump_cell = cell.id
                 return start
         self._say(f"[red]no cell '{_safe(raw)}'[/]")
         return None
@@ -623,23 +767,43 @@ class Walk:
         """Experience level, completion and the summary; an index when the reviewer goes back (b / j)."""
         from butterfly.reviews import complete_review, review_detail, set_experience_level
 
-        missing = [q.id for q in self.questions if q.required and q.id not in self.answers]
-        if missing:
-            self._say(
-                f"\n{len(missing)} required question(s) not answered yet: {', '.join(missing[:8])}"
-                + (" …" if len(missing) > 8 else "")
-            )
+        self._jump_cell = None
         back = self._ask_experience(set_experience_level)
         if back is not None:
             return back
-        default_yes = not missing
-        prompt = f"Mark the review complete? [{'Y/n' if default_yes else 'y/N'}] > "
-        answer = self._ask(prompt).strip().lower()
-        if answer in ("y", "yes", "是") or (answer == "" and default_yes):
-            self.review = complete_review(session=self.session, review=self.review)
+        missing = self.missing()
+        if not missing:
+            if self.confirm(ui("complete.ask", self.lang), default=True):
+                self.review = complete_review(session=self.session, review=self.review)
+        else:
+            shown = ", ".join(missing[:8]) + (" …" if len(missing) > 8 else "")
+            self._say(f"\n[yellow]{_safe(ui('complete.refused', self.lang, n=len(missing), ids=shown))}[/]")
+            if self.allow_gaps:
+                if self.confirm(ui("complete.with_gaps", self.lang), default=False):
+                    self.review = complete_review(session=self.session, review=self.review, allow_gaps=True)
+            else:
+                while True:
+                    raw = self._ask(f"{ui('complete.missing_prompt', self.lang)} > ").strip().lower()
+                    if raw == "g":
+                        self._shown_cell = None
+                        return self.first_unanswered_of(missing)
+                    if raw == "j":
+                        target = self._choose_cell()
+                        if target is not None:
+                            return target
+                        continue
+                    if raw == "q":
+                        raise WalkStopped("quit")
+                    if raw == "":
+                        self._say(_safe(ui("complete.draft", self.lang)))
+                        break
         detail = review_detail(session=self.session, review=self.review, checklist=self.checklist)
-        self.io.print(render_summary(detail, ref=self.ref))
+        self.io.print(render_summary(detail, ref=self.ref, report_command=self.command("report ticket")))
         return detail
+
+    def first_unanswered_of(self, ids: Sequence[str]) -> int:
+        wanted = set(ids)
+        return next((i for i, s in enumerate(self.steps) if s.question.id in wanted), len(self.steps))
 
     def _ask_experience(self, setter: Any) -> int | None:
         """Ask for the overall experience level; an index to go back to when the reviewer types b or j."""
@@ -704,7 +868,7 @@ def _strip_editor_comments(text_in: str) -> str:
 # -- summary --------------------------------------------------------------------------------------------------
 
 
-def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
+def render_summary(detail: ReviewDetail, *, ref: str, report_command: str | None = None) -> Any:
     """The end-of-walk summary (also ``reviews show``): cell scores, findings, actions, the report command."""
     from rich.console import Group
     from rich.table import Table
@@ -755,7 +919,10 @@ def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
         parts.append("story: [yellow]not for publication[/] (no full consent)")
     if r.experience_level:
         parts.append(f"experience level: {_safe(r.experience_level)}")
-    parts.append(f"\nRender the report: [bold]butterfly report ticket {_safe(ref)}[/]")
+    if r.allow_gaps:
+        parts.append(f"[yellow]{_safe(ui('summary.gaps', lang))}[/]")
+    command = report_command or f"butterfly report ticket {_plain(ref)}"
+    parts.append("\n" + ui("report", lang, command=f"[bold]{_safe(command)}[/]"))
     return Group(*parts)
 
 
@@ -773,10 +940,14 @@ def run_review_walk(
     allow_open: bool = False,
     ref: str | None = None,
     tz: str | None = None,
+    deep: bool = False,
+    allow_gaps: bool = False,
+    hint_args: str = "",
 ) -> ReviewDetail | None:
     """Start or resume the reviewer's review of ``ticket`` and walk it; ``None`` when the reviewer stopped.
 
-    A complete review is reopened only if the reviewer says so.
+    A complete review is reopened only if the reviewer says so. ``hint_args`` (``--db … --reviewer …``) is
+    added to every command the walk prints.
     """
     from butterfly.models import ReviewStatus
     from butterfly.reviews import (
@@ -807,12 +978,19 @@ def run_review_walk(
     if review.status == ReviewStatus.complete.value:
         io.print(render_context(context))
         detail = review_detail(session=session, review=review, checklist=checklist)
-        io.print(render_summary(detail, ref=ref))
-        try:
-            answer = io.ask("This review is complete. Reopen it to edit? [y/N] > ").strip().lower()
-        except EOFError:
-            return detail
-        if answer not in ("y", "yes", "是"):
+        report = f"butterfly report ticket {_plain(ref)}" + (f" {hint_args}" if hint_args else "")
+        io.print(render_summary(detail, ref=ref, report_command=report))
+        marks = ui("yn.no_default", checklist.language)
+        while True:
+            try:
+                raw = io.ask(f"{ui('reopen.ask', checklist.language)} {marks} > ")
+            except EOFError:
+                return detail
+            answer = walk_input.yes_no(raw, default=False)
+            if answer is not None:
+                break
+            io.print(_safe(ui("yes_no.again", checklist.language)))
+        if not answer:
             return detail
         review = reopen_review(session=session, review=review)
         context = review_context(session=session, ticket=ticket)
@@ -826,6 +1004,9 @@ def run_review_walk(
         reviewer=reviewer,
         ref=ref,
         tz=tz,
+        deep=deep,
+        allow_gaps=allow_gaps,
+        hint_args=hint_args,
     )
     return walk.run(context)
 
@@ -866,3 +1047,13 @@ def run_editor(initial: str, *, editor: str | None = None) -> str:
             os.unlink(path)
         except OSError:
             pass
+
+
+def _today(tz: str | None) -> Any:
+    """Today in ``tz`` (default: the ``timezone`` setting), from the one clock."""
+    from zoneinfo import ZoneInfo
+
+    from butterfly.settings import get_settings
+    from butterfly.timeutil import utcnow
+
+    return utcnow().astimezone(ZoneInfo(tz or get_settings().timezone)).date()

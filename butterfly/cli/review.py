@@ -73,7 +73,22 @@ def review(
         Path | None,
         typer.Option("--answers", help="Answers file (YAML/JSON keyed by question id): no prompts.", dir_okay=False),
     ] = None,
-    complete: Annotated[bool, typer.Option("--complete", help="With --answers: mark the review complete.")] = False,
+    complete: Annotated[
+        bool,
+        typer.Option(
+            "--complete", help="With --answers: mark the review complete (refused while required answers miss)."
+        ),
+    ] = False,
+    allow_gaps: Annotated[
+        bool,
+        typer.Option(
+            "--allow-gaps", help="Let the review be marked complete with required questions unanswered (recorded)."
+        ),
+    ] = False,
+    deep: Annotated[
+        bool,
+        typer.Option("--deep", help="Ask every question (the default walk asks the essential ones and follow-ups)."),
+    ] = False,
     next_: Annotated[
         bool, typer.Option("--next", help="Open the oldest closed ticket you have not reviewed yet.")
     ] = False,
@@ -91,8 +106,9 @@ def review(
 ) -> None:
     """Review a closed ticket with the butterfly check: context, then the six cells, saved as you go.
 
-    Keys during the walk: ? help, Enter keep/skip, s skip, b back, j jump to a cell, na not applicable,
-    a action item, e editor, q quit. Run it again to resume where you stopped.
+    Keys during the walk: ? help, Enter keep/skip, s skip, b back, j jump to a cell, c the ticket again,
+    d deep walk, x whole cell N/A, na not applicable, a action item, e editor, q quit; at a rating, "1 2 - 1"
+    answers the cell's ratings in one line. Run it again to resume where you stopped, in the review's language.
 
     Example: butterfly review T-1042 --lang zh-CN
     """
@@ -115,7 +131,6 @@ def review(
             )
     settings = get_settings()
     name = _reviewer(reviewer)
-    cl = resolve_checklist(checklist or settings.checklist, language(lang))
     # a team's lens file is kept by its absolute path, so reports made from another folder still find it
     lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
     with _session(ctx, db) as session:
@@ -128,8 +143,9 @@ def review(
             assert ticket is not None
             t = get_ticket(session=session, ref=ticket)
         ref = ticket if ticket and not ticket.startswith("#") else t.external_id
+        cl = resolve_checklist(checklist or settings.checklist, _review_language(session, t, name, lang))
         if answers is not None:
-            _apply(session, answers, t, name, cl, lens or [], allow_open, complete, ref, as_json)
+            _apply(session, answers, t, name, cl, lens or [], allow_open, (complete, allow_gaps), ref, as_json)
             return
         from butterfly.walk import run_review_walk
 
@@ -143,7 +159,41 @@ def review(
             lenses=lens or [],
             allow_open=allow_open,
             ref=ref,
+            deep=deep,
+            allow_gaps=allow_gaps,
+            hint_args=hint_args(ctx, db, reviewer, lang),
         )
+
+
+def _review_language(session: "Session", ticket: Any, reviewer: str, lang: str | None) -> str:
+    """``--lang``; without it, the language the reviewer's review of this ticket was started in; then settings."""
+    if lang:
+        return language(lang)
+    from butterfly.reviews import get_review
+
+    existing = get_review(session=session, ticket_id=ticket.id, reviewer=reviewer)
+    return existing.language if existing is not None else language(None)
+
+
+def hint_args(ctx: typer.Context, db: str | None, reviewer: str | None, lang: str | None) -> str:
+    """The ``--db``, ``--reviewer`` and ``--lang`` given to this command, for the commands the walk prints."""
+    import shlex
+
+    root = ctx.find_root()
+    db_given = db or (root.obj.get("db") if isinstance(root.obj, dict) else None)
+    parts: list[str] = []
+    if db_given:
+        from butterfly.db import sqlite_path
+
+        path = sqlite_path(db_given) if "://" in db_given else None
+        from butterfly.db import redact_url
+
+        parts += ["--db", str(path) if path is not None else redact_url(db_given)]
+    if reviewer:
+        parts += ["--reviewer", reviewer]
+    if lang:
+        parts += ["--lang", lang]
+    return " ".join(shlex.quote(x) for x in parts)
 
 
 def _apply(
@@ -154,7 +204,7 @@ def _apply(
     checklist: Any,
     lenses: list[str],
     allow_open: bool,
-    complete: bool,
+    completion: tuple[bool, bool],
     ref: str,
     as_json: bool,
 ) -> None:
@@ -169,7 +219,8 @@ def _apply(
         checklist=checklist,
         lenses=lenses,
         allow_open=allow_open,
-        complete=complete,
+        complete=completion[0],
+        allow_gaps=completion[1],
     )
     if as_json:
         data = review_detail(session=session, review=result.review, checklist=checklist).as_dict()
