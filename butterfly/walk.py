@@ -56,7 +56,9 @@ COMMANDS = frozenset({"?", "b", "s", "j", "q", "e", "a", "c", "d", "x", "<", ">"
 class WalkIO(Protocol):
     """What the walk needs from a terminal."""
 
-    def print(self, *objects: Any) -> None: ...
+    def print(self, *objects: Any, soft_wrap: bool = False) -> None:
+        """Print Rich renderables; ``soft_wrap`` prints a line unwrapped and uncropped (a command to copy)."""
+        ...
 
     def ask(self, prompt: str) -> str:
         """One line of input (without the newline); raises EOFError when input is closed."""
@@ -354,14 +356,16 @@ class Walk:
                 self._say(_safe(ui("stopped.empty", self.lang)))
             else:
                 command = f"[bold]{_safe(self.command('review'))}[/]"
-                self._say(ui("stopped", self.lang, progress=self.progress(), command=command))
+                self.io.print(ui("stopped", self.lang, progress=self.progress(), command=command), soft_wrap=True)
             return None
         except KeyboardInterrupt:
             if self._discard_if_empty():
                 self._say("\n" + _safe(ui("stopped.empty", self.lang)))
             else:
                 command = _safe(self.command("review"))
-                self._say("\n" + ui("interrupted", self.lang, progress=self.progress(), command=command))
+                self.io.print(
+                    "\n" + ui("interrupted", self.lang, progress=self.progress(), command=command), soft_wrap=True
+                )
             raise
 
     def _discard_if_empty(self) -> bool:
@@ -798,7 +802,8 @@ class Walk:
                         self._say(_safe(ui("complete.draft", self.lang)))
                         break
         detail = review_detail(session=self.session, review=self.review, checklist=self.checklist)
-        self.io.print(render_summary(detail, ref=self.ref, report_command=self.command("report ticket")))
+        self.io.print(render_summary(detail, ref=self.ref))
+        self.io.print(report_hint(detail, ref=self.ref, report_command=self.command("report ticket")), soft_wrap=True)
         return detail
 
     def first_unanswered_of(self, ids: Sequence[str]) -> int:
@@ -831,7 +836,8 @@ class Walk:
             raw = self._ask(f"experience level 1-{len(levels)}{keep}, b back, j jump > ").strip().lower()
             if raw in ("b", "<"):
                 self._shown_cell = None
-                return len(self.steps) - 1
+                asked = [i for i, st in enumerate(self.steps) if self.asked(st.question)]
+                return asked[-1] if asked else len(self.steps) - 1
             if raw == "j":
                 target = self._choose_cell()
                 if target is not None:
@@ -868,16 +874,18 @@ def _strip_editor_comments(text_in: str) -> str:
 # -- summary --------------------------------------------------------------------------------------------------
 
 
-def render_summary(detail: ReviewDetail, *, ref: str, report_command: str | None = None) -> Any:
+def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
     """The end-of-walk summary (also ``reviews show``): cell scores, findings, actions, the report command."""
     from rich.console import Group
     from rich.table import Table
 
     lang = detail.checklist.language
     r = detail.review
+    scope = [q for q in detail.questions if q.id in detail.answers or is_asked(q, detail.answers)]
+    answered = sum(1 for q in scope if q.id in detail.answers)
     parts: list[Any] = [
         f"\n[bold]Review of {_safe(detail.ticket.external_id)}[/] by {_safe(r.reviewer)} — {r.status}, "
-        f"{detail.answered}/{len(detail.questions)} answered"
+        + _safe(ui("progress", lang, answered=answered, total=len(scope)))
     ]
     scores = Table(title="cells", title_justify="left", box=None, padding=(0, 2))
     scores.add_column("cell")
@@ -921,9 +929,13 @@ def render_summary(detail: ReviewDetail, *, ref: str, report_command: str | None
         parts.append(f"experience level: {_safe(r.experience_level)}")
     if r.allow_gaps:
         parts.append(f"[yellow]{_safe(ui('summary.gaps', lang))}[/]")
-    command = report_command or f"butterfly report ticket {_plain(ref)}"
-    parts.append("\n" + ui("report", lang, command=f"[bold]{_safe(command)}[/]"))
     return Group(*parts)
+
+
+def report_hint(detail: ReviewDetail, *, ref: str, report_command: str | None = None) -> str:
+    """``Render the report: butterfly report ticket …`` (printed unwrapped, after the summary)."""
+    command = report_command or f"butterfly report ticket {_plain(ref)}"
+    return "\n" + ui("report", detail.checklist.language, command=f"[bold]{_safe(command)}[/]")
 
 
 # -- entry point and editor -------------------------------------------------------------------------------------
@@ -979,7 +991,8 @@ def run_review_walk(
         io.print(render_context(context))
         detail = review_detail(session=session, review=review, checklist=checklist)
         report = f"butterfly report ticket {_plain(ref)}" + (f" {hint_args}" if hint_args else "")
-        io.print(render_summary(detail, ref=ref, report_command=report))
+        io.print(render_summary(detail, ref=ref))
+        io.print(report_hint(detail, ref=ref, report_command=report), soft_wrap=True)
         marks = ui("yn.no_default", checklist.language)
         while True:
             try:
@@ -1051,9 +1064,7 @@ def run_editor(initial: str, *, editor: str | None = None) -> str:
 
 def _today(tz: str | None) -> Any:
     """Today in ``tz`` (default: the ``timezone`` setting), from the one clock."""
-    from zoneinfo import ZoneInfo
-
     from butterfly.settings import get_settings
-    from butterfly.timeutil import utcnow
+    from butterfly.timeutil import today_in
 
-    return utcnow().astimezone(ZoneInfo(tz or get_settings().timezone)).date()
+    return today_in(tz or get_settings().timezone)

@@ -34,8 +34,8 @@ class TerminalIO:
     def __init__(self, console: "Console") -> None:
         self.console = console
 
-    def print(self, *objects: Any) -> None:
-        self.console.print(*objects)
+    def print(self, *objects: Any, soft_wrap: bool = False) -> None:
+        self.console.print(*objects, soft_wrap=soft_wrap)
 
     def ask(self, prompt: str) -> str:
         self.console.file.flush()
@@ -324,7 +324,7 @@ def _render_detail(detail: Any, ref: str, history: bool) -> None:
     from rich.table import Table
 
     from butterfly.answers import display_value
-    from butterfly.walk import render_summary
+    from butterfly.walk import render_summary, report_hint
 
     console = out()
     for cl in (detail.checklist, *detail.lenses):
@@ -338,6 +338,7 @@ def _render_detail(detail: Any, ref: str, history: bool) -> None:
                 table.add_row(f"{safe(q.text)} [dim]{q.id}[/]", safe(shown) if a is not None else shown)
             console.print(table)
     console.print(render_summary(detail, ref=ref))
+    console.print(report_hint(detail, ref=ref), soft_wrap=True)
     if history:
         table = Table(title="history", title_justify="left", box=None, padding=(0, 2))
         for col in ("when (UTC)", "who", "question", "old", "new"):

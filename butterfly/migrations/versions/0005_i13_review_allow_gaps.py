@@ -22,8 +22,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("review") as batch:
-        batch.add_column(sa.Column("allow_gaps", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # a plain ADD COLUMN (no table copy on SQLite: the answers' foreign keys stay untouched)
+    op.add_column("review", sa.Column("allow_gaps", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
