@@ -396,6 +396,9 @@ def test_complete_is_refused_while_required_answers_miss_and_allow_gaps_is_recor
     assert "completed with gaps (--allow-gaps)" in gaps.stdout
     shown = json.loads(cli("reviews", "show", "T-1", "--json", "--db", db_url).stdout)
     assert (shown["review"]["status"], shown["review"]["allow_gaps"]) == ("complete", True)
+    report = cli("report", "ticket", "T-1", "--db", db_url)
+    assert report.exit_code == 0, report.output
+    assert "complete, with gaps (--allow-gaps)" in report.stdout
 
     answers = tmp_path / "few.yaml"
     answers.write_text("customer.short.fast_accurate: 2\n", encoding="utf-8")
