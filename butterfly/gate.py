@@ -22,13 +22,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import and_, exists, func, select
+from sqlmodel import col
 
 from butterfly.errors import InvalidInputError
+from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.checklist import Checklist
+    from butterfly.checklist.model import Checklist
 
 SCHEMA = "butterfly.check/1"
 CLOSED_STATUSES = ("closed", "resolved")
@@ -69,7 +74,6 @@ def zone(name: str) -> tzinfo:
     """A time zone by IANA name (``UTC`` for UTC)."""
     if name.upper() == "UTC":
         return UTC
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         return ZoneInfo(name)
@@ -270,11 +274,6 @@ def run_gate(
     limit: int | None = 20,
 ) -> GateResult:
     """Measure the period against the thresholds. Read-only."""
-    from sqlalchemy import and_, exists, func, select
-    from sqlmodel import col
-
-    from butterfly.models import ActionItem, Answer, Finding, Review, Ticket
-
     if not 0.0 <= min_coverage <= 1.0:
         raise InvalidInputError(f"--min-coverage must be between 0 and 1, not {min_coverage}")
     if max_overdue < 0:

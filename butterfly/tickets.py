@@ -8,21 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from butterfly.errors import NotFoundError
+from sqlmodel import col, select
+
+from butterfly.errors import InvalidInputError, NotFoundError
+from butterfly.store.models import Ticket, TicketStatus
 from butterfly.timeutil import as_utc
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Ticket
-
 
 def get_ticket(*, session: Session, ref: str) -> Ticket:
     """The ticket ``ref`` names; :class:`NotFoundError` with close matches when there is none or it is ambiguous."""
-    from sqlmodel import col, select
-
-    from butterfly.models import Ticket
-
     ref = ref.strip()
     if ref.startswith("#") and ref[1:].isdigit():
         ticket = session.get(Ticket, int(ref[1:]))
@@ -67,11 +64,6 @@ def list_tickets(
     limit: int | None = 50,
 ) -> list[Ticket]:
     """Tickets matching the filters, newest (by creation time) first; ``since``/``until`` bound ``created_at``."""
-    from sqlmodel import col, select
-
-    from butterfly.errors import InvalidInputError
-    from butterfly.models import Ticket, TicketStatus
-
     query = select(Ticket)
     if status is not None:
         if status not in {s.value for s in TicketStatus}:

@@ -25,7 +25,7 @@ def _at(day: str, hour: int = 10) -> datetime:
 
 def make_dataset(session: Any) -> dict[str, int]:
     """Tickets at several customers (Chinese and English), three reviews, findings and action items."""
-    from butterfly.models import ActionItem, Answer, Finding, Review, Ticket
+    from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
 
     def ticket(
         ext: str,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from review_support import make_ticket
 
-from butterfly.answers import answers_for
+from butterfly.review.answers import answers_for
 
 FULL_WALK = [  # the deep walk (--deep): every question, follow-ups when an answer makes them relevant
     "?",  # customer.short.fast_accurate: help first
@@ -71,7 +71,7 @@ open(path, "w", encoding="utf-8").write("Self-check before tax day\\nsecond line
 
 def _db_arg(db_url: str) -> str:
     """How the walk's hints name the database: the SQLite file, or the URL without its password."""
-    from butterfly.db import redact_url, sqlite_path
+    from butterfly.store.db import redact_url, sqlite_path
 
     path = sqlite_path(db_url)
     return str(path) if path is not None else redact_url(db_url)
@@ -118,7 +118,8 @@ def test_full_walk_saves_everything_with_guards_actions_and_summary(cli, session
     assert "(reworded)" in out
     assert "Add a template check to the release list — li, " in out
 
-    from butterfly.reviews import get_review, review_detail
+    from butterfly.review.lifecycle import get_review
+    from butterfly.review.queries import review_detail
 
     review = get_review(session=session, ticket_id=ticket.id, reviewer="tester")
     detail = review_detail(session=session, review=review)
@@ -158,7 +159,7 @@ def test_stop_and_resume_where_the_reviewer_left(cli, session, db_url) -> None: 
     assert "Resuming your review: 3/14 answered" in second.stdout
     assert "Continuing at customer.short.progress_updates" in second.stdout
     assert "Stopped. 4/14 answered" in second.stdout
-    from butterfly.reviews import get_review
+    from butterfly.review.lifecycle import get_review
 
     review = get_review(session=session, ticket_id=ticket.id, reviewer="tester")
     assert set(answers_for(session=session, review_id=review.id)) == {
@@ -179,7 +180,7 @@ def test_jump_to_a_cell_and_invalid_answers_are_asked_again(cli, session, db_url
     assert "5) Company, mid term: process and training" in out
     assert "'sometimes' is not one of the choices" in out
     assert "Back to the first unanswered question: customer.short.fast_accurate" in out
-    from butterfly.reviews import list_reviews
+    from butterfly.review.queries import list_reviews
 
     [row] = list_reviews(session=session)
     assert row.answered == 3
@@ -251,7 +252,8 @@ def test_complete_review_is_only_reopened_on_request(cli, session, db_url) -> No
     make_ticket(session, "T-1")
     path_lines = ["2", "j", "6", "q"]
     assert _walk(cli, db_url, "T-1", path_lines).exit_code == 0
-    from butterfly.reviews import complete_review, list_reviews
+    from butterfly.review.lifecycle import complete_review
+    from butterfly.review.queries import list_reviews
 
     [row] = list_reviews(session=session)
     complete_review(session=session, review=row.review, allow_gaps=True)
@@ -273,7 +275,7 @@ def test_lens_questions_follow_the_six_cells(cli, session, db_url) -> None:  # t
     assert "human-needs.relevant.goal" in result.stdout
     rows = json.loads(cli("reviews", "list", "--json", "--db", db_url).stdout)
     assert rows[0]["lenses"] == ["human-needs"]
-    from butterfly.checklist import load_builtin
+    from butterfly.checklist.model import load_builtin
 
     assert rows[0]["questions"] == 33 + len(load_builtin("human-needs", "en").questions)
 
@@ -285,7 +287,7 @@ def test_walk_in_chinese_shows_the_chinese_checklist_and_guard_texts(cli, sessio
     assert "公司端" in result.stdout or "公司" in result.stdout
     assert "这个回答似乎把原因归到了某个具体的人身上" in result.stdout
     assert "[r] 重新表述" in result.stdout
-    from butterfly.reviews import list_reviews
+    from butterfly.review.queries import list_reviews
 
     [row] = list_reviews(session=session)
     assert row.findings == 1
@@ -349,7 +351,7 @@ def test_default_walk_asks_13_questions_with_two_text_answers(cli, session, db_u
     assert "complete, 13/13 answered" in out
     for not_asked in ("progress_updates", "compensation_at", "friend_mindset", "cost_of_fixing", "capability_plan"):
         assert not_asked not in out
-    from butterfly.reviews import get_review
+    from butterfly.review.lifecycle import get_review
 
     review = get_review(session=session, ticket_id=ticket.id, reviewer="tester")
     assert (review.status, review.allow_gaps) == ("complete", False)
@@ -367,7 +369,7 @@ def test_one_line_ratings_skip_na_and_a_whole_cell_na(cli, session, db_url) -> N
     assert "'x' is not a rating (use 0, 1, 2, - to skip, na)." in result.stdout
     assert "1 question(s) of this cell marked N/A." in result.stdout  # need_escalation
     assert "2 question(s) of this cell marked N/A." in result.stdout  # compensation_made and save_face
-    from butterfly.reviews import get_review
+    from butterfly.review.lifecycle import get_review
 
     review = get_review(session=session, ticket_id=ticket.id, reviewer="tester")
     answers = answers_for(session=session, review_id=review.id)
@@ -432,7 +434,7 @@ def test_a_review_resumes_in_its_own_language_and_hints_carry_the_options(cli, s
     assert again.stdout.count("ticket T-1") == 2  # c showed the ticket again
     assert "深入檢查：從現在起問全部問題。" in again.stdout
     # d: the deep questions are asked too: "1 2" rated certainty and the deep friend_mindset
-    from butterfly.reviews import list_reviews
+    from butterfly.review.queries import list_reviews
 
     [row] = list_reviews(session=session)
     assert answers_for(session=session, review_id=row.review.id)["customer.short.friend_mindset"].value == 2
@@ -447,7 +449,7 @@ def test_a_due_date_in_the_past_asks_for_confirmation(cli, session, db_url) -> N
     assert "2001-01-02 is in the past. Keep it? [y/N]" in result.stdout
     from sqlmodel import select
 
-    from butterfly.models import ActionItem
+    from butterfly.store.models import ActionItem
 
     [item] = session.exec(select(ActionItem)).all()
     assert str(item.due_date) == "2001-01-02"

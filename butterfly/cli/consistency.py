@@ -69,7 +69,7 @@ def consistency_command(
     import sys
 
     from butterfly.cli._common import session_for
-    from butterfly.consistency import consistency, render_consistency, until_end
+    from butterfly.reports.consistency import consistency, render_consistency, until_end
     from butterfly.settings import get_settings
 
     settings = get_settings()

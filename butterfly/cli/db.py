@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, resolve_db, safe
+from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, resolve_db
+from butterfly.sanitise import terminal_safe
 
 db_app = typer.Typer(
     help="Database: upgrade the schema, show information, back up, check integrity.", no_args_is_help=True
@@ -20,7 +21,7 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from butterfly import db as database
+    from butterfly.store import db as database
 
     url = resolve_db(ctx, db)
     engine = database.get_engine(url)
@@ -29,9 +30,9 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     except SQLAlchemyError as exc:
         raise database.database_error(exc, engine) from None
     if before == after:
-        err().print(f"{safe(database.redact_url(url))}: already at revision {after}")
+        err().print(f"{terminal_safe(database.redact_url(url))}: already at revision {after}")
     else:
-        err().print(f"{safe(database.redact_url(url))}: upgraded {before or 'empty'} -> {after}")
+        err().print(f"{terminal_safe(database.redact_url(url))}: upgraded {before or 'empty'} -> {after}")
 
 
 @db_app.command("info")
@@ -40,7 +41,7 @@ def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
 
     Example: butterfly db info
     """
-    from butterfly import db as database
+    from butterfly.store import db as database
 
     url = resolve_db(ctx, db)
     with database.open_session(url) as session:
@@ -59,7 +60,7 @@ def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
     from rich.table import Table
 
     console = out()
-    console.print(f"database: {safe(data['url'])}")
+    console.print(f"database: {terminal_safe(data['url'])}")
     console.print(f"backend:  {data['backend']}")
     console.print(f"revision: {revision} (newest: {data['head']})")
     table = Table("table", "rows")
@@ -84,7 +85,7 @@ def backup(
 
     Example: butterfly db backup ~/backups/butterfly-before-upgrade.db
     """
-    from butterfly import maintenance
+    from butterfly.store import maintenance
 
     url = resolve_db(ctx, db)
     result = maintenance.backup_database(url=url, dest=path, overwrite=force)
@@ -101,7 +102,7 @@ def backup(
         return
     rows = sum(result.tables.values())
     err().print(
-        f"backed up {safe(result.source)} to {safe(result.path)} "
+        f"backed up {terminal_safe(result.source)} to {terminal_safe(result.path)} "
         f"({result.size:,} bytes, {rows:,} rows, revision {result.revision or 'none'})"
     )
 
@@ -117,8 +118,8 @@ def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) 
 
     Example: butterfly db check --json
     """
-    from butterfly import db as database
-    from butterfly import maintenance
+    from butterfly.store import db as database
+    from butterfly.store import maintenance
 
     url = resolve_db(ctx, db)
     maintenance.require_existing_database(url)
@@ -130,10 +131,10 @@ def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) 
         from rich.table import Table
 
         console = out()
-        console.print(f"database: {safe(report.url)}")
+        console.print(f"database: {terminal_safe(report.url)}")
         table = Table("check", "result", "detail")
         for item in report.items:
-            table.add_row(safe(item.name), item.level, safe(item.detail))
+            table.add_row(terminal_safe(item.name), item.level, terminal_safe(item.detail))
         console.print(table)
         n = len(report.problems)
         if report.ok:

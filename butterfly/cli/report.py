@@ -76,7 +76,7 @@ def _templates(templates: Path | None) -> Path | None:
 
 
 def _team_checklist(lang: str):  # type: ignore[no-untyped-def]
-    from butterfly.checklist import resolve_checklist
+    from butterfly.checklist.model import resolve_checklist
     from butterfly.settings import get_settings
 
     spec = get_settings().checklist

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
 from butterfly.importers.fields import FIELDS, STATUSES, canonical_field, field_for_header, normalize_header
@@ -153,8 +156,6 @@ def _parse(path: Path, text: str) -> Any:
 def _parse_any(path: Path, text: str) -> Any:
     suffix = path.suffix.lower()
     if suffix == ".toml":
-        import tomllib
-
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -164,7 +165,6 @@ def _parse_any(path: Path, text: str) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
-    import yaml
 
     try:
         return yaml.safe_load(text)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
-from butterfly.importers import native, servicenow
+from butterfly.importers import columnar, native, servicenow
 from butterfly.importers.bulk import BulkConnection, Counts, TicketWriter
 from butterfly.importers.dates import to_utc_text, zone
 from butterfly.importers.encoding import Encoding, detect
@@ -189,7 +189,7 @@ def import_files(
         if isinstance(exc, Exception) and type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg"):
             from sqlalchemy import Engine
 
-            from butterfly.db import database_error
+            from butterfly.store.db import database_error
 
             raise database_error(exc, engine if isinstance(engine, Engine) else None) from None
         raise
@@ -224,7 +224,7 @@ def _finish_runs_interrupted(engine: Any, summaries: list[FileSummary]) -> None:
         from sqlalchemy import update
         from sqlmodel import Session, col
 
-        from butterfly.models import ImportRun
+        from butterfly.store.models import ImportRun
 
         with Session(engine) as session:
             session.execute(
@@ -425,8 +425,6 @@ def _load_columnar(
     options: _Options,
 ) -> bool:
     """The columnar first load (:mod:`butterfly.importers.columnar`); False: the file goes record by record."""
-    from butterfly.importers import columnar
-
     summary = run.summary
     database = db.engine.url.database
     why = columnar.unavailable()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
+import yaml
+
 from butterfly.errors import FileProblemsError, NotFoundError, Problem
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
@@ -12,8 +14,6 @@ LANGUAGES = ("zh-CN", "zh-TW", "en")
 
 @lru_cache(maxsize=1)
 def _all_labels() -> dict[str, dict[str, str]]:
-    import yaml
-
     source = resources.files("butterfly") / "data" / "report_labels.yaml"
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
     problems = []

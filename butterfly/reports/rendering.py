@@ -12,6 +12,7 @@ return Markup).
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,24 +25,27 @@ from jinja2 import (
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
+    TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
+    UndefinedError,
     pass_context,
     select_autoescape,
 )
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from butterfly import __version__
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
 from butterfly.paths import templates_dir
 from butterfly.reports import svg
+from butterfly.sanitise import CONTROL
 from butterfly.timeutil import format_duration
 
 FORMATS = ("md", "html", "json")
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#+!$])")
 _LINE_START = re.compile(r"^(\s*)(?:([-=])|(\d+)([.)]))", re.MULTILINE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _html_entities(text: str) -> str:
@@ -64,7 +68,7 @@ def md_inline(value: object) -> Markup:
         return Markup("")
     if isinstance(value, Markup):
         return value
-    text = _CONTROL.sub("", str(value))
+    text = CONTROL.sub("", str(value))
     text = re.sub(r"\s*[\r\n]+\s*", " ", text)
     text = _MD_SPECIAL.sub(r"\\\1", _html_entities(text))
     text = _LINE_START.sub(_escape_line_start, text)
@@ -77,7 +81,7 @@ def md_block(value: object) -> Markup:
         return Markup("")
     if isinstance(value, Markup):
         return value
-    text = _CONTROL.sub("", str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    text = CONTROL.sub("", str(value)).replace("\r\n", "\n").replace("\r", "\n")
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     out = []
     for para in paragraphs:
@@ -95,7 +99,7 @@ def _finalize(ctx: Context, value: Any) -> Any:
     if isinstance(value, str) and not isinstance(value, Markup):
         if name.endswith(".md"):
             return md_inline(value)
-        return _CONTROL.sub("", value)  # .html: no terminal escapes or bidi overrides, even in a file someone cats
+        return CONTROL.sub("", value)  # .html: no terminal escapes or bidi overrides, even in a file someone cats
     return value
 
 
@@ -176,8 +180,6 @@ def make_environment(user_templates: str | Path | None = None) -> Environment:
 
 def render(template: str, context: dict[str, Any], *, user_templates: str | Path | None = None) -> str:
     """Render ``template`` (e.g. ``ticket.md``) with ``context``; template mistakes name the file and line."""
-    from jinja2 import TemplateError, UndefinedError
-
     env = make_environment(user_templates)
     try:
         return env.get_template(template).render(**context)
@@ -194,8 +196,6 @@ def render(template: str, context: dict[str, Any], *, user_templates: str | Path
 
 def report_context(report: Any, labels: dict[str, str], *, lang: str, tz: str) -> dict[str, Any]:
     """What every report template gets: ``report``, the labels ``t``, ``lang``, ``tz`` and wing/horizon names."""
-    from butterfly import __version__
-
     return {
         "report": report,
         "t": labels,
@@ -221,7 +221,5 @@ def render_report(
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown report format '{fmt}'", hint="use md, html or json")
     if fmt == "json":
-        import json
-
         return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
     return render(f"{name}.{fmt}", report_context(report, labels, lang=lang, tz=tz), user_templates=user_templates)

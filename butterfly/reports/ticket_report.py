@@ -3,6 +3,7 @@ figure's scores, findings, action items and similar tickets at other customers."
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -10,17 +11,28 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
+from sqlmodel import col, select
 
-from butterfly.checklist import DEFAULT_CHECKLIST_ID, AnswerKind, Checklist, Question, load_builtin, resolve_checklist
+from butterfly.checklist.model import (
+    DEFAULT_CHECKLIST_ID,
+    AnswerKind,
+    Checklist,
+    Question,
+    load_builtin,
+    resolve_checklist,
+)
 from butterfly.errors import ButterflyError, NotFoundError
 from butterfly.reports.textsim import jaccard, normalise
-from butterfly.scoring import AnswerValue, cell_scores
+from butterfly.review.experience import load_experience_levels
+from butterfly.review.scoring import AnswerValue, cell_scores
+from butterfly.store.models import ActionItem, Answer, Finding, Review
+from butterfly.store.models import Ticket as TicketModel
 from butterfly.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Ticket
 
 TIMELINE_FIELDS = ("created_at", "first_response_at", "resolved_at", "closed_at")
 
@@ -149,7 +161,7 @@ class TicketReport(BaseModel):
     findings: list[FindingRow]
     actions: list[ActionRow]
     similar: list[SimilarRow]
-    similar_method: str  # "similar" (butterfly.similar) or "fallback"
+    similar_method: str  # "similar" (butterfly.review.similar) or "fallback"
 
 
 # -- answers as text ----------------------------------------------------------------------------------------
@@ -304,12 +316,10 @@ def _rows(
 
 
 def _similar(session: Session, ticket: Ticket, limit: int) -> tuple[list[SimilarRow], str]:
-    """Similar tickets at other customers: ``butterfly.similar`` when installed, else a simple fallback."""
-    import importlib
-
+    """Similar tickets at other customers: ``butterfly.review.similar`` when installed, else a simple fallback."""
     found: list[tuple[Any, float | None]]
     try:
-        finder = importlib.import_module("butterfly.similar").similar_tickets
+        finder = importlib.import_module("butterfly.review.similar").similar_tickets
     except (ImportError, AttributeError):
         finder = None
     if finder is not None:
@@ -341,10 +351,6 @@ def _similar(session: Session, ticket: Ticket, limit: int) -> tuple[list[Similar
 def _similar_fallback(session: Session, ticket: Ticket, limit: int) -> list[tuple[Any, float | None]]:
     """Tickets at other customers in the same category (or, without one, among the latest 2,000), ranked by the
     text similarity of subject and description."""
-    from sqlmodel import col, select
-
-    from butterfly.models import Ticket as TicketModel
-
     query = select(TicketModel).where(TicketModel.id != ticket.id)
     if ticket.customer is not None:
         query = query.where((col(TicketModel.customer) != ticket.customer) | col(TicketModel.customer).is_(None))
@@ -374,11 +380,6 @@ def build_ticket_report(
     now: datetime | None = None,
 ) -> TicketReport:
     """Everything the retrospective of ``ticket`` shows, in ``lang``; only ``reviewers``' reviews when given."""
-    from sqlmodel import col, select
-
-    from butterfly.experience import load_experience_levels
-    from butterfly.models import ActionItem, Answer, Finding, Review
-
     assert ticket.id is not None
     now = now or utcnow()
     reviews = list(

@@ -9,6 +9,8 @@ time zone.
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -18,13 +20,20 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
+from sqlalchemy import Date, bindparam, func, or_, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
-from butterfly.checklist import DEFAULT_CHECKLIST_ID, Checklist, Guard, builtin_checklist_ids, load_builtin
+from butterfly.checklist.model import DEFAULT_CHECKLIST_ID, Checklist, Guard, builtin_checklist_ids, load_builtin
 from butterfly.errors import InvalidInputError, NotFoundError
+from butterfly.reports.consistency import consistency
 from butterfly.reports.recurring import DEFAULT_METHOD, GroupInput, category_key, group_labels, groups_of
 from butterfly.reports.silent import SilentCustomer, SilentRule, silent_customers
 from butterfly.reports.textsim import SimilarityParams, cluster_texts, normalise
-from butterfly.scoring import AnswerValue, cell_scores
+from butterfly.review.experience import load_experience_levels
+from butterfly.review.scoring import AnswerValue, cell_scores
+from butterfly.store.models import ActionItem, Answer, Finding, FindingKind, Review, Ticket, UTCDateTime
 from butterfly.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
@@ -166,7 +175,9 @@ class WeeklyReport(BaseModel):
     findings: FindingSummary
     stories: list[Story]
     experience: dict[str, Any] | None = None
-    consistency: dict[str, Any] | None = None  # butterfly.consistency over the weeks_back weeks up to the week's end
+    consistency: dict[str, Any] | None = (
+        None  # butterfly.reports.consistency over the weeks_back weeks up to the week's end
+    )
 
 
 # -- weeks ---------------------------------------------------------------------------------------------------
@@ -207,9 +218,6 @@ def last_complete_week(now: datetime, tz: str = "UTC") -> str:
 
 def _c(*attrs: Any) -> list[Any]:
     """Model attributes as SQL column expressions (typed for ``select``); model classes pass through."""
-    from sqlalchemy.sql.elements import ColumnElement
-    from sqlmodel import col
-
     return [a if isinstance(a, type | ColumnElement) else col(a) for a in attrs]
 
 
@@ -320,11 +328,6 @@ class _WeekTicket:
 
 def closed_tickets(session: Session, start: datetime, end: datetime) -> list[_WeekTicket]:
     """The tickets closed in ``[start, end)`` (status closed/resolved), with what grouping needs."""
-    from sqlalchemy import select
-    from sqlmodel import col
-
-    from butterfly.models import Ticket
-
     stmt = select(
         *_c(
             Ticket.id,
@@ -350,11 +353,7 @@ def _history(session: Session, start: datetime, end: datetime) -> list[tuple[Any
     Columns: customer, organization, category, subcategory, tags (JSON text or list), subject, created_at,
     closed_at (text on SQLite, datetime on PostgreSQL).
     """
-    from sqlalchemy import bindparam, text
-
-    from butterfly.models import UTCDateTime
-
-    stmt = text(
+    stmt = sql_text(
         "SELECT customer, organization, category, subcategory, tags, subject, created_at, closed_at FROM ticket "
         "WHERE status IN ('closed', 'resolved') AND closed_at >= :start AND closed_at < :end"
     ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
@@ -363,15 +362,11 @@ def _history(session: Session, start: datetime, end: datetime) -> list[tuple[Any
 
 def json_key(value: Any) -> str:
     """A hashable stand-in for a decoded JSON value (PostgreSQL returns lists)."""
-    import json
-
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def _raw_tags(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
-        import json
-
         try:
             value = json.loads(value)
         except ValueError:
@@ -383,11 +378,6 @@ def _action_links(
     session: Session, start: datetime, end: datetime, today: date
 ) -> tuple[dict[int, list[ActionLink]], dict[str, list[ActionLink]]]:
     """Action items of the week's closed tickets (by ticket id), and process patches by category key."""
-    from sqlalchemy import func, or_, select
-    from sqlmodel import col
-
-    from butterfly.models import ActionItem, Review, Ticket
-
     ticket_id = func.coalesce(ActionItem.ticket_id, Review.ticket_id)
     stmt = (
         select(
@@ -576,11 +566,6 @@ def demand_signals(
     *, session: Session, start: datetime, end: datetime, extra: Iterable[Checklist] = ()
 ) -> list[DemandGroup]:
     """Answers to ``demand_signal`` questions in reviews completed in the week, similar ones grouped."""
-    from sqlalchemy import select
-    from sqlmodel import col
-
-    from butterfly.models import Answer, Review, Ticket
-
     ids = guard_questions(Guard.demand_signal, extra)
     if not ids:
         return []
@@ -629,11 +614,6 @@ def review_coverage(
     *, session: Session, start: datetime, end: datetime, closed: int, lang: str, main: Checklist | None
 ) -> Coverage:
     """Closed tickets of the week vs. reviewed, by reviewer; which cells were weak most often."""
-    from sqlalchemy import select
-    from sqlmodel import col
-
-    from butterfly.models import Answer, Review, Ticket
-
     in_week = (
         col(Ticket.status).in_(CLOSED_STATUSES),
         col(Ticket.closed_at) >= start,
@@ -713,12 +693,7 @@ def review_coverage(
 
 def action_summary(*, session: Session, start: datetime, end: datetime, today: date) -> ActionSummary:
     """Action items opened and done in the week, overdue at its end, open in total; the overdue ones listed."""
-    from sqlalchemy import Date, bindparam, select, text
-    from sqlmodel import col
-
-    from butterfly.models import ActionItem, Review, Ticket, UTCDateTime
-
-    stmt = text(
+    stmt = sql_text(
         "SELECT "
         "SUM(CASE WHEN created_at >= :start AND created_at < :end THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN done_at >= :start AND done_at < :end THEN 1 ELSE 0 END), "
@@ -734,7 +709,6 @@ def action_summary(*, session: Session, start: datetime, end: datetime, today: d
         session.connection().execute(stmt, {"start": start, "end": end, "today": today}).one()
     )
     ticket_id = select(*_c(Review.ticket_id)).where(col(Review.id) == ActionItem.review_id).scalar_subquery()
-    from sqlalchemy import func
 
     rows = _all(
         session,
@@ -768,11 +742,6 @@ def action_summary(*, session: Session, start: datetime, end: datetime, today: d
 
 def finding_summary(*, session: Session, start: datetime, end: datetime) -> FindingSummary:
     """Findings made in the week, counted by kind, the latest listed."""
-    from sqlalchemy import func, select
-    from sqlmodel import col
-
-    from butterfly.models import Finding, FindingKind, Review, Ticket
-
     window = (col(Finding.created_at) >= start, col(Finding.created_at) < end)
     counts = {kind.value: 0 for kind in FindingKind}
     for kind, n in _all(session, select(*_c(Finding.kind, func.count())).where(*window).group_by(Finding.kind)):
@@ -798,12 +767,6 @@ def stories(*, session: Session, start: datetime, end: datetime, lang: str, main
     """Reviews completed in the week with an outstanding customer outcome (experience level "ultimate", or a full
     score in the customer's long-term cell). A review whose case is planned for publicity without the customer's
     consent is never listed."""
-    from sqlalchemy import select
-    from sqlmodel import col
-
-    from butterfly.experience import load_experience_levels
-    from butterfly.models import Answer, Review, Ticket
-
     extra = [main] if main is not None else []
     planned_ids = set(guard_questions(Guard.publicity_planned, extra))
     consent_ids = set(guard_questions(Guard.consent_given, extra))
@@ -870,11 +833,9 @@ def stories(*, session: Session, start: datetime, end: datetime, lang: str, main
 
 
 def _experience(session: Session, start: datetime, lang: str) -> dict[str, Any] | None:
-    """The experience-level summary of ``butterfly.experience_stats`` when it is there."""
-    import importlib
-
+    """The experience-level summary of ``butterfly.reports.experience_stats`` when it is there."""
     try:
-        summary = importlib.import_module("butterfly.experience_stats").experience_summary
+        summary = importlib.import_module("butterfly.reports.experience_stats").experience_summary
     except (ImportError, AttributeError):
         return None
     result: dict[str, Any] = summary(session=session, week_start=start, language=lang).to_dict()
@@ -882,9 +843,7 @@ def _experience(session: Session, start: datetime, lang: str) -> dict[str, Any] 
 
 
 def _consistency(session: Session, end: datetime, weeks: int, lang: str, by: str) -> dict[str, Any]:
-    """Resolution times, review scores and experience levels across groups (``butterfly.consistency``)."""
-    from butterfly.consistency import consistency
-
+    """Resolution times, review scores and experience levels across groups (``butterfly.reports.consistency``)."""
     return consistency(session=session, by=by, weeks=weeks, end=end, language=lang).to_dict()
 
 

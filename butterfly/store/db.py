@@ -16,12 +16,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.util.exc import CommandError
+from sqlalchemy import create_engine, event, func, inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, SQLModel
+
+import butterfly.store.models  # noqa: F401 - register the tables
 from butterfly.errors import DatabaseError
+from butterfly.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.engine import Connection
-    from sqlmodel import Session
 
     from butterfly.settings import Settings
 
@@ -34,8 +42,6 @@ _lock = threading.Lock()
 def resolve_url(db: str | None = None, settings: Settings | None = None) -> str:
     """The database URL from ``--db`` (a path or URL), settings, or the default SQLite file."""
     if settings is None:
-        from butterfly.settings import get_settings
-
         settings = get_settings()
     value = db or settings.database_url
     if value is None:
@@ -79,8 +85,6 @@ def _create_private_file(path: Path) -> None:
 
 def _sqlite_busy_timeout_ms() -> int:
     """The SQLite busy timeout: ``BUTTERFLY_SQLITE_BUSY_TIMEOUT`` seconds (settings), default 30 s."""
-    from butterfly.settings import get_settings
-
     return int(get_settings().sqlite_busy_timeout * 1000)
 
 
@@ -102,7 +106,6 @@ def get_engine(url: str) -> Engine:
         engine = _engines.get(url)
         if engine is not None:
             return engine
-        from sqlalchemy import create_engine, event
 
         # SQLAlchemy logs (with a traceback) when it cannot reset a pooled connection whose server has gone; with
         # no logging configured Python would print that to stderr. The error itself reaches the user as a
@@ -145,8 +148,6 @@ def dispose_engines() -> None:
 
 
 def _alembic_config(connection: Connection | None = None) -> Any:
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     if connection is not None:
@@ -180,8 +181,6 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision of the database (``None`` for an empty database)."""
-    from sqlalchemy import inspect, text
-
     with engine.connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
@@ -190,10 +189,6 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Migrate the database to ``revision``; returns (before, after). Safe to run concurrently."""
-    from alembic import command
-    from alembic.util.exc import CommandError
-    from sqlalchemy import text
-
     before = current_revision(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -216,7 +211,6 @@ def ensure_schema(engine: Engine) -> None:
     key = str(engine.url)
     if key in _migrated:
         return
-    from sqlalchemy.exc import SQLAlchemyError
 
     try:
         if current_revision(engine) != head_revision():
@@ -262,9 +256,6 @@ def database_error(exc: Exception, engine: Engine | None = None) -> DatabaseErro
 @contextmanager
 def open_session(url: str | None = None, *, migrate: bool = True) -> Iterator[Session]:
     """One session for one command; migrations applied on first use; driver errors become DatabaseError."""
-    from sqlalchemy.exc import SQLAlchemyError
-    from sqlmodel import Session
-
     engine = get_engine(url or resolve_url())
     if migrate:
         ensure_schema(engine)
@@ -277,11 +268,6 @@ def open_session(url: str | None = None, *, migrate: bool = True) -> Iterator[Se
 
 def table_counts(session: Session) -> dict[str, int]:
     """Row counts of butterfly's tables."""
-    from sqlalchemy import func, select
-    from sqlmodel import SQLModel
-
-    import butterfly.models  # noqa: F401 - register the tables
-
     counts = {}
     for name, table in sorted(SQLModel.metadata.tables.items()):
         counts[name] = int(session.execute(select(func.count()).select_from(table)).scalar_one())

@@ -16,13 +16,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from butterfly.checklist import AnswerKind, Checklist, Question
+import yaml
+
+from butterfly.checklist.model import AnswerKind, Checklist, Question, load_checklist_file
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
+from butterfly.reports.rendering import render
 
 FORMATS = ("json", "yaml", "md", "html", "csv", "schema")
 SCHEMA_ID = "https://butterfly-check.invalid/schema/checklist.json"
@@ -170,8 +174,6 @@ def _dump_json(data: Any) -> str:
 
 
 def _dump_yaml(data: Any) -> str:
-    import yaml
-
     return str(yaml.safe_dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False, width=100))
 
 
@@ -285,8 +287,6 @@ def render_html(checklist: Checklist, *, lenses: Sequence[Checklist] = (), templ
     Rendered through the reports' Jinja environment, so a team's ``templates`` folder can override
     ``checklist.html`` (or ``{% extends "default:checklist.html" %}`` and change one block).
     """
-    from butterfly.reports.rendering import render
-
     sections = []
     for cl in (checklist, *lenses):
         sections.append(
@@ -358,7 +358,7 @@ def render_csv(checklists: Iterable[Checklist]) -> str:
 
 # -- validation of team checklist files ------------------------------------------------------------------------
 
-# The answer kind each guard's consumers expect (``butterfly.guards``, the gate, the weekly report).
+# The answer kind each guard's consumers expect (``butterfly.review.guards``, the gate, the weekly report).
 GUARD_KINDS: dict[str, tuple[AnswerKind, ...]] = {
     "compensation_made": (AnswerKind.yes_no,),
     "compensation_time": (AnswerKind.datetime,),
@@ -405,8 +405,6 @@ class ValidationResult:
 
 def validate_checklist_file(path: str | Path) -> ValidationResult:
     """Every problem of one checklist file (never raises for a bad file: the problems are the result)."""
-    from butterfly.checklist import load_checklist_file
-
     name = str(path)
     result = ValidationResult(name)
     try:
@@ -422,8 +420,6 @@ def validate_checklist_file(path: str | Path) -> ValidationResult:
 
 def _duplicate_keys(path: Path, name: str) -> list[Problem]:
     """YAML keeps the last of two equal keys silently; a hand-edited checklist should hear about it."""
-    import yaml
-
     try:
         root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
@@ -487,8 +483,6 @@ def _guard_warnings(cl: Checklist, path: Path, name: str) -> list[Problem]:
 
 def _question_lines(path: Path) -> dict[str, int]:
     """Line of each ``id: <question id>`` in the file (for warnings), best effort."""
-    import re
-
     found: dict[str, int] = {}
     try:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

@@ -2,7 +2,7 @@
 
 The engine is independent of the terminal: it talks to a small :class:`WalkIO` (print a Rich renderable, ask
 for one line, open an editor), so it runs the same under a real terminal, ``CliRunner(input=...)`` and pexpect.
-Nothing is kept only in memory: each answer goes through :func:`butterfly.answers.save_answer`, which commits
+Nothing is kept only in memory: each answer goes through :func:`butterfly.review.answers.save_answer`, which commits
 at once, and the review remembers the question the reviewer was on, so running the command again resumes
 there. Ctrl-C, a closed terminal or ``kill -9`` lose at most the answer being typed.
 
@@ -18,37 +18,63 @@ answer makes relevant; ``--deep`` (or ``d``) asks every question. Every word pri
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from butterfly import walk_input
-from butterfly.answers import display_value, save_answer, validate_answer
-from butterfly.checklist import AnswerKind, Cell, Checklist, Guard, Question, is_asked, missing_required
+from rich.rule import Rule
+from rich.table import Table
+
+from butterfly.checklist.model import (
+    ActionKind,
+    AnswerKind,
+    Cell,
+    Checklist,
+    Guard,
+    Question,
+    is_asked,
+    missing_required,
+)
 from butterfly.errors import ConflictError, InvalidInputError
-from butterfly.guards import (
+from butterfly.review import walk_input
+from butterfly.review.actions import create_action, parse_due, parse_kind
+from butterfly.review.answers import answer_values, answers_for, display_value, save_answer, validate_answer
+from butterfly.review.guards import (
     Publication,
     certainty_line,
     compensation_before_resolution,
     consent_text,
     find_blame,
-    finding_title,
     local_time,
     publication_status,
     skip_reason,
     text,
 )
-from butterfly.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
+from butterfly.review.lifecycle import (
+    complete_review,
+    discard_if_empty,
+    ensure_reviewable,
+    get_review,
+    load_lenses,
+    refresh_findings,
+    reopen_review,
+    set_experience_level,
+    set_position,
+    start_review,
+)
+from butterfly.review.queries import review_detail
+from butterfly.review.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
+from butterfly.sanitise import terminal_plain, terminal_safe
+from butterfly.settings import get_settings
+from butterfly.store.models import ReviewStatus
 from butterfly.texts import ui
-from butterfly.timeutil import as_utc, format_duration
+from butterfly.timeutil import format_duration, today_in
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Answer, Review, Ticket
-    from butterfly.reviews import ReviewDetail
+    from butterfly.review.queries import ReviewDetail
+    from butterfly.store.models import Answer, Review, Ticket
 
 COMMANDS = frozenset({"?", "b", "s", "j", "q", "e", "a", "c", "d", "x", "<", ">"})
 
@@ -68,23 +94,17 @@ class WalkIO(Protocol):
         """Let the reviewer edit ``initial`` in their editor; returns the new text."""
         ...
 
+    def show_context(self, context: ReviewContext) -> None:
+        """Show the ticket's context (facts, timeline, the customer's history, similar tickets)."""
+        ...
+
+    def show_summary(self, detail: ReviewDetail, ref: str, report_command: str | None = None) -> None:
+        """Show the review's summary (cell scores, findings, action items) and the report command, unwrapped."""
+        ...
+
 
 class WalkStopped(Exception):
     """The reviewer quit (``q``) or the input was closed; everything answered is saved."""
-
-
-def _plain(value: object) -> str:
-    """Untrusted text without control sequences (for plain prompts)."""
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", str(value or ""))
-
-
-def _safe(value: object) -> str:
-    """Untrusted text made inert for the terminal (no control sequences, no Rich markup)."""
-    from rich.markup import escape
-
-    if value is None:
-        return ""
-    return escape(re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", "", str(value)))
 
 
 # -- context panel ------------------------------------------------------------------------------------------
@@ -106,99 +126,6 @@ def review_context(*, session: Session, ticket: Ticket, similar_limit: int = 5) 
         history=customer_history(session=session, ticket=ticket),
         similar=similar_tickets(session=session, ticket=ticket, limit=similar_limit),
     )
-
-
-def _fmt_time(value: datetime | None) -> str:
-    v = as_utc(value)
-    return v.strftime("%Y-%m-%d %H:%M") if v is not None else "-"
-
-
-def timeline(ticket: Ticket) -> list[tuple[str, datetime | None, timedelta | None, timedelta | None]]:
-    """(step, when, since the previous step, since creation) for created → first response → resolved → closed."""
-    steps = [
-        ("created", ticket.created_at),
-        ("first response", ticket.first_response_at),
-        ("resolved", ticket.resolved_at),
-        ("closed", ticket.closed_at),
-    ]
-    out: list[tuple[str, datetime | None, timedelta | None, timedelta | None]] = []
-    created = as_utc(ticket.created_at)
-    previous = created
-    for name, when in steps:
-        w = as_utc(when)
-        step = (w - previous) if (w is not None and previous is not None and name != "created") else None
-        total = (w - created) if (w is not None and created is not None and name != "created") else None
-        out.append((name, w, step, total))
-        if w is not None:
-            previous = w
-    return out
-
-
-def render_context(ctx: ReviewContext) -> Any:
-    """The context panel as a Rich renderable."""
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.table import Table
-
-    t = ctx.ticket
-    facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="bold")
-    facts.add_column()
-    facts.add_row("subject", _safe(t.subject) or "-")
-    facts.add_row("customer", _safe(t.customer) or "-")
-    facts.add_row("category", _safe(" / ".join(x for x in (t.category, t.subcategory) if x)) or "-")
-    facts.add_row("status", _safe(t.status))
-    facts.add_row("assignee", _safe(t.assignee) or "-")
-    if t.priority or t.channel:
-        facts.add_row("priority / channel", _safe(f"{t.priority or '-'} / {t.channel or '-'}"))
-
-    line = Table(title="timeline", title_justify="left", box=None, padding=(0, 2))
-    line.add_column("step")
-    line.add_column("when (UTC)")
-    line.add_column("after previous", justify="right")
-    line.add_column("after creation", justify="right")
-    for name, when, step, total in timeline(t):
-        line.add_row(name, _fmt_time(when), format_duration(step), format_duration(total))
-
-    h = ctx.history
-    if h.customer:
-        history = (
-            f"[bold]customer's earlier tickets:[/] {h.earlier} ({h.last_90_days} in the {90} days before this one)"
-        )
-        for b in h.recent[:3]:
-            history += (
-                f"\n  {_safe(b.external_id)}  {_fmt_time(b.created_at)}  {_safe(b.subject)}  [dim]{_safe(b.status)}[/]"
-            )
-    else:
-        history = "[bold]customer's earlier tickets:[/] unknown customer"
-
-    parts: list[Any] = [facts, "", line, "", history, ""]
-    if ctx.similar:
-        sim = Table(
-            title="the same problem at other customers (closed)", title_justify="left", box=None, padding=(0, 2)
-        )
-        sim.add_column("ticket")
-        sim.add_column("customer")
-        sim.add_column("subject")
-        sim.add_column("closed")
-        sim.add_column("why")
-        for s in ctx.similar:
-            why = []
-            if s.same_category:
-                why.append("same category")
-            if s.subject_similarity >= 0.3:
-                why.append(f"subject {round(s.subject_similarity * 100)}% alike")
-            sim.add_row(
-                _safe(s.ticket.external_id),
-                _safe(s.ticket.customer) or "-",
-                _safe(s.ticket.subject) or "-",
-                _fmt_time(s.ticket.closed_at or s.ticket.resolved_at)[:10],
-                ", ".join(why),
-            )
-        parts.append(sim)
-    else:
-        parts.append("[bold]the same problem at other customers:[/] none found")
-    return Panel(Group(*parts), title=f"ticket {_safe(t.external_id)}", title_align="left")
 
 
 # -- steps ----------------------------------------------------------------------------------------------------
@@ -249,8 +176,6 @@ class Walk:
         allow_gaps: bool = False,
         hint_args: str = "",
     ) -> None:
-        from butterfly.answers import answers_for
-
         assert review.id is not None
         self.session = session
         self.io = io
@@ -306,7 +231,7 @@ class Walk:
 
     def command(self, what: str) -> str:
         """A command hint with the options in use (``--db``, ``--reviewer``, ``--lang``)."""
-        return f"butterfly {what} {_plain(self.ref)}" + (f" {self.hint_args}" if self.hint_args else "")
+        return f"butterfly {what} {terminal_plain(self.ref)}" + (f" {self.hint_args}" if self.hint_args else "")
 
     def confirm(self, question: str, *, default: bool) -> bool:
         """A ``[y/N]`` prompt that takes y/n/是/否 only (Enter: the default); anything else asks again."""
@@ -315,7 +240,7 @@ class Walk:
             answer = walk_input.yes_no(self._ask(f"{question} {marks} > "), default=default)
             if answer is not None:
                 return answer
-            self._say(f"[yellow]{_safe(ui('yes_no.again', self.lang))}[/]")
+            self._say(f"[yellow]{terminal_safe(ui('yes_no.again', self.lang))}[/]")
 
     def _say(self, message: str) -> None:
         self.io.print(message)
@@ -327,8 +252,6 @@ class Walk:
             raise WalkStopped("input closed") from None
 
     def _values(self) -> dict[str, Any]:
-        from butterfly.answers import answer_values
-
         return answer_values(self.answers)
 
     # -- entry point -----------------------------------------------------------------------------------------
@@ -337,13 +260,13 @@ class Walk:
         if context is None:
             context = review_context(session=self.session, ticket=self.ticket)
         self.context = context
-        self.io.print(render_context(context))
+        self.io.show_context(context)
         asked = {s.question.id for s in self.steps if not self.asked(s.question)} | set(self.answers)
         index = resume_index(self.steps, asked, self.review.position)
         if self.answers:
             self._show_done(index)
         else:
-            self._say(f"[dim]{_safe(ui('keys', self.lang))}[/]")
+            self._say(f"[dim]{terminal_safe(ui('keys', self.lang))}[/]")
         try:
             while True:
                 self._loop(index)
@@ -353,24 +276,22 @@ class Walk:
                 index = outcome  # back into the questions from the final steps
         except WalkStopped:
             if self._discard_if_empty():
-                self._say(_safe(ui("stopped.empty", self.lang)))
+                self._say(terminal_safe(ui("stopped.empty", self.lang)))
             else:
-                command = f"[bold]{_safe(self.command('review'))}[/]"
+                command = f"[bold]{terminal_safe(self.command('review'))}[/]"
                 self.io.print(ui("stopped", self.lang, progress=self.progress(), command=command), soft_wrap=True)
             return None
         except KeyboardInterrupt:
             if self._discard_if_empty():
-                self._say("\n" + _safe(ui("stopped.empty", self.lang)))
+                self._say("\n" + terminal_safe(ui("stopped.empty", self.lang)))
             else:
-                command = _safe(self.command("review"))
+                command = terminal_safe(self.command("review"))
                 self.io.print(
                     "\n" + ui("interrupted", self.lang, progress=self.progress(), command=command), soft_wrap=True
                 )
             raise
 
     def _discard_if_empty(self) -> bool:
-        from butterfly.reviews import discard_if_empty
-
         if self.answers:
             return False
         try:
@@ -380,10 +301,9 @@ class Walk:
             return False
 
     def _show_done(self, index: int) -> None:
-        from rich.table import Table
 
         title = ui("resuming", self.lang, progress=self.progress())
-        table = Table(title=_safe(title), title_justify="left", box=None, padding=(0, 2))
+        table = Table(title=terminal_safe(title), title_justify="left", box=None, padding=(0, 2))
         table.add_column("cell")
         table.add_column("answered", justify="right")
         for cl in (self.checklist, *self.lenses):
@@ -391,13 +311,13 @@ class Walk:
                 scope = [q for q in cell.questions if q.id in self.answers or self.asked(q)]
                 done = sum(1 for q in scope if q.id in self.answers)
                 mark = "✓" if done == len(scope) else ""
-                table.add_row(_safe(cell.title), f"{done}/{len(scope)} {mark}")
+                table.add_row(terminal_safe(cell.title), f"{done}/{len(scope)} {mark}")
         self.io.print(table)
         if index < len(self.steps):
             continuing = ui("continuing", self.lang, qid=self.steps[index].question.id)
-            self._say(f"{_safe(continuing)} [dim]{_safe(ui('keys', self.lang))}[/]")
+            self._say(f"{terminal_safe(continuing)} [dim]{terminal_safe(ui('keys', self.lang))}[/]")
         else:
-            self._say(_safe(ui("all_answered", self.lang)))
+            self._say(terminal_safe(ui("all_answered", self.lang)))
 
     # -- the loop --------------------------------------------------------------------------------------------
     def _loop(self, index: int) -> None:
@@ -409,7 +329,7 @@ class Walk:
                 self._jump_cell = None
                 index = self.first_unanswered()
                 if index < len(self.steps):
-                    self._say(f"[dim]{_safe(ui('jump.back', self.lang, qid=self.steps[index].question.id))}[/]")
+                    self._say(f"[dim]{terminal_safe(ui('jump.back', self.lang, qid=self.steps[index].question.id))}[/]")
                 continue
             q = step.question
             leave = not self.asked(q) or (q.id in self._done_in_line and direction == 1)
@@ -432,31 +352,28 @@ class Walk:
                 index += 1
 
     def _cell_header(self, step: Step) -> None:
-        from rich.rule import Rule
 
         if self._shown_cell == step.cell.id:
             return
         self._shown_cell = step.cell.id
-        self.io.print(Rule(f"{_safe(step.cell.title)}"))
-        self._say(f"[italic]{_safe(step.cell.purpose)}[/]")
+        self.io.print(Rule(f"{terminal_safe(step.cell.title)}"))
+        self._say(f"[italic]{terminal_safe(step.cell.purpose)}[/]")
 
     def _kind_hint(self, q: Question) -> str:
         scale = self.scales.get(q.id, self.checklist.scale)
         if q.kind is AnswerKind.rating:
             if q.anchors:
-                points = " · ".join(f"{v} = {_safe(a)}" for v, a in sorted(q.anchors.items()))
+                points = " · ".join(f"{v} = {terminal_safe(a)}" for v, a in sorted(q.anchors.items()))
             else:
-                points = " · ".join(f"{p.value} = {_safe(p.label)}" for p in scale.points)
-            return f"{points} · na = {_safe(scale.na_label)}"
+                points = " · ".join(f"{p.value} = {terminal_safe(p.label)}" for p in scale.points)
+            return f"{points} · na = {terminal_safe(scale.na_label)}"
         if q.kind is AnswerKind.yes_no:
             return "y = yes · n = no · na"
         if q.kind is AnswerKind.datetime:
-            from butterfly.settings import get_settings
-
-            return f"YYYY-MM-DD HH:MM ({_safe(self.tz or get_settings().timezone)}) · na"
+            return f"YYYY-MM-DD HH:MM ({terminal_safe(self.tz or get_settings().timezone)}) · na"
         if q.kind is AnswerKind.choice:
             assert q.choices is not None
-            lines = "\n".join(f"  {i}) {_safe(c.label)}" for i, c in enumerate(q.choices, start=1))
+            lines = "\n".join(f"  {i}) {terminal_safe(c.label)}" for i, c in enumerate(q.choices, start=1))
             how = "numbers separated by commas" if q.multiple else "a number"
             return f"{lines}\n  ({how}, or na)"
         return "text · e = editor · end a line with \\ to continue"
@@ -465,10 +382,10 @@ class Walk:
         q = step.question
         self._cell_header(step)
         position = f"{step.cell.id} {step.cell.questions.index(q) + 1}/{len(step.cell.questions)}"
-        self._say(f"\n[bold]{_safe(q.text)}[/]\n[dim]{position} · {q.id} · {self.progress()}[/]")
+        self._say(f"\n[bold]{terminal_safe(q.text)}[/]\n[dim]{position} · {q.id} · {self.progress()}[/]")
         if q.guard is Guard.certainty:
             self._say(
-                f"[cyan]{_safe(text('certainty.title', self.lang))}:[/] {_safe(certainty_line(self.ticket, self.lang))}"
+                f"[cyan]{terminal_safe(text('certainty.title', self.lang))}:[/] {terminal_safe(certainty_line(self.ticket, self.lang))}"
             )
         self._say(self._kind_hint(q))
         current = self.answers.get(q.id)
@@ -477,7 +394,7 @@ class Walk:
                 q, current.value, current.na, self.scales.get(q.id, self.checklist.scale), lang=self.lang
             )
             current_label, keep = ui("current", self.lang), ui("current.keep", self.lang)
-            self._say(f"[dim]{_safe(current_label)}[/] {_safe(shown)}  [dim]{_safe(keep)}[/]")
+            self._say(f"[dim]{terminal_safe(current_label)}[/] {terminal_safe(shown)}  [dim]{terminal_safe(keep)}[/]")
 
     def _question(self, index: int, step: Step) -> str | int | None:
         """Ask one question until it is answered or left; returns 'back', a new index, or None (next)."""
@@ -488,18 +405,18 @@ class Walk:
             word = raw.strip()
             low = word.lower()
             if low == "?":
-                self._say(f"[italic]{_safe(q.help or 'No help text for this question.')}[/]")
+                self._say(f"[italic]{terminal_safe(q.help or 'No help text for this question.')}[/]")
                 for value, anchor in sorted((q.anchors or {}).items()):
-                    self._say(f"  {value} = {_safe(anchor)}")
-                self._say(f"[dim]{_safe(ui('keys', self.lang))}[/]")
+                    self._say(f"  {value} = {terminal_safe(anchor)}")
+                self._say(f"[dim]{terminal_safe(ui('keys', self.lang))}[/]")
                 continue
             if low == "c" and self.context is not None:
-                self.io.print(render_context(self.context))
+                self.io.show_context(self.context)
                 self._show_question(index, step)
                 continue
             if low == "d":
                 self.deep = True
-                self._say(f"[cyan]{_safe(ui('deep.on', self.lang))}[/]")
+                self._say(f"[cyan]{terminal_safe(ui('deep.on', self.lang))}[/]")
                 return self.first_unanswered()
             if low == "x":
                 return self._cell_na(index, step)
@@ -534,7 +451,7 @@ class Walk:
                 try:
                     edited = self.io.edit(_editor_template(q, initial))
                 except InvalidInputError as exc:
-                    self._say(f"[red]{_safe(exc.message)}[/]")
+                    self._say(f"[red]{terminal_safe(exc.message)}[/]")
                     continue
                 raw = _strip_editor_comments(edited)
                 if not raw.strip():
@@ -557,7 +474,7 @@ class Walk:
             value, na = validate_answer(q, raw, self.scales.get(q.id, self.checklist.scale), tz=self.tz)
         except InvalidInputError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
-            self._say(f"[red]{_safe(exc.message)}{_safe(hint)}[/]")
+            self._say(f"[red]{terminal_safe(exc.message)}{terminal_safe(hint)}[/]")
             return False
         current = self.answers.get(q.id)
         try:
@@ -572,23 +489,19 @@ class Walk:
                 expected_version=current.version if current is not None else 0,
             )
         except ConflictError as exc:
-            from butterfly.answers import answers_for
-
-            self._say(f"[red]{_safe(exc.message)}[/]")
+            self._say(f"[red]{terminal_safe(exc.message)}[/]")
             self.answers = answers_for(session=self.session, review_id=self.review.id or 0)
             newer = self.answers.get(q.id)
             if newer is not None:
                 shown = display_value(
                     q, newer.value, newer.na, self.scales.get(q.id, self.checklist.scale), lang=self.lang
                 )
-                self._say(f"now saved: {_safe(shown)} — answer again to replace it, or Enter to keep it")
+                self._say(f"now saved: {terminal_safe(shown)} — answer again to replace it, or Enter to keep it")
             return False
         self.answers[q.id] = saved
-        from butterfly.reviews import set_position
-
         self.review = set_position(session=self.session, review=self.review, question_id=q.id)
         if not quiet:
-            self._say(f"[green]{_safe(ui('saved', self.lang, progress=self.progress()))}[/]")
+            self._say(f"[green]{terminal_safe(ui('saved', self.lang, progress=self.progress()))}[/]")
         return self._after_answer(q, saved)
 
     # -- one line for a cell: ratings, or N/A ---------------------------------------------------------------
@@ -609,11 +522,11 @@ class Walk:
         entries = walk_input.rating_line(raw, values)
         if isinstance(entries, str):
             allowed = ", ".join(map(str, values))
-            self._say(f"[red]{_safe(ui('line.bad', self.lang, token=entries, allowed=allowed))}[/]")
+            self._say(f"[red]{terminal_safe(ui('line.bad', self.lang, token=entries, allowed=allowed))}[/]")
             return None
         ratings = [i for i in self._cell_rest(index, step) if self.steps[i].question.kind is AnswerKind.rating]
         if len(entries) > len(ratings):
-            self._say(f"[red]{_safe(ui('line.too_many', self.lang, given=len(entries), left=len(ratings)))}[/]")
+            self._say(f"[red]{terminal_safe(ui('line.too_many', self.lang, given=len(entries), left=len(ratings)))}[/]")
             return None
         for i, entry in zip(ratings, entries, strict=False):
             q = self.steps[i].question
@@ -632,7 +545,9 @@ class Walk:
             if q.id not in self.answers and self._answer(q, "na", quiet=True):
                 self._done_in_line.add(q.id)
                 n += 1
-        self._say(f"[green]{_safe(ui('cell_na.done', self.lang, n=n))}[/] [dim]({_safe(self.progress())})[/]")
+        self._say(
+            f"[green]{terminal_safe(ui('cell_na.done', self.lang, n=n))}[/] [dim]({terminal_safe(self.progress())})[/]"
+        )
         end = index
         while end < len(self.steps) and self.steps[end].cell.id == step.cell.id:
             end += 1
@@ -640,8 +555,6 @@ class Walk:
 
     # -- guards after an answer ---------------------------------------------------------------------------------
     def _refresh_findings(self) -> None:
-        from butterfly.reviews import refresh_findings
-
         refresh_findings(
             session=self.session, review=self.review, ticket=self.ticket, questions=self.questions, lang=self.lang
         )
@@ -653,8 +566,8 @@ class Walk:
             matches = find_blame(saved.value)
             if matches:
                 phrase = "; ".join(m.phrase for m in matches)
-                self._say(f"\n[yellow]{_safe(text('blameless.title', self.lang))}[/]")
-                self._say(_safe(text("blameless.prompt", self.lang, match=phrase)))
+                self._say(f"\n[yellow]{terminal_safe(text('blameless.title', self.lang))}[/]")
+                self._say(terminal_safe(text("blameless.prompt", self.lang, match=phrase)))
                 while True:
                     choice = self._ask(f"{text('blameless.choice', self.lang)} > ").strip().lower()
                     if choice in ("r", "k", ""):
@@ -665,9 +578,9 @@ class Walk:
         if q.guard in (Guard.compensation_made, Guard.compensation_time):
             check = compensation_before_resolution(self.questions, self._values(), self.ticket)
             if check is not None:
-                self._say(f"\n[yellow]{_safe(text('compensation.title', self.lang))}[/]")
+                self._say(f"\n[yellow]{terminal_safe(text('compensation.title', self.lang))}[/]")
                 self._say(
-                    _safe(
+                    terminal_safe(
                         text(
                             "compensation.before_resolution",
                             self.lang,
@@ -677,24 +590,21 @@ class Walk:
                         )
                     )
                 )
-                self._say(_safe(text("compensation.why", self.lang)))
+                self._say(terminal_safe(text("compensation.why", self.lang)))
         if q.guard is Guard.publicity_planned and saved.value is True:
-            self._say(f"\n[yellow]{_safe(text('consent.title', self.lang))}[/]")
-            self._say(_safe(text("consent.required", self.lang)))
+            self._say(f"\n[yellow]{terminal_safe(text('consent.title', self.lang))}[/]")
+            self._say(terminal_safe(text("consent.required", self.lang)))
         if q.guard in (Guard.consent_given, Guard.consent_scope):
             status = publication_status(self.questions, self._values())
             last = q.guard is Guard.consent_scope or (q.guard is Guard.consent_given and saved.value is False)
             if last and status.status is Publication.not_for_publication:
-                self._say(f"[yellow]{_safe(consent_text('consent.not_for_publication', status, self.lang))}[/]")
+                self._say(f"[yellow]{terminal_safe(consent_text('consent.not_for_publication', status, self.lang))}[/]")
         if q.action is not None and not saved.na:
             self._offer_action(q, ask_first=True)
         return True
 
     # -- actions, jumps ------------------------------------------------------------------------------------------
     def _offer_action(self, q: Question, *, ask_first: bool) -> None:
-        from butterfly.actions import create_action, parse_due, parse_kind
-        from butterfly.checklist import ActionKind
-
         kind = q.action.value if q.action else None
         if ask_first:
             label = (kind or "action").replace("_", " ")
@@ -713,12 +623,12 @@ class Walk:
                     kind = parse_kind(raw).value
                     break
                 except InvalidInputError as exc:
-                    self._say(f"[red]{_safe(exc.message)}[/]")
+                    self._say(f"[red]{terminal_safe(exc.message)}[/]")
         current = self.answers.get(q.id)
         default = ""
         if current is not None and isinstance(current.value, str) and q.kind is AnswerKind.text:
             default = current.value.splitlines()[0][:200]
-        body = self._ask(f"what to do{f' [{_plain(default)}]' if default else ''} > ").strip() or default
+        body = self._ask(f"what to do{f' [{terminal_plain(default)}]' if default else ''} > ").strip() or default
         if not body:
             self._say("[dim]no action item created[/]")
             return
@@ -728,7 +638,7 @@ class Walk:
             try:
                 due = parse_due(due_raw)
             except InvalidInputError as exc:
-                self._say(f"[red]{_safe(exc.message)}[/]")
+                self._say(f"[red]{terminal_safe(exc.message)}[/]")
                 continue
             past = due is not None and due < _today(self.tz)
             if past and not self.confirm(ui("due.past", self.lang, due=str(due)), default=False):
@@ -745,7 +655,7 @@ class Walk:
             question_id=q.id,
             by=self.reviewer,
         )
-        self._say(f"[green]action item #{item.id} saved[/] ({_safe(item.kind)}, due {item.due_date or '-'})")
+        self._say(f"[green]action item #{item.id} saved[/] ({terminal_safe(item.kind)}, due {item.due_date or '-'})")
 
     def _choose_cell(self) -> int | None:
         cells: list[tuple[Cell, int]] = []
@@ -754,7 +664,7 @@ class Walk:
                 cells.append((step.cell, i))
         for n, (cell, _) in enumerate(cells, start=1):
             done = sum(1 for q in cell.questions if q.id in self.answers)
-            self._say(f"  {n}) {_safe(cell.title)} [dim]({cell.id}, {done}/{len(cell.questions)})[/]")
+            self._say(f"  {n}) {terminal_safe(cell.title)} [dim]({cell.id}, {done}/{len(cell.questions)})[/]")
         raw = self._ask("jump to cell (number or id, Enter to stay) > ").strip()
         if not raw:
             return None
@@ -763,14 +673,12 @@ class Walk:
                 self._shown_cell = None
                 self._jump_cell = cell.id
                 return start
-        self._say(f"[red]no cell '{_safe(raw)}'[/]")
+        self._say(f"[red]no cell '{terminal_safe(raw)}'[/]")
         return None
 
     # -- the end ---------------------------------------------------------------------------------------------
     def _finish(self) -> ReviewDetail | int:
         """Experience level, completion and the summary; an index when the reviewer goes back (b / j)."""
-        from butterfly.reviews import complete_review, review_detail, set_experience_level
-
         self._jump_cell = None
         back = self._ask_experience(set_experience_level)
         if back is not None:
@@ -781,7 +689,7 @@ class Walk:
                 self.review = complete_review(session=self.session, review=self.review)
         else:
             shown = ", ".join(missing[:8]) + (" …" if len(missing) > 8 else "")
-            self._say(f"\n[yellow]{_safe(ui('complete.refused', self.lang, n=len(missing), ids=shown))}[/]")
+            self._say(f"\n[yellow]{terminal_safe(ui('complete.refused', self.lang, n=len(missing), ids=shown))}[/]")
             if self.allow_gaps:
                 if self.confirm(ui("complete.with_gaps", self.lang), default=False):
                     self.review = complete_review(session=self.session, review=self.review, allow_gaps=True)
@@ -799,11 +707,10 @@ class Walk:
                     if raw == "q":
                         raise WalkStopped("quit")
                     if raw == "":
-                        self._say(_safe(ui("complete.draft", self.lang)))
+                        self._say(terminal_safe(ui("complete.draft", self.lang)))
                         break
         detail = review_detail(session=self.session, review=self.review, checklist=self.checklist)
-        self.io.print(render_summary(detail, ref=self.ref))
-        self.io.print(report_hint(detail, ref=self.ref, report_command=self.command("report ticket")), soft_wrap=True)
+        self.io.show_summary(detail, self.ref, self.command("report ticket"))
         return detail
 
     def first_unanswered_of(self, ids: Sequence[str]) -> int:
@@ -813,13 +720,13 @@ class Walk:
     def _ask_experience(self, setter: Any) -> int | None:
         """Ask for the overall experience level; an index to go back to when the reviewer types b or j."""
         try:
-            from butterfly.experience import load_experience_levels
+            from butterfly.review.experience import load_experience_levels
         except ImportError:  # pragma: no cover - shipped with butterfly
             return None
         levels = load_experience_levels().levels
         self._say("\n[bold]Overall, which experience level did the customer get?[/]")
         for i, lv in enumerate(levels, start=1):
-            self._say(f"  {i}) {_safe(lv.label(self.lang))} [dim]— {_safe(lv.describe(self.lang))}[/]")
+            self._say(f"  {i}) {terminal_safe(lv.label(self.lang))} [dim]— {terminal_safe(lv.describe(self.lang))}[/]")
         current = self.review.experience_level
         # the surprise lens asks the same question: its answer is offered when the review has no level yet
         lens_answer = self.answers.get("surprise.foundation.level")
@@ -855,7 +762,7 @@ class Walk:
             else:
                 chosen = next((lv.id for lv in levels if raw in (lv.id, lv.label(self.lang).lower())), None)
             if chosen is None:
-                self._say(f"[red]'{_safe(raw)}' is not a level[/] (1-{len(levels)})")
+                self._say(f"[red]'{terminal_safe(raw)}' is not a level[/] (1-{len(levels)})")
                 continue
             self.review = setter(session=self.session, review=self.review, level=chosen)
             self._say(f"[green]saved[/] experience level: {chosen}")
@@ -869,73 +776,6 @@ def _editor_template(q: Question, initial: str) -> str:
 
 def _strip_editor_comments(text_in: str) -> str:
     return "\n".join(line for line in text_in.splitlines() if not line.startswith("#")).strip()
-
-
-# -- summary --------------------------------------------------------------------------------------------------
-
-
-def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
-    """The end-of-walk summary (also ``reviews show``): cell scores, findings, actions, the report command."""
-    from rich.console import Group
-    from rich.table import Table
-
-    lang = detail.checklist.language
-    r = detail.review
-    scope = [q for q in detail.questions if q.id in detail.answers or is_asked(q, detail.answers)]
-    answered = sum(1 for q in scope if q.id in detail.answers)
-    parts: list[Any] = [
-        f"\n[bold]Review of {_safe(detail.ticket.external_id)}[/] by {_safe(r.reviewer)} — {r.status}, "
-        + _safe(ui("progress", lang, answered=answered, total=len(scope)))
-    ]
-    scores = Table(title="cells", title_justify="left", box=None, padding=(0, 2))
-    scores.add_column("cell")
-    scores.add_column("score", justify="right")
-    scores.add_column("ratings", justify="right")
-    scores.add_column("answered", justify="right")
-    titles = {c.id: c.title for cl in (detail.checklist, *detail.lenses) for c in cl.cells}
-    all_scores = [*detail.scores, *(s for v in detail.lens_scores.values() for s in v)]
-    for s in all_scores:
-        score = "-" if s.score is None else f"{round(s.score * 100)}%"
-        scores.add_row(
-            f"{_safe(titles.get(s.cell_id, s.cell_id))} [dim]{s.cell_id}[/]",
-            score,
-            f"{s.rated}/{s.ratings}",
-            f"{s.answered}/{s.questions}",
-        )
-    parts.append(scores)
-    if detail.findings:
-        parts.append("[bold]findings[/]")
-        for f in detail.findings:
-            note = ""
-            if f.kind == "blame_wording":
-                note = " " + text("finding.kept" if f.kept else "finding.reworded", lang)
-            parts.append(f"  • {_safe(finding_title(f.kind, lang))}: {_safe(f.detail)}{_safe(note)}")
-    else:
-        parts.append("[bold]findings:[/] none")
-    if detail.actions:
-        parts.append("[bold]action items[/]")
-        for a in detail.actions:
-            due = a.due_date.isoformat() if a.due_date else "no due date"
-            parts.append(
-                f"  #{a.id} ({_safe(a.kind)}) {_safe(a.text)} — {_safe(a.owner or 'no owner')}, {due}, {_safe(a.status)}"
-            )
-    else:
-        parts.append("[bold]action items:[/] none")
-    if detail.publication.status is Publication.publishable:
-        parts.append("story: may be published (consent recorded)")
-    elif detail.publication.status is Publication.not_for_publication:
-        parts.append("story: [yellow]not for publication[/] (no full consent)")
-    if r.experience_level:
-        parts.append(f"experience level: {_safe(r.experience_level)}")
-    if r.allow_gaps:
-        parts.append(f"[yellow]{_safe(ui('summary.gaps', lang))}[/]")
-    return Group(*parts)
-
-
-def report_hint(detail: ReviewDetail, *, ref: str, report_command: str | None = None) -> str:
-    """``Render the report: butterfly report ticket …`` (printed unwrapped, after the summary)."""
-    command = report_command or f"butterfly report ticket {_plain(ref)}"
-    return "\n" + ui("report", detail.checklist.language, command=f"[bold]{_safe(command)}[/]")
 
 
 # -- entry point and editor -------------------------------------------------------------------------------------
@@ -961,15 +801,6 @@ def run_review_walk(
     A complete review is reopened only if the reviewer says so. ``hint_args`` (``--db … --reviewer …``) is
     added to every command the walk prints.
     """
-    from butterfly.models import ReviewStatus
-    from butterfly.reviews import (
-        ensure_reviewable,
-        get_review,
-        load_lenses,
-        reopen_review,
-        review_detail,
-        start_review,
-    )
 
     assert ticket.id is not None
     ref = ref or ticket.external_id
@@ -988,11 +819,10 @@ def run_review_walk(
         allow_open=allow_open,
     )
     if review.status == ReviewStatus.complete.value:
-        io.print(render_context(context))
+        io.show_context(context)
         detail = review_detail(session=session, review=review, checklist=checklist)
-        report = f"butterfly report ticket {_plain(ref)}" + (f" {hint_args}" if hint_args else "")
-        io.print(render_summary(detail, ref=ref))
-        io.print(report_hint(detail, ref=ref, report_command=report), soft_wrap=True)
+        report = f"butterfly report ticket {terminal_plain(ref)}" + (f" {hint_args}" if hint_args else "")
+        io.show_summary(detail, ref, report)
         marks = ui("yn.no_default", checklist.language)
         while True:
             try:
@@ -1002,7 +832,7 @@ def run_review_walk(
             answer = walk_input.yes_no(raw, default=False)
             if answer is not None:
                 break
-            io.print(_safe(ui("yes_no.again", checklist.language)))
+            io.print(terminal_safe(ui("yes_no.again", checklist.language)))
         if not answer:
             return detail
         review = reopen_review(session=session, review=review)
@@ -1024,47 +854,6 @@ def run_review_walk(
     return walk.run(context)
 
 
-def run_editor(initial: str, *, editor: str | None = None) -> str:
-    """Open ``initial`` in ``$VISUAL``/``$EDITOR`` (default ``vi``) in a private temp file; returns the text.
-
-    The editor gets the file path as an argument (an argument list, never a shell string).
-    """
-    import os
-    import shlex
-    import subprocess
-    import tempfile
-    from pathlib import Path
-
-    command = editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        argv = shlex.split(command)
-    except ValueError:
-        argv = []
-    if not argv:
-        raise InvalidInputError(f"cannot use the editor '{command}'", hint="set EDITOR, e.g. EDITOR=nano")
-    fd, path = tempfile.mkstemp(prefix="butterfly-answer-", suffix=".md")  # created 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(initial)
-        try:
-            result = subprocess.run([*argv, path], check=False)
-        except OSError as exc:
-            raise InvalidInputError(
-                f"cannot start the editor '{argv[0]}': {exc.strerror}", hint="set EDITOR, e.g. EDITOR=nano"
-            ) from None
-        if result.returncode != 0:
-            raise InvalidInputError(f"the editor exited with code {result.returncode}; the answer is unchanged")
-        return Path(path).read_text(encoding="utf-8")
-    finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-
-
 def _today(tz: str | None) -> Any:
     """Today in ``tz`` (default: the ``timezone`` setting), from the one clock."""
-    from butterfly.settings import get_settings
-    from butterfly.timeutil import today_in
-
     return today_in(tz or get_settings().timezone)

@@ -12,6 +12,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Annotated
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from butterfly.errors import FileProblemsError, NotFoundError, Problem, yaml_problem
@@ -81,8 +82,6 @@ class ExperienceScale(BaseModel):
 
 def parse_experience_levels(text: str, *, filename: str) -> ExperienceScale:
     """Parse and validate experience-level YAML; problems raise :class:`FileProblemsError` naming ``filename``."""
-    import yaml
-
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

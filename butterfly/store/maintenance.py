@@ -21,7 +21,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import SQLModel
+
+import butterfly.store.models  # noqa: F401 - register the tables
 from butterfly.errors import DatabaseError, InvalidInputError, NotFoundError
+from butterfly.store import db as database
+from butterfly.store.db import _alembic_config, database_error, sqlite_path
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -94,8 +105,6 @@ def backend_of(url: str) -> str:
 
 def require_existing_database(url: str) -> None:
     """:class:`NotFoundError` when ``url`` names a SQLite file that does not exist (never create one here)."""
-    from butterfly.db import sqlite_path
-
     path = sqlite_path(url)
     if path is not None and not path.exists():
         raise NotFoundError(
@@ -119,8 +128,6 @@ class BackupResult:
 
 def pg_dump_command(url: str, dest: Path | str) -> str:
     """The ``pg_dump`` command that backs up the PostgreSQL database at ``url`` (never with the password)."""
-    from sqlalchemy.engine import URL, make_url
-
     parsed = make_url(url)
     plain = URL.create(  # the same URL without the driver suffix and without the password
         "postgresql",
@@ -146,10 +153,6 @@ def backup_database(*, url: str, dest: str | Path, overwrite: bool = False) -> B
     to a 0600 temporary file in the target folder, checked, and renamed into place. On PostgreSQL this raises
     :class:`InvalidInputError` whose message gives the ``pg_dump`` command to run instead.
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from butterfly import db as database
-
     if backend_of(url) != "sqlite":
         target = Path(dest).expanduser()
         command = pg_dump_command(url, target if target.suffix else target / "butterfly.dump")
@@ -234,8 +237,6 @@ def _describe(conn: sqlite3.Connection) -> tuple[str | None, dict[str, int]]:
 
 
 def _sqlite_error(exc: Exception, engine: Any, target: Path) -> DatabaseError:
-    from butterfly.db import database_error
-
     error = database_error(exc, engine)
     return DatabaseError(f"backup to {target} failed: {error.message}", hint=error.hint)
 
@@ -309,13 +310,8 @@ def check_database(*, session: Session) -> CheckReport:
     """Check the database behind ``session`` without changing it.
 
     Driver errors that mean the file is damaged are reported as problems; an unreachable database raises
-    :class:`DatabaseError` (through :func:`butterfly.db.open_session`).
+    :class:`DatabaseError` (through :func:`butterfly.store.db.open_session`).
     """
-    from sqlalchemy import Engine, inspect
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from butterfly import db as database
-
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     url = engine.url.render_as_string(hide_password=True)
@@ -357,8 +353,6 @@ def check_database(*, session: Session) -> CheckReport:
 
 
 def _rows(session: Session, sql: str) -> list[tuple[Any, ...]]:
-    from sqlalchemy import text
-
     return [tuple(r) for r in session.execute(text(sql)).all()]
 
 
@@ -410,10 +404,6 @@ def _revision(session: Session, tables: set[str]) -> str | None:
 
 def known_revisions() -> list[str]:
     """Every migration revision shipped with this release, oldest first."""
-    from alembic.script import ScriptDirectory
-
-    from butterfly.db import _alembic_config
-
     script = ScriptDirectory.from_config(_alembic_config())
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
@@ -437,12 +427,6 @@ def _migration_state(revision: str | None, head: str) -> CheckItem:
 
 def _schema_matches(session: Session) -> CheckItem:
     """Tables, columns and indexes as the newest migration makes them (e.g. no index lost to a crash)."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from sqlmodel import SQLModel
-
-    import butterfly.models  # noqa: F401 - register the tables
-
     diff = compare_metadata(MigrationContext.configure(session.connection()), SQLModel.metadata)
     if not diff:
         return CheckItem("schema", "ok", "tables, columns and indexes as the migrations make them")

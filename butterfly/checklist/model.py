@@ -1,7 +1,7 @@
 """The butterfly checklist as validated data.
 
 A checklist file (YAML or JSON) holds one checklist in one language. The shipped ones live in
-``butterfly/checklists/`` as ``<id>.<lang>.yaml``: the butterfly check itself (six cells: two sides x three
+``butterfly/checklist/builtin/`` as ``<id>.<lang>.yaml``: the butterfly check itself (six cells: two sides x three
 horizons) and optional *lenses* (``kind: lens``) that a review can append after the six cells.
 
 Loading a file with a mistake raises :class:`~butterfly.errors.FileProblemsError` naming the file, the line
@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from butterfly.errors import FileProblemsError, NotFoundError, Problem, yaml_problem
@@ -42,7 +43,7 @@ class AnswerKind(StrEnum):
 
 
 class Guard(StrEnum):
-    """The role a question plays in one of the method's guards (see ``butterfly.guards``).
+    """The role a question plays in one of the method's guards (see ``butterfly.review.guards``).
 
     Guards find their questions by this tag, not by id, so a team's own checklist can use them too.
     """
@@ -339,8 +340,6 @@ def missing_required(questions: Iterable[Question], values: Mapping[str, Any], a
 
 def _node_line(root: Any, loc: tuple[int | str, ...]) -> int | None:
     """Follow a Pydantic error location through a composed YAML node tree; return the 1-based line."""
-    import yaml
-
     node = root
     line: int | None = node.start_mark.line + 1 if node is not None else None
     for part in loc:
@@ -377,8 +376,6 @@ MAX_NESTING = 64  # a checklist needs 6 levels; anything near this is hostile or
 
 def _nesting_depth_exceeds(text: str, loader: Any, limit: int) -> bool:
     """Whether YAML ``text`` nests mappings/sequences deeper than ``limit`` (streamed events: no recursion)."""
-    import yaml
-
     depth = 0
     for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
@@ -392,8 +389,6 @@ def _nesting_depth_exceeds(text: str, loader: Any, limit: int) -> bool:
 
 def parse_checklist_text(text: str, *, filename: str) -> Checklist:
     """Parse and validate checklist YAML/JSON text; problems name ``filename``, line and field."""
-    import yaml
-
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: several times faster
     try:
         if _nesting_depth_exceeds(text, loader, MAX_NESTING):
@@ -451,13 +446,13 @@ def load_checklist_file(path: str | Path) -> Checklist:
 
 def builtin_checklist_path(checklist_id: str, language: str) -> Path:
     """Path of a shipped checklist or lens file."""
-    base = resources.files("butterfly") / "checklists"
+    base = resources.files("butterfly.checklist") / "builtin"
     return Path(str(base / f"{checklist_id}.{language}.yaml"))
 
 
 def builtin_checklist_ids(kind: str | None = None) -> list[str]:
     """Ids of the shipped checklists (``kind='lens'`` for lenses only)."""
-    base = Path(str(resources.files("butterfly") / "checklists"))
+    base = Path(str(resources.files("butterfly.checklist") / "builtin"))
     ids = sorted({p.name.split(".")[0] for p in base.glob("*.en.yaml")})
     if kind is None:
         return ids
