@@ -29,8 +29,11 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def format_duration(delta: timedelta | None) -> str:
-    """A short human duration: ``3d 4h``, ``2h 05m``, ``45m``; ``-`` for None."""
+_UNITS = {"zh-CN": ("天", "小时", "分"), "zh-TW": ("天", "小時", "分")}
+
+
+def format_duration(delta: timedelta | None, lang: str = "en") -> str:
+    """A short human duration: ``3d 4h``, ``2h 05m``, ``45m`` (``3天4小时``, ``2小时05分`` in Chinese); ``-`` for None."""
     if delta is None:
         return "-"
     seconds = int(delta.total_seconds())
@@ -39,8 +42,9 @@ def format_duration(delta: timedelta | None) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
+    d, h, m = _UNITS.get(lang, ("d ", "h ", "m"))
     if days:
-        return f"{sign}{days}d {hours}h"
+        return f"{sign}{days}{d}{hours}{h}".rstrip()
     if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    return f"{sign}{minutes}m"
+        return f"{sign}{hours}{h}{minutes:02d}{m}"
+    return f"{sign}{minutes}{m}"

@@ -224,9 +224,9 @@ def test_next_opens_the_oldest_closed_ticket_not_yet_reviewed(cli, session, db_u
     make_ticket(session, "T-other", closed_at=BASE, category="login")
     first = cli("review", "--next", "--category", "billing", "--interactive", "--db", db_url, input="2\nq\n")
     assert first.exit_code == 0, first.output
-    assert "next ticket for tester: T-old" in first.stderr
+    assert "next ticket for tester: T-old (the oldest closed ticket not reviewed yet)" in first.stderr
     second = cli("review", "--next", "--category", "billing", "--interactive", "--db", db_url, input="q\n")
-    assert "next ticket for tester: T-new" in second.stderr
+    assert "next ticket for tester: T-old (your open draft)" in second.stderr  # the draft comes first
     other = cli("review", "--next", "--reviewer", "li", "--interactive", "--db", db_url, input="q\n")
     assert "next ticket for li: T-other" in other.stderr
 

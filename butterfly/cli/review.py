@@ -70,7 +70,11 @@ def review(
         typer.Option("--deep", help="Ask every question (the default walk asks the essential ones and follow-ups)."),
     ] = False,
     next_: Annotated[
-        bool, typer.Option("--next", help="Open the oldest closed ticket you have not reviewed yet.")
+        bool,
+        typer.Option(
+            "--next",
+            help="Open your open draft, else the unreviewed closed ticket with the most to learn from (and say why).",
+        ),
     ] = False,
     customer: Annotated[str | None, typer.Option("--customer", help="With --next: only this customer.")] = None,
     category: Annotated[str | None, typer.Option("--category", help="With --next: only this category.")] = None,
@@ -115,10 +119,16 @@ def review(
     lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
     with _session(ctx, db) as session:
         if next_:
-            from butterfly.review.queries import next_ticket_for
+            from butterfly.review.queue import describe, next_pick
+            from butterfly.texts import ui
 
-            t = next_ticket_for(session=session, reviewer=name, customer=customer, category=category)
-            err().print(f"next ticket for {terminal_safe(name)}: {terminal_safe(t.external_id)}")
+            pick = next_pick(session=session, reviewer=name, customer=customer, category=category)
+            t = pick.ticket
+            why = describe(pick, language(lang))
+            err().print(
+                terminal_safe(ui("queue.next", language(lang), reviewer=name, ticket=t.external_id, why=why)),
+                soft_wrap=True,
+            )
         else:
             assert ticket is not None
             t = get_ticket(session=session, ref=ticket)

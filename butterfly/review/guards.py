@@ -114,8 +114,8 @@ def certainty_line(ticket: Ticket, lang: str) -> str:
     return text(
         "certainty.measured",
         lang,
-        first_response=format_duration(d.first_response),
-        resolution=format_duration(d.resolution),
+        first_response=format_duration(d.first_response, lang),
+        resolution=format_duration(d.resolution, lang),
     )
 
 
@@ -395,7 +395,7 @@ def evaluate(
                     lang,
                     made_at=local_time(check.made_at, tz),
                     resolved_at=local_time(check.resolved_at, tz),
-                    gap=format_duration(check.early_by),
+                    gap=format_duration(check.early_by, lang),
                 ),
             )
         )

@@ -586,7 +586,7 @@ class Walk:
                             self.lang,
                             made_at=local_time(check.made_at, self.tz),
                             resolved_at=local_time(check.resolved_at, self.tz),
-                            gap=format_duration(check.early_by),
+                            gap=format_duration(check.early_by, self.lang),
                         )
                     )
                 )
