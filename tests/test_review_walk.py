@@ -453,3 +453,52 @@ def test_a_due_date_in_the_past_asks_for_confirmation(cli, session, db_url) -> N
 
     [item] = session.exec(select(ActionItem)).all()
     assert str(item.due_date) == "2001-01-02"
+
+
+def test_answers_the_data_gives_are_proposed_and_stored_only_when_accepted(cli, session, db_url) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from review_support import BASE
+
+    ticket = make_ticket(session, "T-1", customer="Acme", subject="Invoice export fails")
+    make_ticket(session, "T-2", customer="Beta", subject="Invoice export fails")
+    make_ticket(session, "T-3", customer="Gamma", subject="Invoice export fails")
+    for i in range(24):  # Acme was busy in the 12 weeks before the last 4, then went quiet
+        make_ticket(
+            session, f"H-{i}", customer="Acme", subject="Login", created_at=BASE - timedelta(weeks=5, days=i * 3)
+        )
+    lines = [
+        *["j", "2", "y", "n", "2026-10-01 10:00", "1"],  # customer.mid: a gesture, made before the resolution
+        "",  # sequence: accept the proposal (0: before the resolution)
+        "1",  # save_face: override the proposal (not customer caused) with "helped"
+        *["j", "5", "", "4"],  # recurrence: accept "recurring"; process_gap
+        *["j", "6", "s", "", "n"],  # request_drop: accept "dropped"; no action item
+        "q",
+    ]
+    result = _walk(cli, db_url, "T-1", lines)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "proposed: 0 (Not done) (from the gesture came 19h 00m before the resolution)." in out
+    assert (
+        "proposed: N/A, the customer didn't cause it (from nothing in the ticket suggests the customer caused it)."
+        in out
+    )
+    assert "proposed: Recurring (from similar closed tickets at 2 other customers)." in out
+    assert (
+        "proposed: Yes, noticeably fewer (from 1 tickets in the 4 weeks before closing against 24 in the 12 weeks"
+        in out
+    )
+    from butterfly.review.lifecycle import get_review
+
+    review = get_review(session=session, ticket_id=ticket.id, reviewer="tester")
+    answers = answers_for(session=session, review_id=review.id)
+    assert answers["customer.mid.sequence"].value == 0
+    assert answers["customer.mid.save_face"].value == "helped"  # the override, not the proposal
+    assert answers["company.mid.recurrence"].value == "recurring"
+    assert answers["company.long.request_drop"].value == "dropped"
+    assert "company.long.offhand_wishes" not in answers
+    # a proposal is never stored on its own: quit at a question that shows one, and nothing is saved for it
+    other = _walk(cli, db_url, "T-2", ["j", "2", "n", "n", "q"])
+    assert "proposed: N/A, the customer didn't cause it" in other.stdout
+    other_review = get_review(session=session, ticket_id=ticket.id + 1, reviewer="tester")
+    assert set(answers_for(session=session, review_id=other_review.id)) == {"customer.mid.compensation_made"}

@@ -62,6 +62,7 @@ from butterfly.review.lifecycle import (
     set_position,
     start_review,
 )
+from butterfly.review.prefill import Prefiller, Proposal
 from butterfly.review.queries import review_detail
 from butterfly.review.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
 from butterfly.sanitise import terminal_plain, terminal_safe
@@ -199,6 +200,13 @@ class Walk:
         self.context: ReviewContext | None = None
         self._jump_cell: str | None = None  # after a jump: this cell, then back to the first unanswered
         self._done_in_line: set[str] = set()  # answered by a one-line rating answer in this run: not asked again
+        self.prefiller: Prefiller | None = None
+
+    def proposal(self, q: Question) -> Proposal | None:
+        """An answer the data proposes for ``q`` (only while it has no answer): Enter accepts it."""
+        if self.prefiller is None or q.id in self.answers:
+            return None
+        return self.prefiller.propose(q.id, self.answers)
 
     # -- helpers ---------------------------------------------------------------------------------------------
     @property
@@ -260,6 +268,7 @@ class Walk:
         if context is None:
             context = review_context(session=self.session, ticket=self.ticket)
         self.context = context
+        self.prefiller = Prefiller(session=self.session, ticket=self.ticket, similar=context.similar, lang=self.lang)
         self.io.show_context(context)
         asked = {s.question.id for s in self.steps if not self.asked(s.question)} | set(self.answers)
         index = resume_index(self.steps, asked, self.review.position)
@@ -395,6 +404,16 @@ class Walk:
             )
             current_label, keep = ui("current", self.lang), ui("current.keep", self.lang)
             self._say(f"[dim]{terminal_safe(current_label)}[/] {terminal_safe(shown)}  [dim]{terminal_safe(keep)}[/]")
+        proposed = self.proposal(q)
+        if proposed is not None:
+            scale = self.scales.get(q.id, self.checklist.scale)
+            try:
+                value, na = validate_answer(q, proposed.raw, scale, tz=self.tz)
+            except InvalidInputError:  # a team checklist with other choice ids: no proposal
+                return
+            shown = display_value(q, value, na, scale, lang=self.lang)
+            source = ui(proposed.source, self.lang, **proposed.values)
+            self._say(f"[cyan]{terminal_safe(ui('proposal', self.lang, answer=shown, source=source))}[/]")
 
     def _question(self, index: int, step: Step) -> str | int | None:
         """Ask one question until it is answered or left; returns 'back', a new index, or None (next)."""
@@ -432,6 +451,11 @@ class Walk:
             if low in ("s", ">"):
                 return None
             if low == "":
+                proposed = self.proposal(q)
+                if proposed is not None:  # Enter accepts the proposal: only now is it stored
+                    if self._answer(q, proposed.raw):
+                        return None
+                    continue
                 return None  # keep the current answer, or leave it unanswered
             if low == "j":
                 target = self._choose_cell()
