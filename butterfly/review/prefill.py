@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import col, select
 
 from butterfly.reports.silent import SilentRule, is_silent
@@ -81,13 +81,12 @@ def customer_volume(*, session: Session, ticket: Ticket, rule: SilentRule | None
     recent_start = end - timedelta(weeks=rule.recent_weeks)
     base_start = recent_start - timedelta(weeks=rule.baseline_weeks)
     created = col(Ticket.created_at)
-    rows = session.exec(
-        select(created >= recent_start, func.count())
-        .where(Ticket.customer == ticket.customer, created >= base_start, created < end)
-        .group_by(created >= recent_start)
-    ).all()
-    counts = {bool(k): int(n) for k, n in rows}
-    return counts.get(True, 0), counts.get(False, 0)
+    recent, total = session.exec(
+        select(func.sum(case((created >= recent_start, 1), else_=0)), func.count()).where(
+            Ticket.customer == ticket.customer, created >= base_start, created < end
+        )
+    ).one()
+    return int(recent or 0), int(total or 0) - int(recent or 0)
 
 
 def _request_drop(volume: tuple[int, int] | None) -> Proposal | None:
