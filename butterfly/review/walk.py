@@ -377,15 +377,14 @@ class Walk:
                 points = " · ".join(f"{p.value} = {terminal_safe(p.label)}" for p in scale.points)
             return f"{points} · na = {terminal_safe(scale.na_label)}"
         if q.kind is AnswerKind.yes_no:
-            return "y = yes · n = no · na"
+            return ui("hint.yes_no", self.lang)
         if q.kind is AnswerKind.datetime:
             return f"YYYY-MM-DD HH:MM ({terminal_safe(self.tz or get_settings().timezone)}) · na"
         if q.kind is AnswerKind.choice:
             assert q.choices is not None
             lines = "\n".join(f"  {i}) {terminal_safe(c.label)}" for i, c in enumerate(q.choices, start=1))
-            how = "numbers separated by commas" if q.multiple else "a number"
-            return f"{lines}\n  ({how}, or na)"
-        return "text · e = editor · end a line with \\ to continue"
+            return f"{lines}\n  ({ui('hint.choices' if q.multiple else 'hint.choice', self.lang)})"
+        return ui("hint.text", self.lang)
 
     def _show_question(self, index: int, step: Step) -> None:
         q = step.question
@@ -424,7 +423,7 @@ class Walk:
             word = raw.strip()
             low = word.lower()
             if low == "?":
-                self._say(f"[italic]{terminal_safe(q.help or 'No help text for this question.')}[/]")
+                self._say(f"[italic]{terminal_safe(q.help or ui('help.none', self.lang))}[/]")
                 for value, anchor in sorted((q.anchors or {}).items()):
                     self._say(f"  {value} = {terminal_safe(anchor)}")
                 self._say(f"[dim]{terminal_safe(ui('keys', self.lang))}[/]")
@@ -468,7 +467,7 @@ class Walk:
                 continue
             if low == "e":
                 if q.kind is not AnswerKind.text:
-                    self._say("[yellow]The editor is for text answers.[/]")
+                    self._say(f"[yellow]{terminal_safe(ui('editor.text_only', self.lang))}[/]")
                     continue
                 current = self.answers.get(q.id)
                 initial = current.value if current is not None and isinstance(current.value, str) else ""
@@ -479,7 +478,7 @@ class Walk:
                     continue
                 raw = _strip_editor_comments(edited)
                 if not raw.strip():
-                    self._say("[yellow]Nothing written; the answer is unchanged.[/]")
+                    self._say(f"[yellow]{terminal_safe(ui('editor.nothing', self.lang))}[/]")
                     continue
             elif q.kind is AnswerKind.text:
                 if word.startswith("\\") and word[1:].lower() in COMMANDS:
@@ -520,7 +519,7 @@ class Walk:
                 shown = display_value(
                     q, newer.value, newer.na, self.scales.get(q.id, self.checklist.scale), lang=self.lang
                 )
-                self._say(f"now saved: {terminal_safe(shown)} — answer again to replace it, or Enter to keep it")
+                self._say(terminal_safe(ui("conflict.now", self.lang, answer=shown)))
             return False
         self.answers[q.id] = saved
         self.review = set_position(session=self.session, review=self.review, question_id=q.id)
@@ -597,7 +596,7 @@ class Walk:
                     if choice in ("r", "k", ""):
                         break
                 if choice == "r":
-                    self._say("Reword your answer (in terms of resources, process and authority):")
+                    self._say(terminal_safe(ui("blameless.reword", self.lang)))
                     return False  # ask again; the finding stays and is marked reworded once the wording is clean
         if q.guard in (Guard.compensation_made, Guard.compensation_time):
             check = compensation_before_resolution(self.questions, self._values(), self.ticket)
@@ -637,7 +636,7 @@ class Walk:
         if kind is None:
             kinds = " · ".join(f"{i}) {k.value}" for i, k in enumerate(ActionKind, start=1))
             while True:
-                raw = self._ask(f"kind: {kinds} > ").strip()
+                raw = self._ask(f"{ui('action.kind', self.lang)}: {kinds} > ").strip()
                 if not raw:
                     return
                 if raw.isdigit() and 1 <= int(raw) <= len(ActionKind):
@@ -652,13 +651,14 @@ class Walk:
         default = ""
         if current is not None and isinstance(current.value, str) and q.kind is AnswerKind.text:
             default = current.value.splitlines()[0][:200]
-        body = self._ask(f"what to do{f' [{terminal_plain(default)}]' if default else ''} > ").strip() or default
+        what = ui("action.what", self.lang)
+        body = self._ask(f"{what}{f' [{terminal_plain(default)}]' if default else ''} > ").strip() or default
         if not body:
-            self._say("[dim]no action item created[/]")
+            self._say(f"[dim]{terminal_safe(ui('action.none', self.lang))}[/]")
             return
-        owner = self._ask("owner (Enter for none) > ").strip() or None
+        owner = self._ask(f"{ui('action.owner', self.lang)} > ").strip() or None
         while True:
-            due_raw = self._ask("due date YYYY-MM-DD (Enter for none) > ").strip()
+            due_raw = self._ask(f"{ui('action.due', self.lang)} > ").strip()
             try:
                 due = parse_due(due_raw)
             except InvalidInputError as exc:
@@ -679,7 +679,8 @@ class Walk:
             question_id=q.id,
             by=self.reviewer,
         )
-        self._say(f"[green]action item #{item.id} saved[/] ({terminal_safe(item.kind)}, due {item.due_date or '-'})")
+        saved_item = ui("action.saved", self.lang, id=item.id, kind=item.kind, due=item.due_date or "-")
+        self._say(f"[green]{terminal_safe(saved_item)}[/]")
 
     def _choose_cell(self) -> int | None:
         cells: list[tuple[Cell, int]] = []
@@ -689,7 +690,7 @@ class Walk:
         for n, (cell, _) in enumerate(cells, start=1):
             done = sum(1 for q in cell.questions if q.id in self.answers)
             self._say(f"  {n}) {terminal_safe(cell.title)} [dim]({cell.id}, {done}/{len(cell.questions)})[/]")
-        raw = self._ask("jump to cell (number or id, Enter to stay) > ").strip()
+        raw = self._ask(f"{ui('jump.ask', self.lang)} > ").strip()
         if not raw:
             return None
         for n, (cell, start) in enumerate(cells, start=1):
@@ -697,7 +698,7 @@ class Walk:
                 self._shown_cell = None
                 self._jump_cell = cell.id
                 return start
-        self._say(f"[red]no cell '{terminal_safe(raw)}'[/]")
+        self._say(f"[red]{terminal_safe(ui('jump.none', self.lang, cell=raw))}[/]")
         return None
 
     # -- the end ---------------------------------------------------------------------------------------------
@@ -748,7 +749,7 @@ class Walk:
         except ImportError:  # pragma: no cover - shipped with butterfly
             return None
         levels = load_experience_levels().levels
-        self._say("\n[bold]Overall, which experience level did the customer get?[/]")
+        self._say(f"\n[bold]{terminal_safe(ui('level.ask', self.lang))}[/]")
         for i, lv in enumerate(levels, start=1):
             self._say(f"  {i}) {terminal_safe(lv.label(self.lang))} [dim]— {terminal_safe(lv.describe(self.lang))}[/]")
         current = self.review.experience_level
@@ -758,13 +759,13 @@ class Walk:
         if not current and lens_answer is not None and not lens_answer.na:
             suggested = next((lv.id for lv in levels if lv.id == lens_answer.value), None)
         if current:
-            keep = f" (Enter keeps {current})"
+            keep = ui("level.keep", self.lang, level=current)
         elif suggested:
-            keep = f" (Enter takes {suggested}, your surprise-lens answer)"
+            keep = ui("level.suggested", self.lang, level=suggested)
         else:
-            keep = " (Enter to skip)"
+            keep = ui("level.skip", self.lang)
         while True:
-            raw = self._ask(f"experience level 1-{len(levels)}{keep}, b back, j jump > ").strip().lower()
+            raw = self._ask(f"{ui('level.prompt', self.lang, n=len(levels), keep=keep)} > ").strip().lower()
             if raw in ("b", "<"):
                 self._shown_cell = None
                 asked = [i for i, st in enumerate(self.steps) if self.asked(st.question)]
@@ -786,10 +787,10 @@ class Walk:
             else:
                 chosen = next((lv.id for lv in levels if raw in (lv.id, lv.label(self.lang).lower())), None)
             if chosen is None:
-                self._say(f"[red]'{terminal_safe(raw)}' is not a level[/] (1-{len(levels)})")
+                self._say(f"[red]{terminal_safe(ui('level.bad', self.lang, raw=raw, n=len(levels)))}[/]")
                 continue
             self.review = setter(session=self.session, review=self.review, level=chosen)
-            self._say(f"[green]saved[/] experience level: {chosen}")
+            self._say(f"[green]{terminal_safe(ui('level.saved', self.lang, level=chosen))}[/]")
             return None
 
 
