@@ -67,56 +67,54 @@ def _fmt_time(value: datetime | None) -> str:
 def render_context(ctx: ReviewContext) -> Any:
     """The context panel as a Rich renderable."""
     t = ctx.ticket
+    lang = ctx.lang
+
+    def label(key: str, **values: object) -> str:
+        return terminal_safe(ui(f"ctx.{key}", lang, **values))
+
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
-    facts.add_row("subject", terminal_safe(t.subject) or "-")
-    facts.add_row("customer", terminal_safe(t.customer) or "-")
-    facts.add_row("category", terminal_safe(" / ".join(x for x in (t.category, t.subcategory) if x)) or "-")
-    facts.add_row("status", terminal_safe(t.status))
-    facts.add_row("assignee", terminal_safe(t.assignee) or "-")
+    facts.add_row(label("subject"), terminal_safe(t.subject) or "-")
+    facts.add_row(label("customer"), terminal_safe(t.customer) or "-")
+    facts.add_row(label("category"), terminal_safe(" / ".join(x for x in (t.category, t.subcategory) if x)) or "-")
+    facts.add_row(label("status"), terminal_safe(t.status))
+    facts.add_row(label("assignee"), terminal_safe(t.assignee) or "-")
     if t.priority or t.channel:
-        facts.add_row("priority / channel", terminal_safe(f"{t.priority or '-'} / {t.channel or '-'}"))
+        facts.add_row(label("priority_channel"), terminal_safe(f"{t.priority or '-'} / {t.channel or '-'}"))
 
-    line = Table(title="timeline", title_justify="left", box=None, padding=(0, 2))
-    line.add_column("step")
-    line.add_column("when (UTC)")
-    line.add_column("after previous", justify="right")
-    line.add_column("after creation", justify="right")
+    line = Table(title=label("timeline"), title_justify="left", box=None, padding=(0, 2))
+    line.add_column(label("step"))
+    line.add_column(label("when"))
+    line.add_column(label("after_previous"), justify="right")
+    line.add_column(label("after_creation"), justify="right")
     for step in timeline(t):
         line.add_row(
-            step.name.replace("_", " "),
+            label(f"step.{step.name}"),
             _fmt_time(step.at),
-            format_duration(step.since_previous),
-            format_duration(step.since_created),
+            format_duration(step.since_previous, lang),
+            format_duration(step.since_created, lang),
         )
 
     h = ctx.history
     if h.customer:
-        history = (
-            f"[bold]customer's earlier tickets:[/] {h.earlier} ({h.last_90_days} in the {90} days before this one)"
-        )
+        history = f"[bold]{label('earlier')}[/] " + label("earlier.count", n=h.earlier, recent=h.last_90_days)
         for b in h.recent[:3]:
             history += f"\n  {terminal_safe(b.external_id)}  {_fmt_time(b.created_at)}  {terminal_safe(b.subject)}  [dim]{terminal_safe(b.status)}[/]"
     else:
-        history = "[bold]customer's earlier tickets:[/] unknown customer"
+        history = f"[bold]{label('earlier')}[/] {label('earlier.unknown')}"
 
     parts: list[Any] = [facts, "", line, "", history, ""]
     if ctx.similar:
-        sim = Table(
-            title="the same problem at other customers (closed)", title_justify="left", box=None, padding=(0, 2)
-        )
-        sim.add_column("ticket")
-        sim.add_column("customer")
-        sim.add_column("subject")
-        sim.add_column("closed")
-        sim.add_column("why")
+        sim = Table(title=label("similar"), title_justify="left", box=None, padding=(0, 2))
+        for column in ("ticket", "customer", "subject", "closed", "why"):
+            sim.add_column(label(f"col.{column}"))
         for s in ctx.similar:
             why = []
             if s.same_category:
-                why.append("same category")
+                why.append(label("same_category"))
             if s.subject_similarity >= 0.3:
-                why.append(f"subject {round(s.subject_similarity * 100)}% alike")
+                why.append(label("subject_alike", pct=round(s.subject_similarity * 100)))
             sim.add_row(
                 terminal_safe(s.ticket.external_id),
                 terminal_safe(s.ticket.customer) or "-",
@@ -126,8 +124,8 @@ def render_context(ctx: ReviewContext) -> Any:
             )
         parts.append(sim)
     else:
-        parts.append("[bold]the same problem at other customers:[/] none found")
-    return Panel(Group(*parts), title=f"ticket {terminal_safe(t.external_id)}", title_align="left")
+        parts.append(f"[bold]{label('similar.none')}[/] {label('none_found')}")
+    return Panel(Group(*parts), title=label("title", ref=t.external_id), title_align="left")
 
 
 # -- summary --------------------------------------------------------------------------------------------------

@@ -118,14 +118,16 @@ class ReviewContext:
     ticket: Ticket
     history: CustomerHistory
     similar: list[SimilarTicket]
+    lang: str = "en"  # the language the panel is shown in
 
 
-def review_context(*, session: Session, ticket: Ticket, similar_limit: int = 5) -> ReviewContext:
+def review_context(*, session: Session, ticket: Ticket, similar_limit: int = 5, lang: str = "en") -> ReviewContext:
     """The ticket, the customer's earlier tickets and the same problem at other customers."""
     return ReviewContext(
         ticket=ticket,
         history=customer_history(session=session, ticket=ticket),
         similar=similar_tickets(session=session, ticket=ticket, limit=similar_limit),
+        lang=lang,
     )
 
 
@@ -266,7 +268,7 @@ class Walk:
     def run(self, context: ReviewContext | None = None) -> ReviewDetail | None:
         """Walk the review; returns its detail at the end, or ``None`` when the reviewer quit."""
         if context is None:
-            context = review_context(session=self.session, ticket=self.ticket)
+            context = review_context(session=self.session, ticket=self.ticket, lang=self.lang)
         self.context = context
         self.prefiller = Prefiller(session=self.session, ticket=self.ticket, similar=context.similar, lang=self.lang)
         self.io.show_context(context)
@@ -834,7 +836,8 @@ def run_review_walk(
         ensure_reviewable(ticket, allow_open=allow_open)
     lens_names = list(dict.fromkeys([*(existing.lenses if existing else []), *lenses]))
     lens_lists = load_lenses(lens_names, checklist.language)
-    context = review_context(session=session, ticket=ticket)  # before any write: Enter → first question is fast
+    # before any write: Enter → first question is fast
+    context = review_context(session=session, ticket=ticket, lang=checklist.language)
     review = start_review(
         session=session,
         ticket=ticket,
@@ -861,7 +864,7 @@ def run_review_walk(
         if not answer:
             return detail
         review = reopen_review(session=session, review=review)
-        context = review_context(session=session, ticket=ticket)
+        context = review_context(session=session, ticket=ticket, lang=checklist.language)
     walk = Walk(
         session=session,
         io=io,
