@@ -146,6 +146,13 @@ def test_full_walk_saves_everything_with_guards_actions_and_summary(cli, session
     assert (action.due_date - action.created_at.date()).days in (13, 14, 15)  # +14d in the configured zone
     assert (review.status, review.experience_level, review.allow_gaps) == ("draft", "baseline", False)
     assert detail.publication.status.value == "not_for_publication"
+    # answers are stored as readable UTF-8 JSON, not \\u escapes
+    from sqlalchemy import text as sql
+
+    stored = session.execute(
+        sql("SELECT CAST(value AS TEXT) FROM answer WHERE question_id = 'company.short.another_person'")
+    ).scalar_one()
+    assert "一线没有查看模板配置的权限" in stored
 
 
 def test_stop_and_resume_where_the_reviewer_left(cli, session, db_url) -> None:  # type: ignore[no-untyped-def]
@@ -242,6 +249,7 @@ def test_two_reviewers_have_their_own_reviews(cli, session, db_url) -> None:  # 
     shown = cli("reviews", "show", "T-1", "--reviewer", "bob", "--history", "--db", db_url)
     assert shown.exit_code == 0, shown.output
     assert "0 (Not done)" in shown.stdout and "history" in shown.stdout
+    assert "1 (Partly)" in shown.stdout.split("history", 1)[1]  # the history shows labels, not raw values
     drafts = json.loads(
         cli("reviews", "list", "--status", "draft", "--reviewer", "ann", "--json", "--db", db_url).stdout
     )

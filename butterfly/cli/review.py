@@ -339,9 +339,20 @@ def _render_detail(detail: Any, ref: str, history: bool) -> None:
         table = Table(title="history", title_justify="left", box=None, padding=(0, 2))
         for col in ("when (UTC)", "who", "question", "old", "new"):
             table.add_column(col)
+        questions = {q.id: (q, cl) for cl in (detail.checklist, *detail.lenses) for q in cl.questions}
+
+        def label(question_id: str, value: Any, na: bool | None) -> str:
+            if na is None:
+                return "—"  # no answer before this change
+            found = questions.get(question_id)
+            if found is None:  # a question no longer in the checklist: the stored value as it is
+                return "N/A" if na else terminal_safe(value)
+            q, cl = found
+            return terminal_safe(display_value(q, value, na, cl.scale, lang=cl.language))
+
         for h in detail.history:
-            old = "N/A" if h.old_na else ("—" if h.old_na is None else terminal_safe(h.old_value))
-            new = "N/A" if h.new_na else terminal_safe(h.new_value)
+            old = label(h.question_id, h.old_value, h.old_na)
+            new = label(h.question_id, h.new_value, h.new_na)
             table.add_row(
                 h.changed_at.strftime("%Y-%m-%d %H:%M:%S"), terminal_safe(h.changed_by), h.question_id, old, new
             )
