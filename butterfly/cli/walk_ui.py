@@ -138,15 +138,19 @@ def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
     # what the default walk asks (follow-ups when they apply), plus whatever else was answered
     scope = [q for q in detail.questions if q.id in detail.answers or is_asked(q, detail.answers)]
     answered = sum(1 for q in scope if q.id in detail.answers)
-    parts: list[Any] = [
-        f"\n[bold]Review of {terminal_safe(detail.ticket.external_id)}[/] by {terminal_safe(r.reviewer)} — {r.status}, "
-        + terminal_safe(ui("progress", lang, answered=answered, total=len(scope)))
-    ]
-    scores = Table(title="cells", title_justify="left", box=None, padding=(0, 2))
-    scores.add_column("cell")
-    scores.add_column("score", justify="right")
-    scores.add_column("ratings", justify="right")
-    scores.add_column("answered", justify="right")
+
+    def label(key: str, **values: object) -> str:
+        return terminal_safe(ui(f"sum.{key}", lang, **values))
+
+    status = label(f"status.{r.status}") if r.status in ("draft", "complete") else terminal_safe(r.status)
+    progress = terminal_safe(ui("progress", lang, answered=answered, total=len(scope)))
+    head = label("head", ticket=detail.ticket.external_id, reviewer=r.reviewer, status=status, progress=progress)
+    parts: list[Any] = [f"\n[bold]{head}[/]"]
+    scores = Table(title=label("cells"), title_justify="left", box=None, padding=(0, 2))
+    scores.add_column(label("cell"))
+    scores.add_column(label("score"), justify="right")
+    scores.add_column(label("ratings"), justify="right")
+    scores.add_column(label("answered"), justify="right")
     titles = {c.id: c.title for cl in (detail.checklist, *detail.lenses) for c in cl.cells}
     all_scores = [*detail.scores, *(s for v in detail.lens_scores.values() for s in v)]
     for s in all_scores:
@@ -159,7 +163,7 @@ def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
         )
     parts.append(scores)
     if detail.findings:
-        parts.append("[bold]findings[/]")
+        parts.append(f"[bold]{label('findings')}[/]")
         for f in detail.findings:
             note = ""
             if f.kind == "blame_wording":
@@ -168,22 +172,23 @@ def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
                 f"  • {terminal_safe(finding_title(f.kind, lang))}: {terminal_safe(f.detail)}{terminal_safe(note)}"
             )
     else:
-        parts.append("[bold]findings:[/] none")
+        parts.append(f"[bold]{label('findings.none')}[/]")
     if detail.actions:
-        parts.append("[bold]action items[/]")
+        parts.append(f"[bold]{label('actions')}[/]")
         for a in detail.actions:
-            due = a.due_date.isoformat() if a.due_date else "no due date"
+            due = a.due_date.isoformat() if a.due_date else label("no_due")
+            owner = terminal_safe(a.owner) if a.owner else label("no_owner")
             parts.append(
-                f"  #{a.id} ({terminal_safe(a.kind)}) {terminal_safe(a.text)} — {terminal_safe(a.owner or 'no owner')}, {due}, {terminal_safe(a.status)}"
+                f"  #{a.id} ({terminal_safe(a.kind)}) {terminal_safe(a.text)} — {owner}, {due}, {terminal_safe(a.status)}"
             )
     else:
-        parts.append("[bold]action items:[/] none")
+        parts.append(f"[bold]{label('actions.none')}[/]")
     if detail.publication.status is Publication.publishable:
-        parts.append("story: may be published (consent recorded)")
+        parts.append(label("story.publishable"))
     elif detail.publication.status is Publication.not_for_publication:
-        parts.append("story: [yellow]not for publication[/] (no full consent)")
+        parts.append(f"[yellow]{label('story.not_for_publication')}[/]")
     if r.experience_level:
-        parts.append(f"experience level: {terminal_safe(r.experience_level)}")
+        parts.append(label("level", level=r.experience_level))
     if r.allow_gaps:
         parts.append(f"[yellow]{terminal_safe(ui('summary.gaps', lang))}[/]")
     return Group(*parts)
