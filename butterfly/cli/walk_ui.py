@@ -19,6 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from butterfly.checklist.model import is_asked
+from butterfly.cli.cjk_wrap import has_cjk, wrap_text
 from butterfly.errors import InvalidInputError
 from butterfly.review.guards import Publication, finding_title, text
 from butterfly.sanitise import terminal_plain, terminal_safe
@@ -38,6 +39,11 @@ class TerminalIO:
         self.console = console
 
     def print(self, *objects: Any, soft_wrap: bool = False) -> None:
+        if not soft_wrap and len(objects) == 1 and isinstance(objects[0], str) and has_cjk(objects[0]):
+            # Chinese: our own line breaks (no punctuation mark at the start of a line), printed as they are
+            text = self.console.render_str(objects[0])
+            self.console.print(wrap_text(text, self.console.width), soft_wrap=True)
+            return
         self.console.print(*objects, soft_wrap=soft_wrap)
 
     def ask(self, prompt: str) -> str:
