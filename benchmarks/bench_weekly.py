@@ -33,7 +33,7 @@ def capture_sql(url: str, week: str) -> list[tuple[str, Any]]:
     """Run the report once and return the statements it sent to the database, with their parameters."""
     from sqlalchemy import event
 
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
     from butterfly.store.db import get_engine, open_session
 
     seen: list[tuple[str, Any]] = []
@@ -54,9 +54,9 @@ def capture_sql(url: str, week: str) -> list[tuple[str, Any]]:
 
 
 def run_report(url: str, week: str) -> tuple[float, int, int]:
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
     from butterfly.store.db import open_session
 
     started = time.perf_counter()
@@ -82,7 +82,8 @@ def run_grouping(url: str, week: str, at_least: int = 0) -> tuple[float, int]:
     from datetime import timedelta
 
     from butterfly.reports.recurring import GroupInput, group_labels
-    from butterfly.reports.weekly import closed_tickets, parse_week, week_bounds
+    from butterfly.reports.weekly.common import closed_tickets
+    from butterfly.reports.weekly.weeks import parse_week, week_bounds
     from butterfly.store.db import open_session
 
     start, end = week_bounds(*parse_week(week))

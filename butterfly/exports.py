@@ -22,13 +22,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import tempfile
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import date, datetime
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import and_, exists, or_, select
@@ -458,39 +454,3 @@ def write_records(
             n += 1
     stream.flush()
     return n
-
-
-@contextmanager
-def atomic_text_file(path: str | Path) -> Iterator[TextIO]:
-    """Write a text file for the user: a 0600 temp file beside it, renamed over ``path`` only on success."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except FileNotFoundError:
-        raise InvalidInputError(f"cannot write {target}: the folder {folder} does not exist") from None
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-@contextmanager
-def open_output(target: str | Path | None, *, stdout: TextIO) -> Iterator[TextIO]:
-    """``-`` or ``None``: the given stdout (left open); otherwise :func:`atomic_text_file`."""
-    if target is None or str(target) == "-":
-        yield stdout
-        return
-    with atomic_text_file(target) as handle:
-        yield handle

@@ -28,7 +28,9 @@ from sqlalchemy import and_, exists, func, select
 from sqlmodel import col
 
 from butterfly.errors import InvalidInputError
+from butterfly.review.answers import is_yes
 from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
+from butterfly.tickets import ticket_ref
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
 
 SCHEMA = "butterfly.check/1"
 CLOSED_STATUSES = ("closed", "resolved")
-_YES = {"yes", "y", "true", "1", "是", "是的"}
 
 
 # -- periods -----------------------------------------------------------------------------------------------------
@@ -243,23 +244,8 @@ class GateResult:
         }
 
 
-def is_yes(value: Any) -> bool:
-    """A yes/no answer that says yes (``True``, ``"yes"``, ``1``…)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return value == 1
-    if isinstance(value, str):
-        return value.strip().lower() in _YES
-    return False
-
-
 def guard_question_ids(checklists: Iterable[Checklist], guard: str) -> set[str]:
     return {q.id for cl in checklists for q in cl.questions if q.guard is not None and q.guard.value == guard}
-
-
-def _ref(source: str, external_id: str) -> str:
-    return f"{source}:{external_id}"
 
 
 def run_gate(
@@ -310,7 +296,7 @@ def run_gate(
     for source, external_id, closed, has_draft in session.execute(unreviewed):
         result.unreviewed.append(
             {
-                "ticket": _ref(source, external_id),
+                "ticket": ticket_ref(source, external_id),
                 "closed_at": _iso(closed),
                 "has_draft_review": bool(has_draft),
             }
@@ -328,7 +314,7 @@ def run_gate(
         result.with_gaps_count += 1
         if limit is None or len(result.with_gaps) < limit:
             result.with_gaps.append(
-                {"ticket": _ref(source, external_id), "reviewer": reviewer, "completed_at": _iso(completed)}
+                {"ticket": ticket_ref(source, external_id), "reviewer": reviewer, "completed_at": _iso(completed)}
             )
 
     # incomplete (draft) reviews of the period's closed tickets
@@ -354,7 +340,7 @@ def run_gate(
         result.drafts.append(
             {
                 "review_id": review_id,
-                "ticket": _ref(source, external_id),
+                "ticket": ticket_ref(source, external_id),
                 "reviewer": reviewer,
                 "updated_at": _iso(updated),
             }
@@ -384,7 +370,7 @@ def run_gate(
         result.overdue.append(
             {
                 "action_id": action_id,
-                "ticket": _ref(source, external_id) if source is not None else None,
+                "ticket": ticket_ref(source, external_id) if source is not None else None,
                 "kind": kind,
                 "owner": owner,
                 "due_date": due.isoformat(),
@@ -437,7 +423,7 @@ def run_gate(
             result.publicity.append(
                 {
                     "review_id": review_id,
-                    "ticket": _ref(source, external_id),
+                    "ticket": ticket_ref(source, external_id),
                     "reviewer": reviewer,
                     "reason": flagged[review_id],
                 }

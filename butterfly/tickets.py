@@ -18,6 +18,17 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 
+def ticket_ref(source: str, external_id: str) -> str:
+    """How butterfly names a ticket in reports, JSON and messages: ``source:external_id`` (what ``ref`` accepts)."""
+    return f"{source}:{external_id}"
+
+
+def short_ticket_ref(source: str, external_id: str) -> str:
+    """The shorter name ``tickets list`` shows: the id alone for the default ``csv``/``json`` sources, else
+    :func:`ticket_ref` (both are accepted wherever a ticket is named)."""
+    return external_id if source in ("csv", "json") else ticket_ref(source, external_id)
+
+
 def get_ticket(*, session: Session, ref: str) -> Ticket:
     """The ticket ``ref`` names; :class:`NotFoundError` with close matches when there is none or it is ambiguous."""
     ref = ref.strip()
@@ -34,7 +45,7 @@ def get_ticket(*, session: Session, ref: str) -> Ticket:
     if len(candidates) == 1:
         return candidates[0]
     if len(candidates) > 1:
-        names = ", ".join(f"{t.source}:{t.external_id}" for t in candidates)
+        names = ", ".join(ticket_ref(t.source, t.external_id) for t in candidates)
         raise NotFoundError(f"'{ref}' is ambiguous: {names}", hint="name it as SOURCE:ID")
     # close matches: same prefix first (cheap, uses the unique index), then fuzzy among those
     stem = ref[: max(1, len(ref) - 2)]

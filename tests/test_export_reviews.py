@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from butterfly.exports import ANSWER_FIELDS, atomic_text_file, redact_text
+from butterfly.exports import ANSWER_FIELDS, redact_text
+from butterfly.files import atomic_text_file
 from butterfly.store.models import ActionItem, Answer, Review, Ticket
 
 T0 = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from butterfly.cli._common import DbOption, JsonOption, LangOption, language, out
+from butterfly.labels import ui
 from butterfly.sanitise import terminal_safe
-from butterfly.texts import ui
 
 if TYPE_CHECKING:
     from butterfly.checklist.diff import ChecklistDiff
@@ -141,7 +141,7 @@ def export(
 
     from butterfly.checklist.diff import resolve_spec
     from butterfly.checklist.export import export_checklist
-    from butterfly.exports import open_output
+    from butterfly.files import open_output
     from butterfly.settings import get_settings
 
     cl = None
@@ -167,7 +167,7 @@ def validate(
 
     Example: butterfly checklist validate checklists/*.yaml
     """
-    from butterfly.checklist.export import validate_checklist_file
+    from butterfly.checklist.validate import validate_checklist_file
     from butterfly.cli._common import err, print_json
 
     results = [validate_checklist_file(p) for p in paths]

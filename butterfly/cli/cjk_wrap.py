@@ -5,8 +5,6 @@ Rich folds text without spaces at any character, so a line of Chinese may start 
 (``cli/walk_ui.TerminalIO``) breaks such text itself with :func:`wrap_text` and prints it unwrapped.
 """
 
-from __future__ import annotations
-
 from rich.cells import cell_len
 from rich.text import Text
 

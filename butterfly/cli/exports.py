@@ -70,10 +70,10 @@ def reviews(
         REVIEW_FIELDS,
         check_format,
         iter_review_records,
-        open_output,
         review_question_columns,
         write_records,
     )
+    from butterfly.files import open_output
 
     check_format(fmt, per)
     period = _period(since, until, week)
@@ -109,7 +109,8 @@ def actions(
     import sys
 
     from butterfly.errors import InvalidInputError
-    from butterfly.exports import ACTION_FIELDS, check_format, iter_action_records, open_output, write_records
+    from butterfly.exports import ACTION_FIELDS, check_format, iter_action_records, write_records
+    from butterfly.files import open_output
 
     check_format(fmt)
     if status not in (None, "open", "done"):

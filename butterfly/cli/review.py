@@ -119,8 +119,8 @@ def review(
     lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
     with _session(ctx, db) as session:
         if next_:
+            from butterfly.labels import ui
             from butterfly.review.queue import describe, next_pick
-            from butterfly.texts import ui
 
             pick = next_pick(session=session, reviewer=name, customer=customer, category=category)
             t = pick.ticket

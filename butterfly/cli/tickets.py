@@ -123,12 +123,14 @@ def list_command(
         return
     from rich.table import Table
 
+    from butterfly.tickets import short_ticket_ref
+
     console = out()
     if not tickets:
         console.print("no tickets match (import some with `butterfly import FILE`)")
         return
     table = Table(show_edge=False, pad_edge=False)
-    refs = [t.external_id if t.source in ("csv", "json") else f"{t.source}:{t.external_id}" for t in tickets]
+    refs = [short_ticket_ref(t.source, t.external_id) for t in tickets]
     fixed = {"id": max(len(r) for r in refs), "status": 8, "created": 10, "closed": 10}
     for name in ("id", "customer", "subject", "category", "status", "created", "closed"):
         if name in fixed:
@@ -164,6 +166,7 @@ def _queue(
     from butterfly.cli._common import language, session_for
     from butterfly.review.queue import describe, worth_reviewing
     from butterfly.settings import get_settings
+    from butterfly.tickets import short_ticket_ref
 
     lng = language(lang)
     name = (reviewer or "").strip() or get_settings().effective_reviewer()
@@ -192,7 +195,7 @@ def _queue(
         table.add_column(column, no_wrap=column != "why")
     for p in picks:
         t = p.ticket
-        ref = t.external_id if t.source in ("csv", "json") else f"{t.source}:{t.external_id}"
+        ref = short_ticket_ref(t.source, t.external_id)
         table.add_row(
             terminal_safe(ref),
             terminal_safe(t.customer),

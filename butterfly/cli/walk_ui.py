@@ -4,8 +4,6 @@
 engine (``butterfly.review.walk``): Rich output, plain ``input()`` (works under a pty, CliRunner and pipes).
 """
 
-from __future__ import annotations
-
 import os
 import shlex
 import subprocess
@@ -21,9 +19,9 @@ from rich.table import Table
 from butterfly.checklist.model import is_asked
 from butterfly.cli.cjk_wrap import has_cjk, wrap_text
 from butterfly.errors import InvalidInputError
+from butterfly.labels import ui
 from butterfly.review.guards import Publication, finding_title, text
 from butterfly.sanitise import terminal_plain, terminal_safe
-from butterfly.texts import ui
 from butterfly.tickets import timeline
 from butterfly.timeutil import as_utc, format_duration
 
@@ -54,10 +52,10 @@ class TerminalIO:
     def edit(self, initial: str) -> str:
         return run_editor(initial)
 
-    def show_context(self, context: ReviewContext) -> None:
+    def show_context(self, context: "ReviewContext") -> None:
         self.console.print(render_context(context))
 
-    def show_summary(self, detail: ReviewDetail, ref: str, report_command: str | None = None) -> None:
+    def show_summary(self, detail: "ReviewDetail", ref: str, report_command: str | None = None) -> None:
         self.console.print(render_summary(detail, ref=ref))
         self.console.print(report_hint(detail, ref=ref, report_command=report_command), soft_wrap=True)
 
@@ -70,7 +68,7 @@ def _fmt_time(value: datetime | None) -> str:
     return v.strftime("%Y-%m-%d %H:%M") if v is not None else "-"
 
 
-def render_context(ctx: ReviewContext) -> Any:
+def render_context(ctx: "ReviewContext") -> Any:
     """The context panel as a Rich renderable."""
     t = ctx.ticket
     lang = ctx.lang
@@ -137,7 +135,7 @@ def render_context(ctx: ReviewContext) -> Any:
 # -- summary --------------------------------------------------------------------------------------------------
 
 
-def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
+def render_summary(detail: "ReviewDetail", *, ref: str) -> Any:
     """The end-of-walk summary (also ``reviews show``): cell scores, findings, actions, the report command."""
     lang = detail.checklist.language
     r = detail.review
@@ -200,7 +198,7 @@ def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
     return Group(*parts)
 
 
-def report_hint(detail: ReviewDetail, *, ref: str, report_command: str | None = None) -> str:
+def report_hint(detail: "ReviewDetail", *, ref: str, report_command: str | None = None) -> str:
     """``Render the report: butterfly report ticket …`` (print it with ``soft_wrap``: a command to copy)."""
     command = report_command or f"butterfly report ticket {terminal_plain(ref)}"
     return "\n" + ui("report", detail.checklist.language, command=f"[bold]{terminal_safe(command)}[/]")

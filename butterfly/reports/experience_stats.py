@@ -24,6 +24,7 @@ from sqlmodel import col, select
 from butterfly.errors import InvalidInputError
 from butterfly.review.experience import LEVEL_IDS, load_experience_levels
 from butterfly.store.models import Review, ReviewStatus, Ticket
+from butterfly.tickets import ticket_ref
 from butterfly.timeutil import as_utc
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ def ultimate_reviews(*, session: Session, start: datetime, end: datetime) -> lis
         out.append(
             UltimateReview(
                 review_id=review.id,
-                ticket_ref=f"{ticket.source}:{ticket.external_id}",
+                ticket_ref=ticket_ref(ticket.source, ticket.external_id),
                 subject=ticket.subject,
                 reviewer=review.reviewer,
                 completed_at=completed,

@@ -53,9 +53,9 @@ class AnswerLike(Protocol):
 
 
 def _texts() -> dict[str, dict[str, str]]:
-    from butterfly.texts import load_texts
+    from butterfly.labels import text_file
 
-    return load_texts("guards.yaml")
+    return text_file("guards.yaml")
 
 
 def text(key: str, lang: str, **values: object) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, func
 from sqlmodel import col, select
 
-from butterfly.reports.silent import SilentRule, is_silent
+from butterfly.silent import SilentRule, is_silent
 from butterfly.store.models import Ticket
 from butterfly.timeutil import as_utc, format_duration
 

@@ -146,7 +146,7 @@ def worth_reviewing(
     window: int = 2000,
 ) -> list[Pick]:
     """Unreviewed closed tickets with something to learn from, most first (ties: the most recently closed)."""
-    from butterfly.reports.silent import silent_customers
+    from butterfly.silent import silent_customers
 
     closed = func.coalesce(col(Ticket.closed_at), col(Ticket.resolved_at))
     tickets = list(
@@ -207,7 +207,7 @@ def next_pick(*, session: Session, reviewer: str, customer: str | None = None, c
 
 def describe(pick: Pick, lang: str) -> str:
     """The reasons a ticket was picked, in ``lang``."""
-    from butterfly.texts import ui
+    from butterfly.labels import ui
 
     parts = []
     for r in pick.reasons:

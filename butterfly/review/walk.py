@@ -36,6 +36,7 @@ from butterfly.checklist.model import (
     missing_required,
 )
 from butterfly.errors import ConflictError, InvalidInputError
+from butterfly.labels import ui
 from butterfly.review import walk_input
 from butterfly.review.actions import create_action, parse_due, parse_kind
 from butterfly.review.answers import answer_values, answers_for, display_value, save_answer, validate_answer
@@ -68,7 +69,6 @@ from butterfly.review.similar import CustomerHistory, SimilarTicket, customer_hi
 from butterfly.sanitise import terminal_plain, terminal_safe
 from butterfly.settings import get_settings
 from butterfly.store.models import ReviewStatus
-from butterfly.texts import ui
 from butterfly.timeutil import format_duration, today_in
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
 import butterfly.store.models  # noqa: F401 - register the tables
-from butterfly.errors import DatabaseError
+from butterfly.errors import DatabaseError, NotFoundError
 from butterfly.settings import get_settings
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ def dispose_engines() -> None:
 # -- migrations ---------------------------------------------------------------------------------------------
 
 
-def _alembic_config(connection: Connection | None = None) -> Any:
+def alembic_config(connection: Connection | None = None) -> Any:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     if connection is not None:
@@ -203,7 +203,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
         elif conn.dialect.name == "sqlite":
             conn.exec_driver_sql("SELECT 1")
         try:
-            command.upgrade(_alembic_config(conn), revision)
+            command.upgrade(alembic_config(conn), revision)
         except CommandError as exc:  # e.g. a revision this release does not know (a newer butterfly made it)
             raise DatabaseError(
                 f"cannot migrate the database schema from revision {before}: {exc}",
@@ -279,3 +279,20 @@ def table_counts(session: Session) -> dict[str, int]:
     for name, table in sorted(SQLModel.metadata.tables.items()):
         counts[name] = int(session.execute(select(func.count()).select_from(table)).scalar_one())
     return counts
+
+
+# -- for db backup / db check ----------------------------------------------------------------------------------
+
+
+def backend_of(url: str) -> str:
+    """``sqlite`` or ``postgresql`` (the part of the URL before ``+driver://``)."""
+    return url.split(":", 1)[0].split("+", 1)[0]
+
+
+def require_existing_database(url: str) -> None:
+    """:class:`NotFoundError` when ``url`` names a SQLite file that does not exist (never create one here)."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise NotFoundError(
+            f"no database file at {path}", hint="check --db / BUTTERFLY_DATABASE_URL; `butterfly db info` creates one"
+        )

@@ -1,9 +1,4 @@
-"""Database maintenance: online backups and health checks (``butterfly db backup`` / ``butterfly db check``).
-
-A backup of a SQLite database uses SQLite's online backup API (:meth:`sqlite3.Connection.backup`): it is a
-consistent snapshot even while other processes write, it is written to a private temporary file beside the
-target and renamed into place, so a crash or a full disk never leaves a half-written backup at ``PATH``.
-PostgreSQL is backed up with ``pg_dump``; :func:`backup_database` says exactly which command to run.
+"""``butterfly db check``: the database's health, read only.
 
 :func:`check_database` never changes the database (it does not even apply migrations): SQLite's
 ``integrity_check`` and ``foreign_key_check``, orphan rows on both backends, and the schema revision against
@@ -12,27 +7,19 @@ the newest one this release ships.
 
 from __future__ import annotations
 
-import os
-import shlex
-import sqlite3
-import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 import butterfly.store.models  # noqa: F401 - register the tables
-from butterfly.errors import DatabaseError, InvalidInputError, NotFoundError
 from butterfly.store import db as database
-from butterfly.store.db import _alembic_config, database_error, sqlite_path
+from butterfly.store.db import alembic_config
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -93,173 +80,6 @@ _ORPHAN_CHECKS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 
 # SQLite messages that mean the file itself is damaged (a finding of the check, not an unreachable database)
 _CORRUPT_MARKERS = ("malformed", "not a database", "corrupt")
-
-
-# -- shared ---------------------------------------------------------------------------------------------------
-
-
-def backend_of(url: str) -> str:
-    """``sqlite`` or ``postgresql`` (the part of the URL before ``+driver://``)."""
-    return url.split(":", 1)[0].split("+", 1)[0]
-
-
-def require_existing_database(url: str) -> None:
-    """:class:`NotFoundError` when ``url`` names a SQLite file that does not exist (never create one here)."""
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        raise NotFoundError(
-            f"no database file at {path}", hint="check --db / BUTTERFLY_DATABASE_URL; `butterfly db info` creates one"
-        )
-
-
-# -- backup ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BackupResult:
-    """What ``db backup`` wrote."""
-
-    source: str  # the database URL, password hidden
-    path: Path
-    size: int  # bytes
-    revision: str | None
-    tables: dict[str, int]  # row counts read back from the backup
-
-
-def pg_dump_command(url: str, dest: Path | str) -> str:
-    """The ``pg_dump`` command that backs up the PostgreSQL database at ``url`` (never with the password)."""
-    parsed = make_url(url)
-    plain = URL.create(  # the same URL without the driver suffix and without the password
-        "postgresql",
-        username=parsed.username,
-        host=parsed.host,
-        port=parsed.port,
-        database=parsed.database,
-        query=parsed.query,
-    )
-    conninfo = plain.render_as_string(hide_password=False)
-    return f"pg_dump --format=custom --file={shlex.quote(str(dest))} {shlex.quote(conninfo)}"
-
-
-def default_backup_name(now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    return f"butterfly-{stamp}.db"
-
-
-def backup_database(*, url: str, dest: str | Path, overwrite: bool = False) -> BackupResult:
-    """Copy the SQLite database at ``url`` to ``dest`` (a file, or a folder to put a dated file in).
-
-    The copy is a consistent snapshot taken with SQLite's online backup API while others keep working, written
-    to a 0600 temporary file in the target folder, checked, and renamed into place. On PostgreSQL this raises
-    :class:`InvalidInputError` whose message gives the ``pg_dump`` command to run instead.
-    """
-    if backend_of(url) != "sqlite":
-        target = Path(dest).expanduser()
-        command = pg_dump_command(url, target if target.suffix else target / "butterfly.dump")
-        raise InvalidInputError(
-            "`butterfly db backup` copies SQLite databases; back up PostgreSQL with pg_dump:\n  " + command,
-            hint="pg_dump asks for the password (or reads PGPASSWORD / ~/.pgpass); restore with pg_restore",
-        )
-    source = database.sqlite_path(url)
-    if source is None:
-        raise InvalidInputError(f"cannot back up {database.redact_url(url)}: not a database file")
-    require_existing_database(url)
-    target = Path(dest).expanduser()
-    if target.is_dir():
-        target = target / default_backup_name()
-    target = target.absolute()
-    if target.resolve() == source.resolve():
-        raise InvalidInputError(f"the backup target {target} is the database itself", hint="choose another path")
-    if target.exists() and not overwrite:
-        raise InvalidInputError(f"{target} already exists", hint="use --force to replace it, or choose another path")
-    if not target.parent.is_dir():
-        raise InvalidInputError(f"cannot write the backup to {target}: the folder {target.parent} does not exist")
-
-    engine = database.get_engine(url)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write the backup to {target}: {exc.strerror}") from None
-    os.close(fd)  # mkstemp made it 0600; SQLite writes into it
-    tmp = Path(tmp_name)
-    try:
-        raw = engine.raw_connection()
-        try:
-            src = raw.driver_connection
-            assert isinstance(src, sqlite3.Connection)
-            dst = sqlite3.connect(tmp)
-            try:
-                src.backup(dst)
-                dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
-                problems = [row[0] for row in dst.execute("PRAGMA quick_check")]
-                if problems != ["ok"]:
-                    raise DatabaseError(f"the backup did not verify: {problems[0]}")
-                revision, tables = _describe(dst)
-            finally:
-                dst.close()
-        finally:
-            raw.close()
-        _fsync(tmp)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
-    except (sqlite3.Error, SQLAlchemyError) as exc:
-        tmp.unlink(missing_ok=True)
-        raise _sqlite_error(exc, engine, target) from None
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InvalidInputError(f"cannot write the backup to {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return BackupResult(
-        source=database.redact_url(url),
-        path=target,
-        size=target.stat().st_size,
-        revision=revision,
-        tables=tables,
-    )
-
-
-def _describe(conn: sqlite3.Connection) -> tuple[str | None, dict[str, int]]:
-    names = [
-        r[0]
-        for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        )
-    ]
-    revision = None
-    if "alembic_version" in names:
-        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        revision = row[0] if row else None
-    tables = {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names if n != "alembic_version"}
-    return revision, tables
-
-
-def _sqlite_error(exc: Exception, engine: Any, target: Path) -> DatabaseError:
-    error = database_error(exc, engine)
-    return DatabaseError(f"backup to {target} failed: {error.message}", hint=error.hint)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- check ----------------------------------------------------------------------------------------------------
@@ -404,7 +224,7 @@ def _revision(session: Session, tables: set[str]) -> str | None:
 
 def known_revisions() -> list[str]:
     """Every migration revision shipped with this release, oldest first."""
-    script = ScriptDirectory.from_config(_alembic_config())
+    script = ScriptDirectory.from_config(alembic_config())
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 

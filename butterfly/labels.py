@@ -1,0 +1,86 @@
+"""Words butterfly shows around the content, in zh-CN, zh-TW and en, from the data files in ``butterfly/data/``.
+
+``report_labels.yaml`` holds the reports' headings and labels (:func:`labels`), ``checklist_labels.yaml`` the
+words of the printable checklist forms (:func:`form_labels`). Each file maps a key to its text in every
+language; a missing text is an error naming the file and the key.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from butterfly.errors import FileProblemsError, NotFoundError, Problem
+
+LANGUAGES = ("zh-CN", "zh-TW", "en")
+
+
+def _checked(source: str, data: object) -> dict[str, dict[str, str]]:
+    """``{key: {lang: text}}`` with a text in every language, or every problem naming the file and the key."""
+    problems = []
+    if not isinstance(data, dict):
+        problems.append(Problem(source, "must be a mapping of label keys"))
+        data = {}
+    for key, texts in data.items():
+        if not isinstance(texts, dict):
+            problems.append(Problem(source, "must map each language to a text", field=str(key)))
+            continue
+        for lang in LANGUAGES:
+            if not isinstance(texts.get(lang), str) or not texts[lang].strip():
+                problems.append(Problem(source, f"missing text for {lang}", field=str(key)))
+    if problems:
+        raise FileProblemsError(source, problems)
+    return data
+
+
+@lru_cache(maxsize=4)
+def _label_file(name: str) -> dict[str, dict[str, str]]:
+    source = resources.files("butterfly") / "data" / name
+    return _checked(str(source), yaml.safe_load(source.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=4)
+def text_file(name: str) -> dict[str, dict[str, str]]:
+    """A file of sentences under a ``texts:`` key (``guards.yaml``, ``walk.yaml``); runs of whitespace folded (a
+    long text may be a YAML block)."""
+    source = resources.files("butterfly") / "data" / name
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise FileProblemsError(str(source), [Problem(str(source), f"not valid YAML: {exc}")]) from None
+    texts = _checked(str(source), data.get("texts") if isinstance(data, dict) else None)
+    return {str(k): {lang: " ".join(v[lang].split()) for lang in LANGUAGES} for k, v in texts.items()}
+
+
+def text(name: str, key: str, lang: str, **values: object) -> str:
+    """The text ``key`` of the text file ``name`` in ``lang``, ``{placeholders}`` filled in."""
+    if lang not in LANGUAGES:
+        raise NotFoundError(f"unknown language '{lang}'", hint="use one of: " + ", ".join(LANGUAGES))
+    try:
+        template = text_file(name)[key][lang]
+    except KeyError:
+        raise NotFoundError(f"no text '{key}' in {name}") from None
+    return template.format(**values) if values else template
+
+
+def ui(key: str, lang: str, **values: object) -> str:
+    """A text of the review walk (``walk.yaml``: prompts, keys, the context panel, the summary, the queue)."""
+    return text("walk.yaml", key, lang, **values)
+
+
+def _in_language(name: str, lang: str) -> dict[str, str]:
+    if lang not in LANGUAGES:
+        raise NotFoundError(f"unknown language '{lang}'", hint="use one of: " + ", ".join(LANGUAGES))
+    return {key: texts[lang] for key, texts in _label_file(name).items()}
+
+
+def labels(lang: str) -> dict[str, str]:
+    """Every report label in ``lang`` (zh-CN, zh-TW or en)."""
+    return _in_language("report_labels.yaml", lang)
+
+
+def form_labels(lang: str) -> dict[str, str]:
+    """The words of the printable checklist forms in ``lang`` (zh-CN, zh-TW or en)."""
+    return _in_language("checklist_labels.yaml", lang)
