@@ -492,7 +492,7 @@ def test_answers_the_data_gives_are_proposed_and_stored_only_when_accepted(cli, 
         "proposed: N/A, the customer didn't cause it (from nothing in the ticket suggests the customer caused it)."
         in out
     )
-    assert "proposed: Recurring (from similar closed tickets at 2 other customers)." in out
+    assert "proposed: Recurring (from closed tickets with a similar subject at 2 other customers)." in out
     assert (
         "proposed: Yes, noticeably fewer (from 1 tickets in the 4 weeks before closing against 24 in the 12 weeks"
         in out

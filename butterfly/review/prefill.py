@@ -2,8 +2,9 @@
 
 Nothing is stored until the reviewer accepts; each proposal says where it came from.
 
-- ``company.mid.recurrence``: the similar closed tickets at other customers in the review's context (two or more
-  customers: recurring; none: a one-off; one: no proposal);
+- ``company.mid.recurrence``: the closed tickets at other customers with a similar subject in the review's context
+  (two or more customers: recurring; no similar ticket at all: a one-off; otherwise, e.g. the same category only
+  or tickets without a subject, no proposal);
 - ``company.long.request_drop``: the customer's own ticket volume, by the silent-customer rule of the weekly report
   (tickets opened in the 4 weeks before the ticket closed against the 12 weeks before that);
 - ``customer.mid.sequence``: the time of the gesture (``compensation_at``) against the ticket's resolution;
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from butterfly.review.similar import SimilarTicket
+
+SAME_PROBLEM_SUBJECT = 0.3  # subject similarity (0..1) that makes a ticket at another customer the same problem
 
 # words that suggest the customer caused the problem (subject, description, ServiceNow's closed_code)
 CUSTOMER_CAUSED = (
@@ -64,7 +67,9 @@ class Proposal:
 
 
 def _recurrence(similar: list[SimilarTicket], ticket: Ticket) -> Proposal | None:
-    others = {s.ticket.customer for s in similar if s.ticket.customer and s.ticket.customer != ticket.customer}
+    # the same category alone is how tickets are filed, not evidence of the same problem: a similar subject is
+    alike = [t for t in similar if t.subject_similarity >= SAME_PROBLEM_SUBJECT]
+    others = {s.ticket.customer for s in alike if s.ticket.customer and s.ticket.customer != ticket.customer}
     if len(others) >= 2:
         return Proposal("company.mid.recurrence", "recurring", "prefill.similar", {"n": len(others)})
     if not similar:
