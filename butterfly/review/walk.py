@@ -315,8 +315,8 @@ class Walk:
 
         title = ui("resuming", self.lang, progress=self.progress())
         table = Table(title=terminal_safe(title), title_justify="left", box=None, padding=(0, 2))
-        table.add_column("cell")
-        table.add_column("answered", justify="right")
+        table.add_column(terminal_safe(ui("sum.cell", self.lang)))
+        table.add_column(terminal_safe(ui("sum.answered", self.lang)), justify="right")
         for cl in (self.checklist, *self.lenses):
             for cell in cl.cells:
                 scope = [q for q in cell.questions if q.id in self.answers or self.asked(q)]
