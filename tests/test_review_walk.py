@@ -290,8 +290,9 @@ def test_lens_questions_follow_the_six_cells(cli, session, db_url) -> None:  # t
 
 def test_walk_in_chinese_shows_the_chinese_checklist_and_guard_texts(cli, session, db_url) -> None:  # type: ignore[no-untyped-def]
     make_ticket(session, "T-1")
-    result = _walk(cli, db_url, "T-1", ["j", "4", "1", "因为小王忘了", "k", "q"], "--lang", "zh-CN")
+    result = _walk(cli, db_url, "T-1", ["9", "j", "4", "1", "因为小王忘了", "k", "q"], "--lang", "zh-CN")
     assert result.exit_code == 0, result.output
+    assert "“9”不在评分范围内（可用：0 (没做到), 1 (部分做到), 2 (完全做到)，或 na）" in result.stdout
     assert "公司端" in result.stdout or "公司" in result.stdout
     assert "这个回答似乎把原因归到了某个具体的人身上" in result.stdout
     assert "[r] 重新表述" in result.stdout

@@ -39,7 +39,14 @@ from butterfly.errors import ConflictError, InvalidInputError
 from butterfly.labels import ui
 from butterfly.review import walk_input
 from butterfly.review.actions import create_action, parse_due, parse_kind
-from butterfly.review.answers import answer_values, answers_for, display_value, save_answer, validate_answer
+from butterfly.review.answers import (
+    AnswerError,
+    answer_values,
+    answers_for,
+    display_value,
+    save_answer,
+    validate_answer,
+)
 from butterfly.review.guards import (
     Publication,
     certainty_line,
@@ -498,8 +505,12 @@ class Walk:
         try:
             value, na = validate_answer(q, raw, self.scales.get(q.id, self.checklist.scale), tz=self.tz)
         except InvalidInputError as exc:
-            hint = f" ({exc.hint})" if exc.hint else ""
-            self._say(f"[red]{terminal_safe(exc.message)}{terminal_safe(hint)}[/]")
+            message, hint = exc.message, exc.hint
+            if isinstance(exc, AnswerError):  # said in the reviewer's language
+                message = ui(exc.key, self.lang, **exc.values)
+                hint = ui(f"{exc.key}.hint", self.lang, **exc.values) if exc.hint else None
+            shown_hint = "" if not hint else (f"（{hint}）" if self.lang.startswith("zh") else f" ({hint})")
+            self._say(f"[red]{terminal_safe(message)}{terminal_safe(shown_hint)}[/]")
             return False
         current = self.answers.get(q.id)
         try:
