@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from butterfly.errors import InvalidInputError
 from butterfly.importers.service import import_files
 from butterfly.paths import examples_dir
-from butterfly.review.queries import next_ticket_for
+from butterfly.review.queue import next_pick
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -23,7 +23,7 @@ DEMO_FILES = ("tickets.csv",)  # zendesk_tickets.json holds the same tickets in 
 @dataclass
 class DemoSetup:
     summary: ImportSummary
-    ticket: Ticket  # the ticket the walk opens on: the oldest closed one the reviewer has not reviewed
+    ticket: Ticket  # the ticket the walk opens on: the reviewer's open draft, else the next one worth reviewing
     files: list[Path]
 
 
@@ -41,5 +41,5 @@ def set_up_demo(*, session: Session, reviewer: str) -> DemoSetup:
     """Import the sample tickets (idempotent: a second run changes nothing) and pick a ticket to review."""
     files = demo_files()
     summary = import_files(session=session, paths=files, format="auto", rejects=None)
-    ticket = next_ticket_for(session=session, reviewer=reviewer)
+    ticket = next_pick(session=session, reviewer=reviewer).ticket  # the reviewer's open draft first
     return DemoSetup(summary=summary, ticket=ticket, files=files)

@@ -74,6 +74,8 @@ class GateResult:
     overdue: list[dict[str, Any]] = field(default_factory=list)
     publicity_count: int = 0
     publicity: list[dict[str, Any]] = field(default_factory=list)
+    with_gaps_count: int = 0  # complete reviews marked complete with required answers missing (--allow-gaps)
+    with_gaps: list[dict[str, Any]] = field(default_factory=list)
     limit: int | None = None
     checks: list[Check] = field(default_factory=list)
     timezone: str = "UTC"  # the zone "today" is the date in
@@ -112,6 +114,7 @@ class GateResult:
                 "incomplete_reviews": self.drafts_count,
                 "overdue_actions": self.overdue_count,
                 "publicity_without_consent": self.publicity_count,
+                "complete_with_gaps": self.with_gaps_count,
             },
             "coverage": None if self.coverage is None else round(self.coverage, 4),
             "checks": [
@@ -130,6 +133,7 @@ class GateResult:
             "incomplete_reviews": self.drafts,
             "overdue_actions": self.overdue,
             "publicity_without_consent": self.publicity,
+            "complete_with_gaps": self.with_gaps,
         }
 
 
@@ -197,6 +201,21 @@ def run_gate(
                 "has_draft_review": bool(has_draft),
             }
         )
+
+    # complete reviews closed knowingly incomplete (--allow-gaps): they count, and they are named
+    gaps_where = [*in_period, col(Review.status) == "complete", col(Review.allow_gaps).is_(True)]
+    gaps = (
+        select(col(Ticket.source), col(Ticket.external_id), col(Review.reviewer), col(Review.completed_at))
+        .join(Ticket, col(Ticket.id) == col(Review.ticket_id))
+        .where(*gaps_where)
+        .order_by(col(Review.completed_at), col(Review.id))
+    )
+    for source, external_id, reviewer, completed in session.execute(gaps):
+        result.with_gaps_count += 1
+        if limit is None or len(result.with_gaps) < limit:
+            result.with_gaps.append(
+                {"ticket": ticket_ref(source, external_id), "reviewer": reviewer, "completed_at": _iso(completed)}
+            )
 
     # incomplete (draft) reviews of the period's closed tickets
     draft_where = [*in_period, col(Review.status) == "draft"]
@@ -338,6 +357,17 @@ def _judge(result: GateResult) -> None:
             0 if result.require_complete else None,
             f"{result.drafts_count} draft review{'s' if result.drafts_count != 1 else ''}"
             + ("" if result.require_complete else " (not enforced; use --require-complete)"),
+        )
+    )
+    result.checks.append(
+        Check(
+            "complete_with_gaps",
+            True,
+            False,
+            result.with_gaps_count,
+            None,
+            f"{result.with_gaps_count} complete review{'s' if result.with_gaps_count != 1 else ''} closed with "
+            "required questions unanswered (--allow-gaps)",
         )
     )
     result.checks.append(

@@ -46,6 +46,35 @@ def _label_file(name: str) -> dict[str, dict[str, str]]:
     return check_labels(yaml.safe_load(source.read_text(encoding="utf-8")), str(source))
 
 
+@lru_cache(maxsize=4)
+def text_file(name: str) -> dict[str, dict[str, str]]:
+    """A file of sentences under a ``texts:`` key (``guards.yaml``, ``walk.yaml``); runs of whitespace folded (a
+    long text may be a YAML block)."""
+    source = resources.files("butterfly") / "data" / name
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise FileProblemsError(str(source), [Problem(str(source), f"not valid YAML: {exc}")]) from None
+    texts = check_labels(data.get("texts") if isinstance(data, dict) else None, str(source))
+    return {str(k): {lang: " ".join(v[lang].split()) for lang in LANGUAGES} for k, v in texts.items()}
+
+
+def text(name: str, key: str, lang: str, **values: object) -> str:
+    """The text ``key`` of the text file ``name`` in ``lang``, ``{placeholders}`` filled in."""
+    if lang not in LANGUAGES:
+        raise NotFoundError(f"unknown language '{lang}'", hint="use one of: " + ", ".join(LANGUAGES))
+    try:
+        template = text_file(name)[key][lang]
+    except KeyError:
+        raise NotFoundError(f"no text '{key}' in {name}") from None
+    return template.format(**values) if values else template
+
+
+def ui(key: str, lang: str, **values: object) -> str:
+    """A text of the review walk (``walk.yaml``: prompts, keys, the context panel, the summary, the queue)."""
+    return text("walk.yaml", key, lang, **values)
+
+
 def _in_language(name: str, lang: str) -> dict[str, str]:
     if lang not in LANGUAGES:
         raise NotFoundError(f"unknown language '{lang}'", hint="use one of: " + ", ".join(LANGUAGES))

@@ -91,7 +91,7 @@ def test_json_and_yaml_carry_id_version_and_question_ids_with_sorted_keys(cli, f
     data = json.loads(result.stdout) if fmt == "json" else yaml.safe_load(result.stdout)
     original = load_builtin("butterfly", "en")
     assert data["id"] == "butterfly"
-    assert data["version"] == "1.0"
+    assert data["version"] == "2.0"
     assert [q["id"] for c in data["cells"] for q in c["questions"]] == original.question_ids()
     assert list(data) == sorted(data)
     assert "exported" not in result.stdout and "2026" not in result.stdout  # no timestamps

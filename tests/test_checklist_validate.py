@@ -33,7 +33,7 @@ def test_valid_files_exit_0(cli) -> None:  # type: ignore[no-untyped-def]
     lens = builtin_checklist_path("human-needs", "zh-TW")
     result = cli("checklist", "validate", str(SHIPPED), str(lens))
     assert result.exit_code == 0, result.output
-    assert f"ok       {SHIPPED}: butterfly v1.0 (en, butterfly)" in result.stdout
+    assert f"ok       {SHIPPED}: butterfly v2.0 (en, butterfly)" in result.stdout
     assert "human-needs v1.0 (zh-TW, lens)" in result.stdout
 
 
@@ -103,7 +103,7 @@ def test_structural_rules_beyond_types(cli, tmp_path: Path) -> None:  # type: ig
 
 
 def test_duplicate_yaml_keys_are_problems(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    text = SHIPPED.read_text(encoding="utf-8").replace('version: "1.0"\n', 'version: "1.0"\nversion: "2.0"\n', 1)
+    text = SHIPPED.read_text(encoding="utf-8").replace('version: "2.0"\n', 'version: "2.0"\nversion: "3.0"\n', 1)
     path = write(tmp_path, "twice.yaml", text)
     result = cli("checklist", "validate", str(path))
     assert result.exit_code == 2
@@ -114,6 +114,9 @@ def test_guard_on_wrong_kind_is_a_warning_not_an_error(cli, tmp_path: Path) -> N
     def edit(d: dict[str, Any]) -> None:
         q = next(q for q in d["cells"][2]["questions"] if q.get("guard") == "consent_given")
         q["kind"] = "text"
+        for other in d["cells"][2]["questions"]:  # a text answer cannot be a follow-up's condition
+            if "consent_given" in str(other.get("when")):
+                other.pop("when")
 
     path = edited(tmp_path, "warn.yaml", edit)
     result = cli("checklist", "validate", str(path))
@@ -133,10 +136,10 @@ def test_not_yaml_at_all(cli, tmp_path: Path) -> None:  # type: ignore[no-untype
 
 
 def v2(tmp_path: Path) -> Path:
-    """Version 2 of a team checklist: one question removed, one added, one choice dropped, one kind changed."""
+    """Version 3 of a team checklist: one question removed, one added, one choice dropped, one kind changed."""
 
     def edit(d: dict[str, Any]) -> None:
-        d["version"] = "2.0"
+        d["version"] = "3.0"
         long = d["cells"][2]["questions"]
         d["cells"][2]["questions"] = [q for q in long if q["id"] != "customer.long.story"]
         d["cells"][5]["questions"].append({"id": "company.long.churn_risk", "text": "Churn risk?", "kind": "rating"})
@@ -145,6 +148,7 @@ def v2(tmp_path: Path) -> Path:
         fast = d["cells"][0]["questions"][0]
         fast["kind"] = "yes_no"
         fast["text"] = "Fixed fast and right?"
+        del fast["anchors"]
 
     return edited(tmp_path, "v2.yaml", edit)
 
@@ -154,20 +158,20 @@ def test_diff_lists_added_removed_and_changed_ids(cli, tmp_path: Path) -> None: 
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["schema"] == "butterfly.checklist-diff/1"
-    assert data["old"]["version"] == "1.0" and data["new"]["version"] == "2.0"
+    assert data["old"]["version"] == "2.0" and data["new"]["version"] == "3.0"
     assert [a["id"] for a in data["added"]] == ["company.long.churn_risk"]
     assert [r["id"] for r in data["removed"]] == ["customer.long.story"]
     assert data["removed"][0]["answers"] is None  # no database asked for
     changed = {c["id"]: c for c in data["changed"]}
     assert set(changed) == {"customer.short.fast_accurate", "company.mid.recurrence"}
-    assert changed["customer.short.fast_accurate"]["changed"] == ["kind", "text"]
+    assert changed["customer.short.fast_accurate"]["changed"] == ["kind", "text", "anchors"]
     assert changed["customer.short.fast_accurate"]["affects_answers"] is True
     assert changed["company.mid.recurrence"]["choices_removed"] == ["unknown"]
 
     human = cli("checklist", "diff", "butterfly", str(v2(tmp_path)), "--lang", "en")
     assert "+ company.long.churn_risk (rating)" in human.stdout
     assert "- customer.long.story (rating)" in human.stdout
-    assert "~ customer.short.fast_accurate: kind rating -> yes_no, text" in human.stdout
+    assert "~ customer.short.fast_accurate: kind rating -> yes_no, text, anchors" in human.stdout
     assert "~ company.mid.recurrence: choices -unknown" in human.stdout
 
 
@@ -237,3 +241,66 @@ def test_diff_usage_errors(cli, args: list[str]) -> None:  # type: ignore[no-unt
     result = cli("checklist", "diff", *args)
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+# -- follow-ups, deep questions, anchors (checklist v2) -----------------------------------------------------------
+
+OLD_SHIPPED = Path(__file__).resolve().parent / "data" / "butterfly.1.0.en.yaml"
+
+
+def test_diff_from_the_first_shipped_version_shows_what_old_reviews_keep(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("checklist", "diff", str(OLD_SHIPPED), "butterfly", "--lang", "en", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["old"]["version"] == "1.0" and data["new"]["version"] == "2.0"
+    assert [a["id"] for a in data["added"]] == ["customer.long.story_signal"]  # a new meaning, a new id
+    assert data["removed"] == []
+    assert all(not c["affects_answers"] for c in data["changed"])  # every old answer still fits its question
+    assert len(data["kept"]) == 32
+    assert "customer.long.story" in data["deep_now"] and "company.mid.process_improved" in data["deep_now"]
+    assert "customer.mid.compensation_kind" in data["follow_up_now"]
+    human = cli("checklist", "diff", str(OLD_SHIPPED), "butterfly", "--lang", "en")
+    assert "old reviews keep: the answers to 32 of 32 question(s) in both versions" in human.stdout
+    assert "now asked only in the deep walk (--deep): " in human.stdout
+
+
+@pytest.mark.parametrize(
+    ("when", "problem"),
+    [
+        ({"customer.mid.compensation_made": "maybe"}, "'maybe' is not yes or no"),
+        ({"company.long.request_drop": "dropped"}, "names 'company.long.request_drop', a later question"),
+        ({"customer.short.nope": True}, "names 'customer.short.nope', no question of this checklist"),
+        ({"company.mid.recurrence": "often"}, "'often' is not one of its choices: one_off, recurring, unknown"),
+        ({"customer.short.certainty": 5}, "'5' is not a value of the scale (0, 1, 2)"),
+        ({"company.short.blameless_root_cause": "x"}, "a text question cannot be a condition"),
+    ],
+)
+def test_a_wrong_condition_is_a_problem_naming_line_and_field(cli, tmp_path: Path, when: Any, problem: str) -> None:  # type: ignore[no-untyped-def]
+    def edit(d: dict[str, Any]) -> None:
+        q = next(q for q in d["cells"][4]["questions"] if q["id"] == "company.mid.process_gap")
+        q["when"] = when
+
+    path = edited(tmp_path, "when.yaml", edit)
+    result = cli("checklist", "validate", str(path))
+    assert result.exit_code == 2
+    assert problem in result.stdout
+    assert f"{path}:" in result.stdout and "cells[4]" in result.stdout
+
+
+def test_anchors_must_describe_each_scale_value(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    def edit(d: dict[str, Any]) -> None:
+        d["cells"][0]["questions"][0]["anchors"] = {0: "bad", 2: "good"}
+
+    result = cli("checklist", "validate", str(edited(tmp_path, "anchors.yaml", edit)))
+    assert result.exit_code == 2
+    assert "anchors must describe each scale value (0, 1, 2)" in result.stdout
+
+
+def test_checklist_show_marks_follow_ups_and_deep_questions(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("checklist", "show", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "follow-up when customer.mid.compensation_made = yes" in result.stdout
+    assert "deep walk only" in result.stdout
+    zh = cli("checklist", "show", "--lang", "zh-CN")
+    assert "追问：当 customer.mid.compensation_made = 是" in zh.stdout
+    assert "仅深入检查" in zh.stdout

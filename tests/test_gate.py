@@ -86,6 +86,7 @@ def test_all_reviewed_nothing_overdue_exits_0(cli, session, db_url: str) -> None
     assert {c["name"] for c in data["checks"]} == {
         "coverage",
         "incomplete_reviews",
+        "complete_with_gaps",
         "overdue_actions",
         "publicity_without_consent",
     }
@@ -292,3 +293,23 @@ def test_installed_command_exit_code(tmp_path) -> None:  # type: ignore[no-untyp
     assert run.returncode == 1, run.stderr
     assert json.loads(run.stdout)["counts"]["unreviewed"] == 1
     assert "\x1b[" not in run.stdout + run.stderr  # no colour under CI
+
+
+def test_reviews_completed_with_gaps_are_named(cli, session, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    t1, t2 = ticket(session, "G-1"), ticket(session, "G-2")
+    review(session, t1)
+    gapped = review(session, t2, reviewer="ann")
+    gapped.allow_gaps = True
+    gapped.completed_at = IN_WEEK
+    session.add(gapped)
+    session.commit()
+    code, data = check(cli, db_url, "--week", WEEK, "--require-complete")
+    assert code == 0  # they count as complete: the gaps were a knowing choice, and they are named
+    assert data["counts"]["complete_with_gaps"] == 1
+    assert data["complete_with_gaps"] == [
+        {"ticket": "csv:G-2", "reviewer": "ann", "completed_at": data["complete_with_gaps"][0]["completed_at"]}
+    ]
+    human = cli("check", "--db", db_url, "--week", WEEK, "--require-complete")
+    assert "ok    complete_with_gaps" in human.stdout
+    assert "complete reviews with gaps, closed with --allow-gaps (1):" in human.stdout
+    assert "  csv:G-2  by ann  completed" in human.stdout

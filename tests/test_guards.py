@@ -193,7 +193,7 @@ def test_certainty_shows_measured_durations() -> None:
     d = measured_durations(t)
     assert (d.first_response, d.resolution) == (timedelta(hours=3), timedelta(days=1))
     assert "3h 00m" in certainty_line(t, "en")
-    assert "1d 0h" in certainty_line(t, "zh-CN")
+    assert "1天0小时" in certainty_line(t, "zh-CN")  # durations in the reader's language
     assert "首次响应" in certainty_line(t, "zh-CN")
 
 

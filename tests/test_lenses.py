@@ -104,7 +104,7 @@ def _review_with_two_lenses(cli, db_url: str, tmp_path: Path) -> Path:  # type: 
     path = tmp_path / "answers.yaml"
     path.write_text(ANSWERS, encoding="utf-8")
     result = cli(
-        "review", "T-1", "--lens", "human-needs", "--lens", "surprise", "--answers", str(path), "--complete",
+        "review", "T-1", "--lens", "human-needs", "--lens", "surprise", "--answers", str(path), "--complete", "--allow-gaps",
         "--db", db_url,
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr

@@ -163,7 +163,7 @@ def _add_tickets(session: Any, customer: str, days_ago: list[int], end: datetime
 
 
 def test_silent_customer_rule_on_a_constructed_case(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reports.silent import SilentRule, is_silent, silent_customers
+    from butterfly.silent import SilentRule, is_silent, silent_customers
 
     end = datetime(2026, 11, 23, tzinfo=UTC)
     baseline = [30 + 7 * i for i in range(12)]  # one ticket a week in the 12 weeks before the last 4

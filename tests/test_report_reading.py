@@ -109,7 +109,7 @@ def _tickets(session: Any, customer: str, times: list[datetime]) -> None:
 def test_a_burst_at_the_edge_of_the_data_is_not_a_silent_customer(session) -> None:  # type: ignore[no-untyped-def]
     """The ServiceNow case: an export covering three days, a caller with 8 tickets on its last day, a report
     weeks later: no history, no verdict."""
-    from butterfly.reports.silent import check_silent
+    from butterfly.silent import check_silent
 
     start = datetime(2016, 2, 29, 9, tzinfo=UTC)
     _tickets(session, "Caller 533", [start + timedelta(days=2, minutes=i) for i in range(8)])
@@ -121,7 +121,7 @@ def test_a_burst_at_the_edge_of_the_data_is_not_a_silent_customer(session) -> No
 
 
 def test_a_baseline_in_one_week_is_not_a_habit(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reports.silent import check_silent
+    from butterfly.silent import check_silent
 
     end = datetime(2026, 11, 23, tzinfo=UTC)
     weekly = [end - timedelta(days=3 + 7 * i) for i in range(16)]
@@ -135,7 +135,7 @@ def test_a_baseline_in_one_week_is_not_a_habit(session) -> None:  # type: ignore
 
 
 def test_everyone_dropping_together_is_no_verdict(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reports.silent import check_silent
+    from butterfly.silent import check_silent
 
     end = datetime(2026, 11, 23, tzinfo=UTC)
     baseline = [end - timedelta(weeks=4, days=3 + 7 * i) for i in range(12)]

@@ -26,7 +26,7 @@ SCHEMA = "butterfly.checklist-diff/1"
 
 # Attributes compared, in the order they are reported. The first group changes what an old answer means.
 _MEANING = ("kind", "choices", "multiple")
-_OTHER = ("text", "help", "required", "guard", "action", "cell")
+_OTHER = ("text", "help", "required", "guard", "action", "cell", "when", "deep", "anchors")
 
 
 @dataclass
@@ -98,6 +98,16 @@ class ChecklistDiff:
     def identical(self) -> bool:
         return not (self.added or self.removed or self.changed or self.scale_changed)
 
+    @property
+    def kept(self) -> list[str]:
+        """Question ids in both versions whose old answers still fit (same id, same kind, no choice removed)."""
+        changed = {c.id: c for c in self.changed}
+        return [qid for qid in self.common if qid not in changed or not changed[qid].affects_answers]
+
+    common: list[str] = field(default_factory=list)  # question ids in both versions, in the new order
+    deep_now: list[str] = field(default_factory=list)  # kept questions the new version asks only in the deep walk
+    follow_up_now: list[str] = field(default_factory=list)  # kept questions the new version asks only as follow-ups
+
     def to_dict(self) -> dict[str, Any]:
         """The documented ``--json`` shape (``schema: butterfly.checklist-diff/1``)."""
         changed = []
@@ -115,6 +125,9 @@ class ChecklistDiff:
             "added": [asdict(a) for a in self.added],
             "removed": [asdict(r) for r in self.removed],
             "changed": changed,
+            "kept": self.kept,
+            "deep_now": self.deep_now,
+            "follow_up_now": self.follow_up_now,
         }
 
 
@@ -159,6 +172,12 @@ def _compare(old: Question, new: Question, old_cl: Checklist, new_cl: Checklist)
         changed.append("action")
     if old_cl.cell_of(old.id).id != new_cl.cell_of(new.id).id:
         changed.append("cell")
+    if old.conditions != new.conditions:
+        changed.append("when")
+    if old.deep != new.deep:
+        changed.append("deep")
+    if old.anchors != new.anchors:
+        changed.append("anchors")
     if not changed:
         return None
     return ChangedQuestion(
@@ -197,6 +216,9 @@ def diff_checklists(old: Checklist, new: Checklist, *, session: Session | None =
         removed=removed,
         changed=changed,
         scale_changed=_scale_values(old) != _scale_values(new),
+        common=[q.id for q in new.questions if q.id in old_qs],
+        deep_now=[q.id for q in new.questions if q.id in old_qs and q.deep and not old_qs[q.id].deep],
+        follow_up_now=[q.id for q in new.questions if q.id in old_qs and q.conditions and not old_qs[q.id].conditions],
     )
     if session is not None:
         _count_answers(session, old, result)

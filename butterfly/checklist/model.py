@@ -11,6 +11,7 @@ and the field of every problem.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
@@ -67,6 +68,14 @@ class ActionKind(StrEnum):
     follow_up = "follow_up"
 
 
+class LocatedError(ValueError):
+    """A checklist problem found by a whole-checklist check, with the field it is about (``cells[4]…``)."""
+
+    def __init__(self, message: str, loc: tuple[int | str, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -109,6 +118,13 @@ class Scale(_Strict):
 class Choice(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     label: str = Field(min_length=1)
+    exclusive: bool = False  # of a multiple choice: cannot be picked with another ("None")
+
+
+ConditionValue = bool | int | str
+"""One accepted answer in a ``when`` condition: yes/no, a rating value or a choice id."""
+Condition = dict[str, ConditionValue | list[ConditionValue]]
+"""``{earlier question id: accepted answer(s)}``: holds when every named question has an accepted answer."""
 
 
 class Question(_Strict):
@@ -121,9 +137,20 @@ class Question(_Strict):
     guard: Guard | None = None
     action: ActionKind | None = None
     required: bool = True
+    # a follow-up: asked only when every named earlier question has one of the given answers
+    # (a list of such mappings: when any one of them holds)
+    when: Condition | list[Condition] | None = None
+    # asked only in the deep walk (``--deep``, or ``d`` during the walk); never required to complete
+    deep: bool = False
+    # rating questions: what each scale value looks like on a real ticket
+    anchors: dict[int, str] | None = None
 
     @model_validator(mode="after")
     def _choices_match_kind(self) -> Question:
+        if self.anchors is not None and self.kind is not AnswerKind.rating:
+            raise ValueError("'anchors' is only allowed for kind 'rating'")
+        if self.when is not None and (not self.when or any(not c for c in self.conditions)):
+            raise ValueError("'when' needs at least one condition (question id: answer)")
         if self.kind is AnswerKind.choice:
             if not self.choices:
                 raise ValueError("a question of kind 'choice' needs a non-empty 'choices' list")
@@ -135,6 +162,13 @@ class Question(_Strict):
         if self.multiple and self.kind is not AnswerKind.choice:
             raise ValueError("'multiple' is only allowed for kind 'choice'")
         return self
+
+    @property
+    def conditions(self) -> list[Condition]:
+        """The ``when`` mappings (any one holding is enough); empty for a question always asked."""
+        if self.when is None:
+            return []
+        return self.when if isinstance(self.when, list) else [self.when]
 
 
 class Cell(_Strict):
@@ -171,6 +205,7 @@ class Checklist(_Strict):
                 seen.add(question.id)
                 if not question.id.startswith(cell.id + "."):
                     raise ValueError(f"question id '{question.id}' must start with its cell id '{cell.id}.'")
+        self._conditions_and_anchors()
         cell_ids = [c.id for c in self.cells]
         if len(cell_ids) != len(set(cell_ids)):
             raise ValueError("cell ids must be unique")
@@ -187,6 +222,28 @@ class Checklist(_Strict):
                 if not cell.id.startswith(self.id + "."):
                     raise ValueError(f"lens cell id '{cell.id}' must start with the lens id '{self.id}.'")
         return self
+
+    def _conditions_and_anchors(self) -> None:
+        """Each ``when`` names an earlier question of this checklist with answers it can have; anchors fit the scale."""
+        earlier: dict[str, Question] = {}
+        values = [p.value for p in self.scale.points]
+        for ci, cell in enumerate(self.cells):
+            for qi, q in enumerate(cell.questions):
+                loc: tuple[int | str, ...] = ("cells", ci, "questions", qi)
+                if q.anchors is not None and sorted(q.anchors) != values:
+                    raise LocatedError(
+                        f"anchors must describe each scale value ({', '.join(map(str, values))})", (*loc, "anchors")
+                    )
+                for ref, accepted in (item for c in q.conditions for item in c.items()):
+                    target = earlier.get(ref)
+                    if target is None:
+                        where = "a later question" if ref in self.question_ids() else "no question of this checklist"
+                        raise LocatedError(f"'when' names '{ref}', {where}; name an earlier question", (*loc, "when"))
+                    for value in accepted if isinstance(accepted, list) else [accepted]:
+                        problem = condition_value_problem(target, value, values)
+                        if problem:
+                            raise LocatedError(f"'when' on '{ref}': {problem}", (*loc, "when"))
+                earlier[q.id] = q
 
     # -- lookups -------------------------------------------------------------------------------------------
     @property
@@ -213,6 +270,69 @@ class Checklist(_Strict):
             if cell.id == cell_id:
                 return cell
         raise KeyError(cell_id)
+
+
+# -- conditions (follow-ups) -------------------------------------------------------------------------------
+
+
+def condition_value_problem(target: Question, value: ConditionValue, scale_values: list[int]) -> str | None:
+    """Why ``value`` can never be an answer to ``target`` (``None`` when it can)."""
+    if target.kind is AnswerKind.yes_no:
+        return None if isinstance(value, bool) else f"'{value}' is not yes or no (write yes / no unquoted)"
+    if target.kind is AnswerKind.rating:
+        if isinstance(value, bool) or not isinstance(value, int) or value not in scale_values:
+            return f"'{value}' is not a value of the scale ({', '.join(map(str, scale_values))})"
+        return None
+    if target.kind is AnswerKind.choice:
+        ids = [c.id for c in target.choices or []]
+        return (
+            None
+            if isinstance(value, str) and value in ids
+            else f"'{value}' is not one of its choices: {', '.join(ids)}"
+        )
+    return f"a {target.kind.value} question cannot be a condition (use yes/no, rating or choice)"
+
+
+def _matches(answer: Any, accepted: ConditionValue | list[ConditionValue]) -> bool:
+    options = accepted if isinstance(accepted, list) else [accepted]
+    if isinstance(answer, list):  # a multiple choice matches when any picked choice is accepted
+        return any(a in options for a in answer)
+    if isinstance(answer, bool):
+        return any(isinstance(o, bool) and o is answer for o in options)
+    return any(not isinstance(o, bool) and o == answer for o in options)
+
+
+def condition_holds(question: Question, values: Mapping[str, Any]) -> bool:
+    """Whether a follow-up's ``when`` holds for ``values`` (``{question id: answer}``: a value, or an object
+    with ``value`` and ``na``).
+
+    A condition on an unanswered (or N/A) question does not hold: the follow-up waits for that answer.
+    """
+    conditions = question.conditions
+    return not conditions or any(_holds(c, values) for c in conditions)
+
+
+def _holds(condition: Condition, values: Mapping[str, Any]) -> bool:
+    for ref, accepted in condition.items():
+        answer: Any = values.get(ref)
+        if hasattr(answer, "na"):  # a stored answer (or scoring.AnswerValue): N/A counts as no answer
+            answer = None if answer.na else answer.value
+        if answer is None or not _matches(answer, accepted):
+            return False
+    return True
+
+
+def is_asked(question: Question, values: Mapping[str, Any], *, deep: bool = False) -> bool:
+    """Whether the walk asks ``question``: deep questions only in the deep walk, follow-ups only when they apply."""
+    if question.deep and not deep:
+        return False
+    return condition_holds(question, values)
+
+
+def missing_required(questions: Iterable[Question], values: Mapping[str, Any], answered: Iterable[str]) -> list[str]:
+    """Ids of required questions still without an answer (deep ones and follow-ups that do not apply are not)."""
+    done = set(answered)
+    return [q.id for q in questions if q.required and q.id not in done and is_asked(q, values)]
 
 
 # -- loading with line numbers -----------------------------------------------------------------------------
@@ -290,6 +410,9 @@ def parse_checklist_text(text: str, *, filename: str) -> Checklist:
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
+            located = (err.get("ctx") or {}).get("error")
+            if isinstance(located, LocatedError):
+                loc = (*loc, *located.loc)
             # model validators report at the enclosing object; keep the loc they give
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "string_type" and isinstance(err.get("input"), bool):

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from butterfly.cli._common import DbOption, JsonOption, LangOption, language, out
+from butterfly.labels import ui
 from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
     from butterfly.checklist.diff import ChecklistDiff
-    from butterfly.checklist.model import Checklist
+    from butterfly.checklist.model import Checklist, Question
 
 checklist_app = typer.Typer(help="Show, export, validate and compare checklists.", no_args_is_help=True)
 
@@ -49,9 +50,37 @@ def render_tree(cl: "Checklist", *, show_help: bool) -> None:
             if q.choices:
                 extra += ": " + " / ".join(terminal_safe(c.label) for c in q.choices)
             leaf = node.add(f"{terminal_safe(q.text)}  [dim]({extra}) {q.id}[/]")
+            if q.deep:
+                leaf.add(f"[magenta]{terminal_safe(ui('show.deep', cl.language))}[/]")
+            if q.conditions:
+                leaf.add(f"[magenta]{terminal_safe(describe_when(q, cl))}[/]")
             if show_help and q.help:
                 leaf.add(f"[dim]{terminal_safe(q.help)}[/]")
+            if show_help and q.anchors:
+                leaf.add(
+                    "[dim]" + " · ".join(f"{v} = {terminal_safe(a)}" for v, a in sorted(q.anchors.items())) + "[/]"
+                )
     out().print(root)
+
+
+def describe_when(q: "Question", cl: "Checklist") -> str:
+    """``follow-up when a = yes or b = <choice label> / <choice label>`` in the checklist's language."""
+    lang = cl.language
+
+    def value(ref: str, v: object) -> str:
+        if isinstance(v, bool):
+            return ui("show.yes" if v else "show.no", lang)
+        labels = {c.id: c.label for c in cl.question(ref).choices or []}
+        return labels.get(str(v), str(v))
+
+    alternatives = []
+    for condition in q.conditions:
+        parts = []
+        for ref, accepted in condition.items():
+            options = accepted if isinstance(accepted, list) else [accepted]
+            parts.append(f"{ref} = " + " / ".join(value(ref, v) for v in options))
+        alternatives.append(ui("show.and", lang).join(parts))
+    return ui("show.follow_up", lang, condition=ui("show.or", lang).join(alternatives))
 
 
 @checklist_app.command("show")
@@ -252,6 +281,21 @@ def _render_diff(result: "ChecklistDiff") -> None:
         if c.affects_answers:
             line += " - old answers may not fit"
         console.print(terminal_safe(line))
+    common = len(result.common)
+    console.print(
+        f"old reviews keep: the answers to {len(result.kept)} of {common} question(s) in both versions"
+        + (
+            f", {len(result.removed)} removed question(s) kept as answers to a removed question"
+            if result.removed
+            else ""
+        )
+    )
+    if result.deep_now:
+        console.print(f"  now asked only in the deep walk (--deep): {', '.join(result.deep_now)}")
+    if result.follow_up_now:
+        console.print(
+            f"  now asked only as follow-ups (when an answer makes them relevant): {', '.join(result.follow_up_now)}"
+        )
 
 
 def register(app: typer.Typer) -> None:

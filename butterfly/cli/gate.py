@@ -120,6 +120,14 @@ def _render(result: "GateResult") -> None:
             )
         if extra := more(len(result.drafts), result.drafts_count):
             console.print(extra)
+    if result.with_gaps_count:
+        console.print(f"\ncomplete reviews with gaps, closed with --allow-gaps ({result.with_gaps_count}):")
+        for g in result.with_gaps:
+            console.print(
+                f"  {terminal_safe(g['ticket'])}  by {terminal_safe(g['reviewer'])}  completed {terminal_safe(g['completed_at'] or '-')}"
+            )
+        if extra := more(len(result.with_gaps), result.with_gaps_count):
+            console.print(extra)
     if result.overdue_count:
         console.print(f"\noverdue action items ({result.overdue_count}):")
         for a in result.overdue:

@@ -53,9 +53,28 @@ def review(
         Path | None,
         typer.Option("--answers", help="Answers file (YAML/JSON keyed by question id): no prompts.", dir_okay=False),
     ] = None,
-    complete: Annotated[bool, typer.Option("--complete", help="With --answers: mark the review complete.")] = False,
+    complete: Annotated[
+        bool,
+        typer.Option(
+            "--complete", help="With --answers: mark the review complete (refused while required answers miss)."
+        ),
+    ] = False,
+    allow_gaps: Annotated[
+        bool,
+        typer.Option(
+            "--allow-gaps", help="Let the review be marked complete with required questions unanswered (recorded)."
+        ),
+    ] = False,
+    deep: Annotated[
+        bool,
+        typer.Option("--deep", help="Ask every question (the default walk asks the essential ones and follow-ups)."),
+    ] = False,
     next_: Annotated[
-        bool, typer.Option("--next", help="Open the oldest closed ticket you have not reviewed yet.")
+        bool,
+        typer.Option(
+            "--next",
+            help="Open your open draft, else the unreviewed closed ticket with the most to learn from (and say why).",
+        ),
     ] = False,
     customer: Annotated[str | None, typer.Option("--customer", help="With --next: only this customer.")] = None,
     category: Annotated[str | None, typer.Option("--category", help="With --next: only this category.")] = None,
@@ -71,8 +90,9 @@ def review(
 ) -> None:
     """Review a closed ticket with the butterfly check: context, then the six cells, saved as you go.
 
-    Keys during the walk: ? help, Enter keep/skip, s skip, b back, j jump to a cell, na not applicable,
-    a action item, e editor, q quit. Run it again to resume where you stopped.
+    Keys during the walk: ? help, Enter keep/skip, s skip, b back, j jump to a cell, c the ticket again,
+    d deep walk, x whole cell N/A, na not applicable, a action item, e editor, q quit; at a rating, "1 2 - 1"
+    answers the cell's ratings in one line. Run it again to resume where you stopped, in the review's language.
 
     Example: butterfly review T-1042 --lang zh-CN
     """
@@ -95,21 +115,27 @@ def review(
             )
     settings = get_settings()
     name = _reviewer(reviewer)
-    cl = resolve_checklist(checklist or settings.checklist, language(lang))
     # a team's lens file is kept by its absolute path, so reports made from another folder still find it
     lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
     with _session(ctx, db) as session:
         if next_:
-            from butterfly.review.queries import next_ticket_for
+            from butterfly.labels import ui
+            from butterfly.review.queue import describe, next_pick
 
-            t = next_ticket_for(session=session, reviewer=name, customer=customer, category=category)
-            err().print(f"next ticket for {terminal_safe(name)}: {terminal_safe(t.external_id)}")
+            pick = next_pick(session=session, reviewer=name, customer=customer, category=category)
+            t = pick.ticket
+            why = describe(pick, language(lang))
+            err().print(
+                terminal_safe(ui("queue.next", language(lang), reviewer=name, ticket=t.external_id, why=why)),
+                soft_wrap=True,
+            )
         else:
             assert ticket is not None
             t = get_ticket(session=session, ref=ticket)
         ref = ticket if ticket and not ticket.startswith("#") else t.external_id
+        cl = resolve_checklist(checklist or settings.checklist, _review_language(session, t, name, lang))
         if answers is not None:
-            _apply(session, answers, t, name, cl, lens or [], allow_open, complete, ref, as_json)
+            _apply(session, answers, t, name, cl, lens or [], allow_open, (complete, allow_gaps), ref, as_json)
             return
         from butterfly.cli.walk_ui import TerminalIO
         from butterfly.review.walk import run_review_walk
@@ -124,7 +150,39 @@ def review(
             lenses=lens or [],
             allow_open=allow_open,
             ref=ref,
+            deep=deep,
+            allow_gaps=allow_gaps,
+            hint_args=hint_args(ctx, db, reviewer, lang),
         )
+
+
+def _review_language(session: "Session", ticket: Any, reviewer: str, lang: str | None) -> str:
+    """``--lang``; without it, the language the reviewer's review of this ticket was started in; then settings."""
+    if lang:
+        return language(lang)
+    from butterfly.review.lifecycle import get_review
+
+    existing = get_review(session=session, ticket_id=ticket.id, reviewer=reviewer)
+    return existing.language if existing is not None else language(None)
+
+
+def hint_args(ctx: typer.Context, db: str | None, reviewer: str | None, lang: str | None) -> str:
+    """The ``--db``, ``--reviewer`` and ``--lang`` given to this command, for the commands the walk prints."""
+    import shlex
+
+    root = ctx.find_root()
+    db_given = db or (root.obj.get("db") if isinstance(root.obj, dict) else None)
+    parts: list[str] = []
+    if db_given:
+        from butterfly.store.db import redact_url, sqlite_path
+
+        path = sqlite_path(db_given) if "://" in db_given else None
+        parts += ["--db", str(path) if path is not None else redact_url(db_given)]
+    if reviewer:
+        parts += ["--reviewer", reviewer]
+    if lang:
+        parts += ["--lang", lang]
+    return " ".join(shlex.quote(x) for x in parts)
 
 
 def _apply(
@@ -135,7 +193,7 @@ def _apply(
     checklist: Any,
     lenses: list[str],
     allow_open: bool,
-    complete: bool,
+    completion: tuple[bool, bool],
     ref: str,
     as_json: bool,
 ) -> None:
@@ -151,7 +209,8 @@ def _apply(
         checklist=checklist,
         lenses=lenses,
         allow_open=allow_open,
-        complete=complete,
+        complete=completion[0],
+        allow_gaps=completion[1],
     )
     if as_json:
         data = review_detail(session=session, review=result.review, checklist=checklist).as_dict()
@@ -258,7 +317,7 @@ def show(
 def _render_detail(detail: Any, ref: str, history: bool) -> None:
     from rich.table import Table
 
-    from butterfly.cli.walk_ui import render_summary
+    from butterfly.cli.walk_ui import render_summary, report_hint
     from butterfly.review.answers import display_value
 
     console = out()
@@ -277,13 +336,25 @@ def _render_detail(detail: Any, ref: str, history: bool) -> None:
                 )
             console.print(table)
     console.print(render_summary(detail, ref=ref))
+    console.print(report_hint(detail, ref=ref), soft_wrap=True)
     if history:
         table = Table(title="history", title_justify="left", box=None, padding=(0, 2))
         for col in ("when (UTC)", "who", "question", "old", "new"):
             table.add_column(col)
+        questions = {q.id: (q, cl) for cl in (detail.checklist, *detail.lenses) for q in cl.questions}
+
+        def label(question_id: str, value: Any, na: bool | None) -> str:
+            if na is None:
+                return "—"  # no answer before this change
+            found = questions.get(question_id)
+            if found is None:  # a question no longer in the checklist: the stored value as it is
+                return "N/A" if na else terminal_safe(value)
+            q, cl = found
+            return terminal_safe(display_value(q, value, na, cl.scale, lang=cl.language))
+
         for h in detail.history:
-            old = "N/A" if h.old_na else ("—" if h.old_na is None else terminal_safe(h.old_value))
-            new = "N/A" if h.new_na else terminal_safe(h.new_value)
+            old = label(h.question_id, h.old_value, h.old_na)
+            new = label(h.question_id, h.new_value, h.new_na)
             table.add_row(
                 h.changed_at.strftime("%Y-%m-%d %H:%M:%S"), terminal_safe(h.changed_by), h.question_id, old, new
             )

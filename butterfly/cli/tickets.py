@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, out, print_json
+from butterfly.cli._common import DbOption, JsonOption, LangOption, out, print_json
 from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
@@ -71,10 +71,21 @@ def list_command(
         str | None, typer.Option("--until", help="Created up to (a bare date includes that day).", show_default=False)
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many tickets.")] = 50,
+    worth_reviewing: Annotated[
+        bool,
+        typer.Option(
+            "--worth-reviewing",
+            help="The review queue: unreviewed closed tickets with the most to learn from first, and why.",
+        ),
+    ] = False,
+    reviewer: Annotated[
+        str | None, typer.Option("--reviewer", help="With --worth-reviewing: whose queue.", show_default=False)
+    ] = None,
+    lang: LangOption = None,
     json_: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """List tickets, newest first.
+    """List tickets, newest first (or the review queue with --worth-reviewing).
 
     Example: butterfly tickets list --status closed --since 2026-10-01
     """
@@ -82,6 +93,9 @@ def list_command(
     from butterfly.periods import resolve_period
     from butterfly.tickets import list_tickets
 
+    if worth_reviewing:
+        _queue(ctx, db, reviewer, customer, category, limit, lang, json_)
+        return
     period = resolve_period(since=since, until=until)
     with session_for(ctx, db) as session:
         tickets = list_tickets(
@@ -126,6 +140,60 @@ def list_command(
             _day(t.closed_at),
         )
     console.print(table)
+
+
+def _queue(
+    ctx: typer.Context,
+    db: str | None,
+    reviewer: str | None,
+    customer: str | None,
+    category: str | None,
+    limit: int,
+    lang: str | None,
+    json_: bool,
+) -> None:
+    """``tickets list --worth-reviewing``: the queue ``review --next`` takes its tickets from."""
+    from butterfly.cli._common import language, session_for
+    from butterfly.review.queue import describe, worth_reviewing
+    from butterfly.settings import get_settings
+    from butterfly.tickets import short_ticket_ref
+
+    lng = language(lang)
+    name = (reviewer or "").strip() or get_settings().effective_reviewer()
+    with session_for(ctx, db) as session:
+        picks = worth_reviewing(session=session, reviewer=name, customer=customer, category=category, limit=limit)
+    if json_:
+        print_json(
+            [
+                {
+                    **ticket_json(p.ticket),
+                    "score": p.score,
+                    "reasons": [r.key for r in p.reasons],
+                    "why": describe(p, lng),
+                }
+                for p in picks
+            ]
+        )
+        return
+    from rich.table import Table
+
+    if not picks:
+        out().print(f"no unreviewed closed ticket for {terminal_safe(name)} shows a sign worth a review")
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("id", "customer", "closed", "score", "why"):
+        table.add_column(column, no_wrap=column != "why")
+    for p in picks:
+        t = p.ticket
+        ref = short_ticket_ref(t.source, t.external_id)
+        table.add_row(
+            terminal_safe(ref),
+            terminal_safe(t.customer),
+            _day(t.closed_at),
+            str(p.score),
+            terminal_safe(describe(p, lng)),
+        )
+    out().print(table)
 
 
 def _timeline_json(steps: "list[TimelineStep]") -> list[dict[str, Any]]:

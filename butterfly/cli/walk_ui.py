@@ -16,9 +16,12 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
+from butterfly.checklist.model import is_asked
+from butterfly.cli.cjk_wrap import has_cjk, wrap_text
 from butterfly.errors import InvalidInputError
+from butterfly.labels import ui
 from butterfly.review.guards import Publication, finding_note, finding_title
-from butterfly.sanitise import terminal_safe
+from butterfly.sanitise import terminal_plain, terminal_safe
 from butterfly.tickets import timeline
 from butterfly.timeutil import as_utc, format_duration
 
@@ -33,8 +36,13 @@ class TerminalIO:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def print(self, *objects: Any) -> None:
-        self.console.print(*objects)
+    def print(self, *objects: Any, soft_wrap: bool = False) -> None:
+        if not soft_wrap and len(objects) == 1 and isinstance(objects[0], str) and has_cjk(objects[0]):
+            # Chinese: our own line breaks (no punctuation mark at the start of a line), printed as they are
+            text = self.console.render_str(objects[0])
+            self.console.print(wrap_text(text, self.console.width), soft_wrap=True)
+            return
+        self.console.print(*objects, soft_wrap=soft_wrap)
 
     def ask(self, prompt: str) -> str:
         self.console.file.flush()
@@ -47,8 +55,9 @@ class TerminalIO:
     def show_context(self, context: "ReviewContext") -> None:
         self.console.print(render_context(context))
 
-    def show_summary(self, detail: "ReviewDetail", ref: str) -> None:
+    def show_summary(self, detail: "ReviewDetail", ref: str, report_command: str | None = None) -> None:
         self.console.print(render_summary(detail, ref=ref))
+        self.console.print(report_hint(detail, ref=ref, report_command=report_command), soft_wrap=True)
 
 
 # -- context panel ------------------------------------------------------------------------------------------
@@ -62,58 +71,56 @@ def _fmt_time(value: datetime | None) -> str:
 def render_context(ctx: "ReviewContext") -> Any:
     """The context panel as a Rich renderable."""
     t = ctx.ticket
+    lang = ctx.lang
+
+    def label(key: str, **values: object) -> str:
+        return terminal_safe(ui(f"ctx.{key}", lang, **values))
+
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
-    facts.add_row("subject", terminal_safe(t.subject) or "-")
-    facts.add_row("customer", terminal_safe(t.customer) or "-")
-    facts.add_row("category", terminal_safe(" / ".join(x for x in (t.category, t.subcategory) if x)) or "-")
-    facts.add_row("status", terminal_safe(t.status))
-    facts.add_row("assignee", terminal_safe(t.assignee) or "-")
+    facts.add_row(label("subject"), terminal_safe(t.subject) or "-")
+    facts.add_row(label("customer"), terminal_safe(t.customer) or "-")
+    facts.add_row(label("category"), terminal_safe(" / ".join(x for x in (t.category, t.subcategory) if x)) or "-")
+    facts.add_row(label("status"), terminal_safe(t.status))
+    facts.add_row(label("assignee"), terminal_safe(t.assignee) or "-")
     if t.priority or t.channel:
-        facts.add_row("priority / channel", terminal_safe(f"{t.priority or '-'} / {t.channel or '-'}"))
+        facts.add_row(label("priority_channel"), terminal_safe(f"{t.priority or '-'} / {t.channel or '-'}"))
 
-    line = Table(title="timeline", title_justify="left", box=None, padding=(0, 2))
-    line.add_column("step")
-    line.add_column("when (UTC)")
-    line.add_column("after previous", justify="right")
-    line.add_column("after creation", justify="right")
+    line = Table(title=label("timeline"), title_justify="left", box=None, padding=(0, 2))
+    line.add_column(label("step"))
+    line.add_column(label("when"))
+    line.add_column(label("after_previous"), justify="right")
+    line.add_column(label("after_creation"), justify="right")
     for step in timeline(t):
         line.add_row(
-            step.name.replace("_", " "),
+            label(f"step.{step.name}"),
             _fmt_time(step.at),
-            format_duration(step.since_previous),
-            format_duration(step.since_created),
+            format_duration(step.since_previous, lang),
+            format_duration(step.since_created, lang),
         )
 
     h = ctx.history
     if h.customer:
-        history = (
-            f"[bold]customer's earlier tickets:[/] {h.earlier} ({h.last_90_days} in the {90} days before this one)"
-        )
+        history = f"[bold]{label('earlier')}[/] " + label("earlier.count", n=h.earlier, recent=h.last_90_days)
         for b in h.recent[:3]:
             history += f"\n  {terminal_safe(b.external_id)}  {_fmt_time(b.created_at)}  {terminal_safe(b.subject)}  [dim]{terminal_safe(b.status)}[/]"
     else:
-        history = "[bold]customer's earlier tickets:[/] unknown customer"
+        history = f"[bold]{label('earlier')}[/] {label('earlier.unknown')}"
 
     parts: list[Any] = [facts, "", line, "", history, ""]
     if ctx.similar:
         from butterfly.review.similar import MIN_TEXT_SIMILARITY
 
-        sim = Table(
-            title="the same problem at other customers (closed)", title_justify="left", box=None, padding=(0, 2)
-        )
-        sim.add_column("ticket")
-        sim.add_column("customer")
-        sim.add_column("subject")
-        sim.add_column("closed")
-        sim.add_column("why")
+        sim = Table(title=label("similar"), title_justify="left", box=None, padding=(0, 2))
+        for column in ("ticket", "customer", "subject", "closed", "why"):
+            sim.add_column(label(f"col.{column}"))
         for s in ctx.similar:
             why = []
             if s.same_category:
-                why.append("same category")
+                why.append(label("same_category"))
             if s.text_similarity >= MIN_TEXT_SIMILARITY:
-                why.append(f"text {round(s.text_similarity * 100)}% alike")
+                why.append(label("subject_alike", pct=round(s.text_similarity * 100)))
             sim.add_row(
                 terminal_safe(s.ticket.external_id),
                 terminal_safe(s.ticket.customer) or "-",
@@ -123,8 +130,8 @@ def render_context(ctx: "ReviewContext") -> Any:
             )
         parts.append(sim)
     else:
-        parts.append("[bold]the same problem at other customers:[/] none found")
-    return Panel(Group(*parts), title=f"ticket {terminal_safe(t.external_id)}", title_align="left")
+        parts.append(f"[bold]{label('similar.none')}[/] {label('none_found')}")
+    return Panel(Group(*parts), title=label("title", ref=t.external_id), title_align="left")
 
 
 # -- summary --------------------------------------------------------------------------------------------------
@@ -134,15 +141,22 @@ def render_summary(detail: "ReviewDetail", *, ref: str) -> Any:
     """The end-of-walk summary (also ``reviews show``): cell scores, findings, actions, the report command."""
     lang = detail.checklist.language
     r = detail.review
-    parts: list[Any] = [
-        f"\n[bold]Review of {terminal_safe(detail.ticket.external_id)}[/] by {terminal_safe(r.reviewer)} — {r.status}, "
-        f"{detail.answered}/{len(detail.questions)} answered"
-    ]
-    scores = Table(title="cells", title_justify="left", box=None, padding=(0, 2))
-    scores.add_column("cell")
-    scores.add_column("score", justify="right")
-    scores.add_column("ratings", justify="right")
-    scores.add_column("answered", justify="right")
+    # what the default walk asks (follow-ups when they apply), plus whatever else was answered
+    scope = [q for q in detail.questions if q.id in detail.answers or is_asked(q, detail.answers)]
+    answered = sum(1 for q in scope if q.id in detail.answers)
+
+    def label(key: str, **values: object) -> str:
+        return terminal_safe(ui(f"sum.{key}", lang, **values))
+
+    status = label(f"status.{r.status}") if r.status in ("draft", "complete") else terminal_safe(r.status)
+    progress = terminal_safe(ui("progress", lang, answered=answered, total=len(scope)))
+    head = label("head", ticket=detail.ticket.external_id, reviewer=r.reviewer, status=status, progress=progress)
+    parts: list[Any] = [f"\n[bold]{head}[/]"]
+    scores = Table(title=label("cells"), title_justify="left", box=None, padding=(0, 2))
+    scores.add_column(label("cell"))
+    scores.add_column(label("score"), justify="right")
+    scores.add_column(label("ratings"), justify="right")
+    scores.add_column(label("answered"), justify="right")
     titles = {c.id: c.title for cl in (detail.checklist, *detail.lenses) for c in cl.cells}
     all_scores = [*detail.scores, *(s for v in detail.lens_scores.values() for s in v)]
     for s in all_scores:
@@ -155,29 +169,37 @@ def render_summary(detail: "ReviewDetail", *, ref: str) -> Any:
         )
     parts.append(scores)
     if detail.findings:
-        parts.append("[bold]findings[/]")
+        parts.append(f"[bold]{label('findings')}[/]")
         for f in detail.findings:
             title, where = terminal_safe(finding_title(f.kind, lang)), terminal_safe(f.question_id or "")
             parts.append(f"  • {title} [dim]{where}[/]: {terminal_safe(finding_note(f, lang))}")
     else:
-        parts.append("[bold]findings:[/] none")
+        parts.append(f"[bold]{label('findings.none')}[/]")
     if detail.actions:
-        parts.append("[bold]action items[/]")
+        parts.append(f"[bold]{label('actions')}[/]")
         for a in detail.actions:
-            due = a.due_date.isoformat() if a.due_date else "no due date"
+            due = a.due_date.isoformat() if a.due_date else label("no_due")
+            owner = terminal_safe(a.owner) if a.owner else label("no_owner")
             parts.append(
-                f"  #{a.id} ({terminal_safe(a.kind)}) {terminal_safe(a.text)} — {terminal_safe(a.owner or 'no owner')}, {due}, {terminal_safe(a.status)}"
+                f"  #{a.id} ({terminal_safe(a.kind)}) {terminal_safe(a.text)} — {owner}, {due}, {terminal_safe(a.status)}"
             )
     else:
-        parts.append("[bold]action items:[/] none")
+        parts.append(f"[bold]{label('actions.none')}[/]")
     if detail.publication.status is Publication.publishable:
-        parts.append("story: may be published (consent recorded)")
+        parts.append(label("story.publishable"))
     elif detail.publication.status is Publication.not_for_publication:
-        parts.append("story: [yellow]not for publication[/] (no full consent)")
+        parts.append(f"[yellow]{label('story.not_for_publication')}[/]")
     if r.experience_level:
-        parts.append(f"experience level: {terminal_safe(r.experience_level)}")
-    parts.append(f"\nRender the report: [bold]butterfly report ticket {terminal_safe(ref)}[/]")
+        parts.append(label("level", level=r.experience_level))
+    if r.allow_gaps:
+        parts.append(f"[yellow]{terminal_safe(ui('summary.gaps', lang))}[/]")
     return Group(*parts)
+
+
+def report_hint(detail: "ReviewDetail", *, ref: str, report_command: str | None = None) -> str:
+    """``Render the report: butterfly report ticket …`` (print it with ``soft_wrap``: a command to copy)."""
+    command = report_command or f"butterfly report ticket {terminal_plain(ref)}"
+    return "\n" + ui("report", detail.checklist.language, command=f"[bold]{terminal_safe(command)}[/]")
 
 
 # -- editor ---------------------------------------------------------------------------------------------------

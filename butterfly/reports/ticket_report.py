@@ -81,6 +81,7 @@ class ReviewSummary(BaseModel):
     started_at: datetime
     completed_at: datetime | None
     cell_scores: dict[str, float | None]
+    allow_gaps: bool = False  # marked complete with required questions unanswered (--allow-gaps)
 
 
 class AnswerShown(BaseModel):
@@ -473,6 +474,7 @@ def build_ticket_report(
                 started_at=r.started_at,
                 completed_at=r.completed_at,
                 cell_scores={c.id: c.scores[index] for c in cells},
+                allow_gaps=r.allow_gaps,
             )
         )
 

@@ -45,6 +45,16 @@ NO_WORDS = frozenset({"n", "no", "false", "0", "否", "不是", "不", "没有",
 # -- validation ---------------------------------------------------------------------------------------------
 
 
+class AnswerError(InvalidInputError):
+    """An answer that does not fit its question; ``key`` and ``values`` let the walk say it in the reviewer's
+    language (``butterfly/data/walk.yaml``: ``<key>`` and ``<key>.hint``); ``message`` stays English for files."""
+
+    def __init__(self, message: str, *, hint: str | None = None, key: str, **values: object) -> None:
+        super().__init__(message, hint=hint)
+        self.key = key
+        self.values = values
+
+
 def is_na_token(raw: object, scale: Scale | None = None) -> bool:
     """Whether ``raw`` means "not applicable" (``na``, ``N/A``, ``不适用`` or the scale's N/A label)."""
     if not isinstance(raw, str):
@@ -61,7 +71,12 @@ def parse_datetime(raw: object, *, tz: str | None = None) -> datetime:
 
     The parsing is :func:`butterfly.periods.parse_moment`'s; a value off the calendar is a clear error.
     """
-    return parse_moment(raw, tz=None if tz is None else zone(tz))
+    try:
+        return parse_moment(raw, tz=None if tz is None else zone(tz))
+    except InvalidInputError as exc:
+        if isinstance(raw, str) and raw.strip() and "is not a date-time" in exc.message:  # said in the walk's language
+            raise AnswerError(exc.message, hint=exc.hint, key="answer.datetime", raw=raw.strip()[:80]) from None
+        raise
 
 
 def _rating(raw: object, scale: Scale) -> int:
@@ -82,7 +97,13 @@ def _rating(raw: object, scale: Scale) -> int:
                 if point.label.strip().lower() == text.lower():
                     value = point.value
     if value is None or value not in {p.value for p in scale.points}:
-        raise InvalidInputError(f"'{raw}' is not on the rating scale", hint=f"use one of {allowed}, or N/A")
+        raise AnswerError(
+            f"'{raw}' is not on the rating scale",
+            hint=f"use one of {allowed}, or N/A",
+            key="answer.rating",
+            raw=raw,
+            allowed=allowed,
+        )
     return value
 
 
@@ -108,7 +129,7 @@ def _yes_no(raw: object) -> bool:
             return True
         if word in NO_WORDS:
             return False
-    raise InvalidInputError(f"'{raw}' is not yes or no", hint="answer y/yes/是 or n/no/否")
+    raise AnswerError(f"'{raw}' is not yes or no", hint="answer y/yes/是 or n/no/否", key="answer.yes_no", raw=raw)
 
 
 def _one_choice(question: Question, raw: object) -> str:
@@ -131,7 +152,13 @@ def _one_choice(question: Question, raw: object) -> str:
             if choice.label.strip().lower() == low:
                 return choice.id
     options = ", ".join(f"{i} = {c.id}" for i, c in enumerate(choices, start=1))
-    raise InvalidInputError(f"'{raw}' is not one of the choices", hint=f"use a number or id: {options}")
+    raise AnswerError(
+        f"'{raw}' is not one of the choices",
+        hint=f"use a number or id: {options}",
+        key="answer.choice",
+        raw=raw,
+        options=options,
+    )
 
 
 def _choice(question: Question, raw: object) -> str | list[str]:
@@ -151,6 +178,15 @@ def _choice(question: Question, raw: object) -> str | list[str]:
         choice_id = _one_choice(question, item)
         if choice_id not in picked:
             picked.append(choice_id)
+    exclusive = [c for c in question.choices or [] if c.exclusive and c.id in picked]
+    if exclusive and len(picked) > 1:
+        label = exclusive[0].label
+        raise AnswerError(
+            f"'{label}' cannot be picked together with other choices",
+            hint=f"pick '{label}' alone, or only the others",
+            key="answer.exclusive",
+            label=label,
+        )
     return picked
 
 
@@ -159,7 +195,7 @@ def _text(raw: object) -> str:
         raise InvalidInputError("expected text")
     text = str(raw).replace("\r\n", "\n").strip()
     if not text:
-        raise InvalidInputError("the answer is empty")
+        raise AnswerError("the answer is empty", key="answer.empty")
     if len(text) > MAX_TEXT_LENGTH:
         raise InvalidInputError(f"the answer is {len(text)} characters long; at most {MAX_TEXT_LENGTH} are kept")
     return text

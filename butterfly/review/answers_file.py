@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from sqlalchemy.exc import IntegrityError
 
-from butterfly.checklist.model import Checklist
+from butterfly.checklist.model import Checklist, missing_required
 from butterfly.errors import (
     ConflictError,
     FileProblemsError,
@@ -32,7 +32,9 @@ from butterfly.review.experience import load_experience_levels
 from butterfly.review.guards import PublicationStatus, publication_status
 from butterfly.review.lifecycle import (
     all_questions,
+    discard_if_empty,
     ensure_reviewable,
+    gaps_error,
     get_review,
     load_lenses,
     question_scales,
@@ -280,6 +282,7 @@ def apply_answers_file(
     allow_open: bool = False,
     complete: bool = False,
     tz: str | None = None,
+    allow_gaps: bool = False,
 ) -> ApplyResult:
     """``review TICKET --answers FILE``: validate everything, then write it all in one transaction.
 
@@ -337,8 +340,13 @@ def apply_answers_file(
             if plan.set_experience and current.experience_level != plan.experience_level:
                 changes["experience_level"] = plan.experience_level
             if complete and current.status != ReviewStatus.complete.value:
+                now = answers_for(session=session, review_id=review.id)
+                missing = missing_required(questions, answer_values(now), now)
+                if missing and not allow_gaps:
+                    raise gaps_error(ticket.external_id, missing)
                 changes["status"] = ReviewStatus.complete.value
                 changes["completed_at"] = utcnow()
+                changes["allow_gaps"] = bool(missing)
             if current.status == ReviewStatus.complete.value and (saved or changes or session.new):
                 raise ConflictError(
                     f"the review of {ticket.external_id} by {reviewer} is complete",
@@ -362,6 +370,8 @@ def apply_answers_file(
             continue
         except BaseException:
             session.rollback()
+            if existing is None:
+                discard_if_empty(session=session, review=review)  # a refused first file leaves no empty draft
             raise
         values = answer_values(answers_for(session=session, review_id=review.id))
         return ApplyResult(current, saved, unchanged, made, findings, publication_status(questions, values))

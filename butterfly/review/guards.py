@@ -21,15 +21,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-import yaml
-
 from butterfly.checklist.model import Guard, Question
-from butterfly.errors import FileProblemsError, NotFoundError, Problem
+from butterfly.errors import NotFoundError
 from butterfly.labels import labels
 from butterfly.review.blame import BlameMatch as BlameMatch
 from butterfly.review.blame import find_blame as find_blame
@@ -52,24 +48,10 @@ class AnswerLike(Protocol):
 # -- texts --------------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def _texts() -> dict[str, dict[str, str]]:
-    source = resources.files("butterfly") / "data" / "guards.yaml"
-    name = str(source)
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise FileProblemsError(name, [Problem(name, f"not valid YAML: {exc}")]) from None
-    texts = data.get("texts") if isinstance(data, dict) else None
-    if not isinstance(texts, dict):
-        raise FileProblemsError(name, [Problem(name, "needs a 'texts' mapping")])
-    problems = []
-    for key, by_lang in texts.items():
-        if not isinstance(by_lang, dict) or any(not str(by_lang.get(lang) or "").strip() for lang in LANGUAGES):
-            problems.append(Problem(name, "needs a text in zh-CN, zh-TW and en", field=f"texts.{key}"))
-    if problems:
-        raise FileProblemsError(name, problems)
-    return {str(k): {lang: " ".join(str(v[lang]).split()) for lang in LANGUAGES} for k, v in texts.items()}
+    from butterfly.labels import text_file
+
+    return text_file("guards.yaml")
 
 
 def text(key: str, lang: str, **values: object) -> str:
@@ -146,8 +128,8 @@ def certainty_line(ticket: Ticket, lang: str) -> str:
     return text(
         "certainty.measured",
         lang,
-        first_response=format_duration(d.first_response),
-        resolution=format_duration(d.resolution),
+        first_response=format_duration(d.first_response, lang),
+        resolution=format_duration(d.resolution, lang),
     )
 
 

@@ -15,7 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from butterfly.checklist.model import Checklist, Question, Scale, load_builtin, resolve_checklist
+from butterfly.checklist.model import (
+    Checklist,
+    Question,
+    Scale,
+    load_builtin,
+    missing_required,
+    resolve_checklist,
+)
 from butterfly.errors import (
     ConflictError,
     FileProblemsError,
@@ -193,18 +200,67 @@ def set_experience_level(*, session: Session, review: Review, level: str | None)
     return update_review(session, review, experience_level=level)
 
 
-def complete_review(*, session: Session, review: Review) -> Review:
-    """Mark the review complete (a no-op when it already is)."""
+def required_gaps(*, session: Session, review: Review) -> list[str]:
+    """Ids of the required questions the review still has no answer to (follow-ups only when they apply)."""
+    assert review.id is not None
+    checklist = review_checklist(review)
+    questions = all_questions(checklist, load_lenses(review.lenses, checklist.language))
+    answers = answers_for(session=session, review_id=review.id)
+    return missing_required(questions, answer_values(answers), answers)
+
+
+def gaps_error(ticket_ref: str, missing: Sequence[str]) -> InvalidInputError:
+    """The refusal to mark a review complete while required questions are unanswered, naming them."""
+    shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+    return InvalidInputError(
+        f"the review of {ticket_ref} is not complete: {len(missing)} required question(s) unanswered: {shown}",
+        hint="answer them, or pass --allow-gaps to mark it complete knowingly incomplete (recorded on the review)",
+    )
+
+
+def complete_review(
+    *, session: Session, review: Review, allow_gaps: bool = False, ticket_ref: str | None = None
+) -> Review:
+    """Mark the review complete (a no-op when it already is).
+
+    Refused (:class:`InvalidInputError`) while a required question is unanswered, unless ``allow_gaps``: then
+    the review is completed and ``allow_gaps`` is recorded on it.
+    """
     if review.status == ReviewStatus.complete.value:
         return review
-    return update_review(session, review, status=ReviewStatus.complete.value, completed_at=utcnow())
+    missing = required_gaps(session=session, review=review)
+    if missing and not allow_gaps:
+        raise gaps_error(ticket_ref or f"review {review.id}", missing)
+    return update_review(
+        session, review, status=ReviewStatus.complete.value, completed_at=utcnow(), allow_gaps=bool(missing)
+    )
 
 
 def reopen_review(*, session: Session, review: Review) -> Review:
     """Make a complete review a draft again so it can be edited (the history keeps every change)."""
     if review.status == ReviewStatus.draft.value:
         return review
-    return update_review(session, review, status=ReviewStatus.draft.value, completed_at=None)
+    return update_review(session, review, status=ReviewStatus.draft.value, completed_at=None, allow_gaps=False)
+
+
+def discard_if_empty(*, session: Session, review: Review) -> bool:
+    """Delete a draft that has no answer, action item or experience level (a walk quit before answering)."""
+    from sqlmodel import func
+
+    from butterfly.store.models import ActionItem, Answer, AnswerChange, Finding
+
+    if review.status != ReviewStatus.draft.value or review.experience_level or review.id is None:
+        return False
+    for model in (Answer, AnswerChange, ActionItem, Finding):
+        n = session.exec(select(func.count()).select_from(model).where(model.review_id == review.id)).one()
+        if n:
+            return False
+    fresh = session.get(Review, review.id)
+    if fresh is None:
+        return False
+    session.delete(fresh)
+    session.commit()
+    return True
 
 
 def find_review(*, session: Session, ticket: Ticket, reviewer: str | None, default_reviewer: str) -> Review:

@@ -61,6 +61,7 @@ class ReviewSummary:
             "started_at": r.started_at.isoformat() if r.started_at else None,
             "updated_at": r.updated_at.isoformat() if r.updated_at else None,
             "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+            "allow_gaps": r.allow_gaps,
         }
 
 
@@ -180,6 +181,7 @@ class ReviewDetail:
                 "started_at": r.started_at.isoformat(),
                 "updated_at": r.updated_at.isoformat(),
                 "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+                "allow_gaps": r.allow_gaps,
                 "publication": self.publication.status.value,
                 "answered": self.answered,
                 "questions": len(self.questions),

@@ -6,9 +6,14 @@ Nothing is kept only in memory: each answer goes through :func:`butterfly.review
 at once, and the review remembers the question the reviewer was on, so running the command again resumes
 there. Ctrl-C, a closed terminal or ``kill -9`` lose at most the answer being typed.
 
-Keys at any question: ``?`` help, Enter keep/skip, ``s`` skip, ``b`` back, ``j`` jump to a cell, ``na`` not
-applicable, ``a`` add an action item, ``e`` open ``$EDITOR`` (text answers), ``q`` quit. A text answer that is
-one of these keys is typed with a leading backslash (``\\b``).
+Keys at any question: ``?`` help, Enter keep/skip, ``s`` skip, ``b`` back, ``j`` jump to a cell, ``c`` show the
+ticket again, ``d`` deep walk, ``x`` the whole cell N/A, ``na`` not applicable, ``a`` add an action item, ``e``
+open ``$EDITOR`` (text answers), ``q`` quit. A text answer that is one of these keys is typed with a leading
+backslash (``\\b``). At a rating, ``1 2 - 1`` answers the cell's ratings from there in one line.
+
+The default walk asks the questions that are not ``deep`` and, of the follow-ups (``when``), those an earlier
+answer makes relevant; ``--deep`` (or ``d``) asks every question. Every word printed comes from
+``butterfly/data/walk.yaml`` (or the guards' and checklist files) in the review's language.
 """
 
 from __future__ import annotations
@@ -20,10 +25,28 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rich.rule import Rule
 from rich.table import Table
 
-from butterfly.checklist.model import ActionKind, AnswerKind, Cell, Checklist, Guard, Question
+from butterfly.checklist.model import (
+    ActionKind,
+    AnswerKind,
+    Cell,
+    Checklist,
+    Guard,
+    Question,
+    is_asked,
+    missing_required,
+)
 from butterfly.errors import ConflictError, InvalidInputError
+from butterfly.labels import ui
+from butterfly.review import walk_input
 from butterfly.review.actions import create_action, parse_due, parse_kind
-from butterfly.review.answers import answer_values, answers_for, display_value, save_answer, validate_answer
+from butterfly.review.answers import (
+    AnswerError,
+    answer_values,
+    answers_for,
+    display_value,
+    save_answer,
+    validate_answer,
+)
 from butterfly.review.findings import dismiss_finding
 from butterfly.review.guards import (
     Publication,
@@ -38,6 +61,7 @@ from butterfly.review.guards import (
 )
 from butterfly.review.lifecycle import (
     complete_review,
+    discard_if_empty,
     ensure_reviewable,
     get_review,
     load_lenses,
@@ -47,6 +71,7 @@ from butterfly.review.lifecycle import (
     set_position,
     start_review,
 )
+from butterfly.review.prefill import Prefiller, Proposal
 from butterfly.review.queries import review_detail
 from butterfly.review.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
 from butterfly.sanitise import terminal_plain, terminal_safe
@@ -60,17 +85,15 @@ if TYPE_CHECKING:
     from butterfly.review.queries import ReviewDetail
     from butterfly.store.models import Answer, Review, Ticket
 
-KEYS_HELP = (
-    "keys: ? help · Enter keep the answer (or skip) · s skip · b back · j jump to a cell · na not applicable · "
-    "a add an action item · e editor (text) · q quit. End a line with \\ to write several lines."
-)
-COMMANDS = frozenset({"?", "b", "s", "j", "q", "e", "a", "<", ">"})
+COMMANDS = frozenset({"?", "b", "s", "j", "q", "e", "a", "c", "d", "x", "<", ">"})
 
 
 class WalkIO(Protocol):
     """What the walk needs from a terminal."""
 
-    def print(self, *objects: Any) -> None: ...
+    def print(self, *objects: Any, soft_wrap: bool = False) -> None:
+        """Print Rich renderables; ``soft_wrap`` prints a line unwrapped and uncropped (a command to copy)."""
+        ...
 
     def ask(self, prompt: str) -> str:
         """One line of input (without the newline); raises EOFError when input is closed."""
@@ -84,8 +107,8 @@ class WalkIO(Protocol):
         """Show the ticket's context (facts, timeline, the customer's history, similar tickets)."""
         ...
 
-    def show_summary(self, detail: ReviewDetail, ref: str) -> None:
-        """Show the review's summary: cell scores, findings, action items."""
+    def show_summary(self, detail: ReviewDetail, ref: str, report_command: str | None = None) -> None:
+        """Show the review's summary (cell scores, findings, action items) and the report command, unwrapped."""
         ...
 
 
@@ -103,14 +126,16 @@ class ReviewContext:
     ticket: Ticket
     history: CustomerHistory
     similar: list[SimilarTicket]
+    lang: str = "en"  # the language the panel is shown in
 
 
-def review_context(*, session: Session, ticket: Ticket, similar_limit: int = 5) -> ReviewContext:
+def review_context(*, session: Session, ticket: Ticket, similar_limit: int = 5, lang: str = "en") -> ReviewContext:
     """The ticket, the customer's earlier tickets and the same problem at other customers."""
     return ReviewContext(
         ticket=ticket,
         history=customer_history(session=session, ticket=ticket),
         similar=similar_tickets(session=session, ticket=ticket, limit=similar_limit),
+        lang=lang,
     )
 
 
@@ -158,6 +183,9 @@ class Walk:
         reviewer: str,
         ref: str,
         tz: str | None = None,
+        deep: bool = False,
+        allow_gaps: bool = False,
+        hint_args: str = "",
     ) -> None:
         assert review.id is not None
         self.session = session
@@ -176,6 +204,19 @@ class Walk:
         self.scales = {s.question.id: s.checklist.scale for s in self.steps}
         self.answers: dict[str, Answer] = answers_for(session=session, review_id=review.id)
         self._shown_cell: str | None = None
+        self.deep = deep
+        self.allow_gaps = allow_gaps
+        self.hint_args = hint_args  # --db/--reviewer/--lang in use, carried by every command hint printed
+        self.context: ReviewContext | None = None
+        self._jump_cell: str | None = None  # after a jump: this cell, then back to the first unanswered
+        self._done_in_line: set[str] = set()  # answered by a one-line rating answer in this run: not asked again
+        self.prefiller: Prefiller | None = None
+
+    def proposal(self, q: Question) -> Proposal | None:
+        """An answer the data proposes for ``q`` (only while it has no answer): Enter accepts it."""
+        if self.prefiller is None or q.id in self.answers:
+            return None
+        return self.prefiller.propose(q.id, self.answers)
 
     # -- helpers ---------------------------------------------------------------------------------------------
     @property
@@ -183,8 +224,41 @@ class Walk:
         ids = {q.id for q in self.questions}
         return sum(1 for qid in self.answers if qid in ids)
 
+    def asked(self, q: Question) -> bool:
+        """Whether this walk asks ``q`` (deep ones only in the deep walk, follow-ups when they apply)."""
+        return is_asked(q, self.answers, deep=self.deep)
+
+    def in_scope(self) -> list[Question]:
+        """The questions this walk asks, plus any other question already answered."""
+        return [q for q in self.questions if q.id in self.answers or self.asked(q)]
+
     def progress(self) -> str:
-        return f"{self.answered}/{len(self.questions)} answered"
+        scope = self.in_scope()
+        done = sum(1 for q in scope if q.id in self.answers)
+        return ui("progress", self.lang, answered=done, total=len(scope))
+
+    def missing(self) -> list[str]:
+        return missing_required(self.questions, self.answers, self.answers)
+
+    def first_unanswered(self) -> int:
+        """Index of the first question asked and not answered yet; ``len(steps)`` when there is none."""
+        for i, step in enumerate(self.steps):
+            if step.question.id not in self.answers and self.asked(step.question):
+                return i
+        return len(self.steps)
+
+    def command(self, what: str) -> str:
+        """A command hint with the options in use (``--db``, ``--reviewer``, ``--lang``)."""
+        return f"butterfly {what} {terminal_plain(self.ref)}" + (f" {self.hint_args}" if self.hint_args else "")
+
+    def confirm(self, question: str, *, default: bool) -> bool:
+        """A ``[y/N]`` prompt that takes y/n/是/否 only (Enter: the default); anything else asks again."""
+        marks = ui("yn.yes_default" if default else "yn.no_default", self.lang)
+        while True:
+            answer = walk_input.yes_no(self._ask(f"{question} {marks} > "), default=default)
+            if answer is not None:
+                return answer
+            self._say(f"[yellow]{terminal_safe(ui('yes_no.again', self.lang))}[/]")
 
     def _say(self, message: str) -> None:
         self.io.print(message)
@@ -202,13 +276,16 @@ class Walk:
     def run(self, context: ReviewContext | None = None) -> ReviewDetail | None:
         """Walk the review; returns its detail at the end, or ``None`` when the reviewer quit."""
         if context is None:
-            context = review_context(session=self.session, ticket=self.ticket)
+            context = review_context(session=self.session, ticket=self.ticket, lang=self.lang)
+        self.context = context
+        self.prefiller = Prefiller(session=self.session, ticket=self.ticket, similar=context.similar, lang=self.lang)
         self.io.show_context(context)
-        index = resume_index(self.steps, set(self.answers), self.review.position)
+        asked = {s.question.id for s in self.steps if not self.asked(s.question)} | set(self.answers)
+        index = resume_index(self.steps, asked, self.review.position)
         if self.answers:
             self._show_done(index)
         else:
-            self._say(f"[dim]{KEYS_HELP}[/]")
+            self._say(f"[dim]{terminal_safe(ui('keys', self.lang))}[/]")
         try:
             while True:
                 self._loop(index)
@@ -217,40 +294,68 @@ class Walk:
                     return outcome
                 index = outcome  # back into the questions from the final steps
         except WalkStopped:
-            self._say(
-                f"Stopped. {self.progress()}, everything saved. Resume with: [bold]butterfly review {terminal_safe(self.ref)}[/]"
-            )
+            if self._discard_if_empty():
+                self._say(terminal_safe(ui("stopped.empty", self.lang)))
+            else:
+                command = f"[bold]{terminal_safe(self.command('review'))}[/]"
+                self.io.print(ui("stopped", self.lang, progress=self.progress(), command=command), soft_wrap=True)
             return None
         except KeyboardInterrupt:
-            self._say(f"\n{self.progress()}, saved. Resume with: butterfly review {terminal_safe(self.ref)}")
+            if self._discard_if_empty():
+                self._say("\n" + terminal_safe(ui("stopped.empty", self.lang)))
+            else:
+                command = terminal_safe(self.command("review"))
+                self.io.print(
+                    "\n" + ui("interrupted", self.lang, progress=self.progress(), command=command), soft_wrap=True
+                )
             raise
 
+    def _discard_if_empty(self) -> bool:
+        if self.answers:
+            return False
+        try:
+            return discard_if_empty(session=self.session, review=self.review)
+        except Exception:  # never lose the stop itself over the clean-up
+            self.session.rollback()
+            return False
+
     def _show_done(self, index: int) -> None:
-        table = Table(title=f"Resuming your review: {self.progress()}", title_justify="left", box=None, padding=(0, 2))
-        table.add_column("cell")
-        table.add_column("answered", justify="right")
+
+        title = ui("resuming", self.lang, progress=self.progress())
+        table = Table(title=terminal_safe(title), title_justify="left", box=None, padding=(0, 2))
+        table.add_column(terminal_safe(ui("sum.cell", self.lang)))
+        table.add_column(terminal_safe(ui("sum.answered", self.lang)), justify="right")
         for cl in (self.checklist, *self.lenses):
             for cell in cl.cells:
-                done = sum(1 for q in cell.questions if q.id in self.answers)
-                mark = "done" if done == len(cell.questions) else ""
-                table.add_row(terminal_safe(cell.title), f"{done}/{len(cell.questions)} {mark}")
+                scope = [q for q in cell.questions if q.id in self.answers or self.asked(q)]
+                done = sum(1 for q in scope if q.id in self.answers)
+                mark = "✓" if done == len(scope) else ""
+                table.add_row(terminal_safe(cell.title), f"{done}/{len(scope)} {mark}")
         self.io.print(table)
         if index < len(self.steps):
-            self._say(f"Continuing at {self.steps[index].question.id}. [dim]{KEYS_HELP}[/]")
+            continuing = ui("continuing", self.lang, qid=self.steps[index].question.id)
+            self._say(f"{terminal_safe(continuing)} [dim]{terminal_safe(ui('keys', self.lang))}[/]")
         else:
-            self._say(
-                "Every question has an answer. At the next prompt: b goes back to the last question, "
-                "j jumps to a cell to change answers."
-            )
+            self._say(terminal_safe(ui("all_answered", self.lang)))
 
     # -- the loop --------------------------------------------------------------------------------------------
     def _loop(self, index: int) -> None:
         direction = 1
         while 0 <= index < len(self.steps):
             step = self.steps[index]
-            reason = skip_reason(step.question, self.questions, self._values())
-            if reason is not None:
-                self._say(f"[dim]skipped {step.question.id}: {reason}[/]")
+            if self._jump_cell is not None and step.cell.id != self._jump_cell:
+                # a jump walks the chosen cell, then returns to the first unanswered question
+                self._jump_cell = None
+                index = self.first_unanswered()
+                if index < len(self.steps):
+                    self._say(f"[dim]{terminal_safe(ui('jump.back', self.lang, qid=self.steps[index].question.id))}[/]")
+                continue
+            q = step.question
+            leave = not self.asked(q) or (q.id in self._done_in_line and direction == 1)
+            reason = None if leave or q.conditions else skip_reason(q, self.questions, self._values())
+            if leave or reason is not None:
+                if reason is not None:
+                    self._say(f"[dim]skipped {q.id}: {reason}[/]")
                 index += direction
                 if index < 0:
                     index, direction = 0, 1
@@ -266,6 +371,7 @@ class Walk:
                 index += 1
 
     def _cell_header(self, step: Step) -> None:
+
         if self._shown_cell == step.cell.id:
             return
         self._shown_cell = step.cell.id
@@ -275,18 +381,20 @@ class Walk:
     def _kind_hint(self, q: Question) -> str:
         scale = self.scales.get(q.id, self.checklist.scale)
         if q.kind is AnswerKind.rating:
-            points = " · ".join(f"{p.value} = {terminal_safe(p.label)}" for p in scale.points)
+            if q.anchors:
+                points = " · ".join(f"{v} = {terminal_safe(a)}" for v, a in sorted(q.anchors.items()))
+            else:
+                points = " · ".join(f"{p.value} = {terminal_safe(p.label)}" for p in scale.points)
             return f"{points} · na = {terminal_safe(scale.na_label)}"
         if q.kind is AnswerKind.yes_no:
-            return "y = yes · n = no · na"
+            return ui("hint.yes_no", self.lang)
         if q.kind is AnswerKind.datetime:
             return f"YYYY-MM-DD HH:MM ({terminal_safe(self.tz or get_settings().timezone)}) · na"
         if q.kind is AnswerKind.choice:
             assert q.choices is not None
             lines = "\n".join(f"  {i}) {terminal_safe(c.label)}" for i, c in enumerate(q.choices, start=1))
-            how = "numbers separated by commas" if q.multiple else "a number"
-            return f"{lines}\n  ({how}, or na)"
-        return "text · e = editor · end a line with \\ to continue"
+            return f"{lines}\n  ({ui('hint.choices' if q.multiple else 'hint.choice', self.lang)})"
+        return ui("hint.text", self.lang)
 
     def _show_question(self, index: int, step: Step) -> None:
         q = step.question
@@ -303,7 +411,18 @@ class Walk:
             shown = display_value(
                 q, current.value, current.na, self.scales.get(q.id, self.checklist.scale), lang=self.lang
             )
-            self._say(f"[dim]current answer:[/] {terminal_safe(shown)}  [dim](Enter keeps it)[/]")
+            current_label, keep = ui("current", self.lang), ui("current.keep", self.lang)
+            self._say(f"[dim]{terminal_safe(current_label)}[/] {terminal_safe(shown)}  [dim]{terminal_safe(keep)}[/]")
+        proposed = self.proposal(q)
+        if proposed is not None:
+            scale = self.scales.get(q.id, self.checklist.scale)
+            try:
+                value, na = validate_answer(q, proposed.raw, scale, tz=self.tz)
+            except InvalidInputError:  # a team checklist with other choice ids: no proposal
+                return
+            shown = display_value(q, value, na, scale, lang=self.lang)
+            source = ui(proposed.source, self.lang, **proposed.values)
+            self._say(f"[cyan]{terminal_safe(ui('proposal', self.lang, answer=shown, source=source))}[/]")
 
     def _question(self, index: int, step: Step) -> str | int | None:
         """Ask one question until it is answered or left; returns 'back', a new index, or None (next)."""
@@ -314,8 +433,25 @@ class Walk:
             word = raw.strip()
             low = word.lower()
             if low == "?":
-                self._say(f"[italic]{terminal_safe(q.help or 'No help text for this question.')}[/]")
-                self._say(f"[dim]{KEYS_HELP}[/]")
+                self._say(f"[italic]{terminal_safe(q.help or ui('help.none', self.lang))}[/]")
+                for value, anchor in sorted((q.anchors or {}).items()):
+                    self._say(f"  {value} = {terminal_safe(anchor)}")
+                self._say(f"[dim]{terminal_safe(ui('keys', self.lang))}[/]")
+                continue
+            if low == "c" and self.context is not None:
+                self.io.show_context(self.context)
+                self._show_question(index, step)
+                continue
+            if low == "d":
+                self.deep = True
+                self._say(f"[cyan]{terminal_safe(ui('deep.on', self.lang))}[/]")
+                return self.first_unanswered()
+            if low == "x":
+                return self._cell_na(index, step)
+            if q.kind is AnswerKind.rating and walk_input.is_rating_line(word):
+                outcome = self._rating_line(index, step, word)
+                if outcome is not None:
+                    return outcome
                 continue
             if low == "q":
                 raise WalkStopped("quit")
@@ -324,6 +460,11 @@ class Walk:
             if low in ("s", ">"):
                 return None
             if low == "":
+                proposed = self.proposal(q)
+                if proposed is not None:  # Enter accepts the proposal: only now is it stored
+                    if self._answer(q, proposed.raw):
+                        return None
+                    continue
                 return None  # keep the current answer, or leave it unanswered
             if low == "j":
                 target = self._choose_cell()
@@ -336,7 +477,7 @@ class Walk:
                 continue
             if low == "e":
                 if q.kind is not AnswerKind.text:
-                    self._say("[yellow]The editor is for text answers.[/]")
+                    self._say(f"[yellow]{terminal_safe(ui('editor.text_only', self.lang))}[/]")
                     continue
                 current = self.answers.get(q.id)
                 initial = current.value if current is not None and isinstance(current.value, str) else ""
@@ -347,7 +488,7 @@ class Walk:
                     continue
                 raw = _strip_editor_comments(edited)
                 if not raw.strip():
-                    self._say("[yellow]Nothing written; the answer is unchanged.[/]")
+                    self._say(f"[yellow]{terminal_safe(ui('editor.nothing', self.lang))}[/]")
                     continue
             elif q.kind is AnswerKind.text:
                 if word.startswith("\\") and word[1:].lower() in COMMANDS:
@@ -360,13 +501,17 @@ class Walk:
             if self._answer(q, raw):
                 return None
 
-    def _answer(self, q: Question, raw: str) -> bool:
+    def _answer(self, q: Question, raw: str, *, quiet: bool = False) -> bool:
         """Validate and save one answer, then run the guards; False to ask again."""
         try:
             value, na = validate_answer(q, raw, self.scales.get(q.id, self.checklist.scale), tz=self.tz)
         except InvalidInputError as exc:
-            hint = f" ({exc.hint})" if exc.hint else ""
-            self._say(f"[red]{terminal_safe(exc.message)}{terminal_safe(hint)}[/]")
+            message, hint = exc.message, exc.hint
+            if isinstance(exc, AnswerError):  # said in the reviewer's language
+                message = ui(exc.key, self.lang, **exc.values)
+                hint = ui(f"{exc.key}.hint", self.lang, **exc.values) if exc.hint else None
+            shown_hint = "" if not hint else (f"（{hint}）" if self.lang.startswith("zh") else f" ({hint})")
+            self._say(f"[red]{terminal_safe(message)}{terminal_safe(shown_hint)}[/]")
             return False
         current = self.answers.get(q.id)
         try:
@@ -381,8 +526,6 @@ class Walk:
                 expected_version=current.version if current is not None else 0,
             )
         except ConflictError as exc:
-            from butterfly.review.answers import answers_for
-
             self._say(f"[red]{terminal_safe(exc.message)}[/]")
             self.answers = answers_for(session=self.session, review_id=self.review.id or 0)
             newer = self.answers.get(q.id)
@@ -390,13 +533,62 @@ class Walk:
                 shown = display_value(
                     q, newer.value, newer.na, self.scales.get(q.id, self.checklist.scale), lang=self.lang
                 )
-                self._say(f"now saved: {terminal_safe(shown)} — answer again to replace it, or Enter to keep it")
+                self._say(terminal_safe(ui("conflict.now", self.lang, answer=shown)))
             return False
         self.answers[q.id] = saved
-
         self.review = set_position(session=self.session, review=self.review, question_id=q.id)
-        self._say(f"[green]saved[/] [dim]({self.progress()})[/]")
+        if not quiet:
+            self._say(f"[green]{terminal_safe(ui('saved', self.lang, progress=self.progress()))}[/]")
         return self._after_answer(q, saved)
+
+    # -- one line for a cell: ratings, or N/A ---------------------------------------------------------------
+    def _cell_rest(self, index: int, step: Step) -> list[int]:
+        """Indexes of the questions asked in ``step``'s cell from ``index`` on."""
+        out = []
+        for i in range(index, len(self.steps)):
+            if self.steps[i].cell.id != step.cell.id:
+                break
+            if self.asked(self.steps[i].question):
+                out.append(i)
+        return out
+
+    def _rating_line(self, index: int, step: Step, raw: str) -> int | None:
+        """``1 2 - na``: the ratings of this cell from here; the index to go on at, or ``None`` to ask again."""
+        scale = self.scales.get(step.question.id, self.checklist.scale)
+        values = [p.value for p in scale.points]
+        entries = walk_input.rating_line(raw, values)
+        if isinstance(entries, str):
+            allowed = ", ".join(map(str, values))
+            self._say(f"[red]{terminal_safe(ui('line.bad', self.lang, token=entries, allowed=allowed))}[/]")
+            return None
+        ratings = [i for i in self._cell_rest(index, step) if self.steps[i].question.kind is AnswerKind.rating]
+        if len(entries) > len(ratings):
+            self._say(f"[red]{terminal_safe(ui('line.too_many', self.lang, given=len(entries), left=len(ratings)))}[/]")
+            return None
+        for i, entry in zip(ratings, entries, strict=False):
+            q = self.steps[i].question
+            if entry.skip:
+                continue
+            if not self._answer(q, "na" if entry.na else str(entry.value)):
+                return None
+            self._done_in_line.add(q.id)
+        return index + 1
+
+    def _cell_na(self, index: int, step: Step) -> int:
+        """``x``: every question of this cell not answered yet (from here) is N/A; then the next cell."""
+        n = 0
+        for i in self._cell_rest(index, step):
+            q = self.steps[i].question
+            if q.id not in self.answers and self._answer(q, "na", quiet=True):
+                self._done_in_line.add(q.id)
+                n += 1
+        self._say(
+            f"[green]{terminal_safe(ui('cell_na.done', self.lang, n=n))}[/] [dim]({terminal_safe(self.progress())})[/]"
+        )
+        end = index
+        while end < len(self.steps) and self.steps[end].cell.id == step.cell.id:
+            end += 1
+        return end
 
     # -- guards after an answer ---------------------------------------------------------------------------------
     def _refresh_findings(self) -> None:
@@ -421,7 +613,7 @@ class Walk:
                     dismiss_finding(session=self.session, review=self.review, question_id=q.id, by=self.review.reviewer)
                     self._say(terminal_safe(text("blameless.dismissed", self.lang)))
                 if choice == "r":
-                    self._say(terminal_safe(text("blameless.reword", self.lang)))
+                    self._say(terminal_safe(ui("blameless.reword", self.lang)))
                     return False  # ask again; the finding stays and is marked reworded once the wording is clean
         if q.guard in (Guard.compensation_made, Guard.compensation_time):
             check = compensation_before_resolution(self.questions, self._values(), self.ticket)
@@ -434,7 +626,7 @@ class Walk:
                             self.lang,
                             made_at=local_time(check.made_at, self.tz),
                             resolved_at=local_time(check.resolved_at, self.tz),
-                            gap=format_duration(check.early_by),
+                            gap=format_duration(check.early_by, self.lang),
                         )
                     )
                 )
@@ -456,16 +648,12 @@ class Walk:
         kind = q.action.value if q.action else None
         if ask_first:
             label = (kind or "action").replace("_", " ")
-            if self._ask(f"Create an action item ({label}) from this answer? [y/N] > ").strip().lower() not in (
-                "y",
-                "yes",
-                "是",
-            ):
+            if not self.confirm(ui("action.ask", self.lang, label=label), default=False):
                 return
         if kind is None:
             kinds = " · ".join(f"{i}) {k.value}" for i, k in enumerate(ActionKind, start=1))
             while True:
-                raw = self._ask(f"kind: {kinds} > ").strip()
+                raw = self._ask(f"{ui('action.kind', self.lang)}: {kinds} > ").strip()
                 if not raw:
                     return
                 if raw.isdigit() and 1 <= int(raw) <= len(ActionKind):
@@ -480,18 +668,23 @@ class Walk:
         default = ""
         if current is not None and isinstance(current.value, str) and q.kind is AnswerKind.text:
             default = current.value.splitlines()[0][:200]
-        body = self._ask(f"what to do{f' [{terminal_plain(default)}]' if default else ''} > ").strip() or default
+        what = ui("action.what", self.lang)
+        body = self._ask(f"{what}{f' [{terminal_plain(default)}]' if default else ''} > ").strip() or default
         if not body:
-            self._say("[dim]no action item created[/]")
+            self._say(f"[dim]{terminal_safe(ui('action.none', self.lang))}[/]")
             return
-        owner = self._ask("owner (Enter for none) > ").strip() or None
+        owner = self._ask(f"{ui('action.owner', self.lang)} > ").strip() or None
         while True:
-            due_raw = self._ask("due date YYYY-MM-DD (Enter for none) > ").strip()
+            due_raw = self._ask(f"{ui('action.due', self.lang)} > ").strip()
             try:
                 due = parse_due(due_raw)
-                break
             except InvalidInputError as exc:
                 self._say(f"[red]{terminal_safe(exc.message)}[/]")
+                continue
+            past = due is not None and due < _today(self.tz)
+            if past and not self.confirm(ui("due.past", self.lang, due=str(due)), default=False):
+                continue
+            break
         item = create_action(
             session=self.session,
             kind=kind,
@@ -503,7 +696,8 @@ class Walk:
             question_id=q.id,
             by=self.reviewer,
         )
-        self._say(f"[green]action item #{item.id} saved[/] ({terminal_safe(item.kind)}, due {item.due_date or '-'})")
+        saved_item = ui("action.saved", self.lang, id=item.id, kind=item.kind, due=item.due_date or "-")
+        self._say(f"[green]{terminal_safe(saved_item)}[/]")
 
     def _choose_cell(self) -> int | None:
         cells: list[tuple[Cell, int]] = []
@@ -513,36 +707,57 @@ class Walk:
         for n, (cell, _) in enumerate(cells, start=1):
             done = sum(1 for q in cell.questions if q.id in self.answers)
             self._say(f"  {n}) {terminal_safe(cell.title)} [dim]({cell.id}, {done}/{len(cell.questions)})[/]")
-        raw = self._ask("jump to cell (number or id, Enter to stay) > ").strip()
+        raw = self._ask(f"{ui('jump.ask', self.lang)} > ").strip()
         if not raw:
             return None
         for n, (cell, start) in enumerate(cells, start=1):
             if raw == str(n) or raw == cell.id:
                 self._shown_cell = None
+                self._jump_cell = cell.id
                 return start
-        self._say(f"[red]no cell '{terminal_safe(raw)}'[/]")
+        self._say(f"[red]{terminal_safe(ui('jump.none', self.lang, cell=raw))}[/]")
         return None
 
     # -- the end ---------------------------------------------------------------------------------------------
     def _finish(self) -> ReviewDetail | int:
         """Experience level, completion and the summary; an index when the reviewer goes back (b / j)."""
-        missing = [q.id for q in self.questions if q.required and q.id not in self.answers]
-        if missing:
-            self._say(
-                f"\n{len(missing)} required question(s) not answered yet: {', '.join(missing[:8])}"
-                + (" …" if len(missing) > 8 else "")
-            )
+        self._jump_cell = None
         back = self._ask_experience(set_experience_level)
         if back is not None:
             return back
-        default_yes = not missing
-        prompt = f"Mark the review complete? [{'Y/n' if default_yes else 'y/N'}] > "
-        answer = self._ask(prompt).strip().lower()
-        if answer in ("y", "yes", "是") or (answer == "" and default_yes):
-            self.review = complete_review(session=self.session, review=self.review)
+        missing = self.missing()
+        if not missing:
+            if self.confirm(ui("complete.ask", self.lang), default=True):
+                self.review = complete_review(session=self.session, review=self.review)
+        else:
+            shown = ", ".join(missing[:8]) + (" …" if len(missing) > 8 else "")
+            self._say(f"\n[yellow]{terminal_safe(ui('complete.refused', self.lang, n=len(missing), ids=shown))}[/]")
+            if self.allow_gaps:
+                if self.confirm(ui("complete.with_gaps", self.lang), default=False):
+                    self.review = complete_review(session=self.session, review=self.review, allow_gaps=True)
+            else:
+                while True:
+                    raw = self._ask(f"{ui('complete.missing_prompt', self.lang)} > ").strip().lower()
+                    if raw == "g":
+                        self._shown_cell = None
+                        return self.first_unanswered_of(missing)
+                    if raw == "j":
+                        target = self._choose_cell()
+                        if target is not None:
+                            return target
+                        continue
+                    if raw == "q":
+                        raise WalkStopped("quit")
+                    if raw == "":
+                        self._say(terminal_safe(ui("complete.draft", self.lang)))
+                        break
         detail = review_detail(session=self.session, review=self.review, checklist=self.checklist)
-        self.io.show_summary(detail, self.ref)
+        self.io.show_summary(detail, self.ref, self.command("report ticket"))
         return detail
+
+    def first_unanswered_of(self, ids: Sequence[str]) -> int:
+        wanted = set(ids)
+        return next((i for i, s in enumerate(self.steps) if s.question.id in wanted), len(self.steps))
 
     def _ask_experience(self, setter: Any) -> int | None:
         """Ask for the overall experience level; an index to go back to when the reviewer types b or j."""
@@ -551,7 +766,7 @@ class Walk:
         except ImportError:  # pragma: no cover - shipped with butterfly
             return None
         levels = load_experience_levels().levels
-        self._say("\n[bold]Overall, which experience level did the customer get?[/]")
+        self._say(f"\n[bold]{terminal_safe(ui('level.ask', self.lang))}[/]")
         for i, lv in enumerate(levels, start=1):
             self._say(f"  {i}) {terminal_safe(lv.label(self.lang))} [dim]— {terminal_safe(lv.describe(self.lang))}[/]")
         current = self.review.experience_level
@@ -561,16 +776,17 @@ class Walk:
         if not current and lens_answer is not None and not lens_answer.na:
             suggested = next((lv.id for lv in levels if lv.id == lens_answer.value), None)
         if current:
-            keep = f" (Enter keeps {current})"
+            keep = ui("level.keep", self.lang, level=current)
         elif suggested:
-            keep = f" (Enter takes {suggested}, your surprise-lens answer)"
+            keep = ui("level.suggested", self.lang, level=suggested)
         else:
-            keep = " (Enter to skip)"
+            keep = ui("level.skip", self.lang)
         while True:
-            raw = self._ask(f"experience level 1-{len(levels)}{keep}, b back, j jump > ").strip().lower()
+            raw = self._ask(f"{ui('level.prompt', self.lang, n=len(levels), keep=keep)} > ").strip().lower()
             if raw in ("b", "<"):
                 self._shown_cell = None
-                return len(self.steps) - 1
+                asked = [i for i, st in enumerate(self.steps) if self.asked(st.question)]
+                return asked[-1] if asked else len(self.steps) - 1
             if raw == "j":
                 target = self._choose_cell()
                 if target is not None:
@@ -588,10 +804,10 @@ class Walk:
             else:
                 chosen = next((lv.id for lv in levels if raw in (lv.id, lv.label(self.lang).lower())), None)
             if chosen is None:
-                self._say(f"[red]'{terminal_safe(raw)}' is not a level[/] (1-{len(levels)})")
+                self._say(f"[red]{terminal_safe(ui('level.bad', self.lang, raw=raw, n=len(levels)))}[/]")
                 continue
             self.review = setter(session=self.session, review=self.review, level=chosen)
-            self._say(f"[green]saved[/] experience level: {chosen}")
+            self._say(f"[green]{terminal_safe(ui('level.saved', self.lang, level=chosen))}[/]")
             return None
 
 
@@ -604,7 +820,7 @@ def _strip_editor_comments(text_in: str) -> str:
     return "\n".join(line for line in text_in.splitlines() if not line.startswith("#")).strip()
 
 
-# -- entry point -------------------------------------------------------------------------------------------------
+# -- entry point and editor -------------------------------------------------------------------------------------
 
 
 def run_review_walk(
@@ -618,11 +834,16 @@ def run_review_walk(
     allow_open: bool = False,
     ref: str | None = None,
     tz: str | None = None,
+    deep: bool = False,
+    allow_gaps: bool = False,
+    hint_args: str = "",
 ) -> ReviewDetail | None:
     """Start or resume the reviewer's review of ``ticket`` and walk it; ``None`` when the reviewer stopped.
 
-    A complete review is reopened only if the reviewer says so.
+    A complete review is reopened only if the reviewer says so. ``hint_args`` (``--db … --reviewer …``) is
+    added to every command the walk prints.
     """
+
     assert ticket.id is not None
     ref = ref or ticket.external_id
     existing = get_review(session=session, ticket_id=ticket.id, reviewer=reviewer)
@@ -630,7 +851,8 @@ def run_review_walk(
         ensure_reviewable(ticket, allow_open=allow_open)
     lens_names = list(dict.fromkeys([*(existing.lenses if existing else []), *lenses]))
     lens_lists = load_lenses(lens_names, checklist.language)
-    context = review_context(session=session, ticket=ticket)  # before any write: Enter → first question is fast
+    # before any write: Enter → first question is fast
+    context = review_context(session=session, ticket=ticket, lang=checklist.language)
     review = start_review(
         session=session,
         ticket=ticket,
@@ -642,15 +864,22 @@ def run_review_walk(
     if review.status == ReviewStatus.complete.value:
         io.show_context(context)
         detail = review_detail(session=session, review=review, checklist=checklist)
-        io.show_summary(detail, ref)
-        try:
-            answer = io.ask("This review is complete. Reopen it to edit? [y/N] > ").strip().lower()
-        except EOFError:
-            return detail
-        if answer not in ("y", "yes", "是"):
+        report = f"butterfly report ticket {terminal_plain(ref)}" + (f" {hint_args}" if hint_args else "")
+        io.show_summary(detail, ref, report)
+        marks = ui("yn.no_default", checklist.language)
+        while True:
+            try:
+                raw = io.ask(f"{ui('reopen.ask', checklist.language)} {marks} > ")
+            except EOFError:
+                return detail
+            answer = walk_input.yes_no(raw, default=False)
+            if answer is not None:
+                break
+            io.print(terminal_safe(ui("yes_no.again", checklist.language)))
+        if not answer:
             return detail
         review = reopen_review(session=session, review=review)
-        context = review_context(session=session, ticket=ticket)
+        context = review_context(session=session, ticket=ticket, lang=checklist.language)
     walk = Walk(
         session=session,
         io=io,
@@ -661,5 +890,15 @@ def run_review_walk(
         reviewer=reviewer,
         ref=ref,
         tz=tz,
+        deep=deep,
+        allow_gaps=allow_gaps,
+        hint_args=hint_args,
     )
     return walk.run(context)
+
+
+def _today(tz: str | None) -> Any:
+    """Today in ``tz`` (default: the ``timezone`` setting), from the one clock."""
+    from butterfly.clock import Clock
+
+    return Clock(tz or get_settings().timezone).today()

@@ -121,18 +121,25 @@ def get_engine(url: str) -> Engine:
 
         if path is not None:
             _create_private_file(path)
-            engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
+            engine = create_engine(url, connect_args={"timeout": busy_ms / 1000}, json_serializer=_json_text)
             event.listen(engine, "connect", on_connect)
         elif url.startswith("sqlite"):
-            engine = create_engine(url)
+            engine = create_engine(url, json_serializer=_json_text)
             event.listen(engine, "connect", on_connect)
         else:
             try:
-                engine = create_engine(url, pool_pre_ping=True)
+                engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
             except Exception as exc:
                 raise DatabaseError(f"cannot use database {redact_url(url)}: {exc}") from None
         _engines[url] = engine
         return engine
+
+
+def _json_text(value: object) -> str:
+    """JSON columns (answers, history) stored as readable UTF-8 (``"发票"``, not ``"\\u53d1\\u7968"``)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
 
 
 def dispose_engines() -> None:

@@ -176,6 +176,8 @@ class Review(SQLModel, table=True):
     started_at: datetime = _now_dt()
     updated_at: datetime = _now_dt()
     completed_at: datetime | None = _dt()
+    # marked complete with required questions unanswered, on purpose (--allow-gaps)
+    allow_gaps: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     version: int = 1  # bumped on every change to the review row (optimistic concurrency)
 
 

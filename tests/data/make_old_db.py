@@ -63,6 +63,8 @@ def build(url: str) -> dict[str, int]:
     if current_revision(engine) is not None:
         raise SystemExit(f"{url}: not an empty database")
     upgrade(engine, OLD_REVISION)
+    # the rows are written the way the old release wrote them: JSON with \\u escapes (today's engine keeps UTF-8)
+    engine = sa.create_engine(url)
     meta = sa.MetaData()
     meta.reflect(engine)
     t = meta.tables
@@ -253,6 +255,7 @@ def build(url: str) -> dict[str, int]:
                 "version": 1,
             },
         )
+    engine.dispose()
     dispose_engines()
     return counts
 

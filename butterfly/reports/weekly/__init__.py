@@ -1,7 +1,7 @@
 """The weekly recurring-issue report for one ISO week, one module per section: recurring problems
 (``recurring``), demand signals (``demand``), review coverage (``coverage``), action items (``actions``), findings
 (``findings``), stories (``stories``) and the summary that opens the report (``summary``); silent customers come
-from ``butterfly.reports.silent``. ``model`` holds the data (weeks are ``butterfly.periods``), ``common`` what the
+from ``butterfly.silent``. ``model`` holds the data (weeks are ``butterfly.periods``), ``common`` what the
 sections share, ``build`` puts the report together.
 
 All counting is done by SQL aggregates or narrow indexed fetches; only the text grouping of the week's closed

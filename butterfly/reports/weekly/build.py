@@ -12,7 +12,6 @@ from butterfly.periods import parse_week
 from butterfly.reports.consistency import consistency
 from butterfly.reports.experience_stats import experience_summary
 from butterfly.reports.recurring import DEFAULT_METHOD
-from butterfly.reports.silent import SilentRule, check_silent
 from butterfly.reports.weekly.actions import action_summary
 from butterfly.reports.weekly.common import closed_tickets
 from butterfly.reports.weekly.coverage import review_coverage
@@ -22,6 +21,7 @@ from butterfly.reports.weekly.model import DEFAULT_COVERAGE_TARGET, DEFAULT_TOP,
 from butterfly.reports.weekly.recurring import recurring_groups
 from butterfly.reports.weekly.stories import stories
 from butterfly.reports.weekly.summary import overdue_patches, previous_week, summarise, trend_start
+from butterfly.silent import SilentRule, check_silent
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:

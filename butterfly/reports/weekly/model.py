@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from butterfly.reports.silent import SilentCheck, SilentCustomer
+from butterfly.silent import SilentCheck, SilentCustomer
 
 if TYPE_CHECKING:
     pass

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from butterfly.reports.silent import SilentRule, check_silent
 from butterfly.reports.weekly.coverage import review_coverage
 from butterfly.reports.weekly.findings import finding_summary
 from butterfly.reports.weekly.model import (
@@ -22,6 +21,7 @@ from butterfly.reports.weekly.model import (
     WeeklyReport,
     WeeklySummary,
 )
+from butterfly.silent import SilentRule, check_silent
 
 if TYPE_CHECKING:
     from sqlmodel import Session
