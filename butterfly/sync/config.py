@@ -80,7 +80,7 @@ def secret(source: str, account: str, token_env: str) -> str:
         except KeyringError:
             stored = None
         if stored:
-            return stored
+            return str(stored)
     raise ConfigError(
         f"{source}: no API secret: {token_env} is not set",
         hint=f"export {token_env}=… (from your CI's secret store), or keep it in the OS keyring: "

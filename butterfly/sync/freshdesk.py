@@ -24,7 +24,9 @@ MAX_PAGES = 300
 
 def connect(cfg: FreshdeskSync, **kwargs: Any) -> tuple[str, Http]:
     if not (cfg.url or cfg.domain):
-        raise ConfigError("freshdesk: no domain", hint="set [sync.freshdesk] domain or BUTTERFLY_SYNC__FRESHDESK__DOMAIN")
+        raise ConfigError(
+            "freshdesk: no domain", hint="set [sync.freshdesk] domain or BUTTERFLY_SYNC__FRESHDESK__DOMAIN"
+        )
     url = cfg.url or f"https://{cfg.domain}.freshdesk.com"
     account = cfg.domain or urlsplit(url).netloc
     return account, Http("freshdesk", url, auth=(secret("freshdesk", account, cfg.token_env), "X"), **kwargs)

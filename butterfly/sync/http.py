@@ -113,9 +113,7 @@ class Http:
     def _before_sleep(self, state: RetryCallState) -> None:
         self.retries += 1
 
-    def get(
-        self, url: str, params: Mapping[str, Any] | None = None, *, allow: tuple[int, ...] = ()
-    ) -> httpx.Response:
+    def get(self, url: str, params: Mapping[str, Any] | None = None, *, allow: tuple[int, ...] = ()) -> httpx.Response:
         """The successful response to GET ``url`` (a path under the base URL, or a full next-page URL).
 
         ``allow``: client-error statuses the caller handles itself (returned, not raised).
@@ -155,9 +153,7 @@ class Http:
         if status >= 500:
             raise _Again(response, _retry_after(response, time.time))
         if status in CHECKS:
-            raise SyncError(
-                f"{self.source}: HTTP {status} from {_plain(response.request.url)}", hint=CHECKS[status]
-            )
+            raise SyncError(f"{self.source}: HTTP {status} from {_plain(response.request.url)}", hint=CHECKS[status])
         if status >= 400:
             raise SyncError(f"{self.source}: HTTP {status} from {_plain(response.request.url)}")
         return response

@@ -10,7 +10,7 @@ file per run in the data folder. Killed between pages, the next run starts from 
 
 from __future__ import annotations
 
-import shutil
+import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from butterfly.errors import InvalidInputError
 from butterfly.importers import import_files
+from butterfly.reports.output import write_private
 from butterfly.sync import freshdesk, github, jira, servicenow, state, zendesk
 from butterfly.sync.config import SOURCES, SyncSettings
 from butterfly.sync.http import Http
@@ -145,12 +146,7 @@ def _import_page(
     session: Session, page: Page, name: str, scratch: Path, part: AccountSummary, rejects: _Rejects
 ) -> None:
     path = scratch / f"page{page.suffix}"
-    if page.suffix == ".json":
-        import json
-
-        text = json.dumps(page.doc, ensure_ascii=False)
-    else:
-        text = str(page.doc)
+    text = json.dumps(page.doc, ensure_ascii=False) if page.suffix == ".json" else str(page.doc)
     path.write_text(text, encoding="utf-8")
     page_rejects = rejects.page_path()
     result = import_files(
@@ -189,13 +185,7 @@ class _Rejects:
     def finish(self) -> str | None:
         if not self.parts:
             return None
-        from butterfly.files import write_private
-
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        body = b"".join(f"# {label}\n".encode() + data for label, data in self.parts)
+        body = "".join(f"# {label}\n" + data.decode("utf-8", "replace") for label, data in self.parts)
         write_private(self.target, body)
         return str(self.target)
-
-
-def _unused() -> None:  # pragma: no cover - keeps shutil imported for type checkers of older trees
-    shutil.rmtree

@@ -25,7 +25,9 @@ PATH = "/api/v2/incremental/tickets/cursor.json"
 
 def connect(cfg: ZendeskSync, **kwargs: Any) -> tuple[str, Http]:
     if not (cfg.url or cfg.subdomain):
-        raise ConfigError("zendesk: no subdomain", hint="set [sync.zendesk] subdomain or BUTTERFLY_SYNC__ZENDESK__SUBDOMAIN")
+        raise ConfigError(
+            "zendesk: no subdomain", hint="set [sync.zendesk] subdomain or BUTTERFLY_SYNC__ZENDESK__SUBDOMAIN"
+        )
     if not cfg.email:
         raise ConfigError("zendesk: no e-mail", hint="set [sync.zendesk] email (the agent whose token is used)")
     url = cfg.url or f"https://{cfg.subdomain}.zendesk.com"
