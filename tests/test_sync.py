@@ -98,6 +98,7 @@ def test_github_pages_to_the_end_skips_pull_requests_and_saves_the_position(
     github_api.faults += [
         ("/repos/acme", (429, {"Retry-After": "1"}, {"message": "slow down"})),
         ("/repos/acme", (502, {}, {"message": "bad gateway"})),
+        ("/repos/acme", (403, {"Retry-After": "0"}, {"message": "You have exceeded a secondary rate limit."})),
     ]
     summary = _sync(db_url, _settings(github_api), tmp_path, source="github", repos=["acme/support", "other/app"])
     stored = _tickets(db_url)
@@ -107,7 +108,7 @@ def test_github_pages_to_the_end_skips_pull_requests_and_saves_the_position(
     assert acme.counts["created"] == 4 and acme.counts["skipped"] == 1  # the pull request
     assert acme.counts["rows_read"] == 5 == sum(acme.counts[b] for b in ("created", "updated", "unchanged", "skipped"))
     assert other.counts["created"] == 1
-    assert summary.retries == 2
+    assert summary.retries == 3
     assert acme.position == {"high_water": "2026-03-06T10:00:00+00:00"}
 
     # the next sync asks only for what changed since, and finds it unchanged
@@ -202,7 +203,9 @@ def test_zendesk_cursor_export_marks_deleted_tickets_and_resumes_from_the_cursor
     zendesk_api: Api, db_url: str, tmp_path: Path
 ) -> None:
     settings = SyncSettings.model_validate({"zendesk": {"url": zendesk_api.base, "email": "lead@acme.example"}})
-    summary = _sync(db_url, settings, tmp_path, source="zendesk")
+    pauses: list[float] = []
+    summary = _sync(db_url, settings, tmp_path, source="zendesk", http_options={"sleep": pauses.append})
+    assert len(pauses) == 1 and 5 < pauses[0] <= 6  # two requests, paced for Zendesk's 10 a minute
     (part,) = summary.accounts
     assert part.pages == 2 and part.fetched == 4
     assert part.position == {"cursor": "c2", "high_water": "2026-03-05T10:00:00+00:00"}

@@ -17,7 +17,6 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     from butterfly.cli._common import resolve_db
     from butterfly.settings import Settings, default_config_file, get_settings
     from butterfly.store.db import redact_url
-
     from butterfly.sync.config import describe
 
     settings = get_settings()

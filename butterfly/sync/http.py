@@ -79,9 +79,12 @@ class Http:
         auth: httpx.Auth | tuple[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        min_interval: float = 0.0,
     ) -> None:
         self.source = source
         self.sleep = sleep
+        self.min_interval = min_interval  # seconds between two requests (Zendesk's incremental export: 10/minute)
+        self._last = 0.0
         self.requests = 0
         self.retries = 0
         self.client = httpx.Client(
@@ -143,7 +146,12 @@ class Http:
         return response
 
     def _get_once(self, url: str, params: Mapping[str, Any] | None, allow: tuple[int, ...]) -> httpx.Response:
+        if self.min_interval and self._last:
+            pause = self._last + self.min_interval - time.monotonic()
+            if pause > 0:
+                self.sleep(pause)
         self.requests += 1
+        self._last = time.monotonic()
         response = self.client.get(url, params=params)
         status = response.status_code
         if status in allow:
