@@ -79,8 +79,9 @@ def _settings(api: Api, **github: Any) -> SyncSettings:
 
 
 def _sync(db_url: str, settings: SyncSettings, tmp_path: Path, **kwargs: Any) -> Any:
+    kwargs.setdefault("http_options", NO_SLEEP)
     with open_session(db_url) as session:
-        return run_sync(session=session, settings=settings, data_dir=tmp_path / "data", http_options=NO_SLEEP, **kwargs)
+        return run_sync(session=session, settings=settings, data_dir=tmp_path / "data", **kwargs)
 
 
 def _tickets(db_url: str) -> dict[str, tuple[str, str]]:
