@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from butterfly.errors import ConfigError
+from butterfly.sync.config import SyncSettings
 
 APP_NAME = "butterfly"
 
@@ -50,7 +51,7 @@ def _default_language() -> str:
 class Settings(BaseSettings):
     """All of butterfly's settings. Every path can be overridden."""
 
-    model_config = SettingsConfigDict(env_prefix="BUTTERFLY_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="BUTTERFLY_", extra="forbid", env_nested_delimiter="__")
 
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir")
     data_dir: Path = Field(default_factory=_default_data_dir, description="where the default database lives")
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     checklist: str | None = Field(default=None, description="a checklist file or shipped id")
     templates: Path | None = Field(default=None, description="folder of report templates overriding the built-in ones")
     timezone: str = Field(default="UTC", description="zone for naive times in imports and for display")
+    sync: SyncSettings = Field(
+        default_factory=SyncSettings, description="butterfly sync: [sync.SOURCE] tables, BUTTERFLY_SYNC__SOURCE__FIELD"
+    )
     sqlite_busy_timeout: float = Field(
         default=30.0, ge=0, description="seconds a SQLite command waits for another process's lock"
     )

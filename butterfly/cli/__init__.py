@@ -22,6 +22,7 @@ from butterfly.cli import (
     imports,
     report,
     review,
+    sync,
     tickets,
 )
 from butterfly.cli._common import ButterflyGroup, DbOption
@@ -56,7 +57,7 @@ def _root(
     ctx.obj = {"db": db}
 
 
-for module in (checklist, imports, tickets, review, actions, report, exports, gate, db, config, demo):
+for module in (checklist, imports, sync, tickets, review, actions, report, exports, gate, db, config, demo):
     module.register(app)
 
 

@@ -17,9 +17,11 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     from butterfly.cli._common import resolve_db
     from butterfly.settings import Settings, default_config_file, get_settings
     from butterfly.store.db import redact_url
+    from butterfly.sync.config import describe
 
     settings = get_settings()
-    values = {name: getattr(settings, name) for name in Settings.model_fields}
+    values = {name: getattr(settings, name) for name in Settings.model_fields if name != "sync"}
+    sync = describe(settings.sync)  # connection settings and whether each secret is set, never the secret
     values["database_url"] = redact_url(resolve_db(ctx, None))
     values["reviewer"] = settings.effective_reviewer()
     config_file = default_config_file()
@@ -29,6 +31,7 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
                 "config_file": str(config_file),
                 "config_file_exists": config_file.exists(),
                 **{k: None if v is None else str(v) for k, v in values.items()},
+                "sync": sync,
             }
         )
         return
@@ -42,6 +45,15 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
         table.add_row(name, terminal_safe(value if value is not None else "-"), f"BUTTERFLY_{name.upper()}")
     console = out()
     console.print(table)
+    sync_table = Table(title="butterfly sync sources", show_header=True)
+    sync_table.add_column("setting")
+    sync_table.add_column("value")
+    sync_table.add_column("environment variable", style="dim")
+    for source, fields in sync.items():
+        for field_name, value in fields.items():
+            variable = "" if field_name == "secret" else f"BUTTERFLY_SYNC__{source.upper()}__{field_name.upper()}"
+            sync_table.add_row(f"sync.{source}.{field_name}", terminal_safe(value), variable)
+    console.print(sync_table)
     console.print(f"config file: {terminal_safe(config_file)} ({'found' if config_file.exists() else 'not present'})")
 
 

@@ -108,6 +108,20 @@ class ImportRun(SQLModel, table=True):
     options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class SyncState(SQLModel, table=True):
+    """Where ``butterfly sync`` of one source and account stopped: its cursor or high-water mark, saved only after
+    the tickets of the page it follows are committed (a killed sync resumes from the last committed page)."""
+
+    __tablename__ = "sync_state"
+    __table_args__ = (sa.UniqueConstraint("source", "account", name="uq_sync_state_source_account"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)  # zendesk, freshdesk, jira, github, servicenow
+    account: str = Field(max_length=255)  # subdomain, domain, site, owner/name or instance
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _now_dt()
+
+
 class TicketBase(SQLModel):
     source: str = Field(max_length=64)
     external_id: str = Field(max_length=255)

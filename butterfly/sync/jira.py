@@ -1,0 +1,60 @@
+"""Jira: ``GET /rest/api/3/search/jql`` with ``updated >= "…" ORDER BY updated ASC`` and ``nextPageToken``.
+
+JQL compares dates in the API user's time zone, in minutes: a saved high-water mark is moved back
+:data:`~butterfly.sync.pages.OVERLAP` before it is used (issues read again are unchanged). ``jql`` in the settings
+narrows the issues (``project = SUP``). Permissions: an API token of a user who can browse those projects; the
+e-mail is the user name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from butterfly.errors import ConfigError
+from butterfly.sync.config import JiraSync, secret
+from butterfly.sync.http import Http
+from butterfly.sync.pages import OVERLAP, Page, latest, parse_time
+
+PATH = "/rest/api/3/search/jql"
+PER_PAGE = 100
+
+
+def connect(cfg: JiraSync, **kwargs: Any) -> tuple[str, Http]:
+    if not cfg.url:
+        raise ConfigError("jira: no site URL", hint="set [sync.jira] url, e.g. https://acme.atlassian.net")
+    if not cfg.email:
+        raise ConfigError("jira: no e-mail", hint="set [sync.jira] email (the user whose API token is used)")
+    account = urlsplit(cfg.url).netloc or cfg.url
+    return account, Http("jira", cfg.url, auth=(cfg.email, secret("jira", account, cfg.token_env)), **kwargs)
+
+
+def jql(extra: str | None, start: datetime | None) -> str:
+    clauses = [f"({extra})"] if extra else []
+    if start is not None:
+        clauses.append(f'updated >= "{start.strftime("%Y-%m-%d %H:%M")}"')
+    return " AND ".join(clauses) + " ORDER BY updated ASC"
+
+
+def pages(
+    http: Http, account: str, state: dict[str, Any], since: datetime | None, extra: str | None = None
+) -> Iterator[Page]:
+    high = state.get("high_water")
+    saved = parse_time(high)
+    start = since or (saved - OVERLAP if saved else None)
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"jql": jql(extra, start), "maxResults": PER_PAGE, "fields": "*all"}
+        if token:
+            params["nextPageToken"] = token
+        body = http.json(http.get(PATH, params=params))
+        issues = body.get("issues") if isinstance(body, dict) else None
+        if not isinstance(issues, list):
+            issues = []
+        high = latest([(i.get("fields") or {}).get("updated") for i in issues if isinstance(i, dict)], high)
+        yield Page(account, "jira", {"issues": issues}, len(issues), {"high_water": high})
+        token = body.get("nextPageToken") if isinstance(body, dict) else None
+        if not token or body.get("isLast"):
+            return
