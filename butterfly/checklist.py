@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from butterfly.errors import FileProblemsError, NotFoundError, Problem, yaml_problem
+from butterfly.errors import FileProblemsError, NotFoundError, Problem
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 DEFAULT_CHECKLIST_ID = "butterfly"
@@ -252,38 +252,11 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-MAX_NESTING = 64  # a checklist needs 6 levels; anything near this is hostile or broken
-
-
-def _nesting_depth_exceeds(text: str, loader: Any, limit: int) -> bool:
-    """Whether YAML ``text`` nests mappings/sequences deeper than ``limit`` (streamed events: no recursion)."""
-    import yaml
-
-    depth = 0
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-            depth += 1
-            if depth > limit:
-                return True
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            depth -= 1
-    return False
-
-
 def parse_checklist_text(text: str, *, filename: str) -> Checklist:
     """Parse and validate checklist YAML/JSON text; problems name ``filename``, line and field."""
-    import yaml
+    from butterfly.yamlload import load_yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: several times faster
-    try:
-        if _nesting_depth_exceeds(text, loader, MAX_NESTING):
-            # libyaml's composer recurses in C: a file nested tens of thousands deep would crash the process
-            raise FileProblemsError(filename, [Problem(filename, "not a checklist: nested too deeply")])
-        data = yaml.load(text, Loader=loader)  # a safe loader (SafeLoader or its libyaml twin)
-    except yaml.YAMLError as exc:
-        raise FileProblemsError(filename, [yaml_problem(exc, filename, what="YAML/JSON")]) from None
-    except RecursionError:  # PyYAML composes recursively: thousands of nested [ or { exhaust the stack
-        raise FileProblemsError(filename, [Problem(filename, "not a checklist: nested too deeply")]) from None
+    data, root = load_yaml(text, filename=filename, what="YAML/JSON")
     if not isinstance(data, dict):
         raise FileProblemsError(
             filename, [Problem(filename, "a checklist file must be a mapping at the top level", line=1)]
@@ -291,7 +264,6 @@ def parse_checklist_text(text: str, *, filename: str) -> Checklist:
     try:
         return Checklist.model_validate(data)
     except ValidationError as exc:
-        root = yaml.compose(text, Loader=loader)  # only now: the node tree gives each problem its line
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
@@ -312,17 +284,10 @@ def parse_checklist_text(text: str, *, filename: str) -> Checklist:
 
 def load_checklist_file(path: str | Path) -> Checklist:
     """Load a checklist file from disk."""
+    from butterfly.files import read_input_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileProblemsError(str(p), [Problem(str(p), "file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise FileProblemsError(
-            str(p), [Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-        ) from None
-    except OSError as exc:
-        raise FileProblemsError(str(p), [Problem(str(p), f"cannot read: {exc.strerror}")]) from None
+    text = read_input_text(p)
     return parse_checklist_text(text, filename=str(p))
 
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from butterfly.errors import FileProblemsError, NotFoundError, Problem, yaml_problem
+from butterfly.errors import FileProblemsError, NotFoundError, Problem
 
 LANGUAGES: tuple[str, ...] = ("zh-CN", "zh-TW", "en")
 LEVEL_IDS: tuple[str, ...] = ("devil", "terrible", "basement", "baseline", "ultimate")
@@ -81,12 +81,9 @@ class ExperienceScale(BaseModel):
 
 def parse_experience_levels(text: str, *, filename: str) -> ExperienceScale:
     """Parse and validate experience-level YAML; problems raise :class:`FileProblemsError` naming ``filename``."""
-    import yaml
+    from butterfly.yamlload import load_yaml
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FileProblemsError(filename, [yaml_problem(exc, filename)]) from None
+    data, _ = load_yaml(text, filename=filename)
     try:
         return ExperienceScale.model_validate(data)
     except ValidationError as exc:

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import tempfile
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -486,36 +484,12 @@ def write_records(
 
 
 @contextmanager
-def atomic_text_file(path: str | Path) -> Iterator[TextIO]:
-    """Write a text file for the user: a 0600 temp file beside it, renamed over ``path`` only on success."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except FileNotFoundError:
-        raise InvalidInputError(f"cannot write {target}: the folder {folder} does not exist") from None
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-@contextmanager
 def open_output(target: str | Path | None, *, stdout: TextIO) -> Iterator[TextIO]:
-    """``-`` or ``None``: the given stdout (left open); otherwise :func:`atomic_text_file`."""
+    """``-`` or ``None``: the given stdout (left open); otherwise :func:`butterfly.files.atomic_output`."""
+    from butterfly.files import atomic_output
+
     if target is None or str(target) == "-":
         yield stdout
         return
-    with atomic_text_file(target) as handle:
+    with atomic_output(target) as handle:
         yield handle

@@ -49,14 +49,11 @@ class AnswerLike(Protocol):
 
 @lru_cache(maxsize=1)
 def _texts() -> dict[str, dict[str, str]]:
-    import yaml
+    from butterfly.yamlload import load_yaml
 
     source = resources.files("butterfly") / "data" / "guards.yaml"
     name = str(source)
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise FileProblemsError(name, [Problem(name, f"not valid YAML: {exc}")]) from None
+    data, _ = load_yaml(source.read_text(encoding="utf-8"), filename=name)
     texts = data.get("texts") if isinstance(data, dict) else None
     if not isinstance(texts, dict):
         raise FileProblemsError(name, [Problem(name, "needs a 'texts' mapping")])

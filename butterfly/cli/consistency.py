@@ -95,7 +95,7 @@ def consistency_command(
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    from butterfly.reports.output import write_private
+    from butterfly.files import write_private
 
     path = write_private(output, text)
     err().print(f"wrote {path}", markup=False, highlight=False)

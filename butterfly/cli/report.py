@@ -63,7 +63,7 @@ def _emit(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    from butterfly.reports.output import write_private
+    from butterfly.files import write_private
 
     path = write_private(output, text)
     err().print(f"wrote {path}", markup=False, highlight=False)

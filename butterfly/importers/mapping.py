@@ -94,13 +94,10 @@ def _merge(spec: MappingSpec, other: MappingSpec) -> None:
 
 def load_file(path: Path) -> MappingSpec:
     """A mapping file; FileProblemsError naming each wrong entry."""
+    from butterfly.files import read_input_text
+
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InvalidInputError(f"mapping file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"cannot read mapping file {path}: {exc}") from None
+    text = read_input_text(path, encoding="utf-8-sig")
     try:
         data = _parse(path, text)
     except ValueError as exc:
@@ -160,18 +157,15 @@ def _parse_any(path: Path, text: str) -> Any:
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"not valid TOML: {exc}") from None
     if suffix == ".json":
+        from butterfly.yamlload import json_loads
+
         try:
-            return json.loads(text)
+            return json_loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
-    import yaml
+    from butterfly.yamlload import load_yaml
 
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ValueError(f"{where}not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    return load_yaml(text, filename=str(path))[0]
 
 
 def resolve(spec: MappingSpec, headers: list[str], *, file: str, auto: bool = True) -> Mapping:

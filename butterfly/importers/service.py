@@ -149,9 +149,12 @@ def import_files(
     files = [Path(p) for p in paths]
     if not files:
         raise InvalidInputError("no file to import")
+    from butterfly.files import not_a_file_reason
+
     for path in files:
-        if not path.is_file():
-            raise InvalidInputError(f"no such file: {path}")
+        reason = not_a_file_reason(path, streams=False)
+        if reason is not None:
+            raise InvalidInputError(f"{path}: {reason}")
     session.commit()  # the session must not hold a write lock while the bulk connection writes
     engine = session.get_bind()
     shared = Path(rejects) if rejects else None
@@ -160,7 +163,7 @@ def import_files(
     db = BulkConnection(engine, tz=options.tz_name)
     rejects_files: list[RejectsFile] = []
     try:
-        shared_file = RejectsFile(shared) if shared else None
+        shared_file = RejectsFile(shared, devices=True) if shared else None
         for path in files:
             rejects_file = shared_file or RejectsFile(default_path(path))
             if rejects_file not in rejects_files:

@@ -12,10 +12,10 @@ LANGUAGES = ("zh-CN", "zh-TW", "en")
 
 @lru_cache(maxsize=1)
 def _all_labels() -> dict[str, dict[str, str]]:
-    import yaml
+    from butterfly.yamlload import load_yaml
 
     source = resources.files("butterfly") / "data" / "report_labels.yaml"
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data, _ = load_yaml(source.read_text(encoding="utf-8"), filename=str(source))
     problems = []
     if not isinstance(data, dict):
         problems.append(Problem(str(source), "must be a mapping of label keys"))
