@@ -50,8 +50,10 @@ def sqlite_url(path: Path) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (safe to print)."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """The URL with every secret replaced by ``***`` (safe to print): :func:`butterfly.urls.redact_url`."""
+    from butterfly.urls import redact_url as redact
+
+    return redact(url)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -127,7 +129,9 @@ def get_engine(url: str) -> Engine:
             try:
                 engine = create_engine(url, pool_pre_ping=True)
             except Exception as exc:
-                raise DatabaseError(f"cannot use database {redact_url(url)}: {exc}") from None
+                from butterfly.urls import redact_text
+
+                raise DatabaseError(f"cannot use database {redact_url(url)}: {redact_text(str(exc), url)}") from None
         _engines[url] = engine
         return engine
 
@@ -180,12 +184,16 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision of the database (``None`` for an empty database)."""
+    with engine.connect() as conn:
+        return _revision_on(conn)
+
+
+def _revision_on(conn: Connection) -> str | None:
     from sqlalchemy import inspect, text
 
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
@@ -194,12 +202,14 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     from alembic.util.exc import CommandError
     from sqlalchemy import text
 
-    before = current_revision(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(7461626)"))  # one migrator at a time
         elif conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("SELECT 1")
+            # the write lock first (waits up to the busy timeout), so a second process that started at the same
+            # moment reads the schema only after the first has finished and finds nothing left to do
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        before = _revision_on(conn)  # read under the lock: what this process found, not what another one did
         try:
             command.upgrade(_alembic_config(conn), revision)
         except CommandError as exc:  # e.g. a revision this release does not know (a newer butterfly made it)
@@ -228,9 +238,12 @@ def ensure_schema(engine: Engine) -> None:
 
 def database_error(exc: Exception, engine: Engine | None = None) -> DatabaseError:
     """Turn a driver error into a clear, password-free :class:`DatabaseError`."""
-    where = redact_url(str(engine.url.render_as_string(hide_password=True))) if engine is not None else "the database"
+    from butterfly.urls import redact_text
+
+    full = str(engine.url.render_as_string(hide_password=False)) if engine is not None else ""
+    where = redact_url(full) if engine is not None else "the database"
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    detail = redact_url(detail)
+    detail = redact_text(detail, full)
     hint = None
     low = detail.lower()
     if "readonly" in low or "read-only" in low:

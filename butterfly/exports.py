@@ -484,7 +484,7 @@ def write_records(
 
 
 @contextmanager
-def open_output(target: str | Path | None, *, stdout: TextIO) -> Iterator[TextIO]:
+def open_output(target: str | Path | None, *, stdout: TextIO) -> Iterator[IO[str]]:
     """``-`` or ``None``: the given stdout (left open); otherwise :func:`butterfly.files.atomic_output`."""
     from butterfly.files import atomic_output
 

@@ -135,6 +135,21 @@ def _direct_target(target: Path, *, devices: bool) -> bool:
     raise InvalidInputError(f"cannot write {target}: it is {kind}, not a regular file")
 
 
+def check_output(path: str | Path | None, *, devices: bool = True) -> None:
+    """Refuse, before any work, a target :func:`atomic_output` would refuse (a folder, a missing folder …).
+
+    ``None`` and ``-`` (standard output) pass.
+    """
+    if path is None or str(path) == "-":
+        return
+    target = Path(path).expanduser()
+    if _direct_target(target, devices=devices):
+        return
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise InvalidInputError(f"cannot write {target}: the folder {folder} does not exist")
+
+
 @overload
 def atomic_output(
     path: str | Path, *, binary: Literal[False] = False, devices: bool = True, newline: str | None = ""

@@ -107,8 +107,10 @@ def export(
     from butterfly.checklist_diff import resolve_spec
     from butterfly.checklist_export import export_checklist
     from butterfly.exports import open_output
+    from butterfly.files import check_output
     from butterfly.settings import get_settings
 
+    check_output(output)
     cl = None
     if fmt != "schema" or checklist is not None or lens:
         cl = resolve_spec(checklist or get_settings().checklist or "butterfly", language(lang))

@@ -70,8 +70,10 @@ def consistency_command(
 
     from butterfly.cli._common import session_for
     from butterfly.consistency import consistency, render_consistency, until_end
+    from butterfly.files import check_output
     from butterfly.settings import get_settings
 
+    check_output(output)
     settings = get_settings()
     lang_ = language(lang)
     end = until_end(until, settings.timezone) if until else None

@@ -47,6 +47,10 @@ TemplatesOption = Annotated[
 
 
 def _format(fmt: Format | None, output: Path | None) -> str:
+    """The format to write (from ``--format`` or the file name); a target that cannot be written is refused now."""
+    from butterfly.files import check_output
+
+    check_output(output)
     if fmt is not None:
         return fmt.value
     if output is not None:
