@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from butterfly.errors import FileProblemsError, NotFoundError, Problem
+from butterfly.errors import FileProblemsError, InvalidInputError, NotFoundError, Problem
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 DEFAULT_CHECKLIST_ID = "butterfly"
@@ -320,11 +320,31 @@ def load_builtin(checklist_id: str, language: str) -> Checklist:
     return load_checklist_file(path)
 
 
-def resolve_checklist(spec: str | Path | None, language: str) -> Checklist:
-    """A checklist from a path, a shipped id, or the default (``None``)."""
+def resolve_checklist(spec: str | Path | None, language: str, *, kind: str | None = None) -> Checklist:
+    """A checklist from a path, a shipped id, or the default (``None``).
+
+    ``kind`` (``"butterfly"`` for a main checklist, ``"lens"``): anything else is an error naming it, so a lens
+    given as ``--checklist`` (or a main checklist as ``--lens``) never gets as far as a review without six cells.
+    """
     if spec is None:
         return load_builtin(DEFAULT_CHECKLIST_ID, language)
     text = str(spec)
     if re.fullmatch(r"[a-z0-9][a-z0-9_-]*", text) and not Path(text).is_file():
-        return load_builtin(text, language)
-    return load_checklist_file(text)
+        found = load_builtin(text, language)
+    else:
+        found = load_checklist_file(text)
+    check_kind(found, text, kind)
+    return found
+
+
+def check_kind(checklist: Checklist, spec: str, kind: str | None) -> None:
+    """:class:`InvalidInputError` when ``checklist`` (named ``spec``) is not of ``kind`` (``None``: any)."""
+    if kind is None or checklist.kind == kind:
+        return
+    if kind == "lens":
+        lenses = ", ".join(builtin_checklist_ids("lens"))
+        raise InvalidInputError(f"'{spec}' is not a lens (kind: {checklist.kind})", hint=f"shipped lenses: {lenses}")
+    raise InvalidInputError(
+        f"'{spec}' is a lens, not a main checklist (kind: {checklist.kind})",
+        hint="give a lens with --lens; --checklist takes a checklist with the six cells",
+    )

@@ -113,7 +113,7 @@ class ChecklistDiff:
         }
 
 
-def resolve_spec(spec: str, language: str) -> Checklist:
+def resolve_spec(spec: str, language: str, *, kind: str | None = None) -> Checklist:
     """A checklist from a file path or a shipped id.
 
     Like :func:`butterfly.checklist.resolve_checklist`, but a shipped id wins over a *folder* of the same name
@@ -121,11 +121,13 @@ def resolve_spec(spec: str, language: str) -> Checklist:
     """
     from pathlib import Path
 
-    from butterfly.checklist import builtin_checklist_ids, load_builtin, resolve_checklist
+    from butterfly.checklist import builtin_checklist_ids, check_kind, load_builtin, resolve_checklist
 
     if spec in builtin_checklist_ids() and not Path(spec).is_file():
-        return load_builtin(spec, language)
-    return resolve_checklist(spec, language)
+        found = load_builtin(spec, language)
+        check_kind(found, spec, kind)
+        return found
+    return resolve_checklist(spec, language, kind=kind)
 
 
 def _choice_map(q: Question) -> dict[str, str]:

@@ -50,11 +50,7 @@ def load_lenses(names: Sequence[str], lang: str) -> list[Checklist]:
     """The lens checklists named (``human-needs``, ``surprise`` or a lens file); each must be ``kind: lens``."""
     out: list[Checklist] = []
     for name in names:
-        lens = resolve_checklist(name, lang)
-        if lens.kind != "lens":
-            raise InvalidInputError(
-                f"'{name}' is not a lens (kind: {lens.kind})", hint="shipped lenses: human-needs, surprise"
-            )
+        lens = resolve_checklist(name, lang, kind="lens")
         if all(existing.id != lens.id for existing in out):
             out.append(lens)
     return out

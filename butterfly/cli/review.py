@@ -105,17 +105,9 @@ def review(
         raise InvalidInputError("name the ticket to review", hint="butterfly review TICKET, or butterfly review --next")
     if ticket and next_:
         raise InvalidInputError("give either a TICKET or --next, not both")
-    if answers is None:
-        tty = sys.stdin.isatty() and sys.stdout.isatty() and not ci_mode()
-        if not (tty or force_prompt):
-            raise InvalidInputError(
-                "the review walk asks questions, but this is not an interactive terminal"
-                + (" (CI=true)" if ci_mode() else ""),
-                hint="pass --answers FILE to answer from a YAML/JSON file, or run it in a terminal",
-            )
     settings = get_settings()
     name = _reviewer(reviewer)
-    cl = resolve_checklist(checklist or settings.checklist, language(lang))
+    cl = resolve_checklist(checklist or settings.checklist, language(lang), kind="butterfly")
     # a team's lens file is kept by its absolute path, so reports made from another folder still find it
     lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
     with _session(ctx, db) as session:
@@ -131,6 +123,13 @@ def review(
         if answers is not None:
             _apply(session, answers, t, name, cl, lens or [], allow_open, complete, ref, as_json)
             return
+        tty = sys.stdin.isatty() and sys.stdout.isatty() and not ci_mode()
+        if not (tty or force_prompt):  # checked after the ticket: a mistyped ticket says so first
+            raise InvalidInputError(
+                "the review walk asks questions, but this is not an interactive terminal"
+                + (" (CI=true)" if ci_mode() else ""),
+                hint="pass --answers FILE to answer from a YAML/JSON file, or run it in a terminal",
+            )
         from butterfly.walk import run_review_walk
 
         console = out()
