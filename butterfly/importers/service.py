@@ -38,6 +38,7 @@ from butterfly.importers.sources import (
     load_json,
 )
 from butterfly.timeutil import utcnow
+from butterfly.yamlload import json_loads
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -533,9 +534,11 @@ def _import_generic_json(
         def parse_lines() -> Iterator[tuple[str, int | None, Any]]:
             for number, text in jsonl_lines(path, enc.codec):
                 try:
-                    yield f"line {number}", number, json.loads(text)
+                    yield f"line {number}", number, json_loads(text, unique_keys=False)
                 except json.JSONDecodeError as exc:
                     yield f"line {number}", number, _BadLine(f"not valid JSON: {exc.msg}")
+                except ValueError as exc:  # a number of thousands of digits
+                    yield f"line {number}", number, _BadLine(str(exc))
 
         stream = parse_lines()
         head = list(islice(stream, 1000))  # the header is learnt from the first records; the rest streams
