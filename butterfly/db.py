@@ -67,6 +67,29 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path)
 
 
+def require_existing_database(url: str) -> None:
+    """:class:`NotFoundError` when ``url`` names a SQLite file that does not exist (never create one here).
+
+    Commands that only read call this first: a mistyped ``--db`` is an error naming the path, not an empty
+    database that looks like lost data.
+    """
+    from butterfly.errors import NotFoundError
+
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise NotFoundError(
+            f"no database at {path}",
+            hint="check --db / BUTTERFLY_DATABASE_URL for a typo; `butterfly import` or `butterfly db upgrade` "
+            "creates a new one",
+        )
+
+
+def is_new_database(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist yet (opening it will create it)."""
+    path = sqlite_path(url)
+    return path is not None and not path.exists()
+
+
 def _create_private_file(path: Path) -> None:
     """Create the SQLite file (and its folder) readable by its owner only."""
     try:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from butterfly.errors import DatabaseError, InvalidInputError, NotFoundError
+from butterfly.errors import DatabaseError, InvalidInputError
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -96,17 +96,6 @@ def backend_of(url: str) -> str:
     return url.split(":", 1)[0].split("+", 1)[0]
 
 
-def require_existing_database(url: str) -> None:
-    """:class:`NotFoundError` when ``url`` names a SQLite file that does not exist (never create one here)."""
-    from butterfly.db import sqlite_path
-
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        raise NotFoundError(
-            f"no database file at {path}", hint="check --db / BUTTERFLY_DATABASE_URL; `butterfly db info` creates one"
-        )
-
-
 # -- backup ---------------------------------------------------------------------------------------------------
 
 
@@ -166,7 +155,7 @@ def backup_database(*, url: str, dest: str | Path, overwrite: bool = False) -> B
     source = database.sqlite_path(url)
     if source is None:
         raise InvalidInputError(f"cannot back up {database.redact_url(url)}: not a database file")
-    require_existing_database(url)
+    database.require_existing_database(url)
     target = Path(dest).expanduser()
     if target.is_dir():
         target = target / default_backup_name()

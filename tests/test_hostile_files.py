@@ -336,7 +336,7 @@ def test_output_targets_are_checked_before_any_work(
     result = cli(*args, "--db", sqlite_url_fixture) if args[0] != "checklist" else cli(*args)
     assert result.exit_code == 2, result.output
     assert f"Error: cannot write {tmp_path}" in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("db")) == []
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("butterfly.db")) == []
 
 
 @pytest.mark.parametrize(
@@ -473,3 +473,31 @@ def test_a_20_digit_limit_lists_everything(cli, session, db_url: str) -> None:  
     result = cli("tickets", "list", "--limit", "99999999999999999999", "--db", db_url)
     assert result.exit_code == 0, result.output
     assert "T-1001" in result.stdout
+
+
+def test_markdown_report_escapes_for_markdown_not_html(cli, session, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from review_support import make_ticket
+
+    make_ticket(session, "T-9", subject="pending > 7 days & AT&T <b>late</b>")
+    session.commit()
+    md = cli("report", "ticket", "T-9", "--format", "md", "--db", db_url).stdout
+    assert "pending > 7 days & AT&T \\<b>late\\</b>" in md
+    assert "&gt;" not in md and "&amp;" not in md
+
+
+def test_created_database_is_announced_and_a_mistyped_one_is_an_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    typo = tmp_path / "wrong" / "folder" / "team.db"
+    for command in (["tickets", "list"], ["db", "info"], ["export", "reviews"], ["report", "weekly"], ["db", "check"]):
+        result = cli("--db", str(typo), *command)
+        assert result.exit_code == 2, (command, result.output)
+        assert f"no database at {typo}" in result.stderr
+    assert not (tmp_path / "wrong").exists()
+    fresh = tmp_path / "new" / "team.db"
+    result = cli("--db", str(fresh), "import", str(EXAMPLES / "tickets.csv"))
+    assert result.exit_code == 0, result.output
+    assert f"created a new database at {fresh}" in result.stderr
+    again = cli("--db", str(fresh), "import", str(EXAMPLES / "tickets.csv"))
+    assert "created a new database" not in again.stderr
+    upgraded = cli("--db", str(tmp_path / "other.db"), "db", "upgrade")
+    assert upgraded.exit_code == 0
+    assert f"created a new database at {tmp_path / 'other.db'}" in upgraded.stderr

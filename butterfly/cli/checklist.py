@@ -26,7 +26,7 @@ def load_for_cli(checklist: str | None, lang: str | None) -> "Checklist":
     from butterfly.checklist import resolve_checklist
     from butterfly.settings import get_settings
 
-    return resolve_checklist(checklist or get_settings().checklist, language(lang), kind="butterfly")
+    return resolve_checklist(checklist or get_settings().checklist, language(lang))
 
 
 def render_tree(cl: "Checklist", *, show_help: bool) -> None:
@@ -113,7 +113,7 @@ def export(
     check_output(output)
     cl = None
     if fmt != "schema" or checklist is not None or lens:
-        cl = resolve_spec(checklist or get_settings().checklist or "butterfly", language(lang), kind="butterfly")
+        cl = resolve_spec(checklist or get_settings().checklist or "butterfly", language(lang))
     lenses = [resolve_spec(name, cl.language, kind="lens") for name in lens or []] if cl is not None else []
     text = export_checklist(cl, fmt, lenses=lenses, front_matter=front_matter, templates=get_settings().templates)
     with open_output(output, stdout=sys.stdout) as stream:

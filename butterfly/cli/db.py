@@ -21,9 +21,12 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from butterfly import db as database
+    from butterfly.cli._common import new_database
 
     url = resolve_db(ctx, db)
+    announce_new = new_database(url, create=True)
     engine = database.get_engine(url)
+    announce_new()
     try:
         before, after = database.upgrade(engine)
     except SQLAlchemyError as exc:
@@ -43,6 +46,7 @@ def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
     from butterfly import db as database
 
     url = resolve_db(ctx, db)
+    database.require_existing_database(url)
     with database.open_session(url) as session:
         counts = database.table_counts(session)
         revision = database.current_revision(database.get_engine(url))
@@ -121,7 +125,7 @@ def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) 
     from butterfly import maintenance
 
     url = resolve_db(ctx, db)
-    maintenance.require_existing_database(url)
+    database.require_existing_database(url)
     with database.open_session(url, migrate=False) as session:
         report = maintenance.check_database(session=session)
     if as_json:

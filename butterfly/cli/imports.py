@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from butterfly.cli._common import DbOption, JsonOption, ci_mode, err, out, print_json, safe
+from butterfly.errors import shorten
 
 if TYPE_CHECKING:
     from butterfly.importers.encoding import Encoding
@@ -88,7 +89,7 @@ def import_command(
     def on_mapping(path: str, mapping: "Mapping", enc: "Encoding") -> None:
         _show_mapping(console, path, mapping, enc)
 
-    with session_for(ctx, db) as session, _progress(show_progress) as progress:
+    with session_for(ctx, db, create=True) as session, _progress(show_progress) as progress:
         try:
             summary = import_files(
                 session=session,
@@ -130,8 +131,18 @@ def _show_mapping(console: Any, path: str, mapping: "Mapping", enc: "Encoding") 
         table.add_row(name, safe(column), "guessed" if guessed else "--map")
     console.print(table)
     if mapping.unmapped:
-        console.print("kept in raw (not mapped): " + ", ".join(safe(c) for c in mapping.unmapped))
+        console.print(f"kept in raw (not mapped): {unmapped_summary(mapping.unmapped)}")
     console.print("[dim]Not right? Name columns with --map FIELD=COLUMN or --map mapping.yaml.[/]")
+
+
+MAX_NAMED_COLUMNS = 20
+
+
+def unmapped_summary(columns: list[str]) -> str:
+    """The unmapped columns by name, the first :data:`MAX_NAMED_COLUMNS` of them and a count of the rest."""
+    shown = ", ".join(safe(shorten(c, 60)) for c in columns[:MAX_NAMED_COLUMNS])
+    rest = len(columns) - MAX_NAMED_COLUMNS
+    return shown + (f" … and {rest:,} more" if rest > 0 else "")
 
 
 class _progress:

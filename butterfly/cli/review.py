@@ -54,10 +54,10 @@ def _reviewer(name: str | None) -> str:
     return (name or "").strip() or get_settings().effective_reviewer()
 
 
-def _session(ctx: typer.Context, db: str | None) -> Any:
+def _session(ctx: typer.Context, db: str | None, *, create: bool = False) -> Any:
     from butterfly.cli._common import session_for
 
-    return session_for(ctx, db)
+    return session_for(ctx, db, create=create)
 
 
 def review(
@@ -110,7 +110,7 @@ def review(
     cl = resolve_checklist(checklist or settings.checklist, language(lang), kind="butterfly")
     # a team's lens file is kept by its absolute path, so reports made from another folder still find it
     lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
-    with _session(ctx, db) as session:
+    with _session(ctx, db, create=True) as session:
         if next_:
             from butterfly.reviews import next_ticket_for
 

@@ -5,8 +5,9 @@ Templates are looked up datasette-style: first in the team's own folder (``--tem
 team template can ``{% extends "default:ticket.html" %}`` and override a single block.
 
 Ticket and answer text is untrusted. ``.html`` templates are autoescaped. ``.md`` templates get every ``{{ … }}``
-value escaped for Markdown (HTML special characters as entities, Markdown punctuation backslash-escaped, line
-breaks folded) unless the value is already :class:`~markupsafe.Markup` (the ``md`` filters and the chart helpers
+value escaped for Markdown (``<`` and Markdown punctuation backslash-escaped, ``&`` only where it would start an
+entity, ``>`` only where it would start a quote, line breaks folded: ``pending > 7 days`` stays readable as
+plain text, never ``&gt;``) unless the value is already :class:`~markupsafe.Markup` (the ``md`` filters and the chart helpers
 return Markup).
 """
 
@@ -39,13 +40,10 @@ from butterfly.timeutil import format_duration
 
 FORMATS = ("md", "html", "json")
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#+!$])")
-_LINE_START = re.compile(r"^(\s*)(?:([-=])|(\d+)([.)]))", re.MULTILINE)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#+!$<])")  # < : no HTML tag or autolink can start
+_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")  # & only where it would start an entity (&lt; &#60;)
+_LINE_START = re.compile(r"^(\s*)(?:([-=>])|(\d+)([.)]))", re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def _html_entities(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _escape_line_start(m: re.Match[str]) -> str:
@@ -57,8 +55,9 @@ def _escape_line_start(m: re.Match[str]) -> str:
 def md_inline(value: object) -> Markup:
     """Untrusted text made inert for Markdown on one line (headings, list items, table cells).
 
-    HTML is turned into entities (shown as text, never run), Markdown punctuation is backslash-escaped (no
-    links, images, emphasis, code or table breaks can be injected) and line breaks become spaces.
+    Markdown punctuation and ``<`` are backslash-escaped (no HTML, links, images, emphasis, code or table breaks
+    can be injected; CommonMark shows ``\\<`` as ``<``), an ``&`` that would start an entity too, and line breaks
+    become spaces.
     """
     if value is None:
         return Markup("")
@@ -66,7 +65,7 @@ def md_inline(value: object) -> Markup:
         return value
     text = _CONTROL.sub("", str(value))
     text = re.sub(r"\s*[\r\n]+\s*", " ", text)
-    text = _MD_SPECIAL.sub(r"\\\1", _html_entities(text))
+    text = _ENTITY.sub(r"\\&", _MD_SPECIAL.sub(r"\\\1", text))
     text = _LINE_START.sub(_escape_line_start, text)
     return Markup(text)
 
