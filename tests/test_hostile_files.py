@@ -501,3 +501,26 @@ def test_created_database_is_announced_and_a_mistyped_one_is_an_error(cli, tmp_p
     upgraded = cli("--db", str(tmp_path / "other.db"), "db", "upgrade")
     assert upgraded.exit_code == 0
     assert f"created a new database at {tmp_path / 'other.db'}" in upgraded.stderr
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ cycler.__init__.__globals__.os.popen('echo PWNED-$((6*7))').read() }}",
+        "{{ report.__class__.__mro__ }}",
+        "{% set seen = [] %}{{ seen.append(1) }}",
+        '{% include "/etc/passwd" %}',
+        '{% include "../outside.md" %}',
+    ],
+)
+def test_report_templates_cannot_run_code_or_read_files(
+    template: str, cli, sqlite_url_fixture: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "weekly.md").write_text(template + "\n", encoding="utf-8")
+    (tmp_path / "outside.md").write_text("outside the templates folder\n", encoding="utf-8")
+    result = cli("report", "weekly", "--templates", str(folder), "--db", sqlite_url_fixture)
+    assert result.exit_code == 2, result.output
+    assert "Error: report template" in result.stderr
+    assert "PWNED-42" not in result.output and "root:" not in result.output and "outside the" not in result.output

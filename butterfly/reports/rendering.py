@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import (
     ChoiceLoader,
-    Environment,
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
@@ -31,6 +30,7 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
@@ -133,8 +133,13 @@ def _pairs(items: Any, label: str, value: str) -> list[tuple[str, float]]:
     return [(str(getattr(i, label)), float(getattr(i, value) or 0)) for i in items]
 
 
-def make_environment(user_templates: str | Path | None = None) -> Environment:
-    """The report environment: the user's folder first, then ``default:`` and the built-in templates."""
+def make_environment(user_templates: str | Path | None = None) -> ImmutableSandboxedEnvironment:
+    """The report environment: the user's folder first, then ``default:`` and the built-in templates.
+
+    Sandboxed: a team's template folder is data, not code. A template reads the report's fields and calls the
+    filters and helpers given here; ``cycler.__init__.__globals__`` and other private attributes, and changing a
+    list or dict, are refused (``SecurityError``), as are paths outside the folders (``/etc/passwd``, ``../``).
+    """
     builtin = FileSystemLoader(str(templates_dir()))
     loaders: list[Any] = []
     if user_templates is not None:
@@ -143,7 +148,7 @@ def make_environment(user_templates: str | Path | None = None) -> Environment:
             raise InvalidInputError(f"templates folder {folder} does not exist or is not a folder")
         loaders.append(FileSystemLoader(str(folder)))
     loaders += [PrefixLoader({"default": builtin}, delimiter=":"), builtin]
-    env = Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "svg"), default_for_string=True),
         undefined=StrictUndefined,
@@ -176,6 +181,7 @@ def make_environment(user_templates: str | Path | None = None) -> Environment:
 def render(template: str, context: dict[str, Any], *, user_templates: str | Path | None = None) -> str:
     """Render ``template`` (e.g. ``ticket.md``) with ``context``; template mistakes name the file and line."""
     from jinja2 import TemplateError, UndefinedError
+    from jinja2.exceptions import SecurityError
 
     env = make_environment(user_templates)
     try:
@@ -187,6 +193,11 @@ def render(template: str, context: dict[str, Any], *, user_templates: str | Path
         raise FileProblemsError(where, [Problem(where, exc.message or "syntax error", line=exc.lineno)]) from None
     except UndefinedError as exc:
         raise InvalidInputError(f"report template '{template}': {exc.message}") from None
+    except SecurityError as exc:
+        raise InvalidInputError(
+            f"report template '{template}' was stopped: {exc}",
+            hint="report templates may read the report's fields and use the filters; they cannot run code",
+        ) from None
     except TemplateError as exc:
         raise InvalidInputError(f"report template '{template}': {exc}") from None
 
