@@ -524,3 +524,23 @@ def test_report_templates_cannot_run_code_or_read_files(
     assert result.exit_code == 2, result.output
     assert "Error: report template" in result.stderr
     assert "PWNED-42" not in result.output and "root:" not in result.output and "outside the" not in result.output
+
+
+def test_a_rerun_settles_the_run_a_killed_import_left_running(cli, session, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    source = (EXAMPLES / "tickets.csv").resolve()
+    other = str(source.with_name("elsewhere.csv"))
+    for path in (str(source), other):  # what kill -9 leaves: the log row of a run that never finished
+        session.execute(
+            text(
+                "INSERT INTO import_run (source, format, path, started_at, status, rows_read, created, updated, "
+                "unchanged, rejected, options) VALUES ('csv', 'csv', :path, :started, 'running', 0, 0, 0, 0, 0, '{}')"
+            ),
+            {"path": path, "started": "2026-10-01 09:00:00"},
+        )
+    session.commit()
+    assert "2 import run(s) still marked running" in cli("db", "check", "--db", db_url).stdout
+    assert cli("import", str(source), "--db", db_url).exit_code == 0
+    checked = cli("db", "check", "--db", db_url).stdout
+    assert "1 import run(s) still marked running" in checked  # only the other file's run is left
