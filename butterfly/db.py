@@ -259,6 +259,24 @@ def ensure_schema(engine: Engine) -> None:
     _migrated.add(key)
 
 
+LOCKED_RETRIES = 5  # after the busy timeout, a locked write is tried again this many times (0.25 s doubling to 4 s)
+
+
+def locked_retry_delay(exc: BaseException, attempt: int) -> float | None:
+    """Seconds to wait before trying a write again that failed with "database is locked" (``attempt`` from 0);
+    ``None`` when it is another error or the retries are used up.
+
+    SQLite's busy timeout already waits for the lock; under heavy load (hundreds of writers) a writer can still
+    lose every time, and a few bounded retries with growing, jittered pauses let it through.
+    """
+    import random
+
+    detail = str(getattr(exc, "orig", None) or exc).lower()
+    if attempt >= LOCKED_RETRIES or not ("database is locked" in detail or "database table is locked" in detail):
+        return None
+    return float(0.25 * 2**attempt * (1 + random.random() / 4))
+
+
 def database_error(exc: Exception, engine: Engine | None = None) -> DatabaseError:
     """Turn a driver error into a clear, password-free :class:`DatabaseError`."""
     from butterfly.urls import redact_text

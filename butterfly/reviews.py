@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -124,15 +125,17 @@ def start_review(
 
     New ``lenses`` are added to an existing review's lenses.
     """
-    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.exc import IntegrityError, OperationalError
 
+    from butterfly.db import LOCKED_RETRIES, locked_retry_delay
     from butterfly.models import Review
 
     assert ticket.id is not None
     reviewer = reviewer.strip()
     if not reviewer:
         raise InvalidInputError("the reviewer name is empty", hint="pass --reviewer NAME or set BUTTERFLY_REVIEWER")
-    for _ in range(3):
+    locked = 0
+    for _ in range(3 + LOCKED_RETRIES):
         review = get_review(session=session, ticket_id=ticket.id, reviewer=reviewer)
         if review is not None:
             missing = [name for name in lenses if name not in review.lenses]
@@ -153,6 +156,14 @@ def start_review(
             session.commit()
         except IntegrityError:
             session.rollback()  # another process created it at the same moment: use theirs
+            continue
+        except OperationalError as exc:
+            session.rollback()
+            delay = locked_retry_delay(exc, locked)
+            if delay is None:
+                raise
+            locked += 1
+            time.sleep(delay)
             continue
         return review
     raise ConflictError(f"could not start the review of {ticket.external_id}; try again")
@@ -743,9 +754,10 @@ def apply_answers_file(
     Errors name the file, the question id and (for YAML) the line; a file with any error saves nothing.
     Writing the same file twice changes nothing the second time.
     """
-    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.exc import IntegrityError, OperationalError
 
     from butterfly.actions import create_action
+    from butterfly.db import LOCKED_RETRIES, locked_retry_delay
 
     ensure_reviewable(ticket, allow_open=allow_open)
     existing = get_review(session=session, ticket_id=ticket.id or 0, reviewer=reviewer)
@@ -758,7 +770,8 @@ def apply_answers_file(
     )
     assert review.id is not None
     questions = all_questions(checklist, lens_lists)
-    for _attempt in range(5):
+    locked = 0
+    for _attempt in range(5 + LOCKED_RETRIES):
         saved: list[str] = []
         unchanged: list[str] = []
         made: list[ActionItem] = []
@@ -820,6 +833,14 @@ def apply_answers_file(
             session.commit()
         except (IntegrityError, _Retry):
             session.rollback()
+            continue
+        except OperationalError as exc:
+            session.rollback()
+            delay = locked_retry_delay(exc, locked)
+            if delay is None:
+                raise
+            locked += 1
+            time.sleep(delay)
             continue
         except BaseException:
             session.rollback()

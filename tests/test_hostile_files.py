@@ -544,3 +544,22 @@ def test_a_rerun_settles_the_run_a_killed_import_left_running(cli, session, db_u
     assert cli("import", str(source), "--db", db_url).exit_code == 0
     checked = cli("db", "check", "--db", db_url).stdout
     assert "1 import run(s) still marked running" in checked  # only the other file's run is left
+
+
+def test_a_locked_review_save_is_retried_with_backoff(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "team.db"
+    assert run(["--db", str(db), "import", str(EXAMPLES / "tickets.csv")]).returncode == 0
+    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock well past the busy timeout
+    release = threading.Timer(4, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        env = {**os.environ, "BUTTERFLY_SQLITE_BUSY_TIMEOUT": "0.2"}
+        result = run(["--db", str(db), "review", "T-1001", "--answers", str(EXAMPLES / "answers.yaml")], env=env)
+    finally:
+        release.join()
+        holder.close()
+    assert result.returncode == 0, result.stderr
+    assert "saved 32 answer(s)" in result.stdout
