@@ -41,8 +41,8 @@ def latest(path: Path) -> datetime:
 
 
 def run_consistency(url: str, by: str, end: datetime) -> tuple[float, int, int]:
-    from butterfly.consistency import consistency, render_consistency
-    from butterfly.db import open_session
+    from butterfly.reports.consistency import consistency, render_consistency
+    from butterfly.store.db import open_session
 
     start = time.perf_counter()
     with open_session(url) as session:
@@ -53,8 +53,8 @@ def run_consistency(url: str, by: str, end: datetime) -> tuple[float, int, int]:
 
 
 def run_experience(url: str, end: datetime) -> tuple[float, int]:
-    from butterfly.db import open_session
-    from butterfly.experience_stats import experience_summary
+    from butterfly.reports.experience_stats import experience_summary
+    from butterfly.store.db import open_session
 
     week_start = end - timedelta(days=end.weekday(), hours=end.hour, minutes=end.minute, seconds=end.second)
     start = time.perf_counter()
@@ -66,8 +66,8 @@ def run_experience(url: str, end: datetime) -> tuple[float, int]:
 def capture_sql(url: str, end: datetime) -> list[tuple[str, Any]]:
     from sqlalchemy import event
 
-    from butterfly.consistency import consistency
-    from butterfly.db import get_engine, open_session
+    from butterfly.reports.consistency import consistency
+    from butterfly.store.db import get_engine, open_session
 
     seen: list[tuple[str, Any]] = []
 
@@ -107,7 +107,7 @@ def main() -> None:
     path = args.db or WORK / ("bench_quick.db" if args.quick else "bench_1m.db")
     if not path.exists():
         sys.exit(f"{path} not found: run python benchmarks/make_bench_db.py{' --quick' if args.quick else ''} first")
-    from butterfly.db import dispose_engines, sqlite_url
+    from butterfly.store.db import dispose_engines, sqlite_url
 
     url = sqlite_url(path)
     end = latest(path)

@@ -48,7 +48,7 @@ print(f"BENCH {code} {elapsed:.4f} {hwm}", file=sys.stderr)
 
 
 def question_ids() -> list[str]:
-    from butterfly.checklist import load_builtin
+    from butterfly.checklist.model import load_builtin
 
     return load_builtin("butterfly", "en").question_ids()[:ANSWERS_PER_REVIEW]
 
@@ -65,7 +65,7 @@ def build_sqlite(path: Path, reviews: int) -> None:
         except sqlite3.Error:
             pass
         path.unlink()
-    from butterfly.db import dispose_engines, ensure_schema, get_engine, sqlite_url
+    from butterfly.store.db import dispose_engines, ensure_schema, get_engine, sqlite_url
 
     ensure_schema(get_engine(sqlite_url(path)))
     dispose_engines()
@@ -119,7 +119,7 @@ def build_pg(base_url: str, reviews: int) -> str:
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = f"{base_url.rsplit('/', 1)[0]}/{name}"
-    from butterfly.db import dispose_engines, ensure_schema, get_engine
+    from butterfly.store.db import dispose_engines, ensure_schema, get_engine
 
     ensure_schema(get_engine(url))
     dispose_engines()
@@ -204,7 +204,7 @@ def main() -> None:
     formats = ["jsonl", "csv"] if args.quick else ["jsonl", "csv", "json"]
     WORK.mkdir(parents=True, exist_ok=True)
 
-    from butterfly.db import sqlite_url
+    from butterfly.store.db import sqlite_url
 
     print(f"answers per review: {ANSWERS_PER_REVIEW}; medians of {runs} run(s); machine shared, expect noise\n")
     measured: dict[str, dict[int, dict[str, dict[str, float]]]] = {"sqlite": {}}

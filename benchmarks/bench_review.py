@@ -85,8 +85,8 @@ def build(db: Path, rows: int, csv_path: Path) -> None:
 def _sample_tickets(url: str, n: int, seed: int) -> list[str]:
     from sqlmodel import col, func, select
 
-    from butterfly.db import open_session
-    from butterfly.models import Ticket
+    from butterfly.store.db import open_session
+    from butterfly.store.models import Ticket
 
     with open_session(url) as s:
         top = s.exec(select(func.max(Ticket.id))).one() or 0
@@ -140,8 +140,8 @@ def enter_to_first_question(db: Path, tickets: list[str]) -> dict[str, list[floa
 
 
 def context_lookups(url: str, tickets: list[str]) -> dict[str, list[float]]:
-    from butterfly.db import open_session
-    from butterfly.similar import customer_history, similar_tickets
+    from butterfly.review.similar import customer_history, similar_tickets
+    from butterfly.store.db import open_session
     from butterfly.tickets import get_ticket
 
     out: dict[str, list[float]] = {"history": [], "similar": []}
@@ -158,10 +158,10 @@ def context_lookups(url: str, tickets: list[str]) -> dict[str, list[float]]:
 
 
 def answer_saves(url: str, ref: str, n: int) -> dict[str, list[float]]:
-    from butterfly.answers import save_answer
-    from butterfly.checklist import AnswerKind, load_builtin
-    from butterfly.db import open_session
-    from butterfly.reviews import set_position, start_review
+    from butterfly.checklist.model import AnswerKind, load_builtin
+    from butterfly.review.answers import save_answer
+    from butterfly.review.lifecycle import set_position, start_review
+    from butterfly.store.db import open_session
     from butterfly.tickets import get_ticket
 
     cl = load_builtin("butterfly", "en")
@@ -188,8 +188,8 @@ def pg_saves(server_url: str, n: int) -> dict[str, list[float]]:
     """The same answer-save loop on a throw-away PostgreSQL database (created and dropped here)."""
     import psycopg
 
-    from butterfly.db import dispose_engines
-    from butterfly.models import Ticket
+    from butterfly.store.db import dispose_engines
+    from butterfly.store.models import Ticket
 
     plain = server_url.replace("postgresql+psycopg://", "postgresql://")
     name = f"butterfly_bench_review_{os.getpid()}"
@@ -197,7 +197,7 @@ def pg_saves(server_url: str, n: int) -> dict[str, list[float]]:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = server_url.rsplit("/", 1)[0] + "/" + name
     try:
-        from butterfly.db import open_session
+        from butterfly.store.db import open_session
 
         with open_session(url) as s:
             s.add(Ticket(source="bench", external_id="B-1", status="closed", content_hash="x"))
@@ -237,7 +237,7 @@ def main() -> None:
     db = args.db or WORK / f"review_{label}.db"
     csv_path = WORK / f"tickets_{label}.csv"
     build(db, rows, csv_path)
-    from butterfly.db import sqlite_url
+    from butterfly.store.db import sqlite_url
 
     url = sqlite_url(db)
     tickets = _sample_tickets(url, runs + 30, args.seed)

@@ -33,8 +33,8 @@ def capture_sql(url: str, week: str) -> list[tuple[str, Any]]:
     """Run the report once and return the statements it sent to the database, with their parameters."""
     from sqlalchemy import event
 
-    from butterfly.db import get_engine, open_session
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
+    from butterfly.store.db import get_engine, open_session
 
     seen: list[tuple[str, Any]] = []
 
@@ -54,10 +54,10 @@ def capture_sql(url: str, week: str) -> list[tuple[str, Any]]:
 
 
 def run_report(url: str, week: str) -> tuple[float, int, int]:
-    from butterfly.db import open_session
     from butterfly.reports.labels import labels
     from butterfly.reports.rendering import render_report
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
+    from butterfly.store.db import open_session
 
     started = time.perf_counter()
     with open_session(url) as session:
@@ -81,9 +81,10 @@ def run_grouping(url: str, week: str, at_least: int = 0) -> tuple[float, int]:
     (the generated data closes ~6k tickets a week; the target is stated for a ~20k-ticket week)."""
     from datetime import timedelta
 
-    from butterfly.db import open_session
     from butterfly.reports.recurring import GroupInput, group_labels
-    from butterfly.reports.weekly import closed_tickets, parse_week, week_bounds
+    from butterfly.reports.weekly.common import closed_tickets
+    from butterfly.reports.weekly.weeks import parse_week, week_bounds
+    from butterfly.store.db import open_session
 
     start, end = week_bounds(*parse_week(week))
     with open_session(url) as session:
@@ -113,7 +114,7 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    from butterfly.db import dispose_engines, sqlite_url
+    from butterfly.store.db import dispose_engines, sqlite_url
 
     url = sqlite_url(path)
     statements = capture_sql(url, args.week)

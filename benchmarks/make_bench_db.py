@@ -72,7 +72,7 @@ def make_tickets(rows: int, csv_path: Path, db_path: Path) -> None:
 
 
 def make_reviews(db_path: Path, count: int, seed: int = 7) -> None:
-    from butterfly.checklist import AnswerKind, Guard, load_builtin
+    from butterfly.checklist.model import AnswerKind, Guard, load_builtin
 
     checklist = load_builtin("butterfly", "en")
     rng = random.Random(seed)

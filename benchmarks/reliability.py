@@ -126,7 +126,7 @@ def pg_available() -> str | None:
 @contextlib.contextmanager
 def database(backend: str, tag: str) -> Iterator[str]:
     """A fresh, empty database URL on ``backend`` (dropped / deleted afterwards)."""
-    from butterfly.db import dispose_engines, sqlite_url
+    from butterfly.store.db import dispose_engines, sqlite_url
 
     if backend == "sqlite":
         folder = WORK / f"{tag}-{uuid.uuid4().hex[:6]}"
@@ -179,7 +179,7 @@ def generate_csv(rows: int, seed: int) -> Path:
 def count(url: str, table: str) -> int:
     import sqlalchemy as sa
 
-    from butterfly.db import get_engine
+    from butterfly.store.db import get_engine
 
     try:
         with get_engine(url).connect() as conn:
@@ -199,7 +199,7 @@ def load_scenarios(report: Report, backends: list[str], quick: bool) -> None:
         with database(backend, "load") as url:
             log(f"load: {workers} processes x {saves} saves on {backend}")
             shared, own = setup_reviews(url, reviewers=workers)
-            from butterfly.db import dispose_engines
+            from butterfly.store.db import dispose_engines
 
             dispose_engines()
             plan = Plan(
@@ -233,9 +233,9 @@ def answers_race(report: Report, backend: str, quick: bool) -> None:
     """`butterfly review T --answers FILE` from many processes at once: 2 files racing per reviewer."""
     from loadkit import answers_file_data, history_count, setup_reviews, stored_answers
 
-    from butterfly.answers import validate_answer
-    from butterfly.checklist import load_builtin
-    from butterfly.db import dispose_engines
+    from butterfly.checklist.model import load_builtin
+    from butterfly.review.answers import validate_answer
+    from butterfly.store.db import dispose_engines
 
     reviewers = 4 if quick else 8
     with database(backend, "race") as url:
@@ -287,8 +287,8 @@ def answers_race(report: Report, backend: str, quick: bool) -> None:
         ]
         n_q = len(checklist.questions)
         stored_total = history_total = 0
-        from butterfly.db import open_session
-        from butterfly.reviews import get_review
+        from butterfly.review.lifecycle import get_review
+        from butterfly.store.db import open_session
         from butterfly.tickets import get_ticket
 
         for i in range(reviewers):
@@ -327,8 +327,8 @@ def answers_race(report: Report, backend: str, quick: bool) -> None:
 def import_while_reviewing(report: Report, backend: str, quick: bool) -> None:
     from loadkit import Plan, run_load, setup_reviews, verify
 
-    from butterfly.db import dispose_engines, open_session
-    from butterfly.models import ImportRun
+    from butterfly.store.db import dispose_engines, open_session
+    from butterfly.store.models import ImportRun
 
     rows = 20_000 if quick else 200_000
     workers, saves = 8, (30 if quick else 60)
@@ -370,7 +370,7 @@ def import_while_reviewing(report: Report, backend: str, quick: bool) -> None:
         with open_session(url) as session:
             from sqlalchemy import func, select
 
-            from butterfly.models import AnswerChange
+            from butterfly.store.models import AnswerChange
 
             run_row = session.execute(select(ImportRun)).scalars().first()
             last = session.execute(select(func.max(AnswerChange.changed_at))).scalar_one()
@@ -398,9 +398,9 @@ def import_while_reviewing(report: Report, backend: str, quick: bool) -> None:
 
 WRITE = """
 import json, sys
-from butterfly.db import open_session
+from butterfly.store.db import open_session
 from butterfly.errors import DatabaseError
-from butterfly.models import Ticket
+from butterfly.store.models import Ticket
 url, n, size, prefix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 try:
     with open_session(url) as session:
@@ -432,7 +432,7 @@ def _clean(result: subprocess.CompletedProcess[str]) -> bool:
 def faults(report: Report, backends: list[str], quick: bool) -> None:
     from faultkit import counts, make_read_only, run, seed, tiny_tmpfs
 
-    from butterfly.db import dispose_engines
+    from butterfly.store.db import dispose_engines
 
     secret = "S3cret-reliability"
 
@@ -499,7 +499,7 @@ def faults(report: Report, backends: list[str], quick: bool) -> None:
 
     # SQLite: locked, read-only, disk full, newer release
     with database("sqlite", "faults") as url:
-        from butterfly.db import sqlite_path
+        from butterfly.store.db import sqlite_path
 
         path = sqlite_path(url)
         assert path is not None
@@ -588,7 +588,7 @@ def faults(report: Report, backends: list[str], quick: bool) -> None:
         check = run(["db", "check", "--db", url, "--json"])
         flagged = check.returncode == 1 and "unknown to this release" in check.stdout
         with sqlite3.connect(path) as conn:
-            from butterfly.db import head_revision
+            from butterfly.store.db import head_revision
 
             conn.execute("UPDATE alembic_version SET version_num = ?", (head_revision(),))
         add(
@@ -603,7 +603,7 @@ def faults(report: Report, backends: list[str], quick: bool) -> None:
         if mount is None:
             report.skipped.append("disk full on a tmpfs: cannot mount here (not root)")
         else:
-            from butterfly.db import sqlite_url
+            from butterfly.store.db import sqlite_url
 
             url = sqlite_url(mount / "butterfly.db")
             saved = seed(url, tickets=20)
@@ -620,7 +620,7 @@ def faults(report: Report, backends: list[str], quick: bool) -> None:
 def _pg_stopped_midway(cluster: Any) -> FaultRow:
     from faultkit import counts
 
-    from butterfly.db import dispose_engines
+    from butterfly.store.db import dispose_engines
 
     url = cluster.create_database("midway")
     csv_path = generate_csv(200_000, 13)
@@ -663,7 +663,7 @@ def _pg_stopped_midway(cluster: Any) -> FaultRow:
 def crashes(report: Report, backend: str, quick: bool) -> None:
     from loadkit import answers_file_data, history_count, stored_answers
 
-    from butterfly.db import dispose_engines
+    from butterfly.store.db import dispose_engines
 
     rows = 60_000 if quick else 250_000
     csv_path = generate_csv(rows, 7)
@@ -782,7 +782,7 @@ def _unstamped(html: str) -> str:
 def kill_import(report: Report, backend: str, csv_path: Path, rows: int, *, preloaded: bool) -> None:
     from faultkit import seed
 
-    from butterfly.db import dispose_engines
+    from butterfly.store.db import dispose_engines
 
     with database(backend, "kill-import") as url:
         log(f"crash: kill -9 during an import of {rows:,} on {backend} ({'preloaded' if preloaded else 'empty'} table)")
@@ -833,8 +833,8 @@ def kill_import(report: Report, backend: str, csv_path: Path, rows: int, *, prel
 
 
 def _review_id(url: str, ref: str) -> int | None:
-    from butterfly.db import open_session
-    from butterfly.reviews import get_review
+    from butterfly.review.lifecycle import get_review
+    from butterfly.store.db import open_session
     from butterfly.tickets import get_ticket
 
     with open_session(url) as session:
@@ -917,7 +917,7 @@ def _cases(
 
 
 def fuzz_checklists(report: Report, n: int, rng: random.Random) -> None:
-    from butterfly.checklist import builtin_checklist_path, parse_checklist_text
+    from butterfly.checklist.model import builtin_checklist_path, parse_checklist_text
     from butterfly.errors import FileProblemsError
 
     row = FuzzRow("checklist files (YAML/JSON)")
@@ -960,10 +960,10 @@ def fuzz_checklists(report: Report, n: int, rng: random.Random) -> None:
 
 
 def fuzz_answers(report: Report, n: int, rng: random.Random) -> None:
-    from butterfly.checklist import load_builtin
+    from butterfly.checklist.model import load_builtin
     from butterfly.errors import FileProblemsError
     from butterfly.paths import examples_dir
-    from butterfly.reviews import plan_answers, read_answers_file
+    from butterfly.review.answers_file import plan_answers, read_answers_file
 
     row = FuzzRow("answers files (`review --answers`)")
     checklist = load_builtin("butterfly", "en")

@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from butterfly.errors import InvalidInputError
+from butterfly.importers.service import import_files
 from butterfly.paths import examples_dir
+from butterfly.review.queries import next_ticket_for
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from butterfly.importers.service import ImportSummary
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
 DEMO_FILES = ("tickets.csv",)  # zendesk_tickets.json holds the same tickets in Zendesk's shape
 
@@ -37,9 +39,6 @@ def demo_files() -> list[Path]:
 
 def set_up_demo(*, session: Session, reviewer: str) -> DemoSetup:
     """Import the sample tickets (idempotent: a second run changes nothing) and pick a ticket to review."""
-    from butterfly.importers.service import import_files
-    from butterfly.reviews import next_ticket_for
-
     files = demo_files()
     summary = import_files(session=session, paths=files, format="auto", rejects=None)
     ticket = next_ticket_for(session=session, reviewer=reviewer)

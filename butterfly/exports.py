@@ -24,13 +24,17 @@ import csv
 import json
 import re
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import date, datetime
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
-from butterfly.checklist_export import neutralise_formula
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from butterfly.checklist.export import neutralise_formula
+from butterfly.checklist.model import builtin_checklist_ids, load_builtin
 from butterfly.errors import InvalidInputError
+from butterfly.store.models import ActionItem, Answer, Review, Ticket
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -156,10 +160,6 @@ def check_format(fmt: str, per: str = "answer") -> None:
 
 
 def _review_columns() -> list[Any]:
-    from sqlmodel import col
-
-    from butterfly.models import Review, Ticket
-
     return [
         col(Review.id).label("review_id"),
         col(Ticket.source).label("ticket_source"),
@@ -183,10 +183,6 @@ def _review_columns() -> list[Any]:
 
 
 def _answer_columns() -> list[Any]:
-    from sqlmodel import col
-
-    from butterfly.models import Answer
-
     return [
         col(Answer.question_id).label("question_id"),
         col(Answer.value).label("value"),
@@ -199,12 +195,6 @@ def _answer_columns() -> list[Any]:
 
 def _review_filter(since: datetime | None, until: datetime | None) -> list[Any]:
     """Reviews changed in [since, until): the review row itself or any of its answers."""
-    from sqlalchemy import and_, exists, or_
-    from sqlalchemy.orm import aliased
-    from sqlmodel import col
-
-    from butterfly.models import Answer, Review
-
     if since is None and until is None:
         return []
     other = aliased(Answer)
@@ -268,11 +258,6 @@ def iter_review_records(
     Two cursors walk side by side, both ordered by review id: the reviews (with their ticket) and their answers;
     each review's fields are built once, not once per answer.
     """
-    from sqlalchemy import select
-    from sqlmodel import col
-
-    from butterfly.models import Answer, Review, Ticket
-
     check_format("jsonl", per)
     where = _review_filter(since, until)
     reviews_stmt = (
@@ -326,11 +311,6 @@ def review_question_columns(
     session: Session, *, since: datetime | None = None, until: datetime | None = None
 ) -> tuple[list[str], set[str]]:
     """For the per-review CSV: the answered question ids (checklist order where known) and those with notes."""
-    from sqlalchemy import and_, select
-    from sqlmodel import col
-
-    from butterfly.models import Answer, Review
-
     base = (
         select(col(Answer.question_id))
         .join(Review, col(Review.id) == col(Answer.review_id))
@@ -344,8 +324,6 @@ def review_question_columns(
 
 
 def _checklist_order(ids: Iterable[str]) -> list[str]:
-    from butterfly.checklist import builtin_checklist_ids, load_builtin
-
     order: dict[str, int] = {}
     for checklist_id in ["butterfly", *[i for i in builtin_checklist_ids() if i != "butterfly"]]:
         for q in load_builtin(checklist_id, "en").questions:
@@ -362,11 +340,6 @@ def iter_action_records(
     redact: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Stream action items (created or done in [since, until)), ordered by id."""
-    from sqlalchemy import and_, or_, select
-    from sqlmodel import col
-
-    from butterfly.models import ActionItem, Review, Ticket
-
     a = ActionItem
     stmt: Any = (
         select(
@@ -481,15 +454,3 @@ def write_records(
             n += 1
     stream.flush()
     return n
-
-
-@contextmanager
-def open_output(target: str | Path | None, *, stdout: TextIO) -> Iterator[IO[str]]:
-    """``-`` or ``None``: the given stdout (left open); otherwise :func:`butterfly.files.atomic_output`."""
-    from butterfly.files import atomic_output
-
-    if target is None or str(target) == "-":
-        yield stdout
-        return
-    with atomic_output(target) as handle:
-        yield handle

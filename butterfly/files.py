@@ -221,3 +221,13 @@ def write_private(path: str | Path, text: str) -> Path:
     with atomic_output(target, newline="\n") as handle:
         handle.write(text)
     return target
+
+
+@contextmanager
+def open_output(target: str | Path | None, *, stdout: IO[str]) -> Iterator[IO[str]]:
+    """``-`` or ``None``: the given stdout (left open); otherwise :func:`atomic_output`."""
+    if target is None or str(target) == "-":
+        yield stdout
+        return
+    with atomic_output(target) as handle:
+        yield handle

@@ -22,13 +22,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import and_, exists, func, select
+from sqlmodel import col
 
 from butterfly.errors import InvalidInputError
+from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
+from butterfly.tickets import ticket_ref
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.checklist import Checklist
+    from butterfly.checklist.model import Checklist
 
 SCHEMA = "butterfly.check/1"
 CLOSED_STATUSES = ("closed", "resolved")
@@ -69,7 +75,6 @@ def zone(name: str) -> tzinfo:
     """A time zone by IANA name (``UTC`` for UTC)."""
     if name.upper() == "UTC":
         return UTC
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         return ZoneInfo(name)
@@ -250,10 +255,6 @@ def guard_question_ids(checklists: Iterable[Checklist], guard: str) -> set[str]:
     return {q.id for cl in checklists for q in cl.questions if q.guard is not None and q.guard.value == guard}
 
 
-def _ref(source: str, external_id: str) -> str:
-    return f"{source}:{external_id}"
-
-
 def run_gate(
     session: Session,
     *,
@@ -266,11 +267,6 @@ def run_gate(
     limit: int | None = 20,
 ) -> GateResult:
     """Measure the period against the thresholds. Read-only."""
-    from sqlalchemy import and_, exists, func, select
-    from sqlmodel import col
-
-    from butterfly.models import ActionItem, Answer, Finding, Review, Ticket
-
     if not 0.0 <= min_coverage <= 1.0:
         raise InvalidInputError(f"--min-coverage must be between 0 and 1, not {min_coverage}")
     if max_overdue < 0:
@@ -307,7 +303,7 @@ def run_gate(
     for source, external_id, closed, has_draft in session.execute(unreviewed):
         result.unreviewed.append(
             {
-                "ticket": _ref(source, external_id),
+                "ticket": ticket_ref(source, external_id),
                 "closed_at": _iso(closed),
                 "has_draft_review": bool(has_draft),
             }
@@ -336,7 +332,7 @@ def run_gate(
         result.drafts.append(
             {
                 "review_id": review_id,
-                "ticket": _ref(source, external_id),
+                "ticket": ticket_ref(source, external_id),
                 "reviewer": reviewer,
                 "updated_at": _iso(updated),
             }
@@ -366,7 +362,7 @@ def run_gate(
         result.overdue.append(
             {
                 "action_id": action_id,
-                "ticket": _ref(source, external_id) if source is not None else None,
+                "ticket": ticket_ref(source, external_id) if source is not None else None,
                 "kind": kind,
                 "owner": owner,
                 "due_date": due.isoformat(),
@@ -419,7 +415,7 @@ def run_gate(
             result.publicity.append(
                 {
                     "review_id": review_id,
-                    "ticket": _ref(source, external_id),
+                    "ticket": ticket_ref(source, external_id),
                     "reviewer": reviewer,
                     "reason": flagged[review_id],
                 }

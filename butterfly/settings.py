@@ -7,12 +7,14 @@ SQLite database) lives in the platformdirs user data dir unless ``BUTTERFLY_DATA
 
 from __future__ import annotations
 
+import getpass
 import locale
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from platformdirs import user_config_path, user_data_path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
@@ -26,14 +28,11 @@ def default_config_file() -> Path:
     env = os.environ.get("BUTTERFLY_CONFIG")
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_config_path
 
     return user_config_path(APP_NAME) / "config.toml"
 
 
 def _default_data_dir() -> Path:
-    from platformdirs import user_data_path
-
     return user_data_path(APP_NAME)
 
 
@@ -89,7 +88,6 @@ class Settings(BaseSettings):
     def effective_reviewer(self) -> str:
         if self.reviewer:
             return self.reviewer
-        import getpass
 
         try:
             return getpass.getuser()

@@ -8,21 +8,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from butterfly.errors import NotFoundError
+from sqlmodel import col, select
+
+from butterfly.errors import InvalidInputError, NotFoundError
+from butterfly.store.models import Ticket, TicketStatus
 from butterfly.timeutil import as_utc
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Ticket
+
+def ticket_ref(source: str, external_id: str) -> str:
+    """How butterfly names a ticket in reports, JSON and messages: ``source:external_id`` (what ``ref`` accepts)."""
+    return f"{source}:{external_id}"
+
+
+def short_ticket_ref(source: str, external_id: str) -> str:
+    """The shorter name ``tickets list`` shows: the id alone for the default ``csv``/``json`` sources, else
+    :func:`ticket_ref` (both are accepted wherever a ticket is named)."""
+    return external_id if source in ("csv", "json") else ticket_ref(source, external_id)
 
 
 def get_ticket(*, session: Session, ref: str) -> Ticket:
     """The ticket ``ref`` names; :class:`NotFoundError` with close matches when there is none or it is ambiguous."""
-    from sqlmodel import col, select
-
-    from butterfly.models import Ticket
-
     ref = ref.strip()
     if ref.startswith("#") and ref[1:].isdigit():
         ticket = session.get(Ticket, int(ref[1:]))
@@ -37,7 +45,7 @@ def get_ticket(*, session: Session, ref: str) -> Ticket:
     if len(candidates) == 1:
         return candidates[0]
     if len(candidates) > 1:
-        names = ", ".join(f"{t.source}:{t.external_id}" for t in candidates)
+        names = ", ".join(ticket_ref(t.source, t.external_id) for t in candidates)
         raise NotFoundError(f"'{ref}' is ambiguous: {names}", hint="name it as SOURCE:ID")
     # close matches: same prefix first (cheap, uses the unique index), then fuzzy among those
     stem = ref[: max(1, len(ref) - 2)]
@@ -67,11 +75,6 @@ def list_tickets(
     limit: int | None = 50,
 ) -> list[Ticket]:
     """Tickets matching the filters, newest (by creation time) first; ``since``/``until`` bound ``created_at``."""
-    from sqlmodel import col, select
-
-    from butterfly.errors import InvalidInputError
-    from butterfly.models import Ticket, TicketStatus
-
     query = select(Ticket)
     if status is not None:
         if status not in {s.value for s in TicketStatus}:

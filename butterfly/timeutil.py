@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def utcnow() -> datetime:
@@ -12,8 +13,6 @@ def utcnow() -> datetime:
 
 def today_in(zone: str) -> date:
     """Today's date in the named IANA zone (``UTC`` when the name is unknown)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         tz = ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -55,7 +55,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
-    from butterfly.db import dispose_engines
+    from butterfly.store.db import dispose_engines
 
     dispose_engines()
 
@@ -82,7 +82,7 @@ def pg_server_url() -> Iterator[str]:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_URL.rsplit("/", 1)[0]
     url = f"{base}/{name}"
-    from butterfly.db import dispose_engines, ensure_schema, get_engine
+    from butterfly.store.db import dispose_engines, ensure_schema, get_engine
 
     ensure_schema(get_engine(url))
     dispose_engines()
@@ -96,7 +96,7 @@ def pg_server_url() -> Iterator[str]:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (faster than migrating every time)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
-    from butterfly.db import dispose_engines, ensure_schema, get_engine, sqlite_url
+    from butterfly.store.db import dispose_engines, ensure_schema, get_engine, sqlite_url
 
     ensure_schema(get_engine(sqlite_url(path)))
     dispose_engines()
@@ -107,8 +107,8 @@ def _truncate_all(url: str) -> None:
     from sqlalchemy import text
     from sqlmodel import SQLModel
 
-    import butterfly.models  # noqa: F401
-    from butterfly.db import get_engine
+    import butterfly.store.models  # noqa: F401
+    from butterfly.store.db import get_engine
 
     names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with get_engine(url).begin() as conn:
@@ -123,7 +123,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "butterfly.db"
         shutil.copyfile(template, path)
         os.chmod(path, 0o600)
-        from butterfly.db import sqlite_url
+        from butterfly.store.db import sqlite_url
 
         return sqlite_url(path)
     url: str = request.getfixturevalue("pg_server_url")
@@ -134,7 +134,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def session(db_url: str) -> Iterator[object]:
     """A SQLModel session on ``db_url``."""
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as s:
         yield s
@@ -144,7 +144,7 @@ def session(db_url: str) -> Iterator[object]:
 def sqlite_url_fixture(tmp_path: Path, sqlite_template: Path) -> str:
     """An empty, migrated SQLite database for tests that only need the embedded default (read-only commands
     refuse a database file that does not exist)."""
-    from butterfly.db import sqlite_url
+    from butterfly.store.db import sqlite_url
 
     path = tmp_path / "butterfly.db"
     shutil.copyfile(sqlite_template, path)

@@ -226,8 +226,8 @@ def seed(url: str, *, tickets: int = 3, prefix: str = "T") -> dict[str, int]:
     """Realistic rows through the models: tickets, one review with answers and history, an action item."""
     from datetime import UTC, datetime, timedelta
 
-    from butterfly.db import open_session, table_counts
-    from butterfly.models import ActionItem, Answer, AnswerChange, Review, Ticket
+    from butterfly.store.db import open_session, table_counts
+    from butterfly.store.models import ActionItem, Answer, AnswerChange, Review, Ticket
 
     start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     with open_session(url) as session:
@@ -286,7 +286,7 @@ def seed(url: str, *, tickets: int = 3, prefix: str = "T") -> dict[str, int]:
 
 
 def counts(url: str) -> dict[str, int]:
-    from butterfly.db import open_session, table_counts
+    from butterfly.store.db import open_session, table_counts
 
     with open_session(url, migrate=False) as session:
         return table_counts(session)

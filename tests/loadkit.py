@@ -1,7 +1,7 @@
 """Concurrent reviewers for the team-mode tests and ``benchmarks/reliability.py``.
 
 Worker processes (multiprocessing *spawn*: a fresh interpreter each, like separate ``butterfly`` commands on
-several laptops) call :func:`butterfly.answers.save_answer` against one shared database. Every value a worker
+several laptops) call :func:`butterfly.review.answers.save_answer` against one shared database. Every value a worker
 writes is unique, so every save is an effective change and must leave exactly one history row. The parent then
 verifies, from the database alone:
 
@@ -76,10 +76,10 @@ def setup_reviews(url: str, *, reviewers: int, ticket_ref: str = "LOAD-1") -> tu
     """One closed ticket, one shared review and ``reviewers`` more reviews of the same ticket."""
     from datetime import UTC, datetime, timedelta
 
-    from butterfly.checklist import load_builtin
-    from butterfly.db import open_session
-    from butterfly.models import Ticket
-    from butterfly.reviews import start_review
+    from butterfly.checklist.model import load_builtin
+    from butterfly.review.lifecycle import start_review
+    from butterfly.store.db import open_session
+    from butterfly.store.models import Ticket
 
     checklist = load_builtin("butterfly", "en")
     with open_session(url) as session:
@@ -111,10 +111,10 @@ def worker(plan: Plan, index: int) -> WorkerResult:
     import os
 
     os.environ.setdefault("BUTTERFLY_SQLITE_BUSY_TIMEOUT", "60")
-    from butterfly.answers import save_answer
-    from butterfly.db import open_session
     from butterfly.errors import ButterflyError, ConflictError
-    from butterfly.models import Answer
+    from butterfly.review.answers import save_answer
+    from butterfly.store.db import open_session
+    from butterfly.store.models import Answer
 
     result = WorkerResult(worker=index)
     start = time.perf_counter()
@@ -195,7 +195,7 @@ def run_load(plan: Plan, *, meanwhile: Any = None) -> list[WorkerResult]:
 def _changes(url: str) -> int:
     import sqlalchemy as sa
 
-    from butterfly.db import get_engine
+    from butterfly.store.db import get_engine
 
     with get_engine(url).connect() as conn:
         return int(conn.execute(sa.text("SELECT count(*) FROM answer_change")).scalar_one())
@@ -219,8 +219,8 @@ def verify(url: str, results: list[WorkerResult], plan: Plan) -> Verdict:
     """Check exactly-once storage, complete history and unbroken chains from the database alone."""
     from sqlmodel import select
 
-    from butterfly.db import open_session
-    from butterfly.models import Answer, AnswerChange
+    from butterfly.store.db import open_session
+    from butterfly.store.models import Answer, AnswerChange
 
     review_ids = sorted({r for r, _ in plan.expected_keys()})
     problems: list[str] = []
@@ -286,7 +286,7 @@ def verify(url: str, results: list[WorkerResult], plan: Plan) -> Verdict:
 
 def answers_file_data(variant: int, *, lang: str = "en", tag: str = "") -> dict[str, Any]:
     """A complete answers file for the shipped checklist; variants 0 and 1 differ in every answer."""
-    from butterfly.checklist import AnswerKind, load_builtin
+    from butterfly.checklist.model import AnswerKind, load_builtin
 
     checklist = load_builtin("butterfly", lang)
     values = [p.value for p in checklist.scale.points]
@@ -308,8 +308,8 @@ def answers_file_data(variant: int, *, lang: str = "en", tag: str = "") -> dict[
 
 
 def stored_answers(url: str, review_id: int) -> dict[str, Any]:
-    from butterfly.answers import answers_for
-    from butterfly.db import open_session
+    from butterfly.review.answers import answers_for
+    from butterfly.store.db import open_session
 
     with open_session(url) as session:
         return {qid: (a.value, a.na) for qid, a in answers_for(session=session, review_id=review_id).items()}
@@ -318,8 +318,8 @@ def stored_answers(url: str, review_id: int) -> dict[str, Any]:
 def history_count(url: str, review_id: int) -> int:
     from sqlalchemy import func, select
 
-    from butterfly.db import open_session
-    from butterfly.models import AnswerChange
+    from butterfly.store.db import open_session
+    from butterfly.store.models import AnswerChange
 
     with open_session(url) as session:
         return int(

@@ -13,7 +13,7 @@ BASE = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 
 def make_ticket(session: Any, external_id: str = "T-1", **fields: Any) -> Any:
     """A ticket with sensible defaults: closed, created at BASE, first response +2h, resolved +20h, closed +2d."""
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     created = fields.pop("created_at", BASE)
     values: dict[str, Any] = {
@@ -39,7 +39,7 @@ def make_ticket(session: Any, external_id: str = "T-1", **fields: Any) -> Any:
 
 def load_example_tickets(session: Any) -> int:
     """Insert examples/tickets.csv through the model (until `butterfly import` is used here)."""
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     def when(text: str) -> datetime | None:
         return datetime.fromisoformat(text) if text else None
@@ -73,8 +73,8 @@ def load_example_tickets(session: Any) -> int:
 
 
 def start(session: Any, ticket: Any, reviewer: str = "tester", lang: str = "en", lenses: tuple[str, ...] = ()) -> Any:
-    from butterfly.checklist import load_builtin
-    from butterfly.reviews import start_review
+    from butterfly.checklist.model import load_builtin
+    from butterfly.review.lifecycle import start_review
 
     return start_review(
         session=session, ticket=ticket, reviewer=reviewer, checklist=load_builtin("butterfly", lang), lenses=lenses

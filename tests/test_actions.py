@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from review_support import make_ticket, start
 
-from butterfly.actions import create_action, list_actions, mark_done
 from butterfly.errors import InvalidInputError, NotFoundError
+from butterfly.review.actions import create_action, list_actions, mark_done
 
 
 def test_create_list_and_done(session) -> None:  # type: ignore[no-untyped-def]

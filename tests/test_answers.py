@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from review_support import make_ticket, start
 
-from butterfly.answers import answers_for, save_answer, validate_answer
-from butterfly.checklist import load_builtin
+from butterfly.checklist.model import load_builtin
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
+from butterfly.review.answers import answers_for, save_answer, validate_answer
 
 CL = load_builtin("butterfly", "en")
 SCALE = CL.scale
@@ -126,7 +126,7 @@ def review(session):  # type: ignore[no-untyped-def]
 def _changes(session, review_id: int) -> list:  # type: ignore[no-untyped-def]
     from sqlmodel import select
 
-    from butterfly.models import AnswerChange
+    from butterfly.store.models import AnswerChange
 
     return list(
         session.exec(select(AnswerChange).where(AnswerChange.review_id == review_id).order_by(AnswerChange.id)).all()
@@ -165,7 +165,7 @@ def test_na_is_stored_without_a_value(session, review) -> None:  # type: ignore[
 
 def test_answer_is_committed_immediately(session, review, db_url) -> None:  # type: ignore[no-untyped-def]
     save_answer(session=session, review_id=review.id, question_id="company.mid.process_patch", value="patch", by="ann")
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as other:
         assert answers_for(session=other, review_id=review.id)["company.mid.process_patch"].value == "patch"
@@ -220,7 +220,7 @@ def _threads(n: int, target) -> list[BaseException | None]:  # type: ignore[no-u
 
 
 def test_concurrent_first_answers_become_one_row_with_full_history(session, review, db_url) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     def write(i: int) -> None:
         with open_session(db_url) as s:
@@ -239,7 +239,7 @@ def test_concurrent_first_answers_become_one_row_with_full_history(session, revi
 
 
 def test_concurrent_updates_from_the_same_version_one_wins(session, review, db_url) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     save_answer(session=session, review_id=review.id, question_id="customer.short.certainty", value=0, by="ann")
 

@@ -18,7 +18,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from butterfly.checklist import (
+from butterfly.checklist.export import FORMATS, checklist_schema, export_checklist
+from butterfly.checklist.model import (
     LANGUAGES,
     Checklist,
     builtin_checklist_ids,
@@ -27,7 +28,6 @@ from butterfly.checklist import (
     load_checklist_file,
     parse_checklist_text,
 )
-from butterfly.checklist_export import FORMATS, checklist_schema, export_checklist
 
 SHIPPED = [(cid, lang) for cid in builtin_checklist_ids() for lang in LANGUAGES]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from butterfly.checklist import (
+from butterfly.checklist.model import (
     CELL_ORDER,
     LANGUAGES,
     AnswerKind,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from butterfly.checklist import builtin_checklist_path, load_builtin
+from butterfly.checklist.model import builtin_checklist_path, load_builtin
 
 SHIPPED = builtin_checklist_path("butterfly", "en")
 
@@ -172,8 +172,8 @@ def test_diff_lists_added_removed_and_changed_ids(cli, tmp_path: Path) -> None: 
 
 
 def test_same_checklist_in_another_language_changes_only_wording(cli) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.checklist import load_builtin
-    from butterfly.checklist_diff import diff_checklists
+    from butterfly.checklist.diff import diff_checklists
+    from butterfly.checklist.model import load_builtin
 
     result = diff_checklists(load_builtin("butterfly", "en"), load_builtin("butterfly", "zh-CN"))
     assert not result.added and not result.removed
@@ -185,7 +185,7 @@ def test_same_checklist_in_another_language_changes_only_wording(cli) -> None:  
 def test_diff_counts_stored_answers_and_deletes_nothing(cli, session, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import func, select
 
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Answer, Review, Ticket
 
     for i, recurrence in enumerate(["unknown", "recurring", "unknown"]):
         t = Ticket(source="csv", external_id=f"T{i}", content_hash=str(i))

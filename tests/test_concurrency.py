@@ -21,7 +21,7 @@ from loadkit import (
     verify,
 )
 
-from butterfly.db import dispose_engines
+from butterfly.store.db import dispose_engines
 
 pytestmark = pytest.mark.slow
 
@@ -39,9 +39,9 @@ def test_eight_processes_answer_the_same_review_and_their_own(db_url: str) -> No
 
 
 def test_a_stale_answer_is_a_conflict_not_an_overwrite(db_url: str) -> None:
-    from butterfly.answers import save_answer
-    from butterfly.db import open_session
     from butterfly.errors import ConflictError
+    from butterfly.review.answers import save_answer
+    from butterfly.store.db import open_session
 
     shared, _ = setup_reviews(db_url, reviewers=0)
     qid = "company.short.another_person"
@@ -60,8 +60,8 @@ def test_a_stale_answer_is_a_conflict_not_an_overwrite(db_url: str) -> None:
 
 
 def _review_id(db_url: str, ticket: str, reviewer: str) -> int:
-    from butterfly.db import open_session
-    from butterfly.reviews import get_review
+    from butterfly.review.lifecycle import get_review
+    from butterfly.store.db import open_session
     from butterfly.tickets import get_ticket
 
     with open_session(db_url) as session:
@@ -118,8 +118,8 @@ def test_answers_files_from_parallel_commands(db_url: str, tmp_path: Path) -> No
         assert p.returncode == 0, out + err
         assert "Traceback" not in err
     variants = [{q: (v, False) for q, v in answers_file_data(n).items()} for n in (0, 1)]
-    from butterfly.answers import validate_answer
-    from butterfly.checklist import load_builtin
+    from butterfly.checklist.model import load_builtin
+    from butterfly.review.answers import validate_answer
 
     checklist = load_builtin("butterfly", "en")
     stored_forms = [
@@ -182,8 +182,8 @@ def test_an_import_runs_while_eight_reviewers_work(db_url: str, tmp_path: Path) 
     assert verdict.history == verdict.saves == 240
     from sqlalchemy import func, select
 
-    from butterfly.db import open_session, table_counts
-    from butterfly.models import AnswerChange, ImportRun
+    from butterfly.store.db import open_session, table_counts
+    from butterfly.store.models import AnswerChange, ImportRun
 
     with open_session(db_url) as session:
         assert table_counts(session)["ticket"] == 20000 + 1  # the import's tickets and the reviewed one

@@ -27,7 +27,7 @@ def import_servicenow(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def _ticket(session, n: int, group: str, hours: float, *, channel: str = "email"):  # type: ignore[no-untyped-def]
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     resolved = END - timedelta(days=1 + n % 20)
     ticket = Ticket(
@@ -46,8 +46,8 @@ def _ticket(session, n: int, group: str, hours: float, *, channel: str = "email"
 
 
 def _review(session, ticket, rating: int, level: str | None) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.checklist import AnswerKind, load_builtin
-    from butterfly.models import Answer, Review
+    from butterfly.checklist.model import AnswerKind, load_builtin
+    from butterfly.store.models import Answer, Review
 
     review = Review(
         ticket_id=ticket.id,
@@ -100,7 +100,7 @@ def _constructed(session) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_clearly_slower_group_is_flagged_and_a_tiny_one_is_not(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.consistency import Measure, consistency
+    from butterfly.reports.consistency import Measure, consistency
 
     _constructed(session)
     report = consistency(session=session, by="group", weeks=8, end=END)
@@ -130,7 +130,7 @@ def test_a_clearly_slower_group_is_flagged_and_a_tiny_one_is_not(session) -> Non
 
 
 def test_thresholds_can_be_raised_so_nothing_is_judged(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.consistency import consistency
+    from butterfly.reports.consistency import consistency
 
     _constructed(session)
     report = consistency(session=session, by="group", weeks=8, end=END, min_tickets=13, min_reviews=7)
@@ -140,7 +140,7 @@ def test_thresholds_can_be_raised_so_nothing_is_judged(session) -> None:  # type
 
 
 def test_bad_options_are_clear_errors(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.consistency import consistency
+    from butterfly.reports.consistency import consistency
 
     with pytest.raises(InvalidInputError, match="unknown grouping 'team'"):
         consistency(session=session, by="team")
@@ -149,7 +149,7 @@ def test_bad_options_are_clear_errors(session) -> None:  # type: ignore[no-untyp
 
 
 def test_robust_z_needs_three_others_and_some_spread() -> None:
-    from butterfly.consistency import robust_z
+    from butterfly.reports.consistency import robust_z
 
     assert robust_z(10.0, [1.0, 2.0]) is None
     assert robust_z(10.0, [1.0, 1.0, 1.0]) is None
@@ -162,8 +162,8 @@ def test_robust_z_needs_three_others_and_some_spread() -> None:
 
 
 def test_real_servicenow_data_groups_by_assignment_group_with_counts(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.consistency import MIN_TICKETS, Measure, consistency
-    from butterfly.db import open_session
+    from butterfly.reports.consistency import MIN_TICKETS, Measure, consistency
+    from butterfly.store.db import open_session
 
     import_servicenow(cli, db_url)
     with open_session(db_url) as session:
@@ -191,8 +191,8 @@ def test_real_servicenow_data_groups_by_assignment_group_with_counts(cli, db_url
 
 
 def test_real_servicenow_data_by_channel_is_one_group(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.consistency import consistency
-    from butterfly.db import open_session
+    from butterfly.reports.consistency import consistency
+    from butterfly.store.db import open_session
 
     import_servicenow(cli, db_url)
     with open_session(db_url) as session:
@@ -205,7 +205,7 @@ def test_real_servicenow_data_by_channel_is_one_group(cli, db_url: str) -> None:
 
 
 def test_command_markdown_shows_the_flag_and_the_counts(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as session:
         _constructed(session)
@@ -226,7 +226,7 @@ def test_command_html_and_json_files(cli, db_url: str, tmp_path: Path) -> None: 
     import json
     import stat
 
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as session:
         _constructed(session)
@@ -258,7 +258,7 @@ def test_command_html_and_json_files(cli, db_url: str, tmp_path: Path) -> None: 
 
 
 def test_command_in_chinese(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as session:
         _constructed(session)

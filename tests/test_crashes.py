@@ -20,7 +20,7 @@ import pytest
 from faultkit import wait_for
 from loadkit import answers_file_data, history_count, stored_answers
 
-from butterfly.db import dispose_engines
+from butterfly.store.db import dispose_engines
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _count(url: str, table: str) -> int:
     import sqlalchemy as sa
 
-    from butterfly.db import get_engine
+    from butterfly.store.db import get_engine
 
     try:
         with get_engine(url).connect() as conn:
@@ -102,7 +102,7 @@ def test_kill_during_import_then_rerun(db_url: str, big_csv: Path) -> None:
     # what is visible is whole rows: every stored ticket equals its line in the file
     import sqlalchemy as sa
 
-    from butterfly.db import get_engine
+    from butterfly.store.db import get_engine
 
     with get_engine(db_url).connect() as conn:
         stored = {
@@ -130,8 +130,8 @@ def test_kill_during_import_then_rerun(db_url: str, big_csv: Path) -> None:
 def _make_tickets(url: str, n: int) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from butterfly.db import open_session
-    from butterfly.models import Ticket
+    from butterfly.store.db import open_session
+    from butterfly.store.models import Ticket
 
     t0 = datetime(2026, 5, 4, 9, tzinfo=UTC)
     with open_session(url) as session:
@@ -153,8 +153,8 @@ def _make_tickets(url: str, n: int) -> None:
 
 
 def _review_id(url: str, ref: str) -> int | None:
-    from butterfly.db import open_session
-    from butterfly.reviews import get_review
+    from butterfly.review.lifecycle import get_review
+    from butterfly.store.db import open_session
     from butterfly.tickets import get_ticket
 
     with open_session(url) as session:

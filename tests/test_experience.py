@@ -40,7 +40,7 @@ DATASET: list[tuple[int, str | None, str, str]] = [
 
 
 def _fill(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.models import Review, Ticket
+    from butterfly.store.models import Review, Ticket
 
     for n, (weeks_before, level_id, reviewer, status) in enumerate(DATASET, start=1):
         completed = WEEK - timedelta(weeks=weeks_before) + timedelta(days=n % 7, hours=9)
@@ -82,7 +82,7 @@ def _golden(name: str, data: object) -> None:
 
 
 def test_distribution_trend_and_ultimate_match_the_golden_output(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.experience_stats import experience_summary
+    from butterfly.reports.experience_stats import experience_summary
 
     _fill(session)
     summary = experience_summary(session=session, week_start=WEEK, language="en")
@@ -97,7 +97,7 @@ def test_distribution_trend_and_ultimate_match_the_golden_output(session) -> Non
 
 
 def test_level_names_and_descriptions_come_in_the_report_language(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.experience_stats import experience_summary
+    from butterfly.reports.experience_stats import experience_summary
 
     _fill(session)
     cn = experience_summary(session=session, week_start=WEEK, language="zh-CN")
@@ -109,7 +109,7 @@ def test_level_names_and_descriptions_come_in_the_report_language(session) -> No
 
 
 def test_an_empty_week_has_zero_counts_not_an_error(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.experience_stats import experience_summary
+    from butterfly.reports.experience_stats import experience_summary
 
     summary = experience_summary(session=session, week_start=WEEK, language="en")
     assert summary.week.total == 0
@@ -120,7 +120,7 @@ def test_an_empty_week_has_zero_counts_not_an_error(session) -> None:  # type: i
 
 
 def test_an_empty_period_is_refused(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.experience_stats import level_distribution, level_trend
+    from butterfly.reports.experience_stats import level_distribution, level_trend
 
     with pytest.raises(InvalidInputError):
         level_distribution(session=session, start=WEEK, end=WEEK)
@@ -136,7 +136,7 @@ def _section(text: str, start: str, stop: str) -> str:
 def test_weekly_report_shows_distribution_trend_ultimate_and_consistency(session) -> None:  # type: ignore[no-untyped-def]
     from butterfly.reports.labels import labels
     from butterfly.reports.rendering import render_report
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
 
     _fill(session)
     now = WEEK + timedelta(weeks=1, hours=9)

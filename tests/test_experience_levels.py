@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from butterfly.errors import FileProblemsError, NotFoundError
-from butterfly.experience import (
+from butterfly.review.experience import (
     LEVEL_IDS,
     ExperienceScale,
     level,

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from butterfly.exports import ANSWER_FIELDS, redact_text
 from butterfly.files import atomic_output
-from butterfly.models import ActionItem, Answer, Review, Ticket
+from butterfly.store.models import ActionItem, Answer, Review, Ticket
 
 T0 = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
 T1 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)

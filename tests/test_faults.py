@@ -23,16 +23,16 @@ from faultkit import (
     tiny_tmpfs,
 )
 
-from butterfly.db import dispose_engines, sqlite_url
+from butterfly.store.db import dispose_engines, sqlite_url
 
 SECRET = "s3cret-Pw"
 
 # Library-level writer run in a child process: N tickets in one transaction; prints JSON; exit 2 on DatabaseError.
 WRITE = """
 import json, sys
-from butterfly.db import open_session
+from butterfly.store.db import open_session
 from butterfly.errors import DatabaseError
-from butterfly.models import Ticket
+from butterfly.store.models import Ticket
 url, n, size, prefix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 try:
     with open_session(url) as session:
@@ -116,9 +116,9 @@ def test_postgresql_server_stops_in_the_middle_of_work(cluster: PrivateCluster) 
     # a child commits one ticket per transaction until it fails
     loop = (
         "import sys, time\n"
-        "from butterfly.db import open_session\n"
+        "from butterfly.store.db import open_session\n"
         "from butterfly.errors import DatabaseError\n"
-        "from butterfly.models import Ticket\n"
+        "from butterfly.store.models import Ticket\n"
         "n = 0\n"
         "try:\n"
         "    with open_session(sys.argv[1]) as s:\n"
@@ -395,7 +395,7 @@ def test_a_columnar_first_load_onto_a_full_disk_is_a_clear_error(tmp_path: Path)
     assert csv_path.stat().st_size > 32 * 1024 * 1024
     path = tmp_path / "team.db"
     url = sqlite_url(path)
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(url) as session:  # migrated, no tickets: a first load
         session.commit()

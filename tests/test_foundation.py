@@ -57,7 +57,7 @@ def test_python_dash_m_works() -> None:
 
 
 def test_checklist_show_in_chinese_shows_all_six_cells(cli) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.checklist import load_builtin
+    from butterfly.checklist.model import load_builtin
 
     result = cli("checklist", "show", "--lang", "zh-CN")
     assert result.exit_code == 0, result.output
@@ -119,8 +119,8 @@ def test_migrations_match_the_models(db_url: str) -> None:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    import butterfly.models  # noqa: F401
-    from butterfly.db import get_engine
+    import butterfly.store.models  # noqa: F401
+    from butterfly.store.db import get_engine
 
     with get_engine(db_url).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
@@ -177,7 +177,7 @@ def test_help_does_not_import_heavy_modules() -> None:
 def test_fast_head_revision_agrees_with_alembic() -> None:
     from alembic.script import ScriptDirectory
 
-    from butterfly.db import _alembic_config, head_revision
+    from butterfly.store.db import _alembic_config, head_revision
 
     assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
 

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loadkit import answers_file_data, history_count, setup_reviews
 
-from butterfly.checklist import load_builtin
+from butterfly.checklist.model import load_builtin
 from butterfly.errors import FileProblemsError
 from butterfly.paths import examples_dir
-from butterfly.reviews import plan_answers, read_answers_file
+from butterfly.review.answers_file import plan_answers, read_answers_file
 
 CHECKLIST = load_builtin("butterfly", "en")
 EXAMPLE = (examples_dir() / "answers.yaml").read_text(encoding="utf-8")

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from butterfly.checklist import (
+from butterfly.checklist.model import (
     Checklist,
     builtin_checklist_path,
     load_checklist_file,

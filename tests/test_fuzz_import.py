@@ -184,7 +184,7 @@ NASTY: dict[str, tuple[str, bytes]] = {
 @pytest.mark.parametrize("case", list(NASTY))
 def test_nasty_files(cli, db_url: str, tmp_path: Path, case: str) -> None:  # type: ignore[no-untyped-def]
     fmt, data = NASTY[case]
-    from butterfly.db import open_session, table_counts
+    from butterfly.store.db import open_session, table_counts
 
     result = _import(cli, db_url, fmt, data, tmp_path)
     _db_ok(cli, db_url)

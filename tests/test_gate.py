@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from butterfly.models import ActionItem, Answer, Finding, Review, Ticket
+from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
 
 WEEK = "2026-W47"  # Monday 2026-11-16 .. Sunday 2026-11-22
 IN_WEEK = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
@@ -190,8 +190,8 @@ def test_publicity_finding_fails_the_gate(cli, session, db_url: str) -> None:  #
 
 
 def test_team_checklist_guards_are_used(cli, session, db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.checklist import load_builtin
-    from butterfly.checklist_export import export_checklist
+    from butterfly.checklist.export import export_checklist
+    from butterfly.checklist.model import load_builtin
 
     text = export_checklist(load_builtin("butterfly", "en"), "yaml")
     text = text.replace("customer.long.publicity_planned", "customer.long.case_study")
@@ -269,7 +269,7 @@ def test_installed_command_exit_code(tmp_path) -> None:  # type: ignore[no-untyp
     import subprocess
     import sys
 
-    from butterfly.db import open_session, sqlite_url
+    from butterfly.store.db import open_session, sqlite_url
 
     url = sqlite_url(tmp_path / "gate.db")
     with open_session(url) as s:

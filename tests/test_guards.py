@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from review_support import BASE, make_ticket, start
 
-from butterfly.answers import save_answer
-from butterfly.checklist import load_builtin
-from butterfly.guards import (
+from butterfly.checklist.model import load_builtin
+from butterfly.review.answers import save_answer
+from butterfly.review.guards import (
     LANGUAGES,
     Publication,
     certainty_line,
@@ -20,8 +20,8 @@ from butterfly.guards import (
     text,
     text_keys,
 )
-from butterfly.models import Ticket
-from butterfly.scoring import AnswerValue
+from butterfly.review.scoring import AnswerValue
+from butterfly.store.models import Ticket
 
 BLAMING = [
     # English
@@ -191,7 +191,7 @@ def test_certainty_shows_measured_durations() -> None:
 
 
 def test_reworded_blame_keeps_the_finding_marked_reworded(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reviews import refresh_findings
+    from butterfly.review.lifecycle import refresh_findings
 
     ticket = make_ticket(session)
     review = start(session, ticket)
@@ -206,7 +206,7 @@ def test_reworded_blame_keeps_the_finding_marked_reworded(session) -> None:  # t
 
 
 def test_consent_finding_disappears_once_consent_is_recorded(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reviews import refresh_findings
+    from butterfly.review.lifecycle import refresh_findings
 
     ticket = make_ticket(session)
     review = start(session, ticket)

@@ -45,11 +45,11 @@ def test_alias_bomb_is_refused_in_every_yaml_butterfly_reads(reader: str, tmp_pa
     started = time.perf_counter()
     with pytest.raises(FileProblemsError) as caught:
         if reader == "answers":
-            from butterfly.reviews import read_answers_file
+            from butterfly.review.answers_file import read_answers_file
 
             read_answers_file(path)
         elif reader in ("checklist", "lens"):
-            from butterfly.checklist import load_checklist_file
+            from butterfly.checklist.model import load_checklist_file
 
             load_checklist_file(path)
         elif reader == "mapping":
@@ -57,7 +57,7 @@ def test_alias_bomb_is_refused_in_every_yaml_butterfly_reads(reader: str, tmp_pa
 
             load_file(path)
         else:
-            from butterfly.experience import parse_experience_levels
+            from butterfly.review.experience import parse_experience_levels
 
             parse_experience_levels(path.read_text(encoding="utf-8"), filename=str(path))
     assert time.perf_counter() - started < 5

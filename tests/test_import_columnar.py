@@ -23,9 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from butterfly.db import dispose_engines, open_session, sqlite_url
 from butterfly.importers import columnar, import_files, service
 from butterfly.importers.service import ImportSummary
+from butterfly.store.db import dispose_engines, open_session, sqlite_url
 
 HEADER = ["id", "customer", "subject", "description", "category", "tags", "status", "created", "closed", "note"]
 

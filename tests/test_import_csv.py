@@ -19,8 +19,8 @@ EXAMPLE = ROOT / "examples" / "tickets.csv"
 def _tickets(db_url: str) -> dict[str, object]:
     from sqlmodel import select
 
-    from butterfly.db import open_session
-    from butterfly.models import Ticket
+    from butterfly.store.db import open_session
+    from butterfly.store.models import Ticket
 
     with open_session(db_url) as session:
         return {t.external_id: t for t in session.exec(select(Ticket)).all()}
@@ -29,8 +29,8 @@ def _tickets(db_url: str) -> dict[str, object]:
 def _runs(db_url: str) -> list[object]:
     from sqlmodel import select
 
-    from butterfly.db import open_session
-    from butterfly.models import ImportRun
+    from butterfly.store.db import open_session
+    from butterfly.store.models import ImportRun
 
     with open_session(db_url) as session:
         return list(session.exec(select(ImportRun).order_by(ImportRun.id)).all())  # type: ignore[arg-type]

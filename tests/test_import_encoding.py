@@ -23,8 +23,8 @@ TRADITIONAL = (
 def _tickets(db_url: str) -> dict[str, object]:
     from sqlmodel import select
 
-    from butterfly.db import open_session
-    from butterfly.models import Ticket
+    from butterfly.store.db import open_session
+    from butterfly.store.models import Ticket
 
     with open_session(db_url) as session:
         return {t.external_id: t for t in session.exec(select(Ticket)).all()}
@@ -110,9 +110,9 @@ def test_bad_bytes_after_the_detection_sample_stop_with_the_line(cli, sqlite_url
 def test_an_import_stopped_by_an_error_is_logged_as_interrupted(cli, sqlite_url_fixture: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from sqlmodel import select
 
-    from butterfly.db import open_session
     from butterfly.importers.sources import BATCH_LINES
-    from butterfly.models import ImportRun
+    from butterfly.store.db import open_session
+    from butterfly.store.models import ImportRun
 
     path = tmp_path / "late.csv"
     lines = "".join(f"T{i:06d},华星物流,closed\n" for i in range(BATCH_LINES * 2))

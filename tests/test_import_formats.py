@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def _tickets(db_url: str, source: str) -> dict[str, object]:
     from sqlmodel import select
 
-    from butterfly.db import open_session
-    from butterfly.models import Ticket
+    from butterfly.store.db import open_session
+    from butterfly.store.models import Ticket
 
     with open_session(db_url) as session:
         return {t.external_id: t for t in session.exec(select(Ticket).where(Ticket.source == source)).all()}

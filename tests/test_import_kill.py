@@ -105,8 +105,8 @@ def test_a_first_large_load_is_one_transaction_that_keeps_the_indexes(
     """A big first import into an empty table defers its indexes; stopped half-way, nothing changed at all.
 
     This is the record-by-record first load (the columnar one is tested in test_import_columnar.py)."""
-    from butterfly.db import open_session
     from butterfly.importers import bulk, columnar, import_files, service
+    from butterfly.store.db import open_session
 
     export = tmp_path / "first.csv"
     _write_export(export)

@@ -80,8 +80,8 @@ def test_tags_written_by_export_read_back_the_same() -> None:
 def test_export_import_export_is_stable(
     tmp_path: Path, sqlite_url_fixture: str, tickets: list[tuple[str, dict[str, object]]]
 ) -> None:
-    from butterfly.db import open_session
     from butterfly.importers import export_tickets_csv, import_files
+    from butterfly.store.db import open_session
 
     source = f"h{next(counter)}"
     original = tmp_path / f"{source}.csv"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from butterfly.checklist import LANGUAGES, builtin_checklist_ids, load_builtin
+from butterfly.checklist.model import LANGUAGES, builtin_checklist_ids, load_builtin
 from tests.review_support import make_ticket
 
 LENSES = ("human-needs", "surprise")
@@ -54,7 +54,7 @@ def test_human_needs_lens_covers_the_ten_needs_of_seed_003() -> None:
 
 
 def test_surprise_lens_offers_the_five_experience_levels() -> None:
-    from butterfly.experience import LEVEL_IDS
+    from butterfly.review.experience import LEVEL_IDS
 
     for lang in LANGUAGES:
         q = load_builtin("surprise", lang).question("surprise.foundation.level")
@@ -97,7 +97,7 @@ surprise.consistent.designed: yes
 
 
 def _review_with_two_lenses(cli, db_url: str, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as session:
         make_ticket(session, "T-1", group_name="Billing", channel="email")
@@ -167,7 +167,7 @@ def test_two_lenses_round_trip_through_answers_reports_and_exports(cli, db_url: 
 
 
 def test_lens_answers_without_the_lens_are_refused_naming_the_line(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as session:
         make_ticket(session, "T-1")
@@ -183,7 +183,7 @@ def test_lens_answers_without_the_lens_are_refused_naming_the_line(cli, db_url: 
 
 
 def test_bad_lens_answer_and_bad_experience_level_name_line_and_field(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as session:
         make_ticket(session, "T-1")
@@ -221,7 +221,7 @@ cells:
 
 
 def test_a_team_lens_file_with_its_own_scale(cli, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as session:
         make_ticket(session, "T-1")
@@ -252,9 +252,9 @@ def _walk(cli, db_url: str, lines: list[str], *extra: str):  # type: ignore[no-u
 def _stored_review(db_url: str):  # type: ignore[no-untyped-def]
     from sqlmodel import select
 
-    from butterfly.answers import answers_for
-    from butterfly.db import open_session
-    from butterfly.models import Review
+    from butterfly.review.answers import answers_for
+    from butterfly.store.db import open_session
+    from butterfly.store.models import Review
 
     with open_session(db_url) as session:
         review = session.exec(select(Review)).one()
@@ -263,7 +263,7 @@ def _stored_review(db_url: str):  # type: ignore[no-untyped-def]
 
 
 def test_walk_with_two_lenses_offers_the_surprise_level_as_the_experience_level(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as session:
         make_ticket(session, "T-1")
@@ -287,7 +287,7 @@ def test_walk_with_two_lenses_offers_the_surprise_level_as_the_experience_level(
 
 
 def test_walk_with_a_team_lens_uses_its_scale_and_sets_the_level(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as session:
         make_ticket(session, "T-1")

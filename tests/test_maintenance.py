@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from faultkit import counts, run, seed
 
-from butterfly.db import sqlite_path, sqlite_url
+from butterfly.store.db import sqlite_path, sqlite_url
 
 
 def _mode(path: Path) -> int:
@@ -123,7 +123,7 @@ def _orphan_rows(db_url: str) -> None:
     """Delete parents behind the foreign keys' back (SQLite: foreign_keys off; PostgreSQL: replica role)."""
     import sqlalchemy as sa
 
-    from butterfly.db import get_engine
+    from butterfly.store.db import get_engine
 
     with get_engine(db_url).connect() as conn:
         off = "PRAGMA foreign_keys = OFF" if conn.dialect.name == "sqlite" else "SET session_replication_role = replica"
@@ -145,7 +145,7 @@ def _orphan_rows(db_url: str) -> None:
 def test_check_finds_orphan_rows_on_each_backend(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
     seed(db_url)
     _orphan_rows(db_url)
-    from butterfly.db import dispose_engines
+    from butterfly.store.db import dispose_engines
 
     dispose_engines()
     result = cli("db", "check", "--db", db_url, "--json")
@@ -170,7 +170,7 @@ def test_check_reports_a_damaged_sqlite_file(cli, tmp_path: Path) -> None:  # ty
     seed(url, tickets=300)
     path = sqlite_path(url)
     assert path is not None
-    from butterfly.db import dispose_engines
+    from butterfly.store.db import dispose_engines
 
     dispose_engines()
     data = bytearray(path.read_bytes())
@@ -188,7 +188,7 @@ def test_check_reports_a_damaged_sqlite_file(cli, tmp_path: Path) -> None:  # ty
 def test_check_reports_the_migration_state_without_migrating(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
     import sqlalchemy as sa
 
-    from butterfly.db import dispose_engines, get_engine, head_revision
+    from butterfly.store.db import dispose_engines, get_engine, head_revision
 
     with get_engine(db_url).begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0999'"))
@@ -217,8 +217,8 @@ def test_check_reports_the_migration_state_without_migrating(cli, db_url: str) -
 
 
 def test_check_warns_about_import_runs_left_running(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.db import open_session
-    from butterfly.models import ImportRun
+    from butterfly.store.db import open_session
+    from butterfly.store.models import ImportRun
 
     with open_session(db_url) as session:
         session.add(ImportRun(source="zendesk", format="csv", path="/tmp/t.csv", status="running"))
@@ -237,7 +237,7 @@ def test_check_does_not_create_a_missing_database(cli, tmp_path: Path) -> None: 
 
 def test_backup_runs_while_reviews_are_being_written(tmp_path: Path) -> None:
     """A writer thread commits rows during the backup: the copy is consistent and the writer is not blocked."""
-    from butterfly.maintenance import backup_database
+    from butterfly.store.maintenance import backup_database
 
     url = sqlite_url(tmp_path / "team.db")
     seed(url, tickets=50)
@@ -307,7 +307,7 @@ def test_check_finds_a_missing_index(cli, db_url: str) -> None:  # type: ignore[
     """E.g. a crash during a first load that drops and rebuilds indexes: db check must notice if one is gone."""
     import sqlalchemy as sa
 
-    from butterfly.db import dispose_engines, get_engine
+    from butterfly.store.db import dispose_engines, get_engine
 
     seed(db_url)
     with get_engine(db_url).begin() as conn:

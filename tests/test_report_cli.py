@@ -19,7 +19,7 @@ XSS = "<script>alert(1)</script>"
 
 @pytest.fixture
 def db(db_url: str) -> str:
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     with open_session(db_url) as session:
         make_dataset(session)
@@ -145,7 +145,7 @@ def test_broken_team_template_names_file_and_line(cli, db: str, tmp_path: Path) 
 
 
 def _add_tickets(session: Any, customer: str, days_ago: list[int], end: datetime) -> None:
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
 
     for n, days in enumerate(days_ago):
         at = end - timedelta(days=days)

@@ -25,7 +25,7 @@ def _at(day: str, hour: int = 10) -> datetime:
 
 def make_dataset(session: Any) -> dict[str, int]:
     """Tickets at several customers (Chinese and English), three reviews, findings and action items."""
-    from butterfly.models import ActionItem, Answer, Finding, Review, Ticket
+    from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
 
     def ticket(
         ext: str,
@@ -272,7 +272,7 @@ def _ticket_report(session: Any, ref: str, lang: str = "en", fmt: str = "md") ->
 def _weekly_report(session: Any, lang: str = "en", fmt: str = "md") -> str:
     from butterfly.reports.labels import labels
     from butterfly.reports.rendering import render_report
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
 
     data = build_weekly_report(session=session, week=WEEK, lang=lang, now=NOW)
     # Markdown through the golden override (sections owned by other modules left out); HTML/JSON as shipped
@@ -296,7 +296,7 @@ def test_weekly_report_markdown_matches_golden(session) -> None:  # type: ignore
 
 
 def test_weekly_report_content(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
 
     make_dataset(session)
     report = build_weekly_report(session=session, week=WEEK, now=NOW)
@@ -328,7 +328,7 @@ def test_weekly_report_content(session) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_story_planned_for_publicity_without_consent_is_never_listed(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
 
     make_dataset(session)
     report = build_weekly_report(session=session, week=WEEK, now=NOW)

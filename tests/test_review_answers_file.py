@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from review_support import ROOT, load_example_tickets, make_ticket
 
-from butterfly.answers import answers_for
+from butterfly.review.answers import answers_for
 
 
 def _counts(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    from butterfly.db import table_counts
+    from butterfly.store.db import table_counts
 
     return {k: v for k, v in table_counts(session).items() if k in ("review", "answer", "answer_change", "action_item")}
 
@@ -87,7 +87,7 @@ def test_json_answers_file_with_na_and_notes(cli, session, db_url, tmp_path: Pat
     result = cli("review", "T-2", "--answers", str(path), "--db", db_url)
     assert result.exit_code == 0, result.output
     assert "Wording that blames a person" in result.stdout
-    from butterfly.reviews import get_review
+    from butterfly.review.lifecycle import get_review
 
     review = get_review(session=session, ticket_id=1, reviewer="tester")
     answers = answers_for(session=session, review_id=review.id)
@@ -125,7 +125,7 @@ def test_answers_for_a_complete_review_need_a_reopen(cli, session, db_url, tmp_p
 
 
 def test_lens_questions_need_the_lens(cli, session, db_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.checklist import load_builtin
+    from butterfly.checklist.model import load_builtin
 
     make_ticket(session, "T-5")
     lens_q = load_builtin("human-needs", "en").questions[1]

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from review_support import BASE, make_ticket
 
-from butterfly import similar
-from butterfly.similar import customer_history, ngrams, normalize_subject, similar_tickets, subject_similarity
+from butterfly.review import similar
+from butterfly.review.similar import customer_history, ngrams, normalize_subject, similar_tickets, subject_similarity
 
 
 def test_subject_similarity_works_for_chinese_and_english() -> None:

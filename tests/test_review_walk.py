@@ -8,7 +8,7 @@ from pathlib import Path
 
 from review_support import make_ticket
 
-from butterfly.answers import answers_for
+from butterfly.review.answers import answers_for
 
 FULL_WALK = [
     "?",  # customer.short.fast_accurate: help first
@@ -104,7 +104,8 @@ def test_full_walk_saves_everything_with_guards_actions_and_summary(cli, session
     assert "(reworded)" in out
     assert "Add a template check to the release list — li, 2026-12-01, open" in out
 
-    from butterfly.reviews import get_review, review_detail
+    from butterfly.review.lifecycle import get_review
+    from butterfly.review.queries import review_detail
 
     review = get_review(session=session, ticket_id=ticket.id, reviewer="tester")
     detail = review_detail(session=session, review=review)
@@ -141,7 +142,7 @@ def test_stop_and_resume_where_the_reviewer_left(cli, session, db_url) -> None: 
     assert "Resuming your review: 3/32 answered" in second.stdout
     assert "Continuing at customer.short.need_escalation" in second.stdout
     assert "Stopped. 4/32 answered" in second.stdout
-    from butterfly.reviews import get_review
+    from butterfly.review.lifecycle import get_review
 
     review = get_review(session=session, ticket_id=ticket.id, reviewer="tester")
     assert set(answers_for(session=session, review_id=review.id)) == {
@@ -160,7 +161,7 @@ def test_jump_to_a_cell_and_invalid_answers_are_asked_again(cli, session, db_url
     out = result.stdout
     assert "5) Company, mid term: process and training" in out
     assert "'sometimes' is not one of the choices" in out
-    from butterfly.reviews import list_reviews
+    from butterfly.review.queries import list_reviews
 
     [row] = list_reviews(session=session)
     assert row.answered == 1
@@ -230,7 +231,8 @@ def test_complete_review_is_only_reopened_on_request(cli, session, db_url) -> No
     make_ticket(session, "T-1")
     path_lines = ["2", "j", "6", "q"]
     assert _walk(cli, db_url, "T-1", path_lines).exit_code == 0
-    from butterfly.reviews import complete_review, list_reviews
+    from butterfly.review.lifecycle import complete_review
+    from butterfly.review.queries import list_reviews
 
     [row] = list_reviews(session=session)
     complete_review(session=session, review=row.review)
@@ -250,7 +252,7 @@ def test_lens_questions_follow_the_six_cells(cli, session, db_url) -> None:  # t
     assert "human-needs.relevant.goal" in result.stdout
     rows = json.loads(cli("reviews", "list", "--json", "--db", db_url).stdout)
     assert rows[0]["lenses"] == ["human-needs"]
-    from butterfly.checklist import load_builtin
+    from butterfly.checklist.model import load_builtin
 
     assert rows[0]["questions"] == 32 + len(load_builtin("human-needs", "en").questions)
 
@@ -262,7 +264,7 @@ def test_walk_in_chinese_shows_the_chinese_checklist_and_guard_texts(cli, sessio
     assert "公司端" in result.stdout or "公司" in result.stdout
     assert "这个回答似乎把原因归到了某个具体的人身上" in result.stdout
     assert "[r] 重新表述" in result.stdout
-    from butterfly.reviews import list_reviews
+    from butterfly.review.queries import list_reviews
 
     [row] = list_reviews(session=session)
     assert row.findings == 1

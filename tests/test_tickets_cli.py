@@ -84,7 +84,7 @@ def test_show_unknown_ticket_suggests_close_matches(cli, imported: str) -> None:
 
 
 def test_timeline_durations_in_the_library() -> None:
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
     from butterfly.tickets import timeline
 
     start = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from butterfly.db import dispose_engines, head_revision, sqlite_url
+from butterfly.store.db import dispose_engines, head_revision, sqlite_url
 
 DATA = Path(__file__).resolve().parent / "data"
 OLD_DB = DATA / "butterfly-0001.db"
@@ -66,7 +66,7 @@ def _snapshot_sqlite(path: Path) -> dict[str, list[dict[str, Any]]]:
 def _snapshot_pg(url: str) -> dict[str, list[dict[str, Any]]]:
     import sqlalchemy as sa
 
-    from butterfly.db import get_engine
+    from butterfly.store.db import get_engine
 
     snap = {}
     with get_engine(url).connect() as conn:

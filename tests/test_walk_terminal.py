@@ -72,8 +72,8 @@ def _answer(child: pexpect.spawn, waiting_for: str, typed: str) -> None:
 def _db_state(db_url: str, ticket_id: int):  # type: ignore[no-untyped-def]
     from sqlmodel import func, select
 
-    from butterfly.db import open_session
-    from butterfly.models import Answer, AnswerChange, Review
+    from butterfly.store.db import open_session
+    from butterfly.store.models import Answer, AnswerChange, Review
 
     with open_session(db_url) as s:
         review = s.exec(select(Review).where(Review.ticket_id == ticket_id)).one()

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from butterfly.sanitise import terminal_safe
+
 if TYPE_CHECKING:
     from rich.console import Console
     from sqlmodel import Session
@@ -77,7 +79,7 @@ def print_json(data: Any) -> None:
 
 def resolve_db(ctx: typer.Context | None, db: str | None) -> str:
     """The database URL for this command: its ``--db``, the global ``--db``, settings, default."""
-    from butterfly.db import resolve_url
+    from butterfly.store.db import resolve_url
 
     if db is None and ctx is not None:
         root = ctx.find_root()
@@ -90,7 +92,7 @@ def resolve_db(ctx: typer.Context | None, db: str | None) -> str:
 def session_for(ctx: typer.Context | None, db: str | None, *, create: bool = False) -> "Iterator[Session]":
     """One session for one command. Only a command that saves (``create=True``) may create a new SQLite file,
     and it says so on stderr; the others stop with an error naming the missing path."""
-    from butterfly.db import open_session
+    from butterfly.store.db import open_session
 
     url = resolve_db(ctx, db)
     announce_new = new_database(url, create=create)
@@ -101,7 +103,7 @@ def session_for(ctx: typer.Context | None, db: str | None, *, create: bool = Fal
 
 def new_database(url: str, *, create: bool) -> "Callable[[], None]":
     """Refuse a missing SQLite file unless ``create``; returns what to call once it is made (prints the path)."""
-    from butterfly.db import is_new_database, require_existing_database, sqlite_path
+    from butterfly.store.db import is_new_database, require_existing_database, sqlite_path
 
     if not create:
         require_existing_database(url)
@@ -124,12 +126,12 @@ def language(lang: str | None) -> str:
 def render_error(exc: Exception) -> None:
     console = err()
     message = getattr(exc, "message", str(exc))
-    # safe(): messages quote user files and ticket text, whose escape sequences must not reach the terminal;
+    # terminal_safe(): messages quote user files and ticket text, whose escape sequences must not reach the terminal;
     # soft_wrap: never break a message at the console width (paths, URLs and commands stay copyable and greppable)
-    console.print(f"[bold red]Error:[/] {safe(message)}", soft_wrap=True)
+    console.print(f"[bold red]Error:[/] {terminal_safe(message)}", soft_wrap=True)
     hint = getattr(exc, "hint", None)
     if hint:
-        console.print(f"[dim]Hint:[/] {safe(hint)}", soft_wrap=True)
+        console.print(f"[dim]Hint:[/] {terminal_safe(hint)}", soft_wrap=True)
 
 
 class ButterflyGroup(TyperGroup):
@@ -148,16 +150,3 @@ class ButterflyGroup(TyperGroup):
             raise typer.Exit(130) from None
         except BrokenPipeError:
             raise typer.Exit(1) from None
-
-
-def safe(text: object) -> str:
-    """Untrusted text made inert for the terminal: control/escape sequences removed, Rich markup escaped."""
-    import re
-
-    from rich.markup import escape
-
-    if text is None:
-        return ""
-    # C0/C1 controls (ESC, BEL: terminal escape sequences) and bidi overrides (text that reads backwards)
-    cleaned = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", "", str(text))
-    return escape(cleaned)

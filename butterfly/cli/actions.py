@@ -4,7 +4,8 @@ from typing import Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, safe, session_for
+from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, session_for
+from butterfly.sanitise import terminal_safe
 
 actions_app = typer.Typer(help="Action items from reviews: list, add, mark done.", no_args_is_help=True)
 
@@ -28,7 +29,7 @@ def list_(
 
     Example: butterfly actions list --overdue
     """
-    from butterfly.actions import list_actions
+    from butterfly.review.actions import list_actions
 
     with session_for(ctx, db) as session:
         rows = list_actions(session=session, overdue=overdue, status=status, owner=owner)
@@ -49,11 +50,11 @@ def list_(
         table.add_row(
             str(i.id),
             i.kind,
-            safe(i.text),
-            safe(i.owner or "-"),
+            terminal_safe(i.text),
+            terminal_safe(i.owner or "-"),
             f"[red]{due} overdue[/]" if r.overdue else due,
             i.status,
-            safe(r.ticket_ref or "-"),
+            terminal_safe(r.ticket_ref or "-"),
         )
     out().print(table)
 
@@ -69,11 +70,11 @@ def done(
 
     Example: butterfly actions done 12
     """
-    from butterfly.actions import mark_done
+    from butterfly.review.actions import mark_done
 
     with session_for(ctx, db) as session:
         item = mark_done(session=session, action_id=action_id, by=_me(by))
-    err().print(f"action item #{item.id} done ({safe(item.text)})")
+    err().print(f"action item #{item.id} done ({terminal_safe(item.text)})")
 
 
 @actions_app.command("add")
@@ -93,8 +94,8 @@ def add(
 
     Example: butterfly actions add T-1042 --kind outreach --text "Offer the patch to ACME" --due 2025-07-01
     """
-    from butterfly.actions import create_action
-    from butterfly.reviews import get_review
+    from butterfly.review.actions import create_action
+    from butterfly.review.lifecycle import get_review
     from butterfly.tickets import get_ticket
 
     with session_for(ctx, db) as session:

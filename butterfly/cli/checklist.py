@@ -5,11 +5,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, LangOption, language, out, safe
+from butterfly.cli._common import DbOption, JsonOption, LangOption, language, out
+from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
-    from butterfly.checklist import Checklist
-    from butterfly.checklist_diff import ChecklistDiff
+    from butterfly.checklist.diff import ChecklistDiff
+    from butterfly.checklist.model import Checklist
 
 checklist_app = typer.Typer(help="Show, export, validate and compare checklists.", no_args_is_help=True)
 
@@ -23,7 +24,7 @@ ChecklistOption = Annotated[
 
 def load_for_cli(checklist: str | None, lang: str | None) -> "Checklist":
     """The checklist named on the command line or in settings, in the chosen language."""
-    from butterfly.checklist import resolve_checklist
+    from butterfly.checklist.model import resolve_checklist
     from butterfly.settings import get_settings
 
     return resolve_checklist(checklist or get_settings().checklist, language(lang))
@@ -33,18 +34,23 @@ def render_tree(cl: "Checklist", *, show_help: bool) -> None:
     from rich.tree import Tree
 
     kinds = {"text": "text", "rating": "rating", "yes_no": "yes/no", "datetime": "date-time", "choice": "choice"}
-    root = Tree(f"[bold]{safe(cl.title)}[/]  [dim]{cl.id} v{cl.version} · {cl.language}[/]")
-    scale = " · ".join(f"{p.value} = {safe(p.label)}" for p in cl.scale.points) + f" · {safe(cl.scale.na_label)}"
+    root = Tree(f"[bold]{terminal_safe(cl.title)}[/]  [dim]{cl.id} v{cl.version} · {cl.language}[/]")
+    scale = (
+        " · ".join(f"{p.value} = {terminal_safe(p.label)}" for p in cl.scale.points)
+        + f" · {terminal_safe(cl.scale.na_label)}"
+    )
     root.add(f"[dim]scale: {scale}[/]")
     for cell in cl.cells:
-        node = root.add(f"[bold cyan]{safe(cell.title)}[/]  [dim]{cell.id}[/]\n[italic]{safe(cell.purpose)}[/]")
+        node = root.add(
+            f"[bold cyan]{terminal_safe(cell.title)}[/]  [dim]{cell.id}[/]\n[italic]{terminal_safe(cell.purpose)}[/]"
+        )
         for q in cell.questions:
             extra = kinds[q.kind.value]
             if q.choices:
-                extra += ": " + " / ".join(safe(c.label) for c in q.choices)
-            leaf = node.add(f"{safe(q.text)}  [dim]({extra}) {q.id}[/]")
+                extra += ": " + " / ".join(terminal_safe(c.label) for c in q.choices)
+            leaf = node.add(f"{terminal_safe(q.text)}  [dim]({extra}) {q.id}[/]")
             if show_help and q.help:
-                leaf.add(f"[dim]{safe(q.help)}[/]")
+                leaf.add(f"[dim]{terminal_safe(q.help)}[/]")
     out().print(root)
 
 
@@ -59,7 +65,7 @@ def show(
 
     Example: butterfly checklist show --lang zh-CN
     """
-    from butterfly.checklist import resolve_checklist
+    from butterfly.checklist.model import resolve_checklist
 
     cl = load_for_cli(checklist, lang)
     render_tree(cl, show_help=show_help)
@@ -70,7 +76,7 @@ def show(
 @checklist_app.command("path")
 def path(lang: LangOption = None) -> None:
     """Print the file path of the shipped checklist (to copy it as a starting point for a team checklist)."""
-    from butterfly.checklist import DEFAULT_CHECKLIST_ID, builtin_checklist_path
+    from butterfly.checklist.model import DEFAULT_CHECKLIST_ID, builtin_checklist_path
 
     typer.echo(str(Path(builtin_checklist_path(DEFAULT_CHECKLIST_ID, language(lang)))))
 
@@ -104,10 +110,9 @@ def export(
     """
     import sys
 
-    from butterfly.checklist_diff import resolve_spec
-    from butterfly.checklist_export import export_checklist
-    from butterfly.exports import open_output
-    from butterfly.files import check_output
+    from butterfly.checklist.diff import resolve_spec
+    from butterfly.checklist.export import export_checklist
+    from butterfly.files import check_output, open_output
     from butterfly.settings import get_settings
 
     check_output(output)
@@ -122,7 +127,7 @@ def export(
     if output not in (None, "-"):
         from butterfly.cli._common import err
 
-        err().print(f"wrote {safe(output)}")
+        err().print(f"wrote {terminal_safe(output)}")
 
 
 @checklist_app.command("validate")
@@ -134,7 +139,7 @@ def validate(
 
     Example: butterfly checklist validate checklists/*.yaml
     """
-    from butterfly.checklist_export import validate_checklist_file
+    from butterfly.checklist.export import validate_checklist_file
     from butterfly.cli._common import err, print_json
 
     results = [validate_checklist_file(p) for p in paths]
@@ -150,16 +155,16 @@ def validate(
             if r.ok and r.checklist is not None:
                 cl = r.checklist
                 console.print(
-                    f"ok       {safe(r.file)}: {safe(cl.id)} v{safe(cl.version)} ({cl.language}, {cl.kind}), "
+                    f"ok       {terminal_safe(r.file)}: {terminal_safe(cl.id)} v{terminal_safe(cl.version)} ({cl.language}, {cl.kind}), "
                     f"{len(cl.questions)} questions"
                 )
             else:
                 n = len(r.problems)
-                console.print(f"invalid  {safe(r.file)}: {n} problem{'s' if n != 1 else ''}")
+                console.print(f"invalid  {terminal_safe(r.file)}: {n} problem{'s' if n != 1 else ''}")
             for p in r.problems:
-                console.print(f"  {safe(p)}")
+                console.print(f"  {terminal_safe(p)}")
             for w in r.warnings:
-                console.print(f"  warning: {safe(w)}")
+                console.print(f"  warning: {terminal_safe(w)}")
     if invalid:
         err().print(f"{len(invalid)} of {len(results)} file{'s' if len(results) != 1 else ''} invalid")
         raise typer.Exit(2)
@@ -184,7 +189,7 @@ def diff(
 
     Example: butterfly checklist diff butterfly team-v2.yaml --db team.db
     """
-    from butterfly.checklist_diff import diff_checklists, resolve_spec
+    from butterfly.checklist.diff import diff_checklists, resolve_spec
 
     lng = language(lang)
     old_cl = resolve_spec(old, lng)
@@ -211,7 +216,7 @@ def diff(
 def _render_diff(result: "ChecklistDiff") -> None:
     console = out()
     console.soft_wrap = True  # one line per item: greppable, never wrapped
-    console.print(f"{safe(result.old)} -> {safe(result.new)}")
+    console.print(f"{terminal_safe(result.old)} -> {terminal_safe(result.new)}")
     if result.identical:
         console.print("no question added, removed or changed")
         return
@@ -247,7 +252,7 @@ def _render_diff(result: "ChecklistDiff") -> None:
             line += f" ({c.answers_with_removed_choices} use a removed choice)"
         if c.affects_answers:
             line += " - old answers may not fit"
-        console.print(safe(line))
+        console.print(terminal_safe(line))
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,8 @@
 
 import typer
 
-from butterfly.cli._common import JsonOption, out, print_json, safe
+from butterfly.cli._common import JsonOption, out, print_json
+from butterfly.sanitise import terminal_safe
 
 config_app = typer.Typer(help="Show settings.", no_args_is_help=True)
 
@@ -14,8 +15,8 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     Example: BUTTERFLY_REVIEWER=li butterfly config show
     """
     from butterfly.cli._common import resolve_db
-    from butterfly.db import redact_url
     from butterfly.settings import Settings, default_config_file, get_settings
+    from butterfly.urls import redact_url
 
     settings = get_settings()
     values = {name: getattr(settings, name) for name in Settings.model_fields}
@@ -38,10 +39,10 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     table.add_column("value")
     table.add_column("environment variable", style="dim")
     for name, value in values.items():
-        table.add_row(name, safe(value if value is not None else "-"), f"BUTTERFLY_{name.upper()}")
+        table.add_row(name, terminal_safe(value if value is not None else "-"), f"BUTTERFLY_{name.upper()}")
     console = out()
     console.print(table)
-    console.print(f"config file: {safe(config_file)} ({'found' if config_file.exists() else 'not present'})")
+    console.print(f"config file: {terminal_safe(config_file)} ({'found' if config_file.exists() else 'not present'})")
 
 
 def register(app: typer.Typer) -> None:

@@ -69,8 +69,8 @@ def consistency_command(
     import sys
 
     from butterfly.cli._common import session_for
-    from butterfly.consistency import consistency, render_consistency, until_end
     from butterfly.files import check_output
+    from butterfly.reports.consistency import consistency, render_consistency, until_end
     from butterfly.settings import get_settings
 
     check_output(output)

@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, resolve_db, safe
+from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, resolve_db
+from butterfly.sanitise import terminal_safe
 
 db_app = typer.Typer(
     help="Database: upgrade the schema, show information, back up, check integrity.", no_args_is_help=True
@@ -20,8 +21,9 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from butterfly import db as database
     from butterfly.cli._common import new_database
+    from butterfly.store import db as database
+    from butterfly.urls import redact_url
 
     url = resolve_db(ctx, db)
     announce_new = new_database(url, create=True)
@@ -32,9 +34,9 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     except SQLAlchemyError as exc:
         raise database.database_error(exc, engine) from None
     if before == after:
-        err().print(f"{safe(database.redact_url(url))}: already at revision {after}")
+        err().print(f"{terminal_safe(redact_url(url))}: already at revision {after}")
     else:
-        err().print(f"{safe(database.redact_url(url))}: upgraded {before or 'empty'} -> {after}")
+        err().print(f"{terminal_safe(redact_url(url))}: upgraded {before or 'empty'} -> {after}")
 
 
 @db_app.command("info")
@@ -43,7 +45,8 @@ def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
 
     Example: butterfly db info
     """
-    from butterfly import db as database
+    from butterfly.store import db as database
+    from butterfly.urls import redact_url
 
     url = resolve_db(ctx, db)
     database.require_existing_database(url)
@@ -51,7 +54,7 @@ def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
         counts = database.table_counts(session)
         revision = database.current_revision(database.get_engine(url))
     data = {
-        "url": database.redact_url(url),
+        "url": redact_url(url),
         "backend": url.split(":", 1)[0].split("+", 1)[0],
         "revision": revision,
         "head": database.head_revision(),
@@ -63,7 +66,7 @@ def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
     from rich.table import Table
 
     console = out()
-    console.print(f"database: {safe(data['url'])}")
+    console.print(f"database: {terminal_safe(data['url'])}")
     console.print(f"backend:  {data['backend']}")
     console.print(f"revision: {revision} (newest: {data['head']})")
     table = Table("table", "rows")
@@ -88,7 +91,7 @@ def backup(
 
     Example: butterfly db backup ~/backups/butterfly-before-upgrade.db
     """
-    from butterfly import maintenance
+    from butterfly.store import maintenance
 
     url = resolve_db(ctx, db)
     result = maintenance.backup_database(url=url, dest=path, overwrite=force)
@@ -105,7 +108,7 @@ def backup(
         return
     rows = sum(result.tables.values())
     err().print(
-        f"backed up {safe(result.source)} to {safe(result.path)} "
+        f"backed up {terminal_safe(result.source)} to {terminal_safe(result.path)} "
         f"({result.size:,} bytes, {rows:,} rows, revision {result.revision or 'none'})"
     )
 
@@ -121,8 +124,8 @@ def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) 
 
     Example: butterfly db check --json
     """
-    from butterfly import db as database
-    from butterfly import maintenance
+    from butterfly.store import db as database
+    from butterfly.store import maintenance
 
     url = resolve_db(ctx, db)
     database.require_existing_database(url)
@@ -134,10 +137,10 @@ def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) 
         from rich.table import Table
 
         console = out()
-        console.print(f"database: {safe(report.url)}")
+        console.print(f"database: {terminal_safe(report.url)}")
         table = Table("check", "result", "detail")
         for item in report.items:
-            table.add_row(safe(item.name), item.level, safe(item.detail))
+            table.add_row(terminal_safe(item.name), item.level, terminal_safe(item.detail))
         console.print(table)
         n = len(report.problems)
         if report.ok:

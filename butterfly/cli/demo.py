@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from butterfly.cli._common import LangOption, err, interactive, safe
+from butterfly.cli._common import LangOption, err, interactive
+from butterfly.sanitise import terminal_safe
 
 
 def demo(
@@ -24,9 +25,10 @@ def demo(
     Example: butterfly demo --lang zh-CN
     """
     from butterfly.cli.review import review
-    from butterfly.db import dispose_engines, open_session, redact_url, sqlite_path, sqlite_url
     from butterfly.demo import set_up_demo
     from butterfly.settings import get_settings
+    from butterfly.store.db import dispose_engines, open_session, sqlite_path, sqlite_url
+    from butterfly.urls import redact_url
 
     settings = get_settings()
     root = ctx.find_root().obj or {}
@@ -45,7 +47,7 @@ def demo(
     console = err()
     s = setup.summary
     console.print(
-        f"demo database: {safe(redact_url(url))}\n"
+        f"demo database: {terminal_safe(redact_url(url))}\n"
         f"sample tickets: {s.total('rows_read')} read, {s.total('created')} new, {s.total('updated')} updated, "
         f"{s.total('unchanged')} unchanged",
         soft_wrap=True,
@@ -53,8 +55,8 @@ def demo(
     db_arg = f"--db {path}" if path is not None else "--db URL"
     console.print(
         "next:\n"
-        f"  butterfly {db_arg} review {safe(ref)}          # the butterfly walk on one ticket\n"
-        f"  butterfly {db_arg} report ticket {safe(ref)} --format html -o {safe(ref)}.html\n"
+        f"  butterfly {db_arg} review {terminal_safe(ref)}          # the butterfly walk on one ticket\n"
+        f"  butterfly {db_arg} report ticket {terminal_safe(ref)} --format html -o {terminal_safe(ref)}.html\n"
         f"  butterfly {db_arg} report weekly --week 2026-W47\n"
         f"  butterfly {db_arg} tickets list",
         soft_wrap=True,

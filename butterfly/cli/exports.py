@@ -4,7 +4,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, err, safe, session_for
+from butterfly.cli._common import DbOption, err, session_for
+from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
     from butterfly.gate import Period
@@ -42,7 +43,7 @@ def _period(since: str | None, until: str | None, week: str | None) -> "Period":
 
 def _done(n: int, output: str) -> None:
     where = "stdout" if output == "-" else output
-    err().print(f"exported {n} record{'s' if n != 1 else ''} to {safe(where)}")
+    err().print(f"exported {n} record{'s' if n != 1 else ''} to {terminal_safe(where)}")
 
 
 @export_app.command("reviews")
@@ -69,11 +70,10 @@ def reviews(
         REVIEW_FIELDS,
         check_format,
         iter_review_records,
-        open_output,
         review_question_columns,
         write_records,
     )
-    from butterfly.files import check_output
+    from butterfly.files import check_output, open_output
 
     check_format(fmt, per)
     check_output(output)
@@ -110,8 +110,8 @@ def actions(
     import sys
 
     from butterfly.errors import InvalidInputError
-    from butterfly.exports import ACTION_FIELDS, check_format, iter_action_records, open_output, write_records
-    from butterfly.files import check_output
+    from butterfly.exports import ACTION_FIELDS, check_format, iter_action_records, write_records
+    from butterfly.files import check_output, open_output
 
     check_format(fmt)
     check_output(output)

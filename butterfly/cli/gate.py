@@ -4,7 +4,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, safe, session_for
+from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, session_for
+from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
     from butterfly.gate import GateResult
@@ -54,8 +55,8 @@ def check(
     """
     from datetime import datetime
 
-    from butterfly.checklist import LANGUAGES, builtin_checklist_ids, load_builtin
-    from butterfly.checklist_diff import resolve_spec
+    from butterfly.checklist.diff import resolve_spec
+    from butterfly.checklist.model import LANGUAGES, builtin_checklist_ids, load_builtin
     from butterfly.gate import resolve_period, run_gate, zone
     from butterfly.settings import get_settings
 
@@ -91,10 +92,10 @@ def check(
 def _render(result: "GateResult") -> None:
     console = out()
     console.soft_wrap = True  # one line per item: greppable, never wrapped
-    console.print(f"butterfly check: {safe(result.period.describe())} (today {result.today.isoformat()})")
+    console.print(f"butterfly check: {terminal_safe(result.period.describe())} (today {result.today.isoformat()})")
     for c in result.checks:
         mark = "ok  " if c.ok else "FAIL"
-        console.print(f"{mark}  {c.name:<26} {safe(c.message)}")
+        console.print(f"{mark}  {c.name:<26} {terminal_safe(c.message)}")
 
     def more(shown: int, total: int) -> str:
         return f"  ... and {total - shown} more (--limit 0 lists all)" if total > shown else ""
@@ -103,15 +104,15 @@ def _render(result: "GateResult") -> None:
         console.print(f"\nunreviewed closed tickets ({result.unreviewed_count}):")
         for t in result.unreviewed:
             draft = "  (draft review)" if t["has_draft_review"] else ""
-            console.print(f"  {safe(t['ticket'])}  closed {safe(t['closed_at'] or '-')}{draft}")
+            console.print(f"  {terminal_safe(t['ticket'])}  closed {terminal_safe(t['closed_at'] or '-')}{draft}")
         if extra := more(len(result.unreviewed), result.unreviewed_count):
             console.print(extra)
     if result.drafts_count:
         console.print(f"\nincomplete (draft) reviews ({result.drafts_count}):")
         for d in result.drafts:
             console.print(
-                f"  review {d['review_id']}  {safe(d['ticket'])}  by {safe(d['reviewer'])}  "
-                f"last change {safe(d['updated_at'])}"
+                f"  review {d['review_id']}  {terminal_safe(d['ticket'])}  by {terminal_safe(d['reviewer'])}  "
+                f"last change {terminal_safe(d['updated_at'])}"
             )
         if extra := more(len(result.drafts), result.drafts_count):
             console.print(extra)
@@ -119,8 +120,8 @@ def _render(result: "GateResult") -> None:
         console.print(f"\noverdue action items ({result.overdue_count}):")
         for a in result.overdue:
             console.print(
-                f"  action {a['action_id']}  {safe(a['kind'])}  owner {safe(a['owner'] or '-')}  "
-                f"due {a['due_date']} ({a['days_overdue']} days late)  {safe(a['ticket'] or '')}"
+                f"  action {a['action_id']}  {terminal_safe(a['kind'])}  owner {terminal_safe(a['owner'] or '-')}  "
+                f"due {a['due_date']} ({a['days_overdue']} days late)  {terminal_safe(a['ticket'] or '')}"
             )
         if extra := more(len(result.overdue), result.overdue_count):
             console.print(extra)
@@ -128,7 +129,7 @@ def _render(result: "GateResult") -> None:
         console.print(f"\npublicity without consent ({result.publicity_count}):")
         for p in result.publicity:
             console.print(
-                f"  review {p['review_id']}  {safe(p['ticket'])}  by {safe(p['reviewer'])}  ({safe(p['reason'])})"
+                f"  review {p['review_id']}  {terminal_safe(p['ticket'])}  by {terminal_safe(p['reviewer'])}  ({terminal_safe(p['reason'])})"
             )
         if extra := more(len(result.publicity), result.publicity_count):
             console.print(extra)

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, ci_mode, err, out, print_json, safe
+from butterfly.cli._common import DbOption, JsonOption, ci_mode, err, out, print_json
 from butterfly.errors import shorten
+from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
     from butterfly.importers.encoding import Encoding
@@ -123,12 +124,12 @@ def _show_mapping(console: Any, path: str, mapping: "Mapping", enc: "Encoding") 
 
     if not mapping.guessed:
         return
-    table = Table(title=f"{safe(path)} ({enc.label}): columns → ticket fields", title_justify="left")
+    table = Table(title=f"{terminal_safe(path)} ({enc.label}): columns → ticket fields", title_justify="left")
     table.add_column("field")
     table.add_column("column")
     table.add_column("")
     for name, column, guessed in mapping.rows():
-        table.add_row(name, safe(column), "guessed" if guessed else "--map")
+        table.add_row(name, terminal_safe(column), "guessed" if guessed else "--map")
     console.print(table)
     if mapping.unmapped:
         console.print(f"kept in raw (not mapped): {unmapped_summary(mapping.unmapped)}")
@@ -140,7 +141,7 @@ MAX_NAMED_COLUMNS = 20
 
 def unmapped_summary(columns: list[str]) -> str:
     """The unmapped columns by name, the first :data:`MAX_NAMED_COLUMNS` of them and a count of the rest."""
-    shown = ", ".join(safe(shorten(c, 60)) for c in columns[:MAX_NAMED_COLUMNS])
+    shown = ", ".join(terminal_safe(shorten(c, 60)) for c in columns[:MAX_NAMED_COLUMNS])
     rest = len(columns) - MAX_NAMED_COLUMNS
     return shown + (f" … and {rest:,} more" if rest > 0 else "")
 
@@ -173,7 +174,7 @@ class _progress:
     def update(self, path: str, done: int, total: int, records: int) -> None:
         task = self.tasks.get(path)
         if task is None:
-            task = self.bar.add_task(safe(Path(path).name), total=max(total, 1), records=0, rate=0.0)
+            task = self.bar.add_task(terminal_safe(Path(path).name), total=max(total, 1), records=0, rate=0.0)
             self.tasks[path] = task
         elapsed = self.bar.tasks[task].elapsed or 0.0
         rate = records / elapsed if elapsed > 0 else 0.0
@@ -226,9 +227,9 @@ def _show_summary(summary: "ImportSummary") -> None:
     for f in summary.files:
         records = f"{f.rows_read:,}" + (f" ({f.skipped:,} skipped)" if f.skipped else "")
         table.add_row(
-            safe(f.path),
+            terminal_safe(f.path),
             f.format,
-            safe(f.source),
+            terminal_safe(f.source),
             records,
             f"{f.created:,}",
             f"{f.updated:,}",
@@ -239,13 +240,13 @@ def _show_summary(summary: "ImportSummary") -> None:
     console.print(table)
     for f in summary.files:
         if f.note:
-            err().print(f"{safe(Path(f.path).name)}: read record by record ({safe(f.note)})")
+            err().print(f"{terminal_safe(Path(f.path).name)}: read record by record ({terminal_safe(f.note)})")
     if summary.rejects_path:
         err().print(
-            f"{summary.rejected:,} record(s) rejected, kept with line numbers and reasons in {safe(summary.rejects_path)}"
+            f"{summary.rejected:,} record(s) rejected, kept with line numbers and reasons in {terminal_safe(summary.rejects_path)}"
         )
         for problem in summary.problems[:5]:
-            err().print(f"  {safe(str(problem))}")
+            err().print(f"  {terminal_safe(str(problem))}")
 
 
 def register(app: typer.Typer) -> None:

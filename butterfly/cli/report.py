@@ -80,7 +80,7 @@ def _templates(templates: Path | None) -> Path | None:
 
 
 def _team_checklist(lang: str):  # type: ignore[no-untyped-def]
-    from butterfly.checklist import resolve_checklist
+    from butterfly.checklist.model import resolve_checklist
     from butterfly.settings import get_settings
 
     spec = get_settings().checklist
@@ -166,7 +166,7 @@ def weekly(
     """
     from butterfly.reports.labels import labels
     from butterfly.reports.rendering import render_report
-    from butterfly.reports.weekly import build_weekly_report
+    from butterfly.reports.weekly.build import build_weekly_report
     from butterfly.settings import get_settings
 
     lang_ = language(lang)

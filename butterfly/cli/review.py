@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, LangOption, ci_mode, err, language, out, print_json, safe
+from butterfly.cli._common import DbOption, JsonOption, LangOption, ci_mode, err, language, out, print_json
+from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
-    from rich.console import Console
     from sqlmodel import Session
 
-    from butterfly.models import Review
+    from butterfly.store.models import Review
 
 reviews_app = typer.Typer(help="List, show and reopen reviews.", no_args_is_help=True)
 
@@ -26,26 +26,6 @@ ChecklistOption = Annotated[
         "--checklist", help="A checklist file (YAML/JSON) or shipped id; default: settings, then 'butterfly'."
     ),
 ]
-
-
-class TerminalIO:
-    """The walk's input layer: Rich output, plain ``input()`` (works under a pty, CliRunner and pipes)."""
-
-    def __init__(self, console: "Console") -> None:
-        self.console = console
-
-    def print(self, *objects: Any) -> None:
-        self.console.print(*objects)
-
-    def ask(self, prompt: str) -> str:
-        self.console.file.flush()
-        line = input(prompt)
-        return line
-
-    def edit(self, initial: str) -> str:
-        from butterfly.walk import run_editor
-
-        return run_editor(initial)
 
 
 def _reviewer(name: str | None) -> str:
@@ -96,7 +76,7 @@ def review(
 
     Example: butterfly review T-1042 --lang zh-CN
     """
-    from butterfly.checklist import resolve_checklist
+    from butterfly.checklist.model import resolve_checklist
     from butterfly.errors import InvalidInputError
     from butterfly.settings import get_settings
     from butterfly.tickets import get_ticket
@@ -112,10 +92,10 @@ def review(
     lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
     with _session(ctx, db, create=True) as session:
         if next_:
-            from butterfly.reviews import next_ticket_for
+            from butterfly.review.queries import next_ticket_for
 
             t = next_ticket_for(session=session, reviewer=name, customer=customer, category=category)
-            err().print(f"next ticket for {safe(name)}: {safe(t.external_id)}")
+            err().print(f"next ticket for {terminal_safe(name)}: {terminal_safe(t.external_id)}")
         else:
             assert ticket is not None
             t = get_ticket(session=session, ref=ticket)
@@ -130,7 +110,8 @@ def review(
                 + (" (CI=true)" if ci_mode() else ""),
                 hint="pass --answers FILE to answer from a YAML/JSON file, or run it in a terminal",
             )
-        from butterfly.walk import run_review_walk
+        from butterfly.cli.walk_ui import TerminalIO
+        from butterfly.review.walk import run_review_walk
 
         console = out()
         run_review_walk(
@@ -157,8 +138,9 @@ def _apply(
     ref: str,
     as_json: bool,
 ) -> None:
-    from butterfly.guards import finding_title
-    from butterfly.reviews import apply_answers_file, review_detail
+    from butterfly.review.answers_file import apply_answers_file
+    from butterfly.review.guards import finding_title
+    from butterfly.review.queries import review_detail
 
     result = apply_answers_file(
         session=session,
@@ -178,15 +160,17 @@ def _apply(
         return
     console = out()
     console.print(
-        f"{safe(path)}: saved {len(result.saved)} answer(s), {len(result.unchanged)} unchanged, "
-        f"{len(result.actions)} action item(s) — review of {safe(ticket.external_id)} by {safe(reviewer)} "
+        f"{terminal_safe(path)}: saved {len(result.saved)} answer(s), {len(result.unchanged)} unchanged, "
+        f"{len(result.actions)} action item(s) — review of {terminal_safe(ticket.external_id)} by {terminal_safe(reviewer)} "
         f"({result.review.status})"
     )
     for f in result.findings:
-        console.print(f"  finding: {safe(finding_title(f.kind, checklist.language))}: {safe(f.detail)}")
+        console.print(
+            f"  finding: {terminal_safe(finding_title(f.kind, checklist.language))}: {terminal_safe(f.detail)}"
+        )
     if result.publication.status.value == "not_for_publication":
         console.print("  story: not for publication (no full consent)")
-    console.print(f"Render the report: butterfly report ticket {safe(ref)}")
+    console.print(f"Render the report: butterfly report ticket {terminal_safe(ref)}")
 
 
 # -- reviews ---------------------------------------------------------------------------------------------------
@@ -204,7 +188,7 @@ def list_(
 
     Example: butterfly reviews list --status draft
     """
-    from butterfly.reviews import list_reviews
+    from butterfly.review.queries import list_reviews
 
     with _session(ctx, db) as session:
         rows = list_reviews(session=session, status=status, reviewer=reviewer)
@@ -222,19 +206,19 @@ def list_(
     for r in rows:
         total = f"/{r.questions}" if r.questions is not None else ""
         table.add_row(
-            safe(r.ticket_ref),
-            safe(r.review.reviewer),
+            terminal_safe(r.ticket_ref),
+            terminal_safe(r.review.reviewer),
             r.review.status,
             f"{r.answered}{total}",
             str(r.findings),
             r.review.updated_at.strftime("%Y-%m-%d %H:%M"),
-            safe(r.subject or ""),
+            terminal_safe(r.subject or ""),
         )
     out().print(table)
 
 
 def _find(session: "Session", ticket: str, reviewer: str | None) -> "Review":
-    from butterfly.reviews import find_review
+    from butterfly.review.lifecycle import find_review
     from butterfly.tickets import get_ticket
 
     t = get_ticket(session=session, ref=ticket)
@@ -257,7 +241,7 @@ def show(
 
     Example: butterfly reviews show T-1042 --history
     """
-    from butterfly.reviews import review_detail
+    from butterfly.review.queries import review_detail
 
     with _session(ctx, db) as session:
         review = _find(session, ticket, reviewer)
@@ -271,19 +255,23 @@ def show(
 def _render_detail(detail: Any, ref: str, history: bool) -> None:
     from rich.table import Table
 
-    from butterfly.answers import display_value
-    from butterfly.walk import render_summary
+    from butterfly.cli.walk_ui import render_summary
+    from butterfly.review.answers import display_value
 
     console = out()
     for cl in (detail.checklist, *detail.lenses):
         for cell in cl.cells:
-            table = Table(title=safe(cell.title), title_justify="left", box=None, padding=(0, 2), show_header=False)
+            table = Table(
+                title=terminal_safe(cell.title), title_justify="left", box=None, padding=(0, 2), show_header=False
+            )
             table.add_column("question", ratio=3)
             table.add_column("answer", ratio=2)
             for q in cell.questions:
                 a = detail.answers.get(q.id)
                 shown = display_value(q, a.value, a.na, cl.scale, lang=cl.language) if a is not None else "[dim]—[/]"
-                table.add_row(f"{safe(q.text)} [dim]{q.id}[/]", safe(shown) if a is not None else shown)
+                table.add_row(
+                    f"{terminal_safe(q.text)} [dim]{q.id}[/]", terminal_safe(shown) if a is not None else shown
+                )
             console.print(table)
     console.print(render_summary(detail, ref=ref))
     if history:
@@ -291,9 +279,11 @@ def _render_detail(detail: Any, ref: str, history: bool) -> None:
         for col in ("when (UTC)", "who", "question", "old", "new"):
             table.add_column(col)
         for h in detail.history:
-            old = "N/A" if h.old_na else ("—" if h.old_na is None else safe(h.old_value))
-            new = "N/A" if h.new_na else safe(h.new_value)
-            table.add_row(h.changed_at.strftime("%Y-%m-%d %H:%M:%S"), safe(h.changed_by), h.question_id, old, new)
+            old = "N/A" if h.old_na else ("—" if h.old_na is None else terminal_safe(h.old_value))
+            new = "N/A" if h.new_na else terminal_safe(h.new_value)
+            table.add_row(
+                h.changed_at.strftime("%Y-%m-%d %H:%M:%S"), terminal_safe(h.changed_by), h.question_id, old, new
+            )
         console.print(table)
     else:
         console.print(f"[dim]{len(detail.history)} change(s) in the history (--history to list them)[/]")
@@ -310,12 +300,12 @@ def reopen(
 
     Example: butterfly reviews reopen T-1042
     """
-    from butterfly.reviews import reopen_review
+    from butterfly.review.lifecycle import reopen_review
 
     with _session(ctx, db) as session:
         review = reopen_review(session=session, review=_find(session, ticket, reviewer))
     err().print(
-        f"review of {safe(ticket)} by {safe(review.reviewer)} is a draft again: butterfly review {safe(ticket)}"
+        f"review of {terminal_safe(ticket)} by {terminal_safe(review.reviewer)} is a draft again: butterfly review {terminal_safe(ticket)}"
     )
 
 

@@ -5,10 +5,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, out, print_json, safe
+from butterfly.cli._common import DbOption, JsonOption, out, print_json
+from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
-    from butterfly.models import Ticket
+    from butterfly.store.models import Ticket
     from butterfly.tickets import TimelineStep
 
 tickets_app = typer.Typer(help="List imported tickets and show one with its timeline.", no_args_is_help=True)
@@ -108,12 +109,14 @@ def list_command(
         return
     from rich.table import Table
 
+    from butterfly.tickets import short_ticket_ref
+
     console = out()
     if not tickets:
         console.print("no tickets match (import some with `butterfly import FILE`)")
         return
     table = Table(show_edge=False, pad_edge=False)
-    refs = [t.external_id if t.source in ("csv", "json") else f"{t.source}:{t.external_id}" for t in tickets]
+    refs = [short_ticket_ref(t.source, t.external_id) for t in tickets]
     fixed = {"id": max(len(r) for r in refs), "status": 8, "created": 10, "closed": 10}
     for name in ("id", "customer", "subject", "category", "status", "created", "closed"):
         if name in fixed:
@@ -124,10 +127,10 @@ def list_command(
             table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=12)
     for t, ref in zip(tickets, refs, strict=True):
         table.add_row(
-            safe(ref),
-            safe(t.customer),
-            safe(t.subject),
-            safe(t.category),
+            terminal_safe(ref),
+            terminal_safe(t.customer),
+            terminal_safe(t.subject),
+            terminal_safe(t.category),
             t.status,
             _day(t.created_at),
             _day(t.closed_at),
@@ -183,7 +186,9 @@ def show_command(
     from butterfly.timeutil import format_duration
 
     console = out()
-    console.print(f"[bold]{safe(ticket.source)}:{safe(ticket.external_id)}[/]  {safe(ticket.subject)}")
+    console.print(
+        f"[bold]{terminal_safe(ticket.source)}:{terminal_safe(ticket.external_id)}[/]  {terminal_safe(ticket.subject)}"
+    )
     facts = [
         ("customer", ticket.customer),
         ("organization", ticket.organization if ticket.organization != ticket.customer else None),
@@ -198,7 +203,7 @@ def show_command(
     ]
     for name, value in facts:
         if value:
-            console.print(f"  {name + ':':<14}{safe(value)}")
+            console.print(f"  {name + ':':<14}{terminal_safe(value)}")
     table = Table(title="timeline (UTC)", title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("step")
     table.add_column("at")
@@ -215,7 +220,7 @@ def show_command(
     console.print(table)
     if ticket.description:
         console.print()
-        console.print(safe(ticket.description))
+        console.print(terminal_safe(ticket.description))
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+
 from butterfly.importers.fields import DATE_FIELDS, FIELD_COLUMNS
 
 
@@ -298,8 +300,6 @@ class TicketWriter:
         return Counts(created=created, updated=changed - created, unchanged=len(rows) - changed)
 
     def _write_pg(self, rows: Sequence[Sequence[str]]) -> Counts:
-        import psycopg
-
         conn = self.db.conn
         n = len(self.fields) + 3
         cols = ", ".join(f"p{i} text" for i in range(1, n + 1))

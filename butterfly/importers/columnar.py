@@ -46,6 +46,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import adbc_driver_sqlite.dbapi as adbc
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
 from butterfly.importers.bulk import SQLITE_CACHE_KB, Counts, drop_secondary_indexes
 from butterfly.importers.dates import canonical
 from butterfly.importers.fields import DATE_FIELDS
@@ -153,7 +158,6 @@ class _Plan:
         self.prefix = preparer.prefix.encode("utf-8", "surrogatepass")
         self.utc = preparer.tz is UTC  # times without a zone are UTC: Arrow reads them too
         self._leftover_times: dict[str, str] = {}
-        import pyarrow as pa
 
         # Arrow scalars, not Python values: pyarrow converts a Python value on every call (and tries to import
         # pandas each time when it is not installed)
@@ -161,9 +165,6 @@ class _Plan:
         self.null = pa.scalar(None, pa.string())
 
     def prepare(self, batch: Any) -> Any:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         p = self.p
         columns = batch.columns
         n = batch.num_rows
@@ -187,18 +188,12 @@ class _Plan:
 
     def _hashes(self, columns: list[Any]) -> list[str]:
         """The record path's content hash of each record: blake2b of the prefix and the fields joined by US."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         joined = pc.binary_join_element_wise(*columns, pa.scalar(US, pa.string())).cast(pa.binary())
         return digests(map(self.prefix.__add__, joined.to_pylist()))
 
     @staticmethod
     def _per_value(column: Any, convert: Callable[[str], str | None], what: str) -> Any:
         """``convert`` once per distinct value (statuses and tags repeat a lot)."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         encoded = column.dictionary_encode()
         values = [convert(v) for v in encoded.dictionary.to_pylist()]
         if None in values:
@@ -207,9 +202,6 @@ class _Plan:
 
     def _times(self, column: Any, field: str) -> Any:
         """Canonical UTC text: Arrow for ISO 8601 to the second, :func:`canonical` for anything else."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         iso = pc.utf8_replace_slice(column, 10, 11, "T")  # "YYYY-MM-DD HH…" as "YYYY-MM-DDTHH…"
         zoned = pc.match_substring_regex(column, _ZONED)
         parsed = pc.strptime(iso, format=_ISO_ZONED, unit="us", error_is_null=True)
@@ -238,8 +230,6 @@ class _Plan:
 
     def _raw(self, columns: list[Any]) -> Any:
         """The unmapped columns of each record as JSON (``''`` when all are empty), as the record path writes."""
-        import pyarrow as pa
-
         n = len(columns[0]) if columns else 0
         if not self.p.extra:
             return pa.array([""] * n, pa.string())
@@ -250,14 +240,10 @@ class _Plan:
 
 def _as_text(timestamps: Any) -> Any:
     """``timestamp[us]`` (zone or not) as ``YYYY-MM-DD HH:MM:SS.ffffff`` of its UTC value."""
-    import pyarrow as pa
-
     return timestamps.cast(pa.int64()).cast(pa.timestamp("us")).cast(pa.string())
 
 
 def _release_arrow_memory() -> None:
-    import pyarrow as pa
-
     pa.default_memory_pool().release_unused()
 
 
@@ -272,9 +258,6 @@ def _batches(
     block_bytes: int = BLOCK_BYTES,
 ) -> None:
     """Thread: read and prepare record batches into ``out``; then ``None``, or the exception that stopped it."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
     source = _CheckedFile(path, delimiter)
     try:
         names = [f"c{i}" for i in range(width)]
@@ -345,8 +328,6 @@ def load(
     before the commit (False: roll back). The import log row ``job.import_id`` gets its counters in the same
     transaction as the tickets.
     """
-    import adbc_driver_sqlite.dbapi as adbc
-
     preparer = TabularPreparer(
         mapping=job.mapping, header=job.header, source=job.source, tz=job.tz, hash_salt=job.hash_salt
     )

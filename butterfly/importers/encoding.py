@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from charset_normalizer import from_bytes
+
 from butterfly.errors import InvalidInputError
 
 SAMPLE_BYTES = 4 * 1024 * 1024
@@ -137,7 +139,6 @@ def _less_chaotic(data: bytes, candidates: list[str]) -> str | None:
     """charset-normalizer's verdict among ``candidates`` when it is clear (much less "chaos" than the rest)."""
     if not candidates:
         return None
-    from charset_normalizer import from_bytes
 
     names = {"gb18030": "gb18030", "cp950": "big5"}
     chaos = {m.encoding: m.chaos for m in from_bytes(data, cp_isolation=[names[c] for c in candidates])}

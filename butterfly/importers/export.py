@@ -7,17 +7,21 @@ JSON list; empty values as empty cells; lines end in CRLF (RFC 4180).
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from sqlmodel import col, select
+
+from butterfly.files import atomic_output
 from butterfly.importers.prepare import TAG_SEPARATORS
+from butterfly.store.models import Ticket
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Ticket
 
 COLUMNS = [
     "id",
@@ -40,8 +44,6 @@ EXTRA_COLUMNS = ["organization", "subcategory", "priority", "problem_id", "updat
 
 def format_tags(tags: list[str]) -> str:
     """``a;b`` when splitting it gives back exactly ``tags``; a JSON list otherwise."""
-    import json
-
     simple = all(
         t and t == t.strip() and not any(sep in t for sep in TAG_SEPARATORS) and not t.startswith("[") for t in tags
     )
@@ -104,14 +106,8 @@ def write_tickets_csv(tickets: Iterable[Ticket], handle: IO[str], *, extra: bool
 
 def export_tickets_csv(*, session: Session, path: Path | str, source: str | None = None, extra: bool = False) -> int:
     """Write the tickets (of ``source``, or all) to ``path`` (0600, atomically: :mod:`butterfly.files`)."""
-    from sqlmodel import col, select
-
-    from butterfly.models import Ticket
-
     query = select(Ticket).order_by(col(Ticket.id))
     if source is not None:
         query = query.where(Ticket.source == source)
-    from butterfly.files import atomic_output
-
     with atomic_output(path) as handle:
         return write_tickets_csv(session.exec(query), handle, extra=extra)

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
+from butterfly.files import read_input_text
 from butterfly.importers.fields import FIELDS, STATUSES, canonical_field, field_for_header, normalize_header
+from butterfly.yamlload import json_loads, load_yaml
 
 MAPPING_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 
@@ -94,8 +97,6 @@ def _merge(spec: MappingSpec, other: MappingSpec) -> None:
 
 def load_file(path: Path) -> MappingSpec:
     """A mapping file; FileProblemsError naming each wrong entry."""
-    from butterfly.files import read_input_text
-
     name = str(path)
     text = read_input_text(path, encoding="utf-8-sig")
     try:
@@ -150,20 +151,15 @@ def _parse(path: Path, text: str) -> Any:
 def _parse_any(path: Path, text: str) -> Any:
     suffix = path.suffix.lower()
     if suffix == ".toml":
-        import tomllib
-
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"not valid TOML: {exc}") from None
     if suffix == ".json":
-        from butterfly.yamlload import json_loads
-
         try:
             return json_loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
-    from butterfly.yamlload import load_yaml
 
     return load_yaml(text, filename=str(path))[0]
 

@@ -24,6 +24,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from butterfly.files import atomic_output
+
 MARKER = b"# butterfly import:"
 _LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
 
@@ -80,8 +82,6 @@ class RejectsFile:
 
     def _open(self) -> IO[bytes]:
         if self._out is None:
-            from butterfly.files import atomic_output
-
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = atomic_output(self.path, binary=True, devices=self.devices)
             self._out = self._file.__enter__()

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
-from butterfly.importers import native, servicenow
+from butterfly.files import not_a_file_reason
+from butterfly.importers import columnar, native, servicenow
 from butterfly.importers.bulk import BulkConnection, Counts, TicketWriter
 from butterfly.importers.dates import to_utc_text, zone
 from butterfly.importers.encoding import Encoding, detect
@@ -150,8 +151,6 @@ def import_files(
     files = [Path(p) for p in paths]
     if not files:
         raise InvalidInputError("no file to import")
-    from butterfly.files import not_a_file_reason
-
     for path in files:
         reason = not_a_file_reason(path, streams=False)
         if reason is not None:
@@ -193,7 +192,7 @@ def import_files(
         if isinstance(exc, Exception) and type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg"):
             from sqlalchemy import Engine
 
-            from butterfly.db import database_error
+            from butterfly.store.db import database_error
 
             raise database_error(exc, engine if isinstance(engine, Engine) else None) from None
         raise
@@ -228,7 +227,7 @@ def _finish_runs_interrupted(engine: Any, summaries: list[FileSummary]) -> None:
         from sqlalchemy import update
         from sqlmodel import Session, col
 
-        from butterfly.models import ImportRun
+        from butterfly.store.models import ImportRun
 
         with Session(engine) as session:
             session.execute(
@@ -439,8 +438,6 @@ def _load_columnar(
     options: _Options,
 ) -> bool:
     """The columnar first load (:mod:`butterfly.importers.columnar`); False: the file goes record by record."""
-    from butterfly.importers import columnar
-
     summary = run.summary
     database = db.engine.url.database
     why = columnar.unavailable()

@@ -18,6 +18,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from butterfly.errors import InvalidInputError
 from butterfly.importers.dates import parse_datetime, to_utc_text
 from butterfly.importers.native import Converted
 from butterfly.importers.prepare import tags_json
@@ -76,7 +77,6 @@ def read(path: Path, codec: str, tz: tzinfo) -> Iterator[Converted]:
     header = source.header
     if "number" not in header:
         source.close()
-        from butterfly.errors import InvalidInputError
 
         raise InvalidInputError(f"{path}: not a ServiceNow incident export (no 'number' column)")
     best: dict[str, tuple[tuple[int, datetime, int], dict[str, str], int]] = {}

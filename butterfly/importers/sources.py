@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from butterfly.errors import InvalidInputError
 from butterfly.importers.encoding import locate_decode_error
+from butterfly.yamlload import JsonDataError, json_loads
 
 BATCH_LINES = 20_000
 MAX_RECORD_LINES = 5_000
@@ -255,8 +256,6 @@ def read_text(path: Path, codec: str) -> str:
 
 
 def load_json(path: Path, codec: str) -> Any:
-    from butterfly.yamlload import JsonDataError, json_loads
-
     text = read_text(path, codec)
     try:
         return json_loads(text, unique_keys=False)

@@ -6,14 +6,13 @@ from functools import lru_cache
 from importlib import resources
 
 from butterfly.errors import FileProblemsError, NotFoundError, Problem
+from butterfly.yamlload import load_yaml
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 
 
 @lru_cache(maxsize=1)
 def _all_labels() -> dict[str, dict[str, str]]:
-    from butterfly.yamlload import load_yaml
-
     source = resources.files("butterfly") / "data" / "report_labels.yaml"
     data, _ = load_yaml(source.read_text(encoding="utf-8"), filename=str(source))
     problems = []

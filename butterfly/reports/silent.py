@@ -13,6 +13,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
+from sqlalchemy import bindparam, text
+
+from butterfly.store.models import UTCDateTime
+from butterfly.timeutil import as_utc
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -62,11 +66,6 @@ def volume_query(end: datetime, rule: SilentRule) -> tuple[str, dict[str, object
 
 def silent_customers(*, session: Session, end: datetime, rule: SilentRule | None = None) -> list[SilentCustomer]:
     """Customers silent at ``end`` (exclusive), biggest drop in absolute tickets first."""
-    from sqlalchemy import bindparam, text
-
-    from butterfly.models import UTCDateTime
-    from butterfly.timeutil import as_utc
-
     rule = rule or SilentRule()
     sql, params = volume_query(end, rule)
     stmt = text(sql).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in params))

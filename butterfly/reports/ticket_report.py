@@ -10,17 +10,28 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
+from sqlmodel import col, select
 
-from butterfly.checklist import DEFAULT_CHECKLIST_ID, AnswerKind, Checklist, Question, load_builtin, resolve_checklist
+from butterfly.checklist.model import (
+    DEFAULT_CHECKLIST_ID,
+    AnswerKind,
+    Checklist,
+    Question,
+    load_builtin,
+    resolve_checklist,
+)
 from butterfly.errors import ButterflyError, NotFoundError
-from butterfly.reports.textsim import jaccard, normalise
-from butterfly.scoring import AnswerValue, cell_scores
+from butterfly.review.experience import load_experience_levels
+from butterfly.review.scoring import AnswerValue, cell_scores
+from butterfly.review.similar import similar_tickets
+from butterfly.store.models import ActionItem, Answer, Finding, Review
+from butterfly.tickets import ticket_ref
 from butterfly.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Answer, Review, Ticket
+    from butterfly.store.models import Ticket
 
 TIMELINE_FIELDS = ("created_at", "first_response_at", "resolved_at", "closed_at")
 
@@ -148,7 +159,7 @@ class TicketReport(BaseModel):
     findings: list[FindingRow]
     actions: list[ActionRow]
     similar: list[SimilarRow]
-    similar_method: str  # "similar" (butterfly.similar) or "fallback"
+    similar_method: str  # "similar": butterfly.review.similar
 
 
 # -- answers as text ----------------------------------------------------------------------------------------
@@ -205,15 +216,11 @@ def show_answer(
 # -- building -----------------------------------------------------------------------------------------------
 
 
-def ticket_ref(ticket: Ticket) -> str:
-    return f"{ticket.source}:{ticket.external_id}"
-
-
 def _facts(ticket: Ticket) -> TicketFacts:
     assert ticket.id is not None
     return TicketFacts(
         id=ticket.id,
-        ref=ticket_ref(ticket),
+        ref=ticket_ref(ticket.source, ticket.external_id),
         source=ticket.source,
         external_id=ticket.external_id,
         customer=ticket.customer,
@@ -303,61 +310,21 @@ def _rows(
 
 
 def _similar(session: Session, ticket: Ticket, limit: int) -> tuple[list[SimilarRow], str]:
-    """Similar tickets at other customers: ``butterfly.similar`` when installed, else a simple fallback."""
-    import importlib
-
-    found: list[tuple[Any, float | None]]
-    try:
-        finder = importlib.import_module("butterfly.similar").similar_tickets
-    except (ImportError, AttributeError):
-        finder = None
-    if finder is not None:
-        method = "similar"
-        found = []
-        for item in finder(session=session, ticket=ticket, limit=limit):
-            brief = getattr(item, "ticket", item)
-            score = getattr(item, "score", None)
-            found.append((brief, float(score) if isinstance(score, int | float) else None))
-    else:
-        method = "fallback"
-        found = _similar_fallback(session, ticket, limit)
+    """Similar tickets at other customers (:func:`butterfly.review.similar.similar_tickets`)."""
     rows = [
         SimilarRow(
-            ref=f"{t.source}:{t.external_id}",
-            source=t.source,
-            external_id=t.external_id,
-            customer=t.customer,
-            subject=t.subject,
-            category=t.category,
-            closed_at=as_utc(t.closed_at),
-            score=None if score is None else round(score, 3),
+            ref=ticket_ref(item.ticket.source, item.ticket.external_id),
+            source=item.ticket.source,
+            external_id=item.ticket.external_id,
+            customer=item.ticket.customer,
+            subject=item.ticket.subject,
+            category=item.ticket.category,
+            closed_at=as_utc(item.ticket.closed_at),
+            score=round(float(item.score), 3),
         )
-        for t, score in found[:limit]
+        for item in similar_tickets(session=session, ticket=ticket, limit=limit)[:limit]
     ]
-    return rows, method
-
-
-def _similar_fallback(session: Session, ticket: Ticket, limit: int) -> list[tuple[Any, float | None]]:
-    """Tickets at other customers in the same category (or, without one, among the latest 2,000), ranked by the
-    text similarity of subject and description."""
-    from sqlmodel import col, select
-
-    from butterfly.models import Ticket as TicketModel
-
-    query = select(TicketModel).where(TicketModel.id != ticket.id)
-    if ticket.customer is not None:
-        query = query.where((col(TicketModel.customer) != ticket.customer) | col(TicketModel.customer).is_(None))
-    if ticket.category:
-        query = query.where(TicketModel.category == ticket.category)
-    query = query.order_by(col(TicketModel.id).desc()).limit(2000)
-    mine = normalise(f"{ticket.subject or ''} {ticket.description or ''}")
-    scored: list[tuple[Any, float | None]] = []
-    for other in session.exec(query).all():
-        score = jaccard(mine, normalise(f"{other.subject or ''} {other.description or ''}"))
-        if score >= 0.15 or (ticket.category and other.subcategory == ticket.subcategory):
-            scored.append((other, score))
-    scored.sort(key=lambda pair: (-(pair[1] or 0.0), -(pair[0].id or 0)))
-    return scored[:limit]
+    return rows, "similar"
 
 
 def build_ticket_report(
@@ -373,11 +340,6 @@ def build_ticket_report(
     now: datetime | None = None,
 ) -> TicketReport:
     """Everything the retrospective of ``ticket`` shows, in ``lang``; only ``reviewers``' reviews when given."""
-    from sqlmodel import col, select
-
-    from butterfly.experience import load_experience_levels
-    from butterfly.models import ActionItem, Answer, Finding, Review
-
     assert ticket.id is not None
     now = now or utcnow()
     reviews = list(
@@ -391,7 +353,8 @@ def build_ticket_report(
         if missing:
             have = ", ".join(r.reviewer for r in reviews) or "nobody yet"
             raise NotFoundError(
-                f"no review of {ticket_ref(ticket)} by {', '.join(missing)}", hint=f"reviewed by: {have}"
+                f"no review of {ticket_ref(ticket.source, ticket.external_id)} by {', '.join(missing)}",
+                hint=f"reviewed by: {have}",
             )
         reviews = sorted((r for r in reviews if r.reviewer in wanted), key=lambda r: wanted.index(r.reviewer))
     review_ids = [r.id for r in reviews if r.id is not None]

@@ -5,7 +5,7 @@ realistic rows, written without today's models so it stays what an old release w
     python tests/data/make_old_db.py --url postgresql+psycopg://postgres@127.0.0.1:5432/old_copy
 
 The schema comes from Alembic stopped at ``OLD_REVISION``; rows are inserted with SQLAlchemy Core into the tables
-as reflected from the database, so later changes to ``butterfly/models.py`` cannot leak into the old file.
+as reflected from the database, so later changes to ``butterfly/store/models.py`` cannot leak into the old file.
 ``tests/test_upgrade_old_release.py`` upgrades a copy to head (``butterfly db upgrade``) and checks that every
 old row and value is still there, on SQLite and PostgreSQL.
 """
@@ -57,7 +57,7 @@ def build(url: str) -> dict[str, int]:
     """Create the old schema at ``url`` (empty database) and fill it; returns row counts per table."""
     import sqlalchemy as sa
 
-    from butterfly.db import current_revision, dispose_engines, get_engine, upgrade
+    from butterfly.store.db import current_revision, dispose_engines, get_engine, upgrade
 
     engine = get_engine(url)
     if current_revision(engine) is not None:
@@ -263,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"SQLite file to write (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent.parent))
-    from butterfly.db import redact_url, sqlite_url
+    from butterfly.store.db import sqlite_url
+    from butterfly.urls import redact_url
 
     url = args.url
     if url is None:

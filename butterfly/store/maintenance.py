@@ -25,7 +25,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import SQLModel
+
+import butterfly.store.models  # noqa: F401 - register the tables
 from butterfly.errors import DatabaseError, InvalidInputError
+from butterfly.store import db as database
+from butterfly.store.db import _alembic_config, database_error
+from butterfly.urls import redact_url, without_secrets
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -112,10 +124,6 @@ class BackupResult:
 
 def pg_dump_command(url: str, dest: Path | str) -> str:
     """The ``pg_dump`` command that backs up the PostgreSQL database at ``url`` (never with the password)."""
-    from sqlalchemy.engine import URL
-
-    from butterfly.urls import without_secrets
-
     parsed = without_secrets(url)
     plain = URL.create(  # the same URL without the driver suffix, the password and secret parameters
         "postgresql",
@@ -141,10 +149,6 @@ def backup_database(*, url: str, dest: str | Path, overwrite: bool = False) -> B
     to a 0600 temporary file in the target folder, checked, and renamed into place. On PostgreSQL this raises
     :class:`InvalidInputError` whose message gives the ``pg_dump`` command to run instead.
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from butterfly import db as database
-
     if backend_of(url) != "sqlite":
         target = Path(dest).expanduser()
         command = pg_dump_command(url, target if target.suffix else target / "butterfly.dump")
@@ -154,7 +158,7 @@ def backup_database(*, url: str, dest: str | Path, overwrite: bool = False) -> B
         )
     source = database.sqlite_path(url)
     if source is None:
-        raise InvalidInputError(f"cannot back up {database.redact_url(url)}: not a database file")
+        raise InvalidInputError(f"cannot back up {redact_url(url)}: not a database file")
     database.require_existing_database(url)
     target = Path(dest).expanduser()
     if target.is_dir():
@@ -208,7 +212,7 @@ def backup_database(*, url: str, dest: str | Path, overwrite: bool = False) -> B
     finally:
         os.close(fd)  # mkstemp made it 0600; SQLite wrote into it through its own descriptor
     return BackupResult(
-        source=database.redact_url(url),
+        source=redact_url(url),
         path=target,
         size=target.stat().st_size,
         revision=revision,
@@ -272,8 +276,6 @@ def _describe(conn: sqlite3.Connection) -> tuple[str | None, dict[str, int]]:
 
 
 def _sqlite_error(exc: Exception, engine: Any, target: Path) -> DatabaseError:
-    from butterfly.db import database_error
-
     error = database_error(exc, engine)
     return DatabaseError(f"backup to {target} failed: {error.message}", hint=error.hint)
 
@@ -347,13 +349,8 @@ def check_database(*, session: Session) -> CheckReport:
     """Check the database behind ``session`` without changing it.
 
     Driver errors that mean the file is damaged are reported as problems; an unreachable database raises
-    :class:`DatabaseError` (through :func:`butterfly.db.open_session`).
+    :class:`DatabaseError` (through :func:`butterfly.store.db.open_session`).
     """
-    from sqlalchemy import Engine, inspect
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from butterfly import db as database
-
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     url = engine.url.render_as_string(hide_password=True)
@@ -373,7 +370,7 @@ def check_database(*, session: Session) -> CheckReport:
         tables = set(inspect(session.connection()).get_table_names())
     except SQLAlchemyError as exc:
         if damaged(exc, "integrity"):
-            return CheckReport(database.redact_url(url), backend, None, head, items)
+            return CheckReport(redact_url(url), backend, None, head, items)
         raise
 
     try:
@@ -391,12 +388,10 @@ def check_database(*, session: Session) -> CheckReport:
         session.rollback()
         if not damaged(exc, "integrity"):
             raise
-    return CheckReport(database.redact_url(url), backend, revision, head, items)
+    return CheckReport(redact_url(url), backend, revision, head, items)
 
 
 def _rows(session: Session, sql: str) -> list[tuple[Any, ...]]:
-    from sqlalchemy import text
-
     return [tuple(r) for r in session.execute(text(sql)).all()]
 
 
@@ -448,10 +443,6 @@ def _revision(session: Session, tables: set[str]) -> str | None:
 
 def known_revisions() -> list[str]:
     """Every migration revision shipped with this release, oldest first."""
-    from alembic.script import ScriptDirectory
-
-    from butterfly.db import _alembic_config
-
     script = ScriptDirectory.from_config(_alembic_config())
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
@@ -475,12 +466,6 @@ def _migration_state(revision: str | None, head: str) -> CheckItem:
 
 def _schema_matches(session: Session) -> CheckItem:
     """Tables, columns and indexes as the newest migration makes them (e.g. no index lost to a crash)."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from sqlmodel import SQLModel
-
-    import butterfly.models  # noqa: F401 - register the tables
-
     diff = compare_metadata(MigrationContext.configure(session.connection()), SQLModel.metadata)
     if not diff:
         return CheckItem("schema", "ok", "tables, columns and indexes as the migrations make them")

@@ -16,13 +16,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from butterfly.checklist import AnswerKind, Checklist, Question
+import yaml
+
+from butterfly.checklist.model import AnswerKind, Checklist, Question, load_checklist_file
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
+from butterfly.templating.environment import render
+from butterfly.templating.markdown import md_inline
 
 FORMATS = ("json", "yaml", "md", "html", "csv", "schema")
 SCHEMA_ID = "https://butterfly-check.invalid/schema/checklist.json"
@@ -170,8 +175,6 @@ def _dump_json(data: Any) -> str:
 
 
 def _dump_yaml(data: Any) -> str:
-    import yaml
-
     return str(yaml.safe_dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False, width=100))
 
 
@@ -201,12 +204,6 @@ def option_display(question: Question, value: str, label: str) -> str:
 # -- Markdown ----------------------------------------------------------------------------------------------------
 
 
-def _md_inline(text: str) -> str:
-    """One line of Markdown: newlines folded, characters that would start HTML or a comment escaped."""
-    flat = " ".join(text.split())
-    return flat.replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _yaml_scalar(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
@@ -225,10 +222,10 @@ def render_markdown(checklist: Checklist, *, lenses: Sequence[Checklist] = (), f
             "---",
             "",
         ]
-    lines += [f"# {_md_inline(checklist.title)}", ""]
+    lines += [f"# {md_inline(checklist.title)}", ""]
     lines += [f"- **{words['ticket']}:** ", f"- **{words['reviewer']}:** ", f"- **{words['date']}:** ", ""]
     if checklist.description:
-        lines += [_md_inline(checklist.description), ""]
+        lines += [md_inline(checklist.description), ""]
     for cl in (checklist, *lenses):
         _markdown_body(cl, lines, lens=cl is not checklist)
     ids = [checklist, *lenses]
@@ -241,12 +238,12 @@ def render_markdown(checklist: Checklist, *, lenses: Sequence[Checklist] = (), f
 def _markdown_body(cl: Checklist, lines: list[str], *, lens: bool) -> None:
     words = LABELS[cl.language]
     if lens:
-        lines += [f"# {words['lens']}: {_md_inline(cl.title)}", ""]
+        lines += [f"# {words['lens']}: {md_inline(cl.title)}", ""]
         if cl.description:
-            lines += [_md_inline(cl.description), ""]
+            lines += [md_inline(cl.description), ""]
     number = 0
     for cell in cl.cells:
-        lines += [f"## {_md_inline(cell.title)}", "", f"_{_md_inline(cell.purpose)}_", ""]
+        lines += [f"## {md_inline(cell.title)}", "", f"_{md_inline(cell.purpose)}_", ""]
         for q in cell.questions:
             number += 1
             marks = []
@@ -255,10 +252,10 @@ def _markdown_body(cl: Checklist, lines: list[str], *, lens: bool) -> None:
             if not q.required:
                 marks.append(words["optional"])
             suffix = f" ({', '.join(marks)})" if marks else ""
-            lines += [f"### {number}. {_md_inline(q.text)}{suffix}", "", f"`{q.id}`", ""]
+            lines += [f"### {number}. {md_inline(q.text)}{suffix}", "", f"`{q.id}`", ""]
             options = question_options(cl, q)
             if options:
-                lines += [f"- [ ] {_md_inline(option_display(q, value, label))}" for value, label in options]
+                lines += [f"- [ ] {md_inline(option_display(q, value, label))}" for value, label in options]
                 lines += ["", f"{words['note']}: ", ""]
             elif q.kind is AnswerKind.datetime:
                 lines += [f"{words['when']}: ", ""]
@@ -269,7 +266,7 @@ def _markdown_body(cl: Checklist, lines: list[str], *, lens: bool) -> None:
                     "<details>",
                     f"<summary>{words['why']}</summary>",
                     "",
-                    _md_inline(q.help),
+                    md_inline(q.help),
                     "",
                     "</details>",
                     "",
@@ -285,8 +282,6 @@ def render_html(checklist: Checklist, *, lenses: Sequence[Checklist] = (), templ
     Rendered through the reports' Jinja environment, so a team's ``templates`` folder can override
     ``checklist.html`` (or ``{% extends "default:checklist.html" %}`` and change one block).
     """
-    from butterfly.reports.rendering import render
-
     sections = []
     for cl in (checklist, *lenses):
         sections.append(
@@ -358,7 +353,7 @@ def render_csv(checklists: Iterable[Checklist]) -> str:
 
 # -- validation of team checklist files ------------------------------------------------------------------------
 
-# The answer kind each guard's consumers expect (``butterfly.guards``, the gate, the weekly report).
+# The answer kind each guard's consumers expect (``butterfly.review.guards``, the gate, the weekly report).
 GUARD_KINDS: dict[str, tuple[AnswerKind, ...]] = {
     "compensation_made": (AnswerKind.yes_no,),
     "compensation_time": (AnswerKind.datetime,),
@@ -405,8 +400,6 @@ class ValidationResult:
 
 def validate_checklist_file(path: str | Path) -> ValidationResult:
     """Every problem of one checklist file (never raises for a bad file: the problems are the result)."""
-    from butterfly.checklist import load_checklist_file
-
     name = str(path)
     result = ValidationResult(name)
     try:
@@ -452,8 +445,6 @@ def _guard_warnings(cl: Checklist, path: Path, name: str) -> list[Problem]:
 
 def _question_lines(path: Path) -> dict[str, int]:
     """Line of each ``id: <question id>`` in the file (for warnings), best effort."""
-    import re
-
     found: dict[str, int] = {}
     try:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

@@ -2,7 +2,7 @@
 
 The engine is independent of the terminal: it talks to a small :class:`WalkIO` (print a Rich renderable, ask
 for one line, open an editor), so it runs the same under a real terminal, ``CliRunner(input=...)`` and pexpect.
-Nothing is kept only in memory: each answer goes through :func:`butterfly.answers.save_answer`, which commits
+Nothing is kept only in memory: each answer goes through :func:`butterfly.review.answers.save_answer`, which commits
 at once, and the review remembers the question the reviewer was on, so running the command again resumes
 there. Ctrl-C, a closed terminal or ``kill -9`` lose at most the answer being typed.
 
@@ -13,35 +13,51 @@ one of these keys is typed with a leading backslash (``\\b``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from butterfly.answers import display_value, save_answer, validate_answer
-from butterfly.checklist import AnswerKind, Cell, Checklist, Guard, Question
+from rich.rule import Rule
+from rich.table import Table
+
+from butterfly.checklist.model import ActionKind, AnswerKind, Cell, Checklist, Guard, Question
 from butterfly.errors import ConflictError, InvalidInputError
-from butterfly.guards import (
+from butterfly.review.actions import create_action, parse_due, parse_kind
+from butterfly.review.answers import answer_values, answers_for, display_value, save_answer, validate_answer
+from butterfly.review.guards import (
     Publication,
     certainty_line,
     compensation_before_resolution,
     consent_text,
     find_blame,
-    finding_title,
     local_time,
     publication_status,
     skip_reason,
     text,
 )
-from butterfly.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
-from butterfly.timeutil import as_utc, format_duration
+from butterfly.review.lifecycle import (
+    complete_review,
+    ensure_reviewable,
+    get_review,
+    load_lenses,
+    refresh_findings,
+    reopen_review,
+    set_experience_level,
+    set_position,
+    start_review,
+)
+from butterfly.review.queries import review_detail
+from butterfly.review.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
+from butterfly.sanitise import terminal_plain, terminal_safe
+from butterfly.settings import get_settings
+from butterfly.store.models import ReviewStatus
+from butterfly.timeutil import format_duration
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Answer, Review, Ticket
-    from butterfly.reviews import ReviewDetail
+    from butterfly.review.queries import ReviewDetail
+    from butterfly.store.models import Answer, Review, Ticket
 
 KEYS_HELP = (
     "keys: ? help · Enter keep the answer (or skip) · s skip · b back · j jump to a cell · na not applicable · "
@@ -63,23 +79,17 @@ class WalkIO(Protocol):
         """Let the reviewer edit ``initial`` in their editor; returns the new text."""
         ...
 
+    def show_context(self, context: ReviewContext) -> None:
+        """Show the ticket's context (facts, timeline, the customer's history, similar tickets)."""
+        ...
+
+    def show_summary(self, detail: ReviewDetail, ref: str) -> None:
+        """Show the review's summary: cell scores, findings, action items."""
+        ...
+
 
 class WalkStopped(Exception):
     """The reviewer quit (``q``) or the input was closed; everything answered is saved."""
-
-
-def _plain(value: object) -> str:
-    """Untrusted text without control sequences (for plain prompts)."""
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", str(value or ""))
-
-
-def _safe(value: object) -> str:
-    """Untrusted text made inert for the terminal (no control sequences, no Rich markup)."""
-    from rich.markup import escape
-
-    if value is None:
-        return ""
-    return escape(re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", "", str(value)))
 
 
 # -- context panel ------------------------------------------------------------------------------------------
@@ -101,99 +111,6 @@ def review_context(*, session: Session, ticket: Ticket, similar_limit: int = 5) 
         history=customer_history(session=session, ticket=ticket),
         similar=similar_tickets(session=session, ticket=ticket, limit=similar_limit),
     )
-
-
-def _fmt_time(value: datetime | None) -> str:
-    v = as_utc(value)
-    return v.strftime("%Y-%m-%d %H:%M") if v is not None else "-"
-
-
-def timeline(ticket: Ticket) -> list[tuple[str, datetime | None, timedelta | None, timedelta | None]]:
-    """(step, when, since the previous step, since creation) for created → first response → resolved → closed."""
-    steps = [
-        ("created", ticket.created_at),
-        ("first response", ticket.first_response_at),
-        ("resolved", ticket.resolved_at),
-        ("closed", ticket.closed_at),
-    ]
-    out: list[tuple[str, datetime | None, timedelta | None, timedelta | None]] = []
-    created = as_utc(ticket.created_at)
-    previous = created
-    for name, when in steps:
-        w = as_utc(when)
-        step = (w - previous) if (w is not None and previous is not None and name != "created") else None
-        total = (w - created) if (w is not None and created is not None and name != "created") else None
-        out.append((name, w, step, total))
-        if w is not None:
-            previous = w
-    return out
-
-
-def render_context(ctx: ReviewContext) -> Any:
-    """The context panel as a Rich renderable."""
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.table import Table
-
-    t = ctx.ticket
-    facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="bold")
-    facts.add_column()
-    facts.add_row("subject", _safe(t.subject) or "-")
-    facts.add_row("customer", _safe(t.customer) or "-")
-    facts.add_row("category", _safe(" / ".join(x for x in (t.category, t.subcategory) if x)) or "-")
-    facts.add_row("status", _safe(t.status))
-    facts.add_row("assignee", _safe(t.assignee) or "-")
-    if t.priority or t.channel:
-        facts.add_row("priority / channel", _safe(f"{t.priority or '-'} / {t.channel or '-'}"))
-
-    line = Table(title="timeline", title_justify="left", box=None, padding=(0, 2))
-    line.add_column("step")
-    line.add_column("when (UTC)")
-    line.add_column("after previous", justify="right")
-    line.add_column("after creation", justify="right")
-    for name, when, step, total in timeline(t):
-        line.add_row(name, _fmt_time(when), format_duration(step), format_duration(total))
-
-    h = ctx.history
-    if h.customer:
-        history = (
-            f"[bold]customer's earlier tickets:[/] {h.earlier} ({h.last_90_days} in the {90} days before this one)"
-        )
-        for b in h.recent[:3]:
-            history += (
-                f"\n  {_safe(b.external_id)}  {_fmt_time(b.created_at)}  {_safe(b.subject)}  [dim]{_safe(b.status)}[/]"
-            )
-    else:
-        history = "[bold]customer's earlier tickets:[/] unknown customer"
-
-    parts: list[Any] = [facts, "", line, "", history, ""]
-    if ctx.similar:
-        sim = Table(
-            title="the same problem at other customers (closed)", title_justify="left", box=None, padding=(0, 2)
-        )
-        sim.add_column("ticket")
-        sim.add_column("customer")
-        sim.add_column("subject")
-        sim.add_column("closed")
-        sim.add_column("why")
-        for s in ctx.similar:
-            why = []
-            if s.same_category:
-                why.append("same category")
-            if s.subject_similarity >= 0.3:
-                why.append(f"subject {round(s.subject_similarity * 100)}% alike")
-            sim.add_row(
-                _safe(s.ticket.external_id),
-                _safe(s.ticket.customer) or "-",
-                _safe(s.ticket.subject) or "-",
-                _fmt_time(s.ticket.closed_at or s.ticket.resolved_at)[:10],
-                ", ".join(why),
-            )
-        parts.append(sim)
-    else:
-        parts.append("[bold]the same problem at other customers:[/] none found")
-    return Panel(Group(*parts), title=f"ticket {_safe(t.external_id)}", title_align="left")
 
 
 # -- steps ----------------------------------------------------------------------------------------------------
@@ -241,8 +158,6 @@ class Walk:
         ref: str,
         tz: str | None = None,
     ) -> None:
-        from butterfly.answers import answers_for
-
         assert review.id is not None
         self.session = session
         self.io = io
@@ -280,8 +195,6 @@ class Walk:
             raise WalkStopped("input closed") from None
 
     def _values(self) -> dict[str, Any]:
-        from butterfly.answers import answer_values
-
         return answer_values(self.answers)
 
     # -- entry point -----------------------------------------------------------------------------------------
@@ -289,7 +202,7 @@ class Walk:
         """Walk the review; returns its detail at the end, or ``None`` when the reviewer quit."""
         if context is None:
             context = review_context(session=self.session, ticket=self.ticket)
-        self.io.print(render_context(context))
+        self.io.show_context(context)
         index = resume_index(self.steps, set(self.answers), self.review.position)
         if self.answers:
             self._show_done(index)
@@ -304,16 +217,14 @@ class Walk:
                 index = outcome  # back into the questions from the final steps
         except WalkStopped:
             self._say(
-                f"Stopped. {self.progress()}, everything saved. Resume with: [bold]butterfly review {_safe(self.ref)}[/]"
+                f"Stopped. {self.progress()}, everything saved. Resume with: [bold]butterfly review {terminal_safe(self.ref)}[/]"
             )
             return None
         except KeyboardInterrupt:
-            self._say(f"\n{self.progress()}, saved. Resume with: butterfly review {_safe(self.ref)}")
+            self._say(f"\n{self.progress()}, saved. Resume with: butterfly review {terminal_safe(self.ref)}")
             raise
 
     def _show_done(self, index: int) -> None:
-        from rich.table import Table
-
         table = Table(title=f"Resuming your review: {self.progress()}", title_justify="left", box=None, padding=(0, 2))
         table.add_column("cell")
         table.add_column("answered", justify="right")
@@ -321,7 +232,7 @@ class Walk:
             for cell in cl.cells:
                 done = sum(1 for q in cell.questions if q.id in self.answers)
                 mark = "done" if done == len(cell.questions) else ""
-                table.add_row(_safe(cell.title), f"{done}/{len(cell.questions)} {mark}")
+                table.add_row(terminal_safe(cell.title), f"{done}/{len(cell.questions)} {mark}")
         self.io.print(table)
         if index < len(self.steps):
             self._say(f"Continuing at {self.steps[index].question.id}. [dim]{KEYS_HELP}[/]")
@@ -354,28 +265,24 @@ class Walk:
                 index += 1
 
     def _cell_header(self, step: Step) -> None:
-        from rich.rule import Rule
-
         if self._shown_cell == step.cell.id:
             return
         self._shown_cell = step.cell.id
-        self.io.print(Rule(f"{_safe(step.cell.title)}"))
-        self._say(f"[italic]{_safe(step.cell.purpose)}[/]")
+        self.io.print(Rule(f"{terminal_safe(step.cell.title)}"))
+        self._say(f"[italic]{terminal_safe(step.cell.purpose)}[/]")
 
     def _kind_hint(self, q: Question) -> str:
         scale = self.scales.get(q.id, self.checklist.scale)
         if q.kind is AnswerKind.rating:
-            points = " · ".join(f"{p.value} = {_safe(p.label)}" for p in scale.points)
-            return f"{points} · na = {_safe(scale.na_label)}"
+            points = " · ".join(f"{p.value} = {terminal_safe(p.label)}" for p in scale.points)
+            return f"{points} · na = {terminal_safe(scale.na_label)}"
         if q.kind is AnswerKind.yes_no:
             return "y = yes · n = no · na"
         if q.kind is AnswerKind.datetime:
-            from butterfly.settings import get_settings
-
-            return f"YYYY-MM-DD HH:MM ({_safe(self.tz or get_settings().timezone)}) · na"
+            return f"YYYY-MM-DD HH:MM ({terminal_safe(self.tz or get_settings().timezone)}) · na"
         if q.kind is AnswerKind.choice:
             assert q.choices is not None
-            lines = "\n".join(f"  {i}) {_safe(c.label)}" for i, c in enumerate(q.choices, start=1))
+            lines = "\n".join(f"  {i}) {terminal_safe(c.label)}" for i, c in enumerate(q.choices, start=1))
             how = "numbers separated by commas" if q.multiple else "a number"
             return f"{lines}\n  ({how}, or na)"
         return "text · e = editor · end a line with \\ to continue"
@@ -384,10 +291,10 @@ class Walk:
         q = step.question
         self._cell_header(step)
         position = f"{step.cell.id} {step.cell.questions.index(q) + 1}/{len(step.cell.questions)}"
-        self._say(f"\n[bold]{_safe(q.text)}[/]\n[dim]{position} · {q.id} · {self.progress()}[/]")
+        self._say(f"\n[bold]{terminal_safe(q.text)}[/]\n[dim]{position} · {q.id} · {self.progress()}[/]")
         if q.guard is Guard.certainty:
             self._say(
-                f"[cyan]{_safe(text('certainty.title', self.lang))}:[/] {_safe(certainty_line(self.ticket, self.lang))}"
+                f"[cyan]{terminal_safe(text('certainty.title', self.lang))}:[/] {terminal_safe(certainty_line(self.ticket, self.lang))}"
             )
         self._say(self._kind_hint(q))
         current = self.answers.get(q.id)
@@ -395,7 +302,7 @@ class Walk:
             shown = display_value(
                 q, current.value, current.na, self.scales.get(q.id, self.checklist.scale), lang=self.lang
             )
-            self._say(f"[dim]current answer:[/] {_safe(shown)}  [dim](Enter keeps it)[/]")
+            self._say(f"[dim]current answer:[/] {terminal_safe(shown)}  [dim](Enter keeps it)[/]")
 
     def _question(self, index: int, step: Step) -> str | int | None:
         """Ask one question until it is answered or left; returns 'back', a new index, or None (next)."""
@@ -406,7 +313,7 @@ class Walk:
             word = raw.strip()
             low = word.lower()
             if low == "?":
-                self._say(f"[italic]{_safe(q.help or 'No help text for this question.')}[/]")
+                self._say(f"[italic]{terminal_safe(q.help or 'No help text for this question.')}[/]")
                 self._say(f"[dim]{KEYS_HELP}[/]")
                 continue
             if low == "q":
@@ -435,7 +342,7 @@ class Walk:
                 try:
                     edited = self.io.edit(_editor_template(q, initial))
                 except InvalidInputError as exc:
-                    self._say(f"[red]{_safe(exc.message)}[/]")
+                    self._say(f"[red]{terminal_safe(exc.message)}[/]")
                     continue
                 raw = _strip_editor_comments(edited)
                 if not raw.strip():
@@ -458,7 +365,7 @@ class Walk:
             value, na = validate_answer(q, raw, self.scales.get(q.id, self.checklist.scale), tz=self.tz)
         except InvalidInputError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
-            self._say(f"[red]{_safe(exc.message)}{_safe(hint)}[/]")
+            self._say(f"[red]{terminal_safe(exc.message)}{terminal_safe(hint)}[/]")
             return False
         current = self.answers.get(q.id)
         try:
@@ -473,19 +380,18 @@ class Walk:
                 expected_version=current.version if current is not None else 0,
             )
         except ConflictError as exc:
-            from butterfly.answers import answers_for
+            from butterfly.review.answers import answers_for
 
-            self._say(f"[red]{_safe(exc.message)}[/]")
+            self._say(f"[red]{terminal_safe(exc.message)}[/]")
             self.answers = answers_for(session=self.session, review_id=self.review.id or 0)
             newer = self.answers.get(q.id)
             if newer is not None:
                 shown = display_value(
                     q, newer.value, newer.na, self.scales.get(q.id, self.checklist.scale), lang=self.lang
                 )
-                self._say(f"now saved: {_safe(shown)} — answer again to replace it, or Enter to keep it")
+                self._say(f"now saved: {terminal_safe(shown)} — answer again to replace it, or Enter to keep it")
             return False
         self.answers[q.id] = saved
-        from butterfly.reviews import set_position
 
         self.review = set_position(session=self.session, review=self.review, question_id=q.id)
         self._say(f"[green]saved[/] [dim]({self.progress()})[/]")
@@ -493,8 +399,6 @@ class Walk:
 
     # -- guards after an answer ---------------------------------------------------------------------------------
     def _refresh_findings(self) -> None:
-        from butterfly.reviews import refresh_findings
-
         refresh_findings(
             session=self.session, review=self.review, ticket=self.ticket, questions=self.questions, lang=self.lang
         )
@@ -506,8 +410,8 @@ class Walk:
             matches = find_blame(saved.value)
             if matches:
                 phrase = "; ".join(m.phrase for m in matches)
-                self._say(f"\n[yellow]{_safe(text('blameless.title', self.lang))}[/]")
-                self._say(_safe(text("blameless.prompt", self.lang, match=phrase)))
+                self._say(f"\n[yellow]{terminal_safe(text('blameless.title', self.lang))}[/]")
+                self._say(terminal_safe(text("blameless.prompt", self.lang, match=phrase)))
                 while True:
                     choice = self._ask(f"{text('blameless.choice', self.lang)} > ").strip().lower()
                     if choice in ("r", "k", ""):
@@ -518,9 +422,9 @@ class Walk:
         if q.guard in (Guard.compensation_made, Guard.compensation_time):
             check = compensation_before_resolution(self.questions, self._values(), self.ticket)
             if check is not None:
-                self._say(f"\n[yellow]{_safe(text('compensation.title', self.lang))}[/]")
+                self._say(f"\n[yellow]{terminal_safe(text('compensation.title', self.lang))}[/]")
                 self._say(
-                    _safe(
+                    terminal_safe(
                         text(
                             "compensation.before_resolution",
                             self.lang,
@@ -530,24 +434,21 @@ class Walk:
                         )
                     )
                 )
-                self._say(_safe(text("compensation.why", self.lang)))
+                self._say(terminal_safe(text("compensation.why", self.lang)))
         if q.guard is Guard.publicity_planned and saved.value is True:
-            self._say(f"\n[yellow]{_safe(text('consent.title', self.lang))}[/]")
-            self._say(_safe(text("consent.required", self.lang)))
+            self._say(f"\n[yellow]{terminal_safe(text('consent.title', self.lang))}[/]")
+            self._say(terminal_safe(text("consent.required", self.lang)))
         if q.guard in (Guard.consent_given, Guard.consent_scope):
             status = publication_status(self.questions, self._values())
             last = q.guard is Guard.consent_scope or (q.guard is Guard.consent_given and saved.value is False)
             if last and status.status is Publication.not_for_publication:
-                self._say(f"[yellow]{_safe(consent_text('consent.not_for_publication', status, self.lang))}[/]")
+                self._say(f"[yellow]{terminal_safe(consent_text('consent.not_for_publication', status, self.lang))}[/]")
         if q.action is not None and not saved.na:
             self._offer_action(q, ask_first=True)
         return True
 
     # -- actions, jumps ------------------------------------------------------------------------------------------
     def _offer_action(self, q: Question, *, ask_first: bool) -> None:
-        from butterfly.actions import create_action, parse_due, parse_kind
-        from butterfly.checklist import ActionKind
-
         kind = q.action.value if q.action else None
         if ask_first:
             label = (kind or "action").replace("_", " ")
@@ -570,12 +471,12 @@ class Walk:
                     kind = parse_kind(raw).value
                     break
                 except InvalidInputError as exc:
-                    self._say(f"[red]{_safe(exc.message)}[/]")
+                    self._say(f"[red]{terminal_safe(exc.message)}[/]")
         current = self.answers.get(q.id)
         default = ""
         if current is not None and isinstance(current.value, str) and q.kind is AnswerKind.text:
             default = current.value.splitlines()[0][:200]
-        body = self._ask(f"what to do{f' [{_plain(default)}]' if default else ''} > ").strip() or default
+        body = self._ask(f"what to do{f' [{terminal_plain(default)}]' if default else ''} > ").strip() or default
         if not body:
             self._say("[dim]no action item created[/]")
             return
@@ -586,7 +487,7 @@ class Walk:
                 due = parse_due(due_raw)
                 break
             except InvalidInputError as exc:
-                self._say(f"[red]{_safe(exc.message)}[/]")
+                self._say(f"[red]{terminal_safe(exc.message)}[/]")
         item = create_action(
             session=self.session,
             kind=kind,
@@ -598,7 +499,7 @@ class Walk:
             question_id=q.id,
             by=self.reviewer,
         )
-        self._say(f"[green]action item #{item.id} saved[/] ({_safe(item.kind)}, due {item.due_date or '-'})")
+        self._say(f"[green]action item #{item.id} saved[/] ({terminal_safe(item.kind)}, due {item.due_date or '-'})")
 
     def _choose_cell(self) -> int | None:
         cells: list[tuple[Cell, int]] = []
@@ -607,7 +508,7 @@ class Walk:
                 cells.append((step.cell, i))
         for n, (cell, _) in enumerate(cells, start=1):
             done = sum(1 for q in cell.questions if q.id in self.answers)
-            self._say(f"  {n}) {_safe(cell.title)} [dim]({cell.id}, {done}/{len(cell.questions)})[/]")
+            self._say(f"  {n}) {terminal_safe(cell.title)} [dim]({cell.id}, {done}/{len(cell.questions)})[/]")
         raw = self._ask("jump to cell (number or id, Enter to stay) > ").strip()
         if not raw:
             return None
@@ -615,14 +516,12 @@ class Walk:
             if raw == str(n) or raw == cell.id:
                 self._shown_cell = None
                 return start
-        self._say(f"[red]no cell '{_safe(raw)}'[/]")
+        self._say(f"[red]no cell '{terminal_safe(raw)}'[/]")
         return None
 
     # -- the end ---------------------------------------------------------------------------------------------
     def _finish(self) -> ReviewDetail | int:
         """Experience level, completion and the summary; an index when the reviewer goes back (b / j)."""
-        from butterfly.reviews import complete_review, review_detail, set_experience_level
-
         missing = [q.id for q in self.questions if q.required and q.id not in self.answers]
         if missing:
             self._say(
@@ -638,19 +537,19 @@ class Walk:
         if answer in ("y", "yes", "是") or (answer == "" and default_yes):
             self.review = complete_review(session=self.session, review=self.review)
         detail = review_detail(session=self.session, review=self.review, checklist=self.checklist)
-        self.io.print(render_summary(detail, ref=self.ref))
+        self.io.show_summary(detail, self.ref)
         return detail
 
     def _ask_experience(self, setter: Any) -> int | None:
         """Ask for the overall experience level; an index to go back to when the reviewer types b or j."""
         try:
-            from butterfly.experience import load_experience_levels
+            from butterfly.review.experience import load_experience_levels
         except ImportError:  # pragma: no cover - shipped with butterfly
             return None
         levels = load_experience_levels().levels
         self._say("\n[bold]Overall, which experience level did the customer get?[/]")
         for i, lv in enumerate(levels, start=1):
-            self._say(f"  {i}) {_safe(lv.label(self.lang))} [dim]— {_safe(lv.describe(self.lang))}[/]")
+            self._say(f"  {i}) {terminal_safe(lv.label(self.lang))} [dim]— {terminal_safe(lv.describe(self.lang))}[/]")
         current = self.review.experience_level
         # the surprise lens asks the same question: its answer is offered when the review has no level yet
         lens_answer = self.answers.get("surprise.foundation.level")
@@ -685,7 +584,7 @@ class Walk:
             else:
                 chosen = next((lv.id for lv in levels if raw in (lv.id, lv.label(self.lang).lower())), None)
             if chosen is None:
-                self._say(f"[red]'{_safe(raw)}' is not a level[/] (1-{len(levels)})")
+                self._say(f"[red]'{terminal_safe(raw)}' is not a level[/] (1-{len(levels)})")
                 continue
             self.review = setter(session=self.session, review=self.review, level=chosen)
             self._say(f"[green]saved[/] experience level: {chosen}")
@@ -701,65 +600,7 @@ def _strip_editor_comments(text_in: str) -> str:
     return "\n".join(line for line in text_in.splitlines() if not line.startswith("#")).strip()
 
 
-# -- summary --------------------------------------------------------------------------------------------------
-
-
-def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
-    """The end-of-walk summary (also ``reviews show``): cell scores, findings, actions, the report command."""
-    from rich.console import Group
-    from rich.table import Table
-
-    lang = detail.checklist.language
-    r = detail.review
-    parts: list[Any] = [
-        f"\n[bold]Review of {_safe(detail.ticket.external_id)}[/] by {_safe(r.reviewer)} — {r.status}, "
-        f"{detail.answered}/{len(detail.questions)} answered"
-    ]
-    scores = Table(title="cells", title_justify="left", box=None, padding=(0, 2))
-    scores.add_column("cell")
-    scores.add_column("score", justify="right")
-    scores.add_column("ratings", justify="right")
-    scores.add_column("answered", justify="right")
-    titles = {c.id: c.title for cl in (detail.checklist, *detail.lenses) for c in cl.cells}
-    all_scores = [*detail.scores, *(s for v in detail.lens_scores.values() for s in v)]
-    for s in all_scores:
-        score = "-" if s.score is None else f"{round(s.score * 100)}%"
-        scores.add_row(
-            f"{_safe(titles.get(s.cell_id, s.cell_id))} [dim]{s.cell_id}[/]",
-            score,
-            f"{s.rated}/{s.ratings}",
-            f"{s.answered}/{s.questions}",
-        )
-    parts.append(scores)
-    if detail.findings:
-        parts.append("[bold]findings[/]")
-        for f in detail.findings:
-            note = ""
-            if f.kind == "blame_wording":
-                note = " " + text("finding.kept" if f.kept else "finding.reworded", lang)
-            parts.append(f"  • {_safe(finding_title(f.kind, lang))}: {_safe(f.detail)}{_safe(note)}")
-    else:
-        parts.append("[bold]findings:[/] none")
-    if detail.actions:
-        parts.append("[bold]action items[/]")
-        for a in detail.actions:
-            due = a.due_date.isoformat() if a.due_date else "no due date"
-            parts.append(
-                f"  #{a.id} ({_safe(a.kind)}) {_safe(a.text)} — {_safe(a.owner or 'no owner')}, {due}, {_safe(a.status)}"
-            )
-    else:
-        parts.append("[bold]action items:[/] none")
-    if detail.publication.status is Publication.publishable:
-        parts.append("story: may be published (consent recorded)")
-    elif detail.publication.status is Publication.not_for_publication:
-        parts.append("story: [yellow]not for publication[/] (no full consent)")
-    if r.experience_level:
-        parts.append(f"experience level: {_safe(r.experience_level)}")
-    parts.append(f"\nRender the report: [bold]butterfly report ticket {_safe(ref)}[/]")
-    return Group(*parts)
-
-
-# -- entry point and editor -------------------------------------------------------------------------------------
+# -- entry point -------------------------------------------------------------------------------------------------
 
 
 def run_review_walk(
@@ -778,16 +619,6 @@ def run_review_walk(
 
     A complete review is reopened only if the reviewer says so.
     """
-    from butterfly.models import ReviewStatus
-    from butterfly.reviews import (
-        ensure_reviewable,
-        get_review,
-        load_lenses,
-        reopen_review,
-        review_detail,
-        start_review,
-    )
-
     assert ticket.id is not None
     ref = ref or ticket.external_id
     existing = get_review(session=session, ticket_id=ticket.id, reviewer=reviewer)
@@ -805,9 +636,9 @@ def run_review_walk(
         allow_open=allow_open,
     )
     if review.status == ReviewStatus.complete.value:
-        io.print(render_context(context))
+        io.show_context(context)
         detail = review_detail(session=session, review=review, checklist=checklist)
-        io.print(render_summary(detail, ref=ref))
+        io.show_summary(detail, ref)
         try:
             answer = io.ask("This review is complete. Reopen it to edit? [y/N] > ").strip().lower()
         except EOFError:
@@ -828,41 +659,3 @@ def run_review_walk(
         tz=tz,
     )
     return walk.run(context)
-
-
-def run_editor(initial: str, *, editor: str | None = None) -> str:
-    """Open ``initial`` in ``$VISUAL``/``$EDITOR`` (default ``vi``) in a private temp file; returns the text.
-
-    The editor gets the file path as an argument (an argument list, never a shell string).
-    """
-    import os
-    import shlex
-    import subprocess
-    import tempfile
-    from pathlib import Path
-
-    command = editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        argv = shlex.split(command)
-    except ValueError:
-        argv = []
-    if not argv:
-        raise InvalidInputError(f"cannot use the editor '{command}'", hint="set EDITOR, e.g. EDITOR=nano")
-    fd, path = tempfile.mkstemp(prefix="butterfly-answer-", suffix=".md")  # created 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(initial)
-        try:
-            result = subprocess.run([*argv, path], check=False)
-        except OSError as exc:
-            raise InvalidInputError(
-                f"cannot start the editor '{argv[0]}': {exc.strerror}", hint="set EDITOR, e.g. EDITOR=nano"
-            ) from None
-        if result.returncode != 0:
-            raise InvalidInputError(f"the editor exited with code {result.returncode}; the answer is unchanged")
-        return Path(path).read_text(encoding="utf-8")
-    finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass

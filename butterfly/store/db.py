@@ -16,12 +16,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.util.exc import CommandError
+from sqlalchemy import create_engine, event, func, inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, SQLModel
+
+import butterfly.store.models  # noqa: F401 - register the tables
 from butterfly.errors import DatabaseError
+from butterfly.settings import get_settings
+from butterfly.urls import redact_text, redact_url
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.engine import Connection
-    from sqlmodel import Session
 
     from butterfly.settings import Settings
 
@@ -34,8 +43,6 @@ _lock = threading.Lock()
 def resolve_url(db: str | None = None, settings: Settings | None = None) -> str:
     """The database URL from ``--db`` (a path or URL), settings, or the default SQLite file."""
     if settings is None:
-        from butterfly.settings import get_settings
-
         settings = get_settings()
     value = db or settings.database_url
     if value is None:
@@ -47,13 +54,6 @@ def resolve_url(db: str | None = None, settings: Settings | None = None) -> str:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.expanduser().resolve()}"
-
-
-def redact_url(url: str) -> str:
-    """The URL with every secret replaced by ``***`` (safe to print): :func:`butterfly.urls.redact_url`."""
-    from butterfly.urls import redact_url as redact
-
-    return redact(url)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -104,8 +104,6 @@ def _create_private_file(path: Path) -> None:
 
 def _sqlite_busy_timeout_ms() -> int:
     """The SQLite busy timeout: ``BUTTERFLY_SQLITE_BUSY_TIMEOUT`` seconds (settings), default 30 s."""
-    from butterfly.settings import get_settings
-
     return int(get_settings().sqlite_busy_timeout * 1000)
 
 
@@ -127,7 +125,6 @@ def get_engine(url: str) -> Engine:
         engine = _engines.get(url)
         if engine is not None:
             return engine
-        from sqlalchemy import create_engine, event
 
         # SQLAlchemy logs (with a traceback) when it cannot reset a pooled connection whose server has gone; with
         # no logging configured Python would print that to stderr. The error itself reaches the user as a
@@ -152,8 +149,6 @@ def get_engine(url: str) -> Engine:
             try:
                 engine = create_engine(url, pool_pre_ping=True)
             except Exception as exc:
-                from butterfly.urls import redact_text
-
                 raise DatabaseError(f"cannot use database {redact_url(url)}: {redact_text(str(exc), url)}") from None
         _engines[url] = engine
         return engine
@@ -172,8 +167,6 @@ def dispose_engines() -> None:
 
 
 def _alembic_config(connection: Connection | None = None) -> Any:
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     if connection is not None:
@@ -212,8 +205,6 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def _revision_on(conn: Connection) -> str | None:
-    from sqlalchemy import inspect, text
-
     if not inspect(conn).has_table("alembic_version"):
         return None
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -221,10 +212,6 @@ def _revision_on(conn: Connection) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Migrate the database to ``revision``; returns (before, after). Safe to run concurrently."""
-    from alembic import command
-    from alembic.util.exc import CommandError
-    from sqlalchemy import text
-
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(7461626)"))  # one migrator at a time
@@ -249,7 +236,6 @@ def ensure_schema(engine: Engine) -> None:
     key = str(engine.url)
     if key in _migrated:
         return
-    from sqlalchemy.exc import SQLAlchemyError
 
     try:
         if current_revision(engine) != head_revision():
@@ -259,28 +245,8 @@ def ensure_schema(engine: Engine) -> None:
     _migrated.add(key)
 
 
-LOCKED_RETRIES = 5  # after the busy timeout, a locked write is tried again this many times (0.25 s doubling to 4 s)
-
-
-def locked_retry_delay(exc: BaseException, attempt: int) -> float | None:
-    """Seconds to wait before trying a write again that failed with "database is locked" (``attempt`` from 0);
-    ``None`` when it is another error or the retries are used up.
-
-    SQLite's busy timeout already waits for the lock; under heavy load (hundreds of writers) a writer can still
-    lose every time, and a few bounded retries with growing, jittered pauses let it through.
-    """
-    import random
-
-    detail = str(getattr(exc, "orig", None) or exc).lower()
-    if attempt >= LOCKED_RETRIES or not ("database is locked" in detail or "database table is locked" in detail):
-        return None
-    return float(0.25 * 2**attempt * (1 + random.random() / 4))
-
-
 def database_error(exc: Exception, engine: Engine | None = None) -> DatabaseError:
     """Turn a driver error into a clear, password-free :class:`DatabaseError`."""
-    from butterfly.urls import redact_text
-
     full = str(engine.url.render_as_string(hide_password=False)) if engine is not None else ""
     where = redact_url(full) if engine is not None else "the database"
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -316,9 +282,6 @@ def database_error(exc: Exception, engine: Engine | None = None) -> DatabaseErro
 @contextmanager
 def open_session(url: str | None = None, *, migrate: bool = True) -> Iterator[Session]:
     """One session for one command; migrations applied on first use; driver errors become DatabaseError."""
-    from sqlalchemy.exc import SQLAlchemyError
-    from sqlmodel import Session
-
     engine = get_engine(url or resolve_url())
     if migrate:
         ensure_schema(engine)
@@ -331,11 +294,6 @@ def open_session(url: str | None = None, *, migrate: bool = True) -> Iterator[Se
 
 def table_counts(session: Session) -> dict[str, int]:
     """Row counts of butterfly's tables."""
-    from sqlalchemy import func, select
-    from sqlmodel import SQLModel
-
-    import butterfly.models  # noqa: F401 - register the tables
-
     counts = {}
     for name, table in sorted(SQLModel.metadata.tables.items()):
         counts[name] = int(session.execute(select(func.count()).select_from(table)).scalar_one())

@@ -1,7 +1,7 @@
 """Answers: the one place review answers are validated and written.
 
 :func:`save_answer` inserts or updates one answer and commits at once, so an answer is safe the moment it is
-given. Every write also adds an :class:`~butterfly.models.AnswerChange` row (who, when, old and new value), so
+given. Every write also adds an :class:`~butterfly.store.models.AnswerChange` row (who, when, old and new value), so
 nothing is ever overwritten silently; an unchanged answer writes nothing. Writes are race-safe on SQLite and
 PostgreSQL: the first insert relies on the unique ``(review_id, question_id)`` constraint (losing an insert race
 turns into an update), and updates are compare-and-swap on the answer's ``version``.
@@ -12,24 +12,29 @@ the question's kind.
 
 from __future__ import annotations
 
-import random
 import re
-import time as _clock
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from butterfly.checklist import AnswerKind, Question, Scale
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import select
+
+from butterfly.checklist.model import AnswerKind, Question, Scale
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
+from butterfly.review.scoring import AnswerValue
+from butterfly.settings import get_settings
+from butterfly.store.models import Answer, AnswerChange, Review
+from butterfly.store.retry import write_attempts
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Answer
 
-MAX_ATTEMPTS = 20
 MAX_TEXT_LENGTH = 20_000
 
 NA_WORDS = frozenset({"na", "n/a", "n.a.", "not applicable", "不适用", "不適用", "无关", "無關"})
@@ -52,8 +57,6 @@ def is_na_token(raw: object, scale: Scale | None = None) -> bool:
 
 def _zone(tz: str | None) -> ZoneInfo:
     if tz is None:
-        from butterfly.settings import get_settings
-
         tz = get_settings().timezone
     try:
         return ZoneInfo(tz)
@@ -259,10 +262,6 @@ def _conflict(question_id: str, current: Answer, expected: int) -> ConflictError
 
 def _load(session: Session, review_id: int, question_id: str, *, lock: bool = False) -> Answer | None:
     """The stored answer; ``lock=True`` holds its row until commit (``FOR UPDATE``; SQLite locks on write)."""
-    from sqlmodel import select
-
-    from butterfly.models import Answer
-
     stmt = (
         select(Answer)
         .where(Answer.review_id == review_id, Answer.question_id == question_id)
@@ -275,10 +274,6 @@ def _load(session: Session, review_id: int, question_id: str, *, lock: bool = Fa
 
 def answers_for(*, session: Session, review_id: int) -> dict[str, Answer]:
     """The current answers of a review, keyed by question id."""
-    from sqlmodel import select
-
-    from butterfly.models import Answer
-
     stmt = select(Answer).where(Answer.review_id == review_id).execution_options(populate_existing=True)
     return {a.question_id: a for a in session.exec(stmt).all()}
 
@@ -300,11 +295,6 @@ def write_answer(
     tries again). Raises :class:`ConflictError` when ``expected_version`` is stale and IntegrityError when an
     insert collides (the caller rolls back and tries again).
     """
-    import sqlalchemy as sa
-    from sqlalchemy.orm.attributes import set_committed_value
-
-    from butterfly.models import Answer, AnswerChange
-
     if na:
         value = None
     now = utcnow()
@@ -404,12 +394,8 @@ def save_answer(
     answered"), a stored answer with another version raises :class:`ConflictError` naming who changed it and
     when, instead of overwriting it.
     """
-    from sqlalchemy.exc import IntegrityError
-
     last_error: Exception | None = None
-    for attempt in range(MAX_ATTEMPTS):
-        if attempt:
-            _clock.sleep(random.uniform(0, 0.005 * attempt))  # back off a little: another writer is busy here
+    for _attempt in write_attempts():
         try:
             outcome = write_answer(
                 session,
@@ -448,13 +434,9 @@ def save_answer(
 
 
 def _review_exists(session: Session, review_id: int) -> bool:
-    from butterfly.models import Review
-
     return session.get(Review, review_id) is not None
 
 
 def answer_values(answers: Mapping[str, Answer]) -> dict[str, Any]:
-    """``{question_id: scoring.AnswerValue}`` for :func:`butterfly.scoring.cell_scores` and the guards."""
-    from butterfly.scoring import AnswerValue
-
+    """``{question_id: scoring.AnswerValue}`` for :func:`butterfly.review.scoring.cell_scores` and the guards."""
     return {qid: AnswerValue(a.value, bool(a.na)) for qid, a in answers.items()}

@@ -1,7 +1,7 @@
 """SQLModel tables and their public shapes, all in one place.
 
 Times are stored as UTC and always come back timezone-aware (:class:`UTCDateTime`). The schema is created and
-changed only by the Alembic migrations in ``butterfly/migrations`` (never ``create_all`` at run time).
+changed only by the Alembic migrations in ``butterfly/store/migrations`` (never ``create_all`` at run time).
 
 Bulk writers that bypass the ORM (the importer) must write datetimes in the same form SQLAlchemy uses:
 on SQLite the text ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC, on PostgreSQL ``timestamptz``; JSON columns as
@@ -222,7 +222,7 @@ class ActionItem(SQLModel, table=True):
     review_id: int | None = Field(default=None, foreign_key="review.id", index=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     question_id: str | None = None
-    kind: str  # butterfly.checklist.ActionKind
+    kind: str  # butterfly.checklist.model.ActionKind
     text: str = Field(sa_type=sa.Text)
     owner: str | None = None
     due_date: date | None = Field(default=None, index=True)

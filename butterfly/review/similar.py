@@ -17,12 +17,16 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+from sqlmodel import col, func, select
+
+from butterfly.store.models import Ticket
+from butterfly.store.models import Ticket as T
 from butterfly.timeutil import as_utc
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Ticket
 
 CATEGORY_CANDIDATES = 2000
 NEARBY_CANDIDATES = 2000
@@ -94,8 +98,6 @@ class CustomerHistory:
 
 
 def _columns() -> list[Any]:
-    from butterfly.models import Ticket
-
     return [
         Ticket.id,
         Ticket.source,
@@ -183,10 +185,6 @@ def subject_similarity(a: str | None, b: str | None) -> float:
 
 def customer_history(*, session: Session, ticket: Ticket, recent: int = 5) -> CustomerHistory:
     """The customer's tickets before this one: how many, how many in the 90 days before it, the latest few."""
-    from sqlmodel import col, func, select
-
-    from butterfly.models import Ticket as T
-
     if not ticket.customer:
         return CustomerHistory(None, 0, 0, [])
     base: list[Any] = [T.customer == ticket.customer, T.id != ticket.id]
@@ -224,10 +222,6 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
 
     Plain Core queries without type conversion: this runs on every walk start and reads up to 4,000 rows.
     """
-    import sqlalchemy as sa
-
-    from butterfly.models import Ticket as T
-
     table = T.__table__  # type: ignore[attr-defined]
     c = table.c
     columns = [c.id, c.external_id, c.subject, c.category, sa.literal_column("ticket.closed_at").label("closed_key")]
@@ -260,10 +254,6 @@ def similar_tickets(*, session: Session, ticket: Ticket, limit: int = 5) -> list
     A candidate qualifies by the same category or a subject similarity of at least 0.3; the score is the
     subject similarity plus 0.5 for the same category, ties broken by the most recently closed.
     """
-    from sqlmodel import col, select
-
-    from butterfly.models import Ticket as T
-
     target_grams = subject_grams(ticket.subject)
     scored: list[tuple[float, Any, int, bool, float]] = []
     for cand in similar_candidates(session=session, ticket=ticket):

@@ -1,7 +1,7 @@
 """Experience levels across reviews: the distribution for one week, its trend, and the reviews that reached the top.
 
 A review closes with the overall experience the customer got, on the five "net user value" layers of
-:mod:`butterfly.experience` (devil, terrible, basement, baseline, ultimate). The weekly report shows
+:mod:`butterfly.review.experience` (devil, terrible, basement, baseline, ultimate). The weekly report shows
 
 - the **distribution** for the report week: how many completed reviews landed on each level;
 - its **trend** over the last 8 weeks (the report week and the 7 before it), oldest first;
@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from butterfly.experience import LEVEL_IDS, load_experience_levels
+from sqlmodel import col, select
+
+from butterfly.errors import InvalidInputError
+from butterfly.review.experience import LEVEL_IDS, load_experience_levels
+from butterfly.store.models import Review, ReviewStatus, Ticket
+from butterfly.tickets import ticket_ref
 from butterfly.timeutil import as_utc
 
 if TYPE_CHECKING:
@@ -136,10 +141,6 @@ def level_infos(language: str) -> list[LevelInfo]:
 
 
 def _rows(session: Session, start: datetime, end: datetime) -> list[tuple[str | None, datetime]]:
-    from sqlmodel import col, select
-
-    from butterfly.models import Review, ReviewStatus
-
     stmt = select(Review.experience_level, Review.completed_at).where(
         Review.status == ReviewStatus.complete.value,
         col(Review.completed_at) >= start,
@@ -167,8 +168,6 @@ def _count(rows: Sequence[tuple[str | None, datetime]], start: datetime, end: da
 
 
 def _check_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    from butterfly.errors import InvalidInputError
-
     s, e = as_utc(start), as_utc(end)
     assert s is not None and e is not None
     if e <= s:
@@ -184,8 +183,6 @@ def level_distribution(*, session: Session, start: datetime, end: datetime) -> D
 
 def level_trend(*, session: Session, week_start: datetime, weeks: int = TREND_WEEKS) -> list[Distribution]:
     """The distribution for the week starting at ``week_start`` and the ``weeks - 1`` weeks before it, oldest first."""
-    from butterfly.errors import InvalidInputError
-
     if weeks < 1:
         raise InvalidInputError(f"weeks must be at least 1 (got {weeks})")
     ws = as_utc(week_start)
@@ -198,10 +195,6 @@ def level_trend(*, session: Session, week_start: datetime, weeks: int = TREND_WE
 
 def ultimate_reviews(*, session: Session, start: datetime, end: datetime) -> list[UltimateReview]:
     """Completed reviews in ``[start, end)`` whose experience level is "ultimate", oldest first."""
-    from sqlmodel import col, select
-
-    from butterfly.models import Review, ReviewStatus, Ticket
-
     s, e = _check_window(start, end)
     stmt = (
         select(Review, Ticket)
@@ -221,7 +214,7 @@ def ultimate_reviews(*, session: Session, start: datetime, end: datetime) -> lis
         out.append(
             UltimateReview(
                 review_id=review.id,
-                ticket_ref=f"{ticket.source}:{ticket.external_id}",
+                ticket_ref=ticket_ref(ticket.source, ticket.external_id),
                 subject=ticket.subject,
                 reviewer=review.reviewer,
                 completed_at=completed,

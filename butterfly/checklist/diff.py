@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from butterfly.checklist import Checklist, Question
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from butterfly.checklist.model import (
+    Checklist,
+    Question,
+    builtin_checklist_ids,
+    check_kind,
+    load_builtin,
+    resolve_checklist,
+)
+from butterfly.store.models import Answer, Review
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -116,13 +128,9 @@ class ChecklistDiff:
 def resolve_spec(spec: str, language: str, *, kind: str | None = None) -> Checklist:
     """A checklist from a file path or a shipped id.
 
-    Like :func:`butterfly.checklist.resolve_checklist`, but a shipped id wins over a *folder* of the same name
+    Like :func:`butterfly.checklist.model.resolve_checklist`, but a shipped id wins over a *folder* of the same name
     (running from a checkout, ``butterfly`` is also the package folder).
     """
-    from pathlib import Path
-
-    from butterfly.checklist import builtin_checklist_ids, check_kind, load_builtin, resolve_checklist
-
     if spec in builtin_checklist_ids() and not Path(spec).is_file():
         found = load_builtin(spec, language)
         check_kind(found, spec, kind)
@@ -207,11 +215,6 @@ def diff_checklists(old: Checklist, new: Checklist, *, session: Session | None =
 
 def _count_answers(session: Session, old: Checklist, result: ChecklistDiff) -> None:
     """Fill in how many stored answers each removed or changed question has (read-only)."""
-    from sqlalchemy import func, select
-    from sqlmodel import col
-
-    from butterfly.models import Answer, Review
-
     ids = [r.id for r in result.removed] + [c.id for c in result.changed]
     if not ids:
         return

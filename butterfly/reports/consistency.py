@@ -7,8 +7,8 @@ Customers judge a brand by the consistency of its service across outlets, teams 
 - **resolution time**: ``resolved_at - created_at`` of every ticket resolved in the window (median and
   quartiles per group);
 - **review cell scores**: the mean cell score (0-1, the share of the rating scale reached, see
-  :mod:`butterfly.scoring`) of every completed review of those tickets, overall and per cell;
-- **experience levels**: the distribution of the five levels (:mod:`butterfly.experience`) in those reviews.
+  :mod:`butterfly.review.scoring`) of every completed review of those tickets, overall and per cell;
+- **experience levels**: the distribution of the five levels (:mod:`butterfly.review.experience`) in those reviews.
 
 **Which tickets.** A ticket is in the window when it was resolved in ``[end - weeks, end)``; a ticket with no
 resolution time but a closing time in the window is counted too (it has no resolution time). Reviews are the
@@ -33,25 +33,36 @@ but gets no verdict.
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from butterfly.checklist import CELL_ORDER, AnswerKind
-from butterfly.errors import InvalidInputError
-from butterfly.experience import LEVEL_IDS
+from sqlalchemy import and_, func, literal_column, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import col
+
+from butterfly.checklist.model import CELL_ORDER, AnswerKind, load_builtin
+from butterfly.errors import ButterflyError, InvalidInputError
+from butterfly.reports.labels import labels
+from butterfly.reports.rendering import FORMATS, report_context
+from butterfly.review.experience import LEVEL_IDS, load_experience_levels
+from butterfly.review.scoring import AnswerValue, cell_scores
+from butterfly.store.models import Answer, Review, ReviewStatus, Ticket
+from butterfly.templating.environment import render
 from butterfly.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.checklist import Checklist
+    from butterfly.checklist.model import Checklist
 
 MIN_TICKETS = 10
 MIN_REVIEWS = 5
@@ -267,8 +278,6 @@ class ConsistencyReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain data: the JSON output, and what the templates render."""
-        from butterfly.experience import load_experience_levels
-
         return {
             "kind": "consistency",
             "language": self.language,
@@ -420,11 +429,6 @@ def _window(weeks: int, end: datetime | None) -> tuple[datetime, datetime]:
 
 def _in_window(start: datetime, end: datetime) -> Any:
     """SQL condition: resolved in the window, or (no resolution time) closed in it."""
-    from sqlalchemy import and_, or_
-    from sqlmodel import col
-
-    from butterfly.models import Ticket
-
     resolved, closed = col(Ticket.resolved_at), col(Ticket.closed_at)
     return or_(
         and_(resolved >= start, resolved < end),
@@ -434,11 +438,6 @@ def _in_window(start: datetime, end: datetime) -> Any:
 
 def _hours_expr(session: Session) -> Any:
     """SQL: hours from ``created_at`` to ``resolved_at`` (NULL when either is missing), on either backend."""
-    from sqlalchemy import func, literal_column
-    from sqlmodel import col
-
-    from butterfly.models import Ticket
-
     created, resolved = col(Ticket.created_at), col(Ticket.resolved_at)
     if session.get_bind().dialect.name == "sqlite":  # UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'
         return (func.julianday(resolved) - func.julianday(created)) * literal_column("24.0")
@@ -453,9 +452,6 @@ def _name(value: object) -> str:
 def _checklist_for(cache: dict[tuple[str, str], Checklist | None], checklist_id: str, lang: str) -> Checklist | None:
     key = (checklist_id, lang)
     if key not in cache:
-        from butterfly.checklist import load_builtin
-        from butterfly.errors import ButterflyError
-
         try:
             cl = load_builtin(checklist_id, lang)
         except ButterflyError:
@@ -479,12 +475,6 @@ def consistency(
     ``end`` defaults to now; the window is ``[end - weeks, end)``. See the module docs for which tickets and
     reviews count and when a group is flagged. ``language`` names the experience levels in :meth:`to_dict`.
     """
-    from sqlalchemy import select as sa_select
-    from sqlmodel import col
-
-    from butterfly.models import Answer, Review, ReviewStatus, Ticket
-    from butterfly.scoring import AnswerValue, cell_scores
-
     try:
         grouping = GroupBy(by)
     except ValueError:
@@ -584,9 +574,6 @@ def consistency(
 
 def until_end(day: str, tz: str) -> datetime:
     """The end of the period whose last day is ``day`` (``YYYY-MM-DD`` in ``tz``): the next midnight there."""
-    from datetime import date, time
-    from zoneinfo import ZoneInfo
-
     try:
         last = date.fromisoformat(day.strip())
     except ValueError:
@@ -602,11 +589,6 @@ def render_consistency(
     The templates get the plain data of :meth:`ConsistencyReport.to_dict` as ``report`` (the same shape the weekly
     report embeds), the report labels as ``t``, and ``lang`` and ``tz``.
     """
-    import json
-
-    from butterfly.reports.labels import labels
-    from butterfly.reports.rendering import FORMATS, render, report_context
-
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown report format '{fmt}'", hint="use md, html or json")
     data = report.to_dict()

@@ -1,7 +1,7 @@
 """The butterfly checklist as validated data.
 
 A checklist file (YAML or JSON) holds one checklist in one language. The shipped ones live in
-``butterfly/checklists/`` as ``<id>.<lang>.yaml``: the butterfly check itself (six cells: two sides x three
+``butterfly/checklist/builtin/`` as ``<id>.<lang>.yaml``: the butterfly check itself (six cells: two sides x three
 horizons) and optional *lenses* (``kind: lens``) that a review can append after the six cells.
 
 Loading a file with a mistake raises :class:`~butterfly.errors.FileProblemsError` naming the file, the line
@@ -17,9 +17,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from butterfly.errors import FileProblemsError, InvalidInputError, NotFoundError, Problem
+from butterfly.files import read_input_text
+from butterfly.yamlload import load_yaml
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 DEFAULT_CHECKLIST_ID = "butterfly"
@@ -41,7 +44,7 @@ class AnswerKind(StrEnum):
 
 
 class Guard(StrEnum):
-    """The role a question plays in one of the method's guards (see ``butterfly.guards``).
+    """The role a question plays in one of the method's guards (see ``butterfly.review.guards``).
 
     Guards find their questions by this tag, not by id, so a team's own checklist can use them too.
     """
@@ -219,8 +222,6 @@ class Checklist(_Strict):
 
 def _node_line(root: Any, loc: tuple[int | str, ...]) -> int | None:
     """Follow a Pydantic error location through a composed YAML node tree; return the 1-based line."""
-    import yaml
-
     node = root
     line: int | None = node.start_mark.line + 1 if node is not None else None
     for part in loc:
@@ -254,8 +255,6 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
 
 def parse_checklist_text(text: str, *, filename: str) -> Checklist:
     """Parse and validate checklist YAML/JSON text; problems name ``filename``, line and field."""
-    from butterfly.yamlload import load_yaml
-
     data, root = load_yaml(text, filename=filename, what="YAML/JSON")
     if not isinstance(data, dict):
         raise FileProblemsError(
@@ -284,8 +283,6 @@ def parse_checklist_text(text: str, *, filename: str) -> Checklist:
 
 def load_checklist_file(path: str | Path) -> Checklist:
     """Load a checklist file from disk."""
-    from butterfly.files import read_input_text
-
     p = Path(path)
     text = read_input_text(p)
     return parse_checklist_text(text, filename=str(p))
@@ -293,13 +290,13 @@ def load_checklist_file(path: str | Path) -> Checklist:
 
 def builtin_checklist_path(checklist_id: str, language: str) -> Path:
     """Path of a shipped checklist or lens file."""
-    base = resources.files("butterfly") / "checklists"
+    base = resources.files("butterfly.checklist") / "builtin"
     return Path(str(base / f"{checklist_id}.{language}.yaml"))
 
 
 def builtin_checklist_ids(kind: str | None = None) -> list[str]:
     """Ids of the shipped checklists (``kind='lens'`` for lenses only)."""
-    base = Path(str(resources.files("butterfly") / "checklists"))
+    base = Path(str(resources.files("butterfly.checklist") / "builtin"))
     ids = sorted({p.name.split(".")[0] for p in base.glob("*.en.yaml")})
     if kind is None:
         return ids

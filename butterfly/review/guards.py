@@ -25,16 +25,23 @@ from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
-from butterfly.checklist import Guard, Question
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from butterfly.checklist.model import Guard, Question
 from butterfly.errors import FileProblemsError, NotFoundError, Problem
-from butterfly.models import FindingKind
+from butterfly.settings import get_settings
+from butterfly.store.models import Finding, FindingKind
+from butterfly.store.retry import WRITE_ATTEMPTS, write_attempts
 from butterfly.timeutil import as_utc, format_duration
+from butterfly.yamlload import load_yaml
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import Finding, Ticket
+    from butterfly.store.models import Ticket
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 
@@ -49,8 +56,6 @@ class AnswerLike(Protocol):
 
 @lru_cache(maxsize=1)
 def _texts() -> dict[str, dict[str, str]]:
-    from butterfly.yamlload import load_yaml
-
     source = resources.files("butterfly") / "data" / "guards.yaml"
     name = str(source)
     data, _ = load_yaml(source.read_text(encoding="utf-8"), filename=name)
@@ -327,11 +332,7 @@ def skip_reason(question: Question, questions: Iterable[Question], answers: Mapp
 
 def local_time(value: datetime, tz: str | None = None) -> str:
     """``YYYY-MM-DD HH:MM <zone>`` in ``tz`` (default: the ``timezone`` setting)."""
-    from zoneinfo import ZoneInfo
-
     if tz is None:
-        from butterfly.settings import get_settings
-
         tz = get_settings().timezone
     try:
         zone = ZoneInfo(tz)
@@ -446,12 +447,7 @@ def sync_findings(
     A blame finding whose wording has since been reworded is kept, with ``kept=False``: the prompt worked, and
     the history shows what was there. Other findings that no longer apply are removed.
     """
-    from sqlalchemy.exc import IntegrityError
-    from sqlmodel import select
-
-    from butterfly.models import Finding
-
-    for attempt in range(3):
+    for attempt in write_attempts():
         try:
             stmt = select(Finding).where(Finding.review_id == review_id).execution_options(populate_existing=True)
             existing = {(f.kind, f.question_id): f for f in session.exec(stmt).all()}
@@ -487,7 +483,7 @@ def sync_findings(
             break
         except IntegrityError:
             session.rollback()
-            if attempt == 2 or not commit:
+            if attempt == WRITE_ATTEMPTS - 1 or not commit:
                 raise
     return list(
         session.exec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from butterfly.checklist import AnswerKind, Checklist
+from butterfly.checklist.model import AnswerKind, Checklist
 
 
 @dataclass(frozen=True)

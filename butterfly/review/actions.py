@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from butterfly.checklist import ActionKind
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from butterfly.checklist.model import ActionKind
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
-from butterfly.models import ActionStatus
-from butterfly.timeutil import utcnow
+from butterfly.settings import get_settings
+from butterfly.store.models import ActionItem, ActionStatus, Review, Ticket
+from butterfly.timeutil import today_in, utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from butterfly.models import ActionItem
 
 MAX_ACTION_TEXT = 2_000
 
@@ -69,9 +72,6 @@ def parse_due(raw: object, *, today: date | None = None) -> date | None:
     relative = _RELATIVE_DUE.match(text)
     if relative:
         if today is None:
-            from butterfly.settings import get_settings
-            from butterfly.timeutil import today_in
-
             today = today_in(get_settings().timezone)
         amount = int(relative.group(1)) * (7 if relative.group(2).lower() == "w" else 1)
         return today + timedelta(days=amount)
@@ -106,10 +106,6 @@ def create_action(
     commit: bool = True,
 ) -> ActionItem:
     """Create an action item (from a review answer, or on its own). The same open item is not created twice."""
-    from sqlmodel import select
-
-    from butterfly.models import ActionItem, Review
-
     action_kind = parse_kind(kind)
     body = parse_text(text)
     due = parse_due(due_date)
@@ -189,10 +185,6 @@ def list_actions(
     today: date | None = None,
 ) -> list[ActionRow]:
     """Action items, open ones first by due date; ``overdue=True`` for open items past their due date."""
-    from sqlmodel import col, select
-
-    from butterfly.models import ActionItem, Ticket
-
     today = today or date.today()
     stmt = select(ActionItem, Ticket.external_id).join(Ticket, col(ActionItem.ticket_id) == Ticket.id, isouter=True)
     if overdue:
@@ -224,11 +216,6 @@ def list_actions(
 
 def mark_done(*, session: Session, action_id: int, by: str) -> ActionItem:
     """Mark an action item done (compare-and-swap on its version; done twice is a no-op)."""
-    import sqlalchemy as sa
-    from sqlmodel import select
-
-    from butterfly.models import ActionItem
-
     for _ in range(3):
         item = session.exec(
             select(ActionItem).where(ActionItem.id == action_id).execution_options(populate_existing=True)

@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from butterfly.errors import FileProblemsError, NotFoundError, Problem
+from butterfly.yamlload import load_yaml
 
 LANGUAGES: tuple[str, ...] = ("zh-CN", "zh-TW", "en")
 LEVEL_IDS: tuple[str, ...] = ("devil", "terrible", "basement", "baseline", "ultimate")
@@ -81,8 +82,6 @@ class ExperienceScale(BaseModel):
 
 def parse_experience_levels(text: str, *, filename: str) -> ExperienceScale:
     """Parse and validate experience-level YAML; problems raise :class:`FileProblemsError` naming ``filename``."""
-    from butterfly.yamlload import load_yaml
-
     data, _ = load_yaml(text, filename=filename)
     try:
         return ExperienceScale.model_validate(data)

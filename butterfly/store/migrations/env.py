@@ -1,11 +1,11 @@
-"""Alembic environment: target_metadata is SQLModel's; the connection comes from butterfly.db."""
+"""Alembic environment: target_metadata is SQLModel's; the connection comes from butterfly.store.db."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import butterfly.models  # noqa: F401 - register the tables
+import butterfly.store.models  # noqa: F401 - register the tables
 
 target_metadata = SQLModel.metadata
 config = context.config
@@ -14,7 +14,7 @@ config = context.config
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        from butterfly.db import get_engine, resolve_url
+        from butterfly.store.db import get_engine, resolve_url
 
         with get_engine(resolve_url()).connect() as conn:
             context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
