@@ -42,6 +42,13 @@ def load_yaml(text: str, *, filename: str, what: str = "YAML") -> tuple[Any, Any
         _screen(text, loader, filename)
         root = yaml.compose(text, Loader=loader)
     except yaml.YAMLError as exc:
+        if loader is not yaml.SafeLoader:
+            # libyaml's scanner reads a run of [ or { ahead and may stop at its own depth limit before the
+            # events reach ours: the pure-Python parser (no such limit, events one at a time) says which it is
+            try:
+                _screen(text, yaml.SafeLoader, filename)
+            except yaml.YAMLError:
+                pass
         raise FileProblemsError(filename, [yaml_problem(exc, filename, what=what)]) from None
     if root is None:
         return None, None

@@ -19,7 +19,7 @@ from faultkit import no_traceback, run
 from review_support import ROOT, load_example_tickets
 
 EXAMPLES = ROOT / "examples"
-CHECKLISTS = ROOT / "butterfly" / "checklists"
+CHECKLISTS = ROOT / "butterfly" / "checklist" / "builtin"
 
 
 def alias_bomb(levels: int) -> str:
