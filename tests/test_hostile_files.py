@@ -565,3 +565,13 @@ def test_a_locked_review_save_is_retried_with_backoff(tmp_path: Path) -> None:
         holder.close()
     assert result.returncode == 0, result.stderr
     assert "saved 32 answer(s)" in result.stdout
+
+
+def test_a_wrong_lens_file_names_the_file_and_its_first_problem_only(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    wrong = tmp_path / "lens.yaml"
+    wrong.write_text("id: x\nfoo: 1\nsecret_line: do-not-echo-me\n", encoding="utf-8")
+    result = cli("checklist", "show", "--lens", str(wrong))
+    assert result.exit_code == 2
+    assert f"Error: {wrong}: 1 problem" in result.stderr
+    assert f"more problem(s): butterfly checklist validate {wrong}" in result.stderr
+    assert "do-not-echo-me" not in result.stderr
