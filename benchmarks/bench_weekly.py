@@ -54,7 +54,7 @@ def capture_sql(url: str, week: str) -> list[tuple[str, Any]]:
 
 
 def run_report(url: str, week: str) -> tuple[float, int, int]:
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.weekly.build import build_weekly_report
     from butterfly.store.db import open_session

@@ -1192,7 +1192,12 @@ def _inert_html(html: str, control: Any) -> bool:
 def _inert_md(md: str, control: Any) -> bool:
     import re
 
-    return "<script>" not in md and not re.search(r"(?<!\\)\[click(?<!\\)\]\(", md) and not control.search(md)
+    # Markdown escapes for Markdown: "\\<script>" is the text "<script>", never a tag
+    return (
+        not re.search(r"(?<!\\)<script>", md)
+        and not re.search(r"(?<!\\)\[click(?<!\\)\]\(", md)
+        and not control.search(md)
+    )
 
 
 def _no_formulas(path: Path) -> bool:

@@ -28,6 +28,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlmodel import col
 
 from butterfly.errors import InvalidInputError
+from butterfly.review.answers import is_yes
 from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
 from butterfly.tickets import ticket_ref
 
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
 SCHEMA = "butterfly.check/1"
 CLOSED_STATUSES = ("closed", "resolved")
-_YES = {"yes", "y", "true", "1", "是", "是的"}
 
 
 # -- periods -----------------------------------------------------------------------------------------------------
@@ -238,17 +238,6 @@ class GateResult:
             "overdue_actions": self.overdue,
             "publicity_without_consent": self.publicity,
         }
-
-
-def is_yes(value: Any) -> bool:
-    """A yes/no answer that says yes (``True``, ``"yes"``, ``1``…)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return value == 1
-    if isinstance(value, str):
-        return value.strip().lower() in _YES
-    return False
 
 
 def guard_question_ids(checklists: Iterable[Checklist], guard: str) -> set[str]:

@@ -5,7 +5,8 @@ files, experience levels, report labels and guard texts. It refuses what a data 
 file uses, each refusal a :class:`~butterfly.errors.Problem` naming the file and line:
 
 - anchors and aliases (``&a`` / ``*a``): nine aliases a level, seven levels deep, make a 374-byte file expand to
-  billions of nodes ("billion laughs"); refused before anything is built, so a bomb costs one streamed pass;
+  billions of nodes ("billion laughs"); the composer shares an aliased node instead of copying it, and the first
+  node met twice is refused, so a bomb costs one pass over its few hundred nodes;
 - tags beyond plain data (``!!binary``, ``!!set``, ``!!omap``, ``!!python/…``, local ``!tag``) and merge keys
   (``<<``): a text answer must not become a Python ``bytes`` or ``set`` repr;
 - two equal keys in one mapping (YAML would silently keep the last value);
@@ -18,6 +19,7 @@ file uses, each refusal a :class:`~butterfly.errors.Problem` naming the file and
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from butterfly.errors import FileProblemsError, Problem, yaml_problem
@@ -39,8 +41,13 @@ def load_yaml(text: str, *, filename: str, what: str = "YAML") -> tuple[Any, Any
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: several times faster
     try:
-        _screen(text, loader, filename)
+        if _may_nest_deeply(text):
+            _screen(text, loader, filename)  # before libyaml's composer, which recurses in C
         root = yaml.compose(text, Loader=loader)
+    except RecursionError:  # the pure-Python composer recurses too
+        raise FileProblemsError(
+            filename, [Problem(filename, f"nested too deeply (more than {MAX_NESTING} levels)")]
+        ) from None
     except yaml.YAMLError as exc:
         if loader is not yaml.SafeLoader:
             # libyaml's scanner reads a run of [ or { ahead and may stop at its own depth limit before the
@@ -61,6 +68,15 @@ def load_yaml(text: str, *, filename: str, what: str = "YAML") -> tuple[Any, Any
 
 def _line(node_or_event: Any) -> int:
     return int(node_or_event.start_mark.line) + 1
+
+
+_DEEP_INDENT = re.compile(rf"^[ \t-]{{{2 * MAX_NESTING},}}", re.MULTILINE)
+
+
+def _may_nest_deeply(text: str) -> bool:
+    """Cheap test (C string scans) that ``text`` could nest past :data:`MAX_NESTING`: many brackets or a line
+    indented that far. Only then is the streamed pass of :func:`_screen` worth its cost before composing."""
+    return text.count("[") + text.count("{") > MAX_NESTING or _DEEP_INDENT.search(text) is not None
 
 
 def _screen(text: str, loader: Any, filename: str) -> None:
@@ -102,7 +118,11 @@ def _screen(text: str, loader: Any, filename: str) -> None:
 
 
 class _Builder:
-    """Builds Python data from a composed node tree (no aliases, so every node is visited once)."""
+    """Builds Python data from a composed node tree, visiting every node once.
+
+    An alias is the same node object met a second time (the composer shares it, it does not copy): that is
+    refused on the spot, so an alias bomb costs one pass over its few hundred bytes of nodes.
+    """
 
     def __init__(self, filename: str, problems: list[Problem]) -> None:
         from yaml.constructor import SafeConstructor
@@ -110,11 +130,47 @@ class _Builder:
         self.filename = filename
         self.problems = problems
         self.scalars = SafeConstructor()
+        self.seen: set[int] = set()
+        self.depth = 0
 
     def problem(self, node: Any, message: str, where: str) -> None:
         self.problems.append(Problem(self.filename, message, line=_line(node), field=where or None))
 
     def build(self, node: Any, where: str = "") -> Any:
+        import yaml
+
+        if id(node) in self.seen:
+            raise FileProblemsError(
+                self.filename,
+                [
+                    Problem(
+                        self.filename,
+                        f"YAML anchors and aliases (&name, *name) are not accepted: the value on line {_line(node)} "
+                        "is used again; write it out",
+                        line=_line(node),
+                        field=where or None,
+                    )
+                ],
+            )
+        self.seen.add(id(node))
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self.depth += 1
+            try:
+                if self.depth > MAX_NESTING:
+                    raise FileProblemsError(
+                        self.filename,
+                        [
+                            Problem(
+                                self.filename, f"nested too deeply (more than {MAX_NESTING} levels)", line=_line(node)
+                            )
+                        ],
+                    )
+                return self._collection(node, where)
+            finally:
+                self.depth -= 1
+        return self._scalar(node, where)
+
+    def _collection(self, node: Any, where: str) -> Any:
         import yaml
 
         if isinstance(node, yaml.MappingNode):
@@ -147,6 +203,11 @@ class _Builder:
                 self.problem(node, f"the YAML tag {_shown(node.tag)} is not accepted here: plain data only", where)
                 return None
             return [self.build(item, f"{where}[{i}]") for i, item in enumerate(node.value)]
+        return None
+
+    def _scalar(self, node: Any, where: str) -> Any:
+        import yaml
+
         tag = node.tag
         if tag not in _PLAIN:
             self.problem(node, f"the YAML tag {_shown(tag)} is not accepted here: plain data only", where)

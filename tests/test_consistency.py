@@ -100,7 +100,8 @@ def _constructed(session) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_clearly_slower_group_is_flagged_and_a_tiny_one_is_not(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reports.consistency import Measure, consistency
+    from butterfly.reports.consistency import consistency
+    from butterfly.reports.consistency_stats import Measure
 
     _constructed(session)
     report = consistency(session=session, by="group", weeks=8, end=END)
@@ -149,7 +150,7 @@ def test_bad_options_are_clear_errors(session) -> None:  # type: ignore[no-untyp
 
 
 def test_robust_z_needs_three_others_and_some_spread() -> None:
-    from butterfly.reports.consistency import robust_z
+    from butterfly.reports.consistency_stats import robust_z
 
     assert robust_z(10.0, [1.0, 2.0]) is None
     assert robust_z(10.0, [1.0, 1.0, 1.0]) is None
@@ -162,7 +163,8 @@ def test_robust_z_needs_three_others_and_some_spread() -> None:
 
 
 def test_real_servicenow_data_groups_by_assignment_group_with_counts(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reports.consistency import MIN_TICKETS, Measure, consistency
+    from butterfly.reports.consistency import consistency
+    from butterfly.reports.consistency_stats import MIN_TICKETS, Measure
     from butterfly.store.db import open_session
 
     import_servicenow(cli, db_url)

@@ -134,7 +134,7 @@ def _section(text: str, start: str, stop: str) -> str:
 
 
 def test_weekly_report_shows_distribution_trend_ultimate_and_consistency(session) -> None:  # type: ignore[no-untyped-def]
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.weekly.build import build_weekly_report
 

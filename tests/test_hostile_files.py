@@ -72,15 +72,17 @@ def test_alias_bomb_answers_file_is_one_error_line_and_exit_2(cli, session, db_u
     path.write_text(alias_bomb(10), encoding="utf-8")
     result = cli("review", "T-1001", "--answers", str(path), "--db", db_url)
     assert result.exit_code == 2
-    assert f"{path}:1: YAML anchors (&a0) are not accepted" in result.stderr
+    assert (
+        f"{path}:1: " in result.stderr and "YAML anchors and aliases (&name, *name) are not accepted" in result.stderr
+    )
 
 
 def test_a_lone_alias_is_refused_too() -> None:
     from butterfly.errors import FileProblemsError
     from butterfly.yamlload import load_yaml
 
-    with pytest.raises(FileProblemsError, match=r"x.yaml:2: YAML aliases \(\*a\) are not accepted"):
-        load_yaml("a: 1\nb: *a\n", filename="x.yaml")
+    with pytest.raises(FileProblemsError, match=r"x.yaml:1: b: YAML anchors and aliases .* are not accepted"):
+        load_yaml("a: &a 1\nb: *a\n", filename="x.yaml")
 
 
 @pytest.mark.parametrize(
@@ -563,3 +565,63 @@ def test_a_locked_review_save_is_retried_with_backoff(tmp_path: Path) -> None:
         holder.close()
     assert result.returncode == 0, result.stderr
     assert "saved 32 answer(s)" in result.stdout
+
+
+def test_a_wrong_lens_file_names_the_file_and_its_first_problem_only(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    wrong = tmp_path / "lens.yaml"
+    wrong.write_text("id: x\nfoo: 1\nsecret_line: do-not-echo-me\n", encoding="utf-8")
+    result = cli("checklist", "show", "--lens", str(wrong))
+    assert result.exit_code == 2
+    assert f"Error: {wrong}: 1 problem" in result.stderr
+    assert f"more problem(s): butterfly checklist validate {wrong}" in result.stderr
+    assert "do-not-echo-me" not in result.stderr
+
+
+def test_a_file_without_line_breaks_stops_at_64_mb_naming_file_and_line(
+    cli, sqlite_url_fixture: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    huge = tmp_path / "huge.csv"
+    with huge.open("wb") as handle:  # sparse: 80 MB of NUL bytes after the header, nothing written to disk
+        handle.write(b"id,subject,status,created\n")
+        handle.truncate(80 * 1024 * 1024)
+    result = cli("import", str(huge), "--db", sqlite_url_fixture)
+    assert result.exit_code == 2, result.output[-500:]
+    assert f"Error: {huge}:2: a line longer than 64 MB" in result.stderr
+    assert not (tmp_path / "huge.csv.rejects.txt").exists()
+
+
+def test_endless_numbers_in_json_imports(cli, sqlite_url_fixture: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    big = "9" * 5000
+    lines = tmp_path / "tickets.jsonl"
+    lines.write_text(
+        '{"id": "J-1", "subject": "ok", "status": "closed", "created": "2026-10-01T09:00:00Z"}\n'
+        f'{{"id": "J-2", "n": {big}, "status": "closed"}}\n',
+        encoding="utf-8",
+    )
+    result = cli("import", str(lines), "--db", sqlite_url_fixture)
+    assert result.exit_code == 1, result.output  # finished with rejects
+    assert "# line 2: a number of 5,000 digits is too long" in (tmp_path / "tickets.jsonl.rejects.txt").read_text()
+    array = tmp_path / "tickets.json"
+    array.write_text(f'[{{"id": "J-3", "n": {big}}}]', encoding="utf-8")
+    result = cli("import", str(array), "--db", sqlite_url_fixture)
+    assert result.exit_code == 2
+    assert f"Error: {array}: not a ticket export: a number of 5,000 digits is too long" in result.stderr
+    tags = tmp_path / "tags.csv"
+    tags.write_text(f'id,subject,status,created,tags\nC-1,x,closed,2026-10-01 09:00,"[{big}]"\n', encoding="utf-8")
+    assert cli("import", str(tags), "--db", sqlite_url_fixture).exit_code == 0
+
+
+def test_ten_thousand_unmapped_columns_are_summarised(cli, sqlite_url_fixture: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    wide = tmp_path / "wide.csv"
+    extra = [f"extra column number {i}" for i in range(10_000)]
+    wide.write_text(
+        ",".join(["id", "subject", "status", "created", *extra])
+        + "\n"
+        + ",".join(["W-1", "s", "closed", "2026-10-01 09:00"] + ["x"] * 10_000)
+        + "\n",
+        encoding="utf-8",
+    )
+    result = cli("import", str(wide), "--db", sqlite_url_fixture)
+    assert result.exit_code == 0, result.output[-500:]
+    assert "… and 9,980 more" in result.stderr
+    assert len(result.stderr) < 5000

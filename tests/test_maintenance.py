@@ -237,7 +237,7 @@ def test_check_does_not_create_a_missing_database(cli, tmp_path: Path) -> None: 
 
 def test_backup_runs_while_reviews_are_being_written(tmp_path: Path) -> None:
     """A writer thread commits rows during the backup: the copy is consistent and the writer is not blocked."""
-    from butterfly.store.maintenance import backup_database
+    from butterfly.store.backup import backup_database
 
     url = sqlite_url(tmp_path / "team.db")
     seed(url, tickets=50)

@@ -257,7 +257,7 @@ def _check_golden(name: str, text: str) -> None:
 
 
 def _ticket_report(session: Any, ref: str, lang: str = "en", fmt: str = "md") -> str:
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.ticket_report import build_ticket_report
     from butterfly.tickets import get_ticket
@@ -270,7 +270,7 @@ def _ticket_report(session: Any, ref: str, lang: str = "en", fmt: str = "md") ->
 
 
 def _weekly_report(session: Any, lang: str = "en", fmt: str = "md") -> str:
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.weekly.build import build_weekly_report
 

@@ -219,7 +219,7 @@ def browser(tmp_path: Path):  # type: ignore[no-untyped-def]
 def pages(tmp_path: Path, sqlite_url_fixture: str) -> dict[str, Path]:
     """The ticket and weekly reports of the golden dataset (plus a hostile subject) as HTML files."""
     from butterfly.files import write_private
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.ticket_report import build_ticket_report
     from butterfly.reports.weekly.build import build_weekly_report

@@ -1,1 +1,1 @@
-"""Checklists: the model and its loader, the shipped checklists (``builtin/``), printable export, diff."""
+"""Checklists: the model and its loader, the shipped checklists (``builtin/``), export, validation, diff."""

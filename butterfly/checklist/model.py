@@ -328,10 +328,25 @@ def resolve_checklist(spec: str | Path | None, language: str, *, kind: str | Non
     text = str(spec)
     if re.fullmatch(r"[a-z0-9][a-z0-9_-]*", text) and not Path(text).is_file():
         found = load_builtin(text, language)
-    else:
+    elif kind is None:
         found = load_checklist_file(text)
+    else:
+        try:
+            found = load_checklist_file(text)
+        except FileProblemsError as exc:  # a wrong --lens/--checklist: the file and its first problem, not a page
+            raise _first_problem(exc) from None
     check_kind(found, text, kind)
     return found
+
+
+def _first_problem(exc: FileProblemsError) -> FileProblemsError:
+    if len(exc.problems) <= 1:
+        return exc
+    first = exc.problems[0]
+    more = len(exc.problems) - 1
+    shortened = FileProblemsError(exc.file, [first])
+    shortened.hint = f"{more} more problem(s): butterfly checklist validate {exc.file}"
+    return shortened
 
 
 def check_kind(checklist: Checklist, spec: str, kind: str | None) -> None:

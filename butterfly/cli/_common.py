@@ -7,6 +7,8 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -150,3 +152,51 @@ class ButterflyGroup(TyperGroup):
             raise typer.Exit(130) from None
         except BrokenPipeError:
             raise typer.Exit(1) from None
+
+
+# -- report output (``report ticket|weekly|consistency``) ---------------------------------------------------
+
+
+class Format(StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+FormatOption = Annotated[
+    Format | None,
+    typer.Option(
+        "--format", "-f", help="md, html or json (default: from the -o file name, else md).", show_default=False
+    ),
+]
+
+
+def report_format(fmt: Format | None, output: Path | None) -> str:
+    """``--format``, else the ``-o`` file's suffix (``.html``/``.htm``, ``.json``), else ``md``.
+
+    Called before any work: an ``-o`` that cannot be written (a folder, a missing folder) is refused here.
+    """
+    from butterfly.files import check_output
+
+    check_output(output)
+    if fmt is not None:
+        return fmt.value
+    if output is not None:
+        suffix = output.suffix.lower().lstrip(".")
+        if suffix in ("htm", "html"):
+            return "html"
+        if suffix == "json":
+            return "json"
+    return "md"
+
+
+def emit(text: str, output: Path | None) -> None:
+    """A rendered report to stdout, or to ``output`` (atomically, 0600) with a ``wrote PATH`` line on stderr."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from butterfly.files import write_private
+
+    path = write_private(output, text)
+    err().print(f"wrote {path}", markup=False, highlight=False)

@@ -139,7 +139,7 @@ def validate(
 
     Example: butterfly checklist validate checklists/*.yaml
     """
-    from butterfly.checklist.export import validate_checklist_file
+    from butterfly.checklist.validate import validate_checklist_file
     from butterfly.cli._common import err, print_json
 
     results = [validate_checklist_file(p) for p in paths]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, LangOption, err, language
+from butterfly.cli._common import DbOption, FormatOption, LangOption, emit, language, report_format
 
 
 class By(StrEnum):
@@ -14,12 +14,6 @@ class By(StrEnum):
     group = "group"
     channel = "channel"
     source = "source"
-
-
-class Format(StrEnum):
-    md = "md"
-    html = "html"
-    json = "json"
 
 
 def consistency_command(
@@ -41,12 +35,7 @@ def consistency_command(
         int,
         typer.Option("--min-reviews", help="Completed reviews a group needs to be compared on scores/levels.", min=1),
     ] = 5,
-    fmt: Annotated[
-        Format | None,
-        typer.Option(
-            "--format", "-f", help="md, html or json (default: from the -o file name, else md).", show_default=False
-        ),
-    ] = None,
+    fmt: FormatOption = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -66,7 +55,6 @@ def consistency_command(
 
     Example: butterfly report consistency --by group --weeks 8 --format html -o consistency.html
     """
-    import sys
 
     from butterfly.cli._common import session_for
     from butterfly.files import check_output
@@ -87,17 +75,7 @@ def consistency_command(
             min_reviews=min_reviews,
             language=lang_,
         )
-    if fmt is None:
-        suffix = output.suffix.lower().lstrip(".") if output is not None else ""
-        fmt = Format.html if suffix in ("htm", "html") else Format.json if suffix == "json" else Format.md
     text = render_consistency(
-        report, fmt=fmt.value, tz=settings.timezone, user_templates=templates or settings.templates
+        report, fmt=report_format(fmt, output), tz=settings.timezone, user_templates=templates or settings.templates
     )
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    from butterfly.files import write_private
-
-    path = write_private(output, text)
-    err().print(f"wrote {path}", markup=False, highlight=False)
+    emit(text, output)

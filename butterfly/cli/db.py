@@ -91,10 +91,10 @@ def backup(
 
     Example: butterfly db backup ~/backups/butterfly-before-upgrade.db
     """
-    from butterfly.store import maintenance
+    from butterfly.store.backup import backup_database
 
     url = resolve_db(ctx, db)
-    result = maintenance.backup_database(url=url, dest=path, overwrite=force)
+    result = backup_database(url=url, dest=path, overwrite=force)
     if as_json:
         print_json(
             {
@@ -125,12 +125,12 @@ def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) 
     Example: butterfly db check --json
     """
     from butterfly.store import db as database
-    from butterfly.store import maintenance
+    from butterfly.store.check import check_database
 
     url = resolve_db(ctx, db)
     database.require_existing_database(url)
     with database.open_session(url, migrate=False) as session:
-        report = maintenance.check_database(session=session)
+        report = check_database(session=session)
     if as_json:
         print_json(report.as_dict())
     else:

@@ -43,7 +43,9 @@ def check(
     ] = None,
     limit: Annotated[
         int,
-        typer.Option("--limit", help="List at most this many items of each kind (0: all).", max=2**62, clamp=True),
+        typer.Option(
+            "--limit", help="List at most this many items of each kind (0: all).", max=1_000_000_000, clamp=True
+        ),
     ] = 20,
     as_json: JsonOption = False,
     db: DbOption = None,

@@ -1,21 +1,14 @@
 """``butterfly report …``: the per-ticket retrospective and the weekly recurring-issue report."""
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, LangOption, err, language, session_for
+from butterfly.cli._common import DbOption, FormatOption, LangOption, emit, language, report_format, session_for
 
 report_app = typer.Typer(help="Retrospective of one ticket; weekly recurring-issue report.", no_args_is_help=True)
-
-
-class Format(StrEnum):
-    md = "md"
-    html = "html"
-    json = "json"
 
 
 class Grouping(StrEnum):
@@ -25,12 +18,6 @@ class Grouping(StrEnum):
     subject = "subject"
 
 
-FormatOption = Annotated[
-    Format | None,
-    typer.Option(
-        "--format", "-f", help="md, html or json (default: from the -o file name, else md).", show_default=False
-    ),
-]
 OutputOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write to this file (created 0600, replaced atomically); default: stdout."),
@@ -44,33 +31,6 @@ TemplatesOption = Annotated[
         show_default=False,
     ),
 ]
-
-
-def _format(fmt: Format | None, output: Path | None) -> str:
-    """The format to write (from ``--format`` or the file name); a target that cannot be written is refused now."""
-    from butterfly.files import check_output
-
-    check_output(output)
-    if fmt is not None:
-        return fmt.value
-    if output is not None:
-        suffix = output.suffix.lower().lstrip(".")
-        if suffix in ("htm", "html"):
-            return "html"
-        if suffix == "json":
-            return "json"
-    return "md"
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    from butterfly.files import write_private
-
-    path = write_private(output, text)
-    err().print(f"wrote {path}", markup=False, highlight=False)
 
 
 def _templates(templates: Path | None) -> Path | None:
@@ -105,7 +65,7 @@ def ticket(
 
     Example: butterfly report ticket T-1001 --format html -o T-1001.html
     """
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.ticket_report import build_ticket_report
     from butterfly.settings import get_settings
@@ -114,7 +74,7 @@ def ticket(
     lang_ = language(lang)
     tz = get_settings().timezone
     texts = labels(lang_)
-    kind = _format(fmt, output)
+    kind = report_format(fmt, output)
     with session_for(ctx, db) as session:
         found = get_ticket(session=session, ref=ticket_ref)
         data = build_ticket_report(
@@ -129,7 +89,7 @@ def ticket(
     text = render_report(
         "ticket", data, fmt=kind, labels=texts, lang=lang_, tz=tz, user_templates=_templates(templates)
     )
-    _emit(text, output)
+    emit(text, output)
 
 
 @report_app.command("weekly")
@@ -164,7 +124,7 @@ def weekly(
 
     Example: butterfly report weekly --week 2026-W47 --format html -o week47.html
     """
-    from butterfly.reports.labels import labels
+    from butterfly.labels import labels
     from butterfly.reports.rendering import render_report
     from butterfly.reports.weekly.build import build_weekly_report
     from butterfly.settings import get_settings
@@ -172,7 +132,7 @@ def weekly(
     lang_ = language(lang)
     tz = get_settings().timezone
     texts = labels(lang_)
-    kind = _format(fmt, output)
+    kind = report_format(fmt, output)
     with session_for(ctx, db) as session:
         data = build_weekly_report(
             session=session,
@@ -187,7 +147,7 @@ def weekly(
     text = render_report(
         "weekly", data, fmt=kind, labels=texts, lang=lang_, tz=tz, user_templates=_templates(templates)
     )
-    _emit(text, output)
+    emit(text, output)
 
 
 from butterfly.cli.consistency import consistency_command  # noqa: E402

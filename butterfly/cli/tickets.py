@@ -82,7 +82,9 @@ def list_command(
     until: Annotated[
         str | None, typer.Option("--until", help="Created before this date/time.", show_default=False)
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many tickets.", max=2**62, clamp=True)] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", help="At most this many tickets.", max=1_000_000_000, clamp=True)
+    ] = 50,
     json_: JsonOption = False,
     db: DbOption = None,
 ) -> None:

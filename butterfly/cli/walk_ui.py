@@ -4,8 +4,6 @@
 engine (``butterfly.review.walk``): Rich output, plain ``input()`` (works under a pty, CliRunner and pipes).
 """
 
-from __future__ import annotations
-
 import os
 import shlex
 import subprocess
@@ -46,10 +44,10 @@ class TerminalIO:
     def edit(self, initial: str) -> str:
         return run_editor(initial)
 
-    def show_context(self, context: ReviewContext) -> None:
+    def show_context(self, context: "ReviewContext") -> None:
         self.console.print(render_context(context))
 
-    def show_summary(self, detail: ReviewDetail, ref: str) -> None:
+    def show_summary(self, detail: "ReviewDetail", ref: str) -> None:
         self.console.print(render_summary(detail, ref=ref))
 
 
@@ -61,7 +59,7 @@ def _fmt_time(value: datetime | None) -> str:
     return v.strftime("%Y-%m-%d %H:%M") if v is not None else "-"
 
 
-def render_context(ctx: ReviewContext) -> Any:
+def render_context(ctx: "ReviewContext") -> Any:
     """The context panel as a Rich renderable."""
     t = ctx.ticket
     facts = Table.grid(padding=(0, 2))
@@ -130,7 +128,7 @@ def render_context(ctx: ReviewContext) -> Any:
 # -- summary --------------------------------------------------------------------------------------------------
 
 
-def render_summary(detail: ReviewDetail, *, ref: str) -> Any:
+def render_summary(detail: "ReviewDetail", *, ref: str) -> Any:
     """The end-of-walk summary (also ``reviews show``): cell scores, findings, actions, the report command."""
     lang = detail.checklist.language
     r = detail.review

@@ -122,6 +122,17 @@ def _rating(raw: object, scale: Scale) -> int:
     return value
 
 
+def is_yes(value: object) -> bool:
+    """A stored yes/no answer that says yes: ``True``, ``1`` or a yes word (y, yes, true, 是 …); anything else no."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value == 1
+    if isinstance(value, str):
+        return value.strip().lower() in YES_WORDS
+    return False
+
+
 def _yes_no(raw: object) -> bool:
     if isinstance(raw, bool):
         return raw

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
 import butterfly.store.models  # noqa: F401 - register the tables
-from butterfly.errors import DatabaseError
+from butterfly.errors import DatabaseError, NotFoundError
 from butterfly.settings import get_settings
 from butterfly.urls import redact_text, redact_url
 
@@ -73,8 +73,6 @@ def require_existing_database(url: str) -> None:
     Commands that only read call this first: a mistyped ``--db`` is an error naming the path, not an empty
     database that looks like lost data.
     """
-    from butterfly.errors import NotFoundError
-
     path = sqlite_path(url)
     if path is not None and not path.exists():
         raise NotFoundError(
@@ -166,7 +164,7 @@ def dispose_engines() -> None:
 # -- migrations ---------------------------------------------------------------------------------------------
 
 
-def _alembic_config(connection: Connection | None = None) -> Any:
+def alembic_config(connection: Connection | None = None) -> Any:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     if connection is not None:
@@ -221,7 +219,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         before = _revision_on(conn)  # read under the lock: what this process found, not what another one did
         try:
-            command.upgrade(_alembic_config(conn), revision)
+            command.upgrade(alembic_config(conn), revision)
         except CommandError as exc:  # e.g. a revision this release does not know (a newer butterfly made it)
             raise DatabaseError(
                 f"cannot migrate the database schema from revision {before}: {exc}",
@@ -298,3 +296,11 @@ def table_counts(session: Session) -> dict[str, int]:
     for name, table in sorted(SQLModel.metadata.tables.items()):
         counts[name] = int(session.execute(select(func.count()).select_from(table)).scalar_one())
     return counts
+
+
+# -- for db backup / db check ----------------------------------------------------------------------------------
+
+
+def backend_of(url: str) -> str:
+    """``sqlite`` or ``postgresql`` (the part of the URL before ``+driver://``)."""
+    return url.split(":", 1)[0].split("+", 1)[0]

@@ -82,14 +82,6 @@ def checklist_for(cache: dict[str, Checklist], checklist_id: str, lang: str, mai
     return cache[checklist_id]
 
 
-def is_yes(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip().lower() in ("yes", "y", "true", "1", "是")
-    return False
-
-
 def as_datetime(value: object) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)

@@ -10,8 +10,9 @@ from sqlmodel import col
 
 from butterfly.checklist.model import Checklist, Guard
 from butterfly.errors import NotFoundError
-from butterfly.reports.weekly.common import checklist_for, cols, customer_label, fetch_all, guard_questions, is_yes
+from butterfly.reports.weekly.common import checklist_for, cols, customer_label, fetch_all, guard_questions
 from butterfly.reports.weekly.model import MAX_LISTED, STORY_SCORE, Story
+from butterfly.review.answers import is_yes
 from butterfly.review.experience import load_experience_levels
 from butterfly.review.scoring import AnswerValue, cell_scores
 from butterfly.store.models import Answer, Review, Ticket

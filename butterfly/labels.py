@@ -1,4 +1,9 @@
-"""Report headings and labels in zh-CN, zh-TW and en, from ``butterfly/data/report_labels.yaml``."""
+"""Words butterfly shows around the content, in zh-CN, zh-TW and en, from the data files in ``butterfly/data/``.
+
+``report_labels.yaml`` holds the reports' headings and labels (:func:`labels`), ``checklist_labels.yaml`` the
+words of the printable checklist forms (:func:`form_labels`). Each file maps a key to its text in every
+language; a missing text is an error naming the file and the key.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,9 @@ from butterfly.yamlload import load_yaml
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 
 
-@lru_cache(maxsize=1)
-def _all_labels() -> dict[str, dict[str, str]]:
-    source = resources.files("butterfly") / "data" / "report_labels.yaml"
+@lru_cache(maxsize=4)
+def _label_file(name: str) -> dict[str, dict[str, str]]:
+    source = resources.files("butterfly") / "data" / name
     data, _ = load_yaml(source.read_text(encoding="utf-8"), filename=str(source))
     problems = []
     if not isinstance(data, dict):
@@ -31,8 +36,17 @@ def _all_labels() -> dict[str, dict[str, str]]:
     return data
 
 
-def labels(lang: str) -> dict[str, str]:
-    """Every report label in ``lang`` (zh-CN, zh-TW or en)."""
+def _in_language(name: str, lang: str) -> dict[str, str]:
     if lang not in LANGUAGES:
         raise NotFoundError(f"unknown language '{lang}'", hint="use one of: " + ", ".join(LANGUAGES))
-    return {key: texts[lang] for key, texts in _all_labels().items()}
+    return {key: texts[lang] for key, texts in _label_file(name).items()}
+
+
+def labels(lang: str) -> dict[str, str]:
+    """Every report label in ``lang`` (zh-CN, zh-TW or en)."""
+    return _in_language("report_labels.yaml", lang)
+
+
+def form_labels(lang: str) -> dict[str, str]:
+    """The words of the printable checklist forms in ``lang`` (zh-CN, zh-TW or en)."""
+    return _in_language("checklist_labels.yaml", lang)
