@@ -11,9 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-import yaml
-
 from butterfly.errors import FileProblemsError, NotFoundError, Problem
+from butterfly.yamlload import load_yaml
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 
@@ -43,7 +42,8 @@ def check_labels(data: object, source: str) -> dict[str, dict[str, str]]:
 @lru_cache(maxsize=4)
 def _label_file(name: str) -> dict[str, dict[str, str]]:
     source = resources.files("butterfly") / "data" / name
-    return check_labels(yaml.safe_load(source.read_text(encoding="utf-8")), str(source))
+    data, _ = load_yaml(source.read_text(encoding="utf-8"), filename=str(source))
+    return check_labels(data, str(source))
 
 
 @lru_cache(maxsize=4)
@@ -51,10 +51,7 @@ def text_file(name: str) -> dict[str, dict[str, str]]:
     """A file of sentences under a ``texts:`` key (``guards.yaml``, ``walk.yaml``); runs of whitespace folded (a
     long text may be a YAML block)."""
     source = resources.files("butterfly") / "data" / name
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise FileProblemsError(str(source), [Problem(str(source), f"not valid YAML: {exc}")]) from None
+    data, _ = load_yaml(source.read_text(encoding="utf-8"), filename=str(source))
     texts = check_labels(data.get("texts") if isinstance(data, dict) else None, str(source))
     return {str(k): {lang: " ".join(v[lang].split()) for lang in LANGUAGES} for k, v in texts.items()}
 

@@ -144,11 +144,15 @@ def session(db_url: str) -> Iterator[object]:
 
 
 @pytest.fixture
-def sqlite_url_fixture(tmp_path: Path) -> str:
-    """A SQLite database URL (not yet created) for tests that only need the embedded default."""
+def sqlite_url_fixture(tmp_path: Path, sqlite_template: Path) -> str:
+    """An empty, migrated SQLite database for tests that only need the embedded default (read-only commands
+    refuse a database file that does not exist)."""
     from butterfly.store.db import sqlite_url
 
-    return sqlite_url(tmp_path / "butterfly.db")
+    path = tmp_path / "butterfly.db"
+    shutil.copyfile(sqlite_template, path)
+    os.chmod(path, 0o600)
+    return sqlite_url(path)
 
 
 @pytest.fixture

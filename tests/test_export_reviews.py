@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from butterfly.exports import ANSWER_FIELDS, redact_text
-from butterfly.files import atomic_text_file
+from butterfly.files import atomic_output
 from butterfly.store.models import ActionItem, Answer, Review, Ticket
 
 T0 = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
@@ -264,7 +264,7 @@ def test_file_output_is_private_atomic_and_reported_on_stderr(cli, session, db_u
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path) -> None:
     target = tmp_path / "reviews.jsonl"
     target.write_text("complete old export\n", encoding="utf-8")
-    with pytest.raises(RuntimeError), atomic_text_file(target) as handle:
+    with pytest.raises(RuntimeError), atomic_output(target) as handle:
         handle.write('{"half": ')
         raise RuntimeError("database went away")
     assert target.read_text(encoding="utf-8") == "complete old export\n"

@@ -290,7 +290,7 @@ def test_sqlite_read_only_folder(tmp_path: Path) -> None:
     dispose_engines()
     make_read_only(folder)
     try:
-        new = run(["db", "info", "--db", str(folder / "new.db")], unprivileged=True)
+        new = run(["db", "upgrade", "--db", str(folder / "new.db")], unprivileged=True)  # db info never creates
         writer = run([url, "1", "10", "X"], code=WRITE, unprivileged=True)
     finally:
         folder.chmod(0o755)

@@ -109,6 +109,10 @@ def test_checklist_show_with_broken_team_file_exits_2_naming_the_file(cli, tmp_p
 
 
 def test_default_database_is_created_private_in_the_data_dir(cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("db", "info").exit_code == 2  # reading never creates it
+    created = cli("db", "upgrade")
+    assert created.exit_code == 0, created.output
+    assert f"created a new database at {isolated_home / 'data' / 'butterfly.db'}" in created.stderr
     result = cli("db", "info", "--json")
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)

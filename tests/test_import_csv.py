@@ -284,7 +284,7 @@ def test_unknown_timezone_and_missing_file_are_input_errors(cli, db_url: str, tm
     assert "unknown time zone 'Mars/Olympus'" in result.stderr
     result = cli("import", str(tmp_path / "nope.csv"), "--db", db_url)
     assert result.exit_code == 2
-    assert "no such file" in result.stderr
+    assert "nope.csv: file not found" in result.stderr
 
 
 def test_progress_bar_only_on_a_terminal(cli, sqlite_url_fixture: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

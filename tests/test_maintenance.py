@@ -72,7 +72,7 @@ def test_backup_into_a_folder_and_refusing_to_overwrite(cli, tmp_path: Path) -> 
 def test_backup_of_a_missing_database_creates_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli("db", "backup", str(tmp_path / "b.db"), "--db", str(tmp_path / "nothere.db"))
     assert result.exit_code == 2
-    assert "no database file" in result.stderr
+    assert "no database at" in result.stderr
     assert not (tmp_path / "nothere.db").exists() and not (tmp_path / "b.db").exists()
 
 

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from butterfly.checklist.model import Checklist, Question, builtin_checklist_ids, load_builtin, resolve_checklist
+from butterfly.checklist.model import (
+    Checklist,
+    Question,
+    builtin_checklist_ids,
+    check_kind,
+    load_builtin,
+    resolve_checklist,
+)
 from butterfly.store.models import Answer, Review
 
 if TYPE_CHECKING:
@@ -131,15 +138,17 @@ class ChecklistDiff:
         }
 
 
-def resolve_spec(spec: str, language: str) -> Checklist:
+def resolve_spec(spec: str, language: str, *, kind: str | None = None) -> Checklist:
     """A checklist from a file path or a shipped id.
 
     Like :func:`butterfly.checklist.model.resolve_checklist`, but a shipped id wins over a *folder* of the same name
     (running from a checkout, ``butterfly`` is also the package folder).
     """
     if spec in builtin_checklist_ids() and not Path(spec).is_file():
-        return load_builtin(spec, language)
-    return resolve_checklist(spec, language)
+        found = load_builtin(spec, language)
+        check_kind(found, spec, kind)
+        return found
+    return resolve_checklist(spec, language, kind=kind)
 
 
 def _choice_map(q: Question) -> dict[str, str]:

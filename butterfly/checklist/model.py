@@ -21,7 +21,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from butterfly.errors import FileProblemsError, NotFoundError, Problem, yaml_problem
+from butterfly.errors import FileProblemsError, InvalidInputError, NotFoundError, Problem
+from butterfly.files import read_input_text
+from butterfly.yamlload import load_yaml
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 DEFAULT_CHECKLIST_ID = "butterfly"
@@ -371,34 +373,9 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-MAX_NESTING = 64  # a checklist needs 6 levels; anything near this is hostile or broken
-
-
-def _nesting_depth_exceeds(text: str, loader: Any, limit: int) -> bool:
-    """Whether YAML ``text`` nests mappings/sequences deeper than ``limit`` (streamed events: no recursion)."""
-    depth = 0
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-            depth += 1
-            if depth > limit:
-                return True
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            depth -= 1
-    return False
-
-
 def parse_checklist_text(text: str, *, filename: str) -> Checklist:
     """Parse and validate checklist YAML/JSON text; problems name ``filename``, line and field."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: several times faster
-    try:
-        if _nesting_depth_exceeds(text, loader, MAX_NESTING):
-            # libyaml's composer recurses in C: a file nested tens of thousands deep would crash the process
-            raise FileProblemsError(filename, [Problem(filename, "not a checklist: nested too deeply")])
-        data = yaml.load(text, Loader=loader)  # a safe loader (SafeLoader or its libyaml twin)
-    except yaml.YAMLError as exc:
-        raise FileProblemsError(filename, [yaml_problem(exc, filename, what="YAML/JSON")]) from None
-    except RecursionError:  # PyYAML composes recursively: thousands of nested [ or { exhaust the stack
-        raise FileProblemsError(filename, [Problem(filename, "not a checklist: nested too deeply")]) from None
+    data, root = load_yaml(text, filename=filename, what="YAML/JSON")
     if not isinstance(data, dict):
         raise FileProblemsError(
             filename, [Problem(filename, "a checklist file must be a mapping at the top level", line=1)]
@@ -406,7 +383,6 @@ def parse_checklist_text(text: str, *, filename: str) -> Checklist:
     try:
         return Checklist.model_validate(data)
     except ValidationError as exc:
-        root = yaml.compose(text, Loader=loader)  # only now: the node tree gives each problem its line
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
@@ -431,16 +407,7 @@ def parse_checklist_text(text: str, *, filename: str) -> Checklist:
 def load_checklist_file(path: str | Path) -> Checklist:
     """Load a checklist file from disk."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileProblemsError(str(p), [Problem(str(p), "file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise FileProblemsError(
-            str(p), [Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-        ) from None
-    except OSError as exc:
-        raise FileProblemsError(str(p), [Problem(str(p), f"cannot read: {exc.strerror}")]) from None
+    text = read_input_text(p)
     return parse_checklist_text(text, filename=str(p))
 
 
@@ -473,11 +440,46 @@ def load_builtin(checklist_id: str, language: str) -> Checklist:
     return load_checklist_file(path)
 
 
-def resolve_checklist(spec: str | Path | None, language: str) -> Checklist:
-    """A checklist from a path, a shipped id, or the default (``None``)."""
+def resolve_checklist(spec: str | Path | None, language: str, *, kind: str | None = None) -> Checklist:
+    """A checklist from a path, a shipped id, or the default (``None``).
+
+    ``kind`` (``"butterfly"`` for a main checklist, ``"lens"``): anything else is an error naming it, so a lens
+    given as ``--checklist`` (or a main checklist as ``--lens``) never gets as far as a review without six cells.
+    """
     if spec is None:
         return load_builtin(DEFAULT_CHECKLIST_ID, language)
     text = str(spec)
     if re.fullmatch(r"[a-z0-9][a-z0-9_-]*", text) and not Path(text).is_file():
-        return load_builtin(text, language)
-    return load_checklist_file(text)
+        found = load_builtin(text, language)
+    elif kind is None:
+        found = load_checklist_file(text)
+    else:
+        try:
+            found = load_checklist_file(text)
+        except FileProblemsError as exc:  # a wrong --lens/--checklist: the file and its first problem, not a page
+            raise _first_problem(exc) from None
+    check_kind(found, text, kind)
+    return found
+
+
+def _first_problem(exc: FileProblemsError) -> FileProblemsError:
+    if len(exc.problems) <= 1:
+        return exc
+    first = exc.problems[0]
+    more = len(exc.problems) - 1
+    shortened = FileProblemsError(exc.file, [first])
+    shortened.hint = f"{more} more problem(s): butterfly checklist validate {exc.file}"
+    return shortened
+
+
+def check_kind(checklist: Checklist, spec: str, kind: str | None) -> None:
+    """:class:`InvalidInputError` when ``checklist`` (named ``spec``) is not of ``kind`` (``None``: any)."""
+    if kind is None or checklist.kind == kind:
+        return
+    if kind == "lens":
+        lenses = ", ".join(builtin_checklist_ids("lens"))
+        raise InvalidInputError(f"'{spec}' is not a lens (kind: {checklist.kind})", hint=f"shipped lenses: {lenses}")
+    raise InvalidInputError(
+        f"'{spec}' is a lens, not a main checklist (kind: {checklist.kind})",
+        hint="give a lens with --lens; --checklist takes a checklist with the six cells",
+    )

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from butterfly.checklist.model import AnswerKind, Checklist, load_checklist_file
 from butterfly.errors import FileProblemsError, Problem
 
@@ -68,43 +66,10 @@ def validate_checklist_file(path: str | Path) -> ValidationResult:
         result.checklist = load_checklist_file(path)
     except FileProblemsError as exc:
         result.problems.extend(exc.problems)
-    result.problems.extend(_duplicate_keys(Path(path), name))
     result.problems.sort(key=lambda p: (p.line or 0, p.field or ""))
     if result.checklist is not None and not result.problems:
         result.warnings.extend(_guard_warnings(result.checklist, Path(path), name))
     return result
-
-
-def _duplicate_keys(path: Path, name: str) -> list[Problem]:
-    """YAML keeps the last of two equal keys silently; a hand-edited checklist should hear about it."""
-    try:
-        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
-        return []  # already reported by the loader (RecursionError: nested too deeply)
-    problems: list[Problem] = []
-    stack: list[tuple[Any, str]] = [(root, "")]
-    while stack:
-        node, where = stack.pop()
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key, value in node.value:
-                k = str(key.value)
-                if k in seen:
-                    problems.append(
-                        Problem(
-                            name,
-                            f"key '{k}' appears twice (first on line {seen[k]}); the first value would be lost",
-                            line=key.start_mark.line + 1,
-                            field=(where + "." if where else "") + k,
-                        )
-                    )
-                else:
-                    seen[k] = key.start_mark.line + 1
-                stack.append((value, (where + "." if where else "") + k))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                stack.append((item, f"{where}[{i}]"))
-    return problems
 
 
 def _guard_warnings(cl: Checklist, path: Path, name: str) -> list[Problem]:

@@ -5,7 +5,7 @@ Nothing here imports SQLAlchemy, SQLModel or Jinja2 at module level: ``butterfly
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -91,12 +91,28 @@ def resolve_db(ctx: typer.Context | None, db: str | None) -> str:
 
 
 @contextmanager
-def session_for(ctx: typer.Context | None, db: str | None) -> "Iterator[Session]":
-    """One session for one command."""
+def session_for(ctx: typer.Context | None, db: str | None, *, create: bool = False) -> "Iterator[Session]":
+    """One session for one command. Only a command that saves (``create=True``) may create a new SQLite file,
+    and it says so on stderr; the others stop with an error naming the missing path."""
     from butterfly.store.db import open_session
 
-    with open_session(resolve_db(ctx, db)) as session:
+    url = resolve_db(ctx, db)
+    announce_new = new_database(url, create=create)
+    with open_session(url) as session:
+        announce_new()
         yield session
+
+
+def new_database(url: str, *, create: bool) -> "Callable[[], None]":
+    """Refuse a missing SQLite file unless ``create``; returns what to call once it is made (prints the path)."""
+    from butterfly.store.db import is_new_database, require_existing_database, sqlite_path
+
+    if not create:
+        require_existing_database(url)
+        return lambda: None
+    if not is_new_database(url):
+        return lambda: None
+    return lambda: err().print(f"created a new database at {sqlite_path(url)}", markup=False, highlight=False)
 
 
 def language(lang: str | None) -> str:
@@ -156,7 +172,13 @@ FormatOption = Annotated[
 
 
 def report_format(fmt: Format | None, output: Path | None) -> str:
-    """``--format``, else the ``-o`` file's suffix (``.html``/``.htm``, ``.json``), else ``md``."""
+    """``--format``, else the ``-o`` file's suffix (``.html``/``.htm``, ``.json``), else ``md``.
+
+    Called before any work: an ``-o`` that cannot be written (a folder, a missing folder) is refused here.
+    """
+    from butterfly.files import check_output
+
+    check_output(output)
     if fmt is not None:
         return fmt.value
     if output is not None:

@@ -99,7 +99,7 @@ def show(
     cl = load_for_cli(checklist, lang)
     render_tree(cl, show_help=show_help)
     for name in lens or []:
-        render_tree(resolve_checklist(name, cl.language), show_help=show_help)
+        render_tree(resolve_checklist(name, cl.language, kind="lens"), show_help=show_help)
 
 
 @checklist_app.command("path")
@@ -141,13 +141,14 @@ def export(
 
     from butterfly.checklist.diff import resolve_spec
     from butterfly.checklist.export import export_checklist
-    from butterfly.files import open_output
+    from butterfly.files import check_output, open_output
     from butterfly.settings import get_settings
 
+    check_output(output)
     cl = None
     if fmt != "schema" or checklist is not None or lens:
         cl = resolve_spec(checklist or get_settings().checklist or "butterfly", language(lang))
-    lenses = [resolve_spec(name, cl.language) for name in lens or []] if cl is not None else []
+    lenses = [resolve_spec(name, cl.language, kind="lens") for name in lens or []] if cl is not None else []
     text = export_checklist(cl, fmt, lenses=lenses, front_matter=front_matter, templates=get_settings().templates)
     with open_output(output, stdout=sys.stdout) as stream:
         stream.write(text)

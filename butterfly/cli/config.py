@@ -16,8 +16,8 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """
     from butterfly.cli._common import resolve_db
     from butterfly.settings import Settings, default_config_file, get_settings
-    from butterfly.store.db import redact_url
     from butterfly.sync.config import describe
+    from butterfly.urls import redact_url
 
     settings = get_settings()
     values = {name: getattr(settings, name) for name in Settings.model_fields if name != "sync"}

@@ -64,10 +64,12 @@ def consistency_command(
     """
 
     from butterfly.cli._common import session_for
+    from butterfly.files import check_output
     from butterfly.periods import parse_instant
     from butterfly.reports.consistency import consistency, render_consistency
     from butterfly.settings import get_settings
 
+    check_output(output)
     settings = get_settings()
     lang_ = language(lang)
     end = parse_instant(until, option="--until", end=True) if until else None

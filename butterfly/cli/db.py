@@ -21,18 +21,22 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from butterfly.cli._common import new_database
     from butterfly.store import db as database
+    from butterfly.urls import redact_url
 
     url = resolve_db(ctx, db)
+    announce_new = new_database(url, create=True)
     engine = database.get_engine(url)
+    announce_new()
     try:
         before, after = database.upgrade(engine)
     except SQLAlchemyError as exc:
         raise database.database_error(exc, engine) from None
     if before == after:
-        err().print(f"{terminal_safe(database.redact_url(url))}: already at revision {after}")
+        err().print(f"{terminal_safe(redact_url(url))}: already at revision {after}")
     else:
-        err().print(f"{terminal_safe(database.redact_url(url))}: upgraded {before or 'empty'} -> {after}")
+        err().print(f"{terminal_safe(redact_url(url))}: upgraded {before or 'empty'} -> {after}")
 
 
 @db_app.command("info")
@@ -42,13 +46,15 @@ def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
     Example: butterfly db info
     """
     from butterfly.store import db as database
+    from butterfly.urls import redact_url
 
     url = resolve_db(ctx, db)
+    database.require_existing_database(url)
     with database.open_session(url) as session:
         counts = database.table_counts(session)
         revision = database.current_revision(database.get_engine(url))
     data = {
-        "url": database.redact_url(url),
+        "url": redact_url(url),
         "backend": url.split(":", 1)[0].split("+", 1)[0],
         "revision": revision,
         "head": database.head_revision(),

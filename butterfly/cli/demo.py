@@ -27,7 +27,8 @@ def demo(
     from butterfly.cli.review import review
     from butterfly.demo import set_up_demo
     from butterfly.settings import get_settings
-    from butterfly.store.db import dispose_engines, open_session, redact_url, sqlite_path, sqlite_url
+    from butterfly.store.db import dispose_engines, open_session, sqlite_path, sqlite_url
+    from butterfly.urls import redact_url
 
     settings = get_settings()
     root = ctx.find_root().obj or {}

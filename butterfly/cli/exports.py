@@ -76,9 +76,10 @@ def reviews(
         review_question_columns,
         write_records,
     )
-    from butterfly.files import open_output
+    from butterfly.files import check_output, open_output
 
     check_format(fmt, per)
+    check_output(output)
     period = _period(since, until, week)
     with session_for(ctx, db) as session:
         columns = None
@@ -113,9 +114,10 @@ def actions(
 
     from butterfly.errors import InvalidInputError
     from butterfly.exports import ACTION_FIELDS, check_format, iter_action_records, write_records
-    from butterfly.files import open_output
+    from butterfly.files import check_output, open_output
 
     check_format(fmt)
+    check_output(output)
     if status not in (None, "open", "done"):
         raise InvalidInputError(f"unknown --status '{status}'", hint="use open or done")
     period = _period(since, until, week)

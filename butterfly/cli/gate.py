@@ -45,7 +45,12 @@ def check(
             "--checklist", help="Team checklist whose guards mark publicity/consent questions.", show_default=False
         ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="List at most this many items of each kind (0: all).")] = 20,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit", help="List at most this many items of each kind (0: all).", max=1_000_000_000, clamp=True
+        ),
+    ] = 20,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -67,7 +72,7 @@ def check(
     checklists = [load_builtin(i, lang) for i in builtin_checklist_ids() for lang in LANGUAGES]
     team = checklist or settings.checklist
     if team:
-        checklists.append(resolve_spec(team, settings.language))
+        checklists.append(resolve_spec(team, settings.language, kind="butterfly"))
     with session_for(ctx, db) as session:
         result = run_gate(
             session,

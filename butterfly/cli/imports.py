@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from butterfly.cli._common import DbOption, JsonOption, ci_mode, err, out, print_json
+from butterfly.errors import shorten
 from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ def import_command(
         console.print("Error: --day-first and --month-first contradict each other: give one")
         raise typer.Exit(2)
     date_order = "dmy" if day_first else "mdy" if month_first else None
-    with session_for(ctx, db) as session, _progress(show_progress) as progress:
+    with session_for(ctx, db, create=True) as session, _progress(show_progress) as progress:
         try:
             summary = import_files(
                 session=session,
@@ -177,8 +178,18 @@ def _show_mapping(console: Any, path: str, mapping: "Mapping", enc: "Encoding") 
     if mapping.status_note:
         console.print(terminal_safe(mapping.status_note))
     if mapping.unmapped:
-        console.print("kept in raw (not mapped): " + ", ".join(terminal_safe(c) for c in mapping.unmapped))
+        console.print(f"kept in raw (not mapped): {unmapped_summary(mapping.unmapped)}")
     console.print("[dim]Not right? Name columns with --map FIELD=COLUMN or --map mapping.yaml.[/]")
+
+
+MAX_NAMED_COLUMNS = 20
+
+
+def unmapped_summary(columns: list[str]) -> str:
+    """The unmapped columns by name, the first :data:`MAX_NAMED_COLUMNS` of them and a count of the rest."""
+    shown = ", ".join(terminal_safe(shorten(c, 60)) for c in columns[:MAX_NAMED_COLUMNS])
+    rest = len(columns) - MAX_NAMED_COLUMNS
+    return shown + (f" … and {rest:,} more" if rest > 0 else "")
 
 
 class _progress:

@@ -45,7 +45,7 @@ def _team_checklist(lang: str):  # type: ignore[no-untyped-def]
     from butterfly.settings import get_settings
 
     spec = get_settings().checklist
-    return resolve_checklist(spec, lang) if spec else None
+    return resolve_checklist(spec, lang, kind="butterfly") if spec else None
 
 
 @report_app.command("ticket")

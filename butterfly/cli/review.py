@@ -34,10 +34,10 @@ def _reviewer(name: str | None) -> str:
     return (name or "").strip() or get_settings().effective_reviewer()
 
 
-def _session(ctx: typer.Context, db: str | None) -> Any:
+def _session(ctx: typer.Context, db: str | None, *, create: bool = False) -> Any:
     from butterfly.cli._common import session_for
 
-    return session_for(ctx, db)
+    return session_for(ctx, db, create=create)
 
 
 def review(
@@ -105,19 +105,11 @@ def review(
         raise InvalidInputError("name the ticket to review", hint="butterfly review TICKET, or butterfly review --next")
     if ticket and next_:
         raise InvalidInputError("give either a TICKET or --next, not both")
-    if answers is None:
-        tty = sys.stdin.isatty() and sys.stdout.isatty() and not ci_mode()
-        if not (tty or force_prompt):
-            raise InvalidInputError(
-                "the review walk asks questions, but this is not an interactive terminal"
-                + (" (CI=true)" if ci_mode() else ""),
-                hint="pass --answers FILE to answer from a YAML/JSON file, or run it in a terminal",
-            )
     settings = get_settings()
     name = _reviewer(reviewer)
     # a team's lens file is kept by its absolute path, so reports made from another folder still find it
     lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
-    with _session(ctx, db) as session:
+    with _session(ctx, db, create=True) as session:
         if next_:
             from butterfly.labels import ui
             from butterfly.review.queue import describe, next_pick
@@ -133,10 +125,19 @@ def review(
             assert ticket is not None
             t = get_ticket(session=session, ref=ticket)
         ref = ticket if ticket and not ticket.startswith("#") else t.external_id
-        cl = resolve_checklist(checklist or settings.checklist, _review_language(session, t, name, lang))
+        cl = resolve_checklist(
+            checklist or settings.checklist, _review_language(session, t, name, lang), kind="butterfly"
+        )
         if answers is not None:
             _apply(session, answers, t, name, cl, lens or [], allow_open, (complete, allow_gaps), ref, as_json)
             return
+        tty = sys.stdin.isatty() and sys.stdout.isatty() and not ci_mode()
+        if not (tty or force_prompt):  # checked after the ticket: a mistyped ticket says so first
+            raise InvalidInputError(
+                "the review walk asks questions, but this is not an interactive terminal"
+                + (" (CI=true)" if ci_mode() else ""),
+                hint="pass --answers FILE to answer from a YAML/JSON file, or run it in a terminal",
+            )
         from butterfly.cli.walk_ui import TerminalIO
         from butterfly.review.walk import run_review_walk
 
@@ -174,7 +175,8 @@ def hint_args(ctx: typer.Context, db: str | None, reviewer: str | None, lang: st
     db_given = db or (root.obj.get("db") if isinstance(root.obj, dict) else None)
     parts: list[str] = []
     if db_given:
-        from butterfly.store.db import redact_url, sqlite_path
+        from butterfly.store.db import sqlite_path
+        from butterfly.urls import redact_url
 
         path = sqlite_path(db_given) if "://" in db_given else None
         parts += ["--db", str(path) if path is not None else redact_url(db_given)]

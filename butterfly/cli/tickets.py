@@ -70,7 +70,9 @@ def list_command(
     until: Annotated[
         str | None, typer.Option("--until", help="Created up to (a bare date includes that day).", show_default=False)
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many tickets.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", help="At most this many tickets.", max=1_000_000_000, clamp=True)
+    ] = 50,
     worth_reviewing: Annotated[
         bool,
         typer.Option(

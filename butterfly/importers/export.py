@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
+from butterfly.files import atomic_output
 from butterfly.importers.prepare import TAG_SEPARATORS
 from butterfly.store.models import Ticket
 
@@ -105,12 +105,9 @@ def write_tickets_csv(tickets: Iterable[Ticket], handle: IO[str], *, extra: bool
 
 
 def export_tickets_csv(*, session: Session, path: Path | str, source: str | None = None, extra: bool = False) -> int:
-    """Write the tickets (of ``source``, or all) to ``path`` (created 0600); returns how many."""
+    """Write the tickets (of ``source``, or all) to ``path`` (0600, atomically: :mod:`butterfly.files`)."""
     query = select(Ticket).order_by(col(Ticket.id))
     if source is not None:
         query = query.where(Ticket.source == source)
-    target = Path(path)
-    fd = os.open(target, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+    with atomic_output(path) as handle:
         return write_tickets_csv(session.exec(query), handle, extra=extra)

@@ -30,6 +30,7 @@ from butterfly.importers.rejects import RejectsFile
 from butterfly.importers.runlog import FileSummary, ImportOptions, Run, finish, reject_record, write
 from butterfly.importers.sources import json_records, jsonl_lines
 from butterfly.timeutil import utcnow
+from butterfly.yamlload import json_loads
 
 BATCH_RECORDS = 5_000
 
@@ -85,9 +86,11 @@ def import_generic_json(
         def parse_lines() -> Iterator[tuple[str, int | None, Any]]:
             for number, text in jsonl_lines(path, enc.codec):
                 try:
-                    yield f"line {number}", number, json.loads(text)
+                    yield f"line {number}", number, json_loads(text, unique_keys=False)
                 except json.JSONDecodeError as exc:
                     yield f"line {number}", number, _BadLine(f"not valid JSON: {exc.msg}")
+                except ValueError as exc:  # a number of thousands of digits
+                    yield f"line {number}", number, _BadLine(str(exc))
 
         stream = parse_lines()
         head = list(islice(stream, 1000))  # the header is learnt from the first records; the rest streams

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
+from butterfly.files import read_input_text
 from butterfly.importers.dateorder import DateOptions, check_format, order_from_word
 from butterfly.importers.fields import (
     DATE_FIELDS,
@@ -37,6 +36,7 @@ from butterfly.importers.fields import (
     canonical_field,
     normalize_header,
 )
+from butterfly.yamlload import json_loads, load_yaml
 
 MAPPING_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 SETTINGS_KEYS = ("statuses", "timezone", "encoding", "date_order", "date_format")
@@ -123,12 +123,7 @@ def _merge(spec: MappingSpec, other: MappingSpec) -> None:
 def load_file(path: Path) -> MappingSpec:
     """A mapping file; FileProblemsError naming each wrong entry."""
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InvalidInputError(f"mapping file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"cannot read mapping file {path}: {exc}") from None
+    text = read_input_text(path, encoding="utf-8-sig")
     try:
         data = _parse(path, text)
     except ValueError as exc:
@@ -215,16 +210,11 @@ def _parse_any(path: Path, text: str) -> Any:
             raise ValueError(f"not valid TOML: {exc}") from None
     if suffix == ".json":
         try:
-            return json.loads(text)
+            return json_loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
 
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ValueError(f"{where}not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    return load_yaml(text, filename=str(path))[0]
 
 
 def resolve(spec: MappingSpec, headers: list[str], *, file: str, auto: bool = True) -> Mapping:

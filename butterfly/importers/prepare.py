@@ -67,7 +67,7 @@ def split_tags(value: str) -> list[str]:
     if text.startswith("["):
         try:
             data = json.loads(text)
-        except json.JSONDecodeError:
+        except ValueError:  # not JSON (or a number of thousands of digits): plain text
             data = None
         if isinstance(data, list) and all(isinstance(t, str) for t in data):
             return data

@@ -1,7 +1,9 @@
 """The rejects file: every record an import could not take, byte for byte, with its line number and reason.
 
 Default place: next to the input, ``<input>.rejects.txt``; ``--rejects PATH`` puts every file's rejects there.
-Created readable by its owner only (0600). The format::
+Written like every file butterfly writes (:func:`butterfly.files.atomic_output`): a private (0600) temporary file
+beside it, renamed into place when the import ends, so a link or a device planted at that name in an export drop
+folder is replaced, never written through; a full disk leaves no empty file. The format::
 
     # butterfly import: records of tickets.csv that were not imported (encoding UTF-8)
     # each "# line N: reason" line is followed by that record exactly as it is in the input
@@ -17,11 +19,13 @@ JSON (``# record N: reason``).
 from __future__ import annotations
 
 import io
-import os
 import re
+import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
+from butterfly.files import atomic_output
 from butterfly.importers.encoding import is_wide
 
 MARKER = b"# butterfly import:"
@@ -68,10 +72,12 @@ class _TextLines(_Lines):
 class RejectsFile:
     """Collects rejects as they happen (in input order) and writes them; the file exists only if needed."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, devices: bool = False) -> None:
         self.path = path
+        self.devices = devices  # only a path the user named (--rejects /dev/stderr) may be a device or FIFO
         self.count = 0
-        self._out: BinaryIO | None = None
+        self._out: IO[bytes] | None = None
+        self._file: AbstractContextManager[IO[bytes]] | None = None
         self._source: Path | None = None
         self._codec = "utf-8"
         self._lines: _Lines | None = None
@@ -93,15 +99,14 @@ class RejectsFile:
     def _text(self, text: str) -> bytes:
         return text.encode(self._codec, errors="backslashreplace")
 
-    def _open(self) -> BinaryIO:
+    def _open(self) -> IO[bytes]:
         if self._out is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            os.fchmod(fd, 0o600)
-            self._out = os.fdopen(fd, "wb")
+            self._file = atomic_output(self.path, binary=True, devices=self.devices)
+            self._out = self._file.__enter__()
         out = self._out
         if not self._written_for_source and self._source is not None:
-            out.write(
+            self._write(
                 self._text(
                     f"# butterfly import: records of {self._source} that were not imported (encoding {self._label})\n"
                     '# each "# line N: reason" line is followed by that record exactly as it is in the input\n'
@@ -119,7 +124,7 @@ class RejectsFile:
             self._input = self._source.open("rb")
             self._lines = _TextLines(self._input, self._source_codec) if self._wide else _Lines(self._input)
         where = f"line {first}" if first == last else f"lines {first}-{last}"
-        self._out.write(self._text(f"# {where}: {_one_line(reason)}\n"))
+        self._write(self._text(f"# {where}: {_one_line(reason)}\n"))
         lines = self._lines
         while lines.number < first - 1:
             if lines.next() is None:
@@ -129,10 +134,10 @@ class RejectsFile:
             data = lines.next()
             if data is None:
                 break
-            self._out.write(data)
+            self._write(data)
             last_written = data
         if not last_written.endswith((b"\n", b"\r")):
-            self._out.write(b"\n")
+            self._write(b"\n")
 
     def add_lines(self, first: int, last: int, reason: str) -> None:
         """Reject the record on physical lines ``first``..``last`` of the current source."""
@@ -142,9 +147,9 @@ class RejectsFile:
 
     def add_record(self, label: str, record: str, reason: str) -> None:
         """Reject a record that has no line of its own (an element of a JSON array)."""
-        out = self._open()
-        out.write(self._text(f"# {label}: {_one_line(reason)}\n"))
-        out.write(record.encode("utf-8", errors="backslashreplace") + b"\n")
+        self._open()
+        self._write(self._text(f"# {label}: {_one_line(reason)}\n"))
+        self._write(record.encode("utf-8", errors="backslashreplace") + b"\n")
         self.count += 1
 
     def _close_input(self) -> None:
@@ -153,11 +158,23 @@ class RejectsFile:
         self._input = None
         self._lines = None
 
-    def close(self) -> None:
-        self._close_input()
-        if self._out is not None:
-            self._out.close()
+    def _write(self, data: bytes) -> None:
+        assert self._out is not None and self._file is not None
+        try:
+            self._out.write(data)
+        except OSError:  # a full disk: the temporary file goes, the error names the rejects file
             self._out = None
+            file, self._file = self._file, None
+            file.__exit__(*sys.exc_info())
+            raise
+
+    def close(self) -> None:
+        """Put the rejects file in place (when there is one)."""
+        self._close_input()
+        if self._file is not None:
+            file, self._file = self._file, None
+            self._out = None
+            file.__exit__(None, None, None)
 
     def remove_stale(self) -> None:
         """Delete a rejects file left by an earlier run (only if butterfly wrote it) when this run had none."""

@@ -90,6 +90,7 @@ class Run:
     def __init__(self, db: BulkConnection, summary: FileSummary, options: dict[str, Any], path: Path) -> None:
         self.db = db
         self.summary = summary
+        self.path = str(path.resolve())
         sha = None
         if path.stat().st_size <= SMALL_FILE:
             sha = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -98,7 +99,7 @@ class Run:
             "INSERT INTO import_run (source, format, path, file_sha256, started_at, status, rows_read, created, "
             "updated, unchanged, rejected, rejects_path, options) "
             "VALUES (?, ?, ?, ?, ?, 'running', 0, 0, 0, 0, 0, NULL, ?) RETURNING id",
-            (summary.source, summary.format, str(path.resolve()), sha, now, json.dumps(options, ensure_ascii=False)),
+            (summary.source, summary.format, self.path, sha, now, json.dumps(options, ensure_ascii=False)),
         )
         self.id = int(cursor.fetchone()[0])
         summary.import_id = self.id
@@ -113,6 +114,15 @@ class Run:
             "status = ?, finished_at = ?, rejects_path = coalesce(?, rejects_path) WHERE id = ?",
             (s.rows_read, s.created, s.updated, s.unchanged, s.rejected, status, finished, rejects_path, self.id),
         )
+        if status == "done":
+            # earlier runs of this file still marked running were killed (kill -9, a lost connection): this run
+            # has now imported the file, so they are settled as interrupted and `db check` stops warning. A run
+            # that is in fact still going writes its own status again with its next batch.
+            self.db.execute(
+                "UPDATE import_run SET status = 'interrupted', finished_at = ? "
+                "WHERE status = 'running' AND path = ? AND id < ?",
+                (finished, self.path, self.id),
+            )
 
 
 def reject_record(

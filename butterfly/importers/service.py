@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
+from butterfly.files import not_a_file_reason
 from butterfly.importers import csv_import, json_import
 from butterfly.importers.bulk import BulkConnection
 from butterfly.importers.dateorder import DateOptions, check_format
@@ -109,8 +110,9 @@ def import_files(
     if not files:
         raise InvalidInputError("no file to import")
     for path in files:
-        if not path.is_file():
-            raise InvalidInputError(f"no such file: {path}")
+        reason = not_a_file_reason(path, streams=False)
+        if reason is not None:
+            raise InvalidInputError(f"{path}: {reason}")
     session.commit()  # the session must not hold a write lock while the bulk connection writes
     engine = session.get_bind()
     shared = Path(rejects) if rejects else None
@@ -119,7 +121,7 @@ def import_files(
     db = BulkConnection(engine, tz=options.tz_name)
     rejects_files: list[RejectsFile] = []
     try:
-        shared_file = RejectsFile(shared) if shared else None
+        shared_file = RejectsFile(shared, devices=True) if shared else None
         for path in files:
             rejects_file = shared_file or RejectsFile(default_path(path))
             if rejects_file not in rejects_files:

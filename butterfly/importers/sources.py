@@ -21,10 +21,12 @@ from typing import Any, BinaryIO
 
 from butterfly.errors import InvalidInputError
 from butterfly.importers.encoding import locate_decode_error
+from butterfly.yamlload import JsonDataError, json_loads
 
 BATCH_LINES = 20_000
 MAX_RECORD_LINES = 5_000
-csv.field_size_limit(64 * 1024 * 1024)
+MAX_LINE_BYTES = 64 * 1024 * 1024  # the longest line read: a record this size is no ticket
+csv.field_size_limit(MAX_LINE_BYTES)
 
 FORMATS = ("auto", "csv", "jsonl", "json", "zendesk", "freshdesk", "jira", "github", "servicenow")
 NATIVE_JSON = ("zendesk", "freshdesk", "jira", "github")
@@ -47,24 +49,59 @@ class CsvBatch:
         return self.starts[i], self.ends[i]
 
 
-class _CountingReader(io.RawIOBase):
-    """A raw file that remembers how many bytes were read (for the progress bar)."""
+class LineTooLongError(InvalidInputError):
+    """A line longer than :data:`MAX_LINE_BYTES`: not a ticket export (a binary, compressed or damaged file)."""
 
-    def __init__(self, handle: BinaryIO) -> None:
+
+class _CountingReader(io.RawIOBase):
+    """A raw file that counts the bytes read (for the progress bar) and refuses endless lines.
+
+    A file with no line break in :data:`MAX_LINE_BYTES` would otherwise be read into memory as one line (a 2 GB
+    file without a newline: gigabytes of memory, then a reject copying all of it); it stops here with an error
+    naming the file and the line, having held at most one buffer of it.
+    """
+
+    def __init__(self, handle: BinaryIO, path: Path) -> None:
         self.handle = handle
+        self.path = path
         self.count = 0
+        self.lines = 1  # the line being read
+        self.since_break = 0  # bytes since the last line break
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        n = self.handle.readinto(buffer)  # type: ignore[attr-defined]
-        self.count += n or 0
-        return n or 0
+        data = self.handle.read(len(buffer))
+        n = len(data)
+        if not n:
+            return 0
+        buffer[:n] = data
+        self.count += n
+        last = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        if last < 0:
+            self.since_break += n
+            if self.since_break > MAX_LINE_BYTES:
+                raise LineTooLongError(
+                    f"{self.path}:{self.lines}: a line longer than {MAX_LINE_BYTES // (1024 * 1024)} MB "
+                    "(no line break): not a ticket export",
+                    hint="is it a binary or compressed file? nothing from this file was imported",
+                )
+        else:
+            self.lines += data.count(b"\n") or data.count(b"\r")
+            self.since_break = n - last - 1
+        return n
 
     def close(self) -> None:
         self.handle.close()
         super().close()
+
+
+def open_text_lines(path: Path, codec: str) -> tuple[io.TextIOWrapper, _CountingReader]:
+    """``path`` opened for reading text line by line, through the endless-line guard."""
+    raw = _CountingReader(path.open("rb"), path)
+    buffered = io.BufferedReader(raw, buffer_size=1 << 20)
+    return io.TextIOWrapper(buffered, encoding=codec, errors="strict", newline=""), raw
 
 
 class CsvFile:
@@ -75,9 +112,7 @@ class CsvFile:
         self.codec = codec
         self.given_delimiter = delimiter
         self.size = os.path.getsize(path)
-        self._raw = _CountingReader(path.open("rb"))
-        buffered = io.BufferedReader(self._raw, buffer_size=1 << 20)
-        self._text = io.TextIOWrapper(buffered, encoding=codec, errors="strict", newline="")
+        self._text, self._raw = open_text_lines(path, codec)
         try:
             self._read_header()
         except BaseException:
@@ -246,9 +281,11 @@ def read_text(path: Path, codec: str) -> str:
 def load_json(path: Path, codec: str) -> Any:
     text = read_text(path, codec)
     try:
-        return json.loads(text)
+        return json_loads(text, unique_keys=False)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except JsonDataError as exc:
+        raise InvalidInputError(f"{path}: not a ticket export: {exc}") from None
 
 
 def json_records(doc: Any, path: Path) -> list[Any]:
@@ -268,7 +305,8 @@ def json_records(doc: Any, path: Path) -> list[Any]:
 
 def jsonl_lines(path: Path, codec: str) -> Iterator[tuple[int, str]]:
     """(line number, text) of each non-blank line."""
-    with path.open("r", encoding=codec, errors="strict", newline="") as handle:
+    handle, _ = open_text_lines(path, codec)
+    with handle:
         number = 0
         try:
             for number, line in enumerate(handle, start=1):

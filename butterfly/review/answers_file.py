@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from butterfly.checklist.model import Checklist, missing_required
 from butterfly.errors import (
@@ -24,8 +24,8 @@ from butterfly.errors import (
     InvalidInputError,
     NotFoundError,
     Problem,
-    yaml_problem,
 )
+from butterfly.files import read_input_text
 from butterfly.review.actions import create_action, parse_due, parse_kind, parse_text
 from butterfly.review.answers import answer_values, answers_for, validate_answer, write_answer
 from butterfly.review.experience import load_experience_levels
@@ -43,8 +43,9 @@ from butterfly.review.lifecycle import (
     update_review,
 )
 from butterfly.store.models import ReviewStatus
-from butterfly.store.retry import RetryWrite, write_attempts
+from butterfly.store.retry import RetryWrite, locked_retry_delay, write_attempts
 from butterfly.timeutil import utcnow
+from butterfly.yamlload import JsonDataError, json_loads, key_lines, load_yaml
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -96,58 +97,31 @@ class ApplyResult:
     publication: PublicationStatus
 
 
-def _lines_of(text: str, is_json: bool) -> dict[tuple[str, ...], int]:
-    """1-based lines of mapping keys by their path (best effort; YAML also reads most JSON)."""
-    lines: dict[tuple[str, ...], int] = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return lines
-
-    def walk(node: Any, path: tuple[str, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, str(key.value))
-                lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                sub = (*path, str(i))
-                lines[sub] = item.start_mark.line + 1
-                walk(item, sub)
-
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
 def read_answers_file(path: str | Path) -> tuple[Any, dict[tuple[str, ...], int], str]:
-    """Parse an answers file (YAML, or JSON by extension); problems name the file and line."""
+    """Parse an answers file (YAML, or JSON by extension); problems name the file and line.
+
+    Read with a size limit; YAML through :func:`butterfly.yamlload.load_yaml` (no aliases, plain data, no
+    duplicate keys), JSON with the same duplicate-key and long-number checks.
+    """
     p = Path(path)
     name = str(p)
+    text = read_input_text(p, encoding="utf-8-sig")
+    if p.suffix.lower() != ".json":
+        data, root = load_yaml(text, filename=name)
+        return data, key_lines(root), name
     try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise FileProblemsError(name, [Problem(name, "file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise FileProblemsError(name, [Problem(name, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
-    except OSError as exc:
-        raise FileProblemsError(name, [Problem(name, f"cannot read: {exc.strerror}")]) from None
-    is_json = p.suffix.lower() == ".json"
-    try:
-        if is_json:
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise FileProblemsError(name, [Problem(name, f"not valid JSON: {exc.msg}", line=exc.lineno)]) from None
-        else:
-            try:
-                data = yaml.safe_load(text)
-            except yaml.YAMLError as exc:
-                raise FileProblemsError(name, [yaml_problem(exc, name)]) from None
-        return data, _lines_of(text, is_json), name
-    except RecursionError:  # json and PyYAML parse recursively: thousands of nested [ or { exhaust the stack
+        data = json_loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileProblemsError(name, [Problem(name, f"not valid JSON: {exc.msg}", line=exc.lineno)]) from None
+    except JsonDataError as exc:
+        raise FileProblemsError(name, [Problem(name, str(exc))]) from None
+    except RecursionError:  # json parses recursively: thousands of nested [ or { exhaust the stack
         raise FileProblemsError(name, [Problem(name, "not an answers file: nested too deeply")]) from None
+    try:  # JSON is YAML (for the lines of keys); a JSON-only spelling just leaves the lines out
+        _, root = load_yaml(text, filename=name)
+    except FileProblemsError:
+        root = None
+    return data, key_lines(root), name
 
 
 def _bool_hint(raw: object) -> str:
@@ -300,6 +274,7 @@ def apply_answers_file(
     )
     assert review.id is not None
     questions = all_questions(checklist, lens_lists)
+    locked = 0
     for _attempt in write_attempts():
         saved: list[str] = []
         unchanged: list[str] = []
@@ -367,6 +342,14 @@ def apply_answers_file(
             session.commit()
         except (IntegrityError, RetryWrite):
             session.rollback()
+            continue
+        except OperationalError as exc:
+            session.rollback()
+            delay = locked_retry_delay(exc, locked)
+            if delay is None:
+                raise
+            locked += 1
+            time.sleep(delay)
             continue
         except BaseException:
             session.rollback()

@@ -12,10 +12,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from butterfly.errors import FileProblemsError, NotFoundError, Problem, yaml_problem
+from butterfly.errors import FileProblemsError, NotFoundError, Problem
+from butterfly.yamlload import load_yaml
 
 LANGUAGES: tuple[str, ...] = ("zh-CN", "zh-TW", "en")
 LEVEL_IDS: tuple[str, ...] = ("devil", "terrible", "basement", "baseline", "ultimate")
@@ -82,10 +82,7 @@ class ExperienceScale(BaseModel):
 
 def parse_experience_levels(text: str, *, filename: str) -> ExperienceScale:
     """Parse and validate experience-level YAML; problems raise :class:`FileProblemsError` naming ``filename``."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FileProblemsError(filename, [yaml_problem(exc, filename)]) from None
+    data, _ = load_yaml(text, filename=filename)
     try:
         return ExperienceScale.model_validate(data)
     except ValidationError as exc:

@@ -8,11 +8,12 @@ of an answer is kept in the history (:mod:`butterfly.review.answers`). Lists and
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
 from butterfly.checklist.model import (
@@ -35,7 +36,7 @@ from butterfly.review.findings import sync_findings
 from butterfly.review.guards import evaluate
 from butterfly.settings import get_settings
 from butterfly.store.models import Review, ReviewStatus, TicketStatus
-from butterfly.store.retry import RetryWrite, write_attempts
+from butterfly.store.retry import RetryWrite, locked_retry_delay, write_attempts
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -53,11 +54,7 @@ def load_lenses(names: Sequence[str], lang: str) -> list[Checklist]:
     """The lens checklists named (``human-needs``, ``surprise`` or a lens file); each must be ``kind: lens``."""
     out: list[Checklist] = []
     for name in names:
-        lens = resolve_checklist(name, lang)
-        if lens.kind != "lens":
-            raise InvalidInputError(
-                f"'{name}' is not a lens (kind: {lens.kind})", hint="shipped lenses: human-needs, surprise"
-            )
+        lens = resolve_checklist(name, lang, kind="lens")
         if all(existing.id != lens.id for existing in out):
             out.append(lens)
     return out
@@ -130,6 +127,7 @@ def start_review(
     reviewer = reviewer.strip()
     if not reviewer:
         raise InvalidInputError("the reviewer name is empty", hint="pass --reviewer NAME or set BUTTERFLY_REVIEWER")
+    locked = 0
     for _attempt in write_attempts():
         review = get_review(session=session, ticket_id=ticket.id, reviewer=reviewer)
         if review is not None:
@@ -151,6 +149,14 @@ def start_review(
             session.commit()
         except IntegrityError:
             session.rollback()  # another process created it at the same moment: use theirs
+            continue
+        except OperationalError as exc:
+            session.rollback()
+            delay = locked_retry_delay(exc, locked)
+            if delay is None:
+                raise
+            locked += 1
+            time.sleep(delay)
             continue
         return review
     raise ConflictError(f"could not start the review of {ticket.external_id}; try again")

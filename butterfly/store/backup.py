@@ -8,21 +8,26 @@ PostgreSQL is backed up with ``pg_dump``; :func:`backup_database` says exactly w
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import shlex
 import sqlite3
+import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from butterfly.errors import DatabaseError, InvalidInputError
 from butterfly.store import db as database
 from butterfly.store.db import database_error
+from butterfly.urls import redact_url, without_secrets
 
 if TYPE_CHECKING:
     pass
@@ -44,8 +49,8 @@ class BackupResult:
 
 def pg_dump_command(url: str, dest: Path | str) -> str:
     """The ``pg_dump`` command that backs up the PostgreSQL database at ``url`` (never with the password)."""
-    parsed = make_url(url)
-    plain = URL.create(  # the same URL without the driver suffix and without the password
+    parsed = without_secrets(url)
+    plain = URL.create(  # the same URL without the driver suffix, the password and secret parameters
         "postgresql",
         username=parsed.username,
         host=parsed.host,
@@ -78,7 +83,7 @@ def backup_database(*, url: str, dest: str | Path, overwrite: bool = False) -> B
         )
     source = database.sqlite_path(url)
     if source is None:
-        raise InvalidInputError(f"cannot back up {database.redact_url(url)}: not a database file")
+        raise InvalidInputError(f"cannot back up {redact_url(url)}: not a database file")
     database.require_existing_database(url)
     target = Path(dest).expanduser()
     if target.is_dir():
@@ -92,11 +97,12 @@ def backup_database(*, url: str, dest: str | Path, overwrite: bool = False) -> B
         raise InvalidInputError(f"cannot write the backup to {target}: the folder {target.parent} does not exist")
 
     engine = database.get_engine(url)
+    _remove_stale_backups(target.parent)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise InvalidInputError(f"cannot write the backup to {target}: {exc.strerror}") from None
-    os.close(fd)  # mkstemp made it 0600; SQLite writes into it
+    fcntl.flock(fd, fcntl.LOCK_EX)  # held until the end: this temporary file belongs to a live backup
     tmp = Path(tmp_name)
     try:
         raw = engine.raw_connection()
@@ -128,13 +134,55 @@ def backup_database(*, url: str, dest: str | Path, overwrite: bool = False) -> B
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)  # mkstemp made it 0600; SQLite wrote into it through its own descriptor
     return BackupResult(
-        source=database.redact_url(url),
+        source=redact_url(url),
         path=target,
         size=target.stat().st_size,
         revision=revision,
         tables=tables,
     )
+
+
+_TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _remove_stale_backups(folder: Path) -> int:
+    """Delete the temporary files of backups killed in ``folder`` (full-size copies); returns how many.
+
+    A live backup holds an exclusive ``flock`` on its temporary file, so only files nobody holds are removed,
+    and only files named like ours, untouched for two seconds, that are empty or SQLite databases.
+    """
+    removed = 0
+    try:
+        names = [entry.name for entry in os.scandir(folder) if _TEMP_NAME.match(entry.name)]
+    except OSError:
+        return 0
+    for name in names:
+        path = folder / name
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            # a second's grace: a backup starting now has made its file but may not hold the lock yet
+            if (
+                not stat.S_ISREG(st.st_mode)
+                or time.time() - st.st_mtime < 2
+                or os.read(fd, 16) not in (b"", _SQLITE_HEADER)
+            ):
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink()
+            removed += 1
+        except OSError:  # locked: a backup running now
+            continue
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _describe(conn: sqlite3.Connection) -> tuple[str | None, dict[str, int]]:

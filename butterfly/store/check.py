@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 import butterfly.store.models  # noqa: F401 - register the tables
 from butterfly.store import db as database
 from butterfly.store.db import alembic_config
+from butterfly.urls import redact_url
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -151,7 +152,7 @@ def check_database(*, session: Session) -> CheckReport:
         tables = set(inspect(session.connection()).get_table_names())
     except SQLAlchemyError as exc:
         if damaged(exc, "integrity"):
-            return CheckReport(database.redact_url(url), backend, None, head, items)
+            return CheckReport(redact_url(url), backend, None, head, items)
         raise
 
     try:
@@ -169,7 +170,7 @@ def check_database(*, session: Session) -> CheckReport:
         session.rollback()
         if not damaged(exc, "integrity"):
             raise
-    return CheckReport(database.redact_url(url), backend, revision, head, items)
+    return CheckReport(redact_url(url), backend, revision, head, items)
 
 
 def _rows(session: Session, sql: str) -> list[tuple[Any, ...]]:

@@ -26,6 +26,7 @@ from sqlmodel import Session, SQLModel
 import butterfly.store.models  # noqa: F401 - register the tables
 from butterfly.errors import DatabaseError, NotFoundError
 from butterfly.settings import get_settings
+from butterfly.urls import redact_text, redact_url
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -55,11 +56,6 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.expanduser().resolve()}"
 
 
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (safe to print)."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
-
-
 def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL (``None`` for other backends or in-memory)."""
     if not url.startswith("sqlite"):
@@ -69,6 +65,27 @@ def sqlite_path(url: str) -> Path | None:
     if not path or path == ":memory:":
         return None
     return Path(path)
+
+
+def require_existing_database(url: str) -> None:
+    """:class:`NotFoundError` when ``url`` names a SQLite file that does not exist (never create one here).
+
+    Commands that only read call this first: a mistyped ``--db`` is an error naming the path, not an empty
+    database that looks like lost data.
+    """
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise NotFoundError(
+            f"no database at {path}",
+            hint="check --db / BUTTERFLY_DATABASE_URL for a typo; `butterfly import` or `butterfly db upgrade` "
+            "creates a new one",
+        )
+
+
+def is_new_database(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist yet (opening it will create it)."""
+    path = sqlite_path(url)
+    return path is not None and not path.exists()
 
 
 def _create_private_file(path: Path) -> None:
@@ -130,7 +147,7 @@ def get_engine(url: str) -> Engine:
             try:
                 engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
             except Exception as exc:
-                raise DatabaseError(f"cannot use database {redact_url(url)}: {exc}") from None
+                raise DatabaseError(f"cannot use database {redact_url(url)}: {redact_text(str(exc), url)}") from None
         _engines[url] = engine
         return engine
 
@@ -189,19 +206,25 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     """The schema revision of the database (``None`` for an empty database)."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return _revision_on(conn)
+
+
+def _revision_on(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Migrate the database to ``revision``; returns (before, after). Safe to run concurrently."""
-    before = current_revision(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(7461626)"))  # one migrator at a time
         elif conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("SELECT 1")
+            # the write lock first (waits up to the busy timeout), so a second process that started at the same
+            # moment reads the schema only after the first has finished and finds nothing left to do
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        before = _revision_on(conn)  # read under the lock: what this process found, not what another one did
         try:
             command.upgrade(alembic_config(conn), revision)
         except CommandError as exc:  # e.g. a revision this release does not know (a newer butterfly made it)
@@ -229,9 +252,10 @@ def ensure_schema(engine: Engine) -> None:
 
 def database_error(exc: Exception, engine: Engine | None = None) -> DatabaseError:
     """Turn a driver error into a clear, password-free :class:`DatabaseError`."""
-    where = redact_url(str(engine.url.render_as_string(hide_password=True))) if engine is not None else "the database"
+    full = str(engine.url.render_as_string(hide_password=False)) if engine is not None else ""
+    where = redact_url(full) if engine is not None else "the database"
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    detail = redact_url(detail)
+    detail = redact_text(detail, full)
     hint = None
     low = detail.lower()
     if "readonly" in low or "read-only" in low:
@@ -287,12 +311,3 @@ def table_counts(session: Session) -> dict[str, int]:
 def backend_of(url: str) -> str:
     """``sqlite`` or ``postgresql`` (the part of the URL before ``+driver://``)."""
     return url.split(":", 1)[0].split("+", 1)[0]
-
-
-def require_existing_database(url: str) -> None:
-    """:class:`NotFoundError` when ``url`` names a SQLite file that does not exist (never create one here)."""
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        raise NotFoundError(
-            f"no database file at {path}", hint="check --db / BUTTERFLY_DATABASE_URL; `butterfly db info` creates one"
-        )

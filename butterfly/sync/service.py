@@ -22,8 +22,8 @@ from typing import Any
 from sqlmodel import Session
 
 from butterfly.errors import InvalidInputError
-from butterfly.importers import import_files
 from butterfly.files import write_private
+from butterfly.importers import import_files
 from butterfly.sync import freshdesk, github, jira, servicenow, state, zendesk
 from butterfly.sync.config import SOURCES, SyncSettings
 from butterfly.sync.http import Http

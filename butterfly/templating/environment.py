@@ -5,9 +5,13 @@ Templates are looked up datasette-style: first in the team's own folder (``--tem
 team template can ``{% extends "default:ticket.html" %}`` and override a single block.
 
 Ticket and answer text is untrusted. ``.html`` templates are autoescaped. ``.md`` templates get every ``{{ … }}``
-value escaped for Markdown (HTML special characters as entities, Markdown punctuation backslash-escaped, line
-breaks folded) unless the value is already :class:`~markupsafe.Markup` (the ``md`` filters and the chart helpers
-return Markup).
+value escaped for Markdown (:mod:`butterfly.templating.markdown`) unless the value is already
+:class:`~markupsafe.Markup` (the ``md`` filters and the chart helpers return Markup).
+
+The environment is sandboxed (Jinja's ``ImmutableSandboxedEnvironment``): a team's templates folder is data, not
+code. A template reads the report's fields and calls the filters and helpers given here; private attributes
+(``cycler.__init__.__globals__``) and changing a list or dict are refused with a ``SecurityError``, and paths
+outside the template folders (``/etc/passwd``, ``../``) are not found.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import (
     ChoiceLoader,
-    Environment,
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
@@ -30,7 +33,9 @@ from jinja2 import (
     pass_context,
     select_autoescape,
 )
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from butterfly.errors import FileProblemsError, InvalidInputError, Problem
@@ -112,7 +117,7 @@ def _pairs(items: Any, label: str, value: str) -> list[tuple[str, float]]:
     return [(str(getattr(i, label)), float(getattr(i, value) or 0)) for i in items]
 
 
-def make_environment(user_templates: str | Path | None = None) -> Environment:
+def make_environment(user_templates: str | Path | None = None) -> ImmutableSandboxedEnvironment:
     """The report environment: the user's folder first, then ``default:`` and the built-in templates."""
     builtin = FileSystemLoader(str(templates_dir()))
     loaders: list[Any] = []
@@ -122,7 +127,7 @@ def make_environment(user_templates: str | Path | None = None) -> Environment:
             raise InvalidInputError(f"templates folder {folder} does not exist or is not a folder")
         loaders.append(FileSystemLoader(str(folder)))
     loaders += [PrefixLoader({"default": builtin}, delimiter=":"), builtin]
-    env = Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "svg"), default_for_string=True),
         undefined=StrictUndefined,
@@ -169,5 +174,10 @@ def render(template: str, context: dict[str, Any], *, user_templates: str | Path
         raise FileProblemsError(where, [Problem(where, exc.message or "syntax error", line=exc.lineno)]) from None
     except UndefinedError as exc:
         raise InvalidInputError(f"report template '{template}': {exc.message}") from None
+    except SecurityError as exc:
+        raise InvalidInputError(
+            f"report template '{template}' was stopped: {exc}",
+            hint="report templates may read the report's fields and use the filters; they cannot run code",
+        ) from None
     except TemplateError as exc:
         raise InvalidInputError(f"report template '{template}': {exc}") from None

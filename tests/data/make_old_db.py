@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"SQLite file to write (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent.parent))
-    from butterfly.store.db import redact_url, sqlite_url
+    from butterfly.store.db import sqlite_url
+    from butterfly.urls import redact_url
 
     url = args.url
     if url is None:
