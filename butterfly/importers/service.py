@@ -67,6 +67,8 @@ class FileSummary:
     skipped: int = 0
     import_id: int | None = None
     mapping: list[tuple[str, str, bool]] = field(default_factory=list)
+    threads: int = 0  # tickets whose conversation was stored or replaced (unchanged threads are not counted)
+    messages: int = 0
     seconds: float = 0.0
     method: str = "records"  # "columns": the columnar first load (butterfly.importers.columnar) took the file
     note: str | None = None  # why a large first load went record by record
@@ -301,7 +303,29 @@ def _import_one(
         _import_generic_json(db, path, enc, doc, fmt, options, rejects, problems, summary, run_options)
     else:
         _import_native(db, path, enc, doc, fmt, options, rejects, problems, summary, run_options)
+    if doc is not None and fmt != "servicenow":
+        _save_threads(db, doc, fmt, summary, run_options, options)
     summary.seconds = time.perf_counter() - started
+
+
+def _save_threads(
+    db: BulkConnection, doc: Any, fmt: str, summary: FileSummary, run_options: dict[str, Any], options: _Options
+) -> None:
+    """The conversations the export carries (:mod:`butterfly.conversation.extract`), stored with their tickets."""
+    from butterfly.conversation.extract import native_records, threads
+    from butterfly.conversation.store import save_threads
+
+    if fmt == "json":
+        records = json_records(doc, Path(summary.path))
+        id_column = (run_options.get("mapping") or {}).get("id")
+        if not id_column:
+            return
+        ids = [str(_flatten(r).get(id_column, "")).strip() if isinstance(r, dict) else "" for r in records]
+    else:
+        records, ids = native_records(fmt, doc)
+    summary.threads, summary.messages = save_threads(db, summary.source, threads(fmt, records, ids))
+    if summary.threads and not options.strict:
+        db.commit()
 
 
 def _reject(
