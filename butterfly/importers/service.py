@@ -312,8 +312,7 @@ def _save_threads(
     db: BulkConnection, doc: Any, fmt: str, summary: FileSummary, run_options: dict[str, Any], options: _Options
 ) -> None:
     """The conversations the export carries (:mod:`butterfly.conversation.extract`), stored with their tickets."""
-    from butterfly.conversation.extract import native_records, threads
-    from butterfly.conversation.store import save_threads
+    from butterfly.importers.threads import native_records, save_threads, threads
 
     if fmt == "json":
         records = json_records(doc, Path(summary.path))

@@ -1,4 +1,6 @@
-"""Threads out of the exports the importers read: each yields (ticket id, messages) in the thread's order.
+"""Threads out of the exports the importers read, stored with their tickets (the ``message`` table).
+
+Each extractor yields (ticket id, messages) in the thread's order:
 
 - Zendesk: ``comments`` of each ticket (a comment by the requester is the customer's; ``public: false`` is an
   internal note).
@@ -15,14 +17,17 @@ HTML is reduced to text; a thread is capped at :data:`MAX_MESSAGES` messages of 
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 from butterfly.conversation.facts import Message
-from butterfly.importers.dates import parse_datetime
+from butterfly.importers.dates import parse_datetime, to_utc_text
+from butterfly.importers.native import adf_text
 
 MAX_MESSAGES = 2_000
 MAX_TEXT = 20_000
@@ -36,8 +41,6 @@ _BLANKS = re.compile(r"[ \t]*\n\s*\n\s*")
 def plain(value: Any) -> str:
     """Text of an HTML or ADF body, unescaped and with markup removed (never interpreted)."""
     if isinstance(value, dict):  # Atlassian Document Format
-        from butterfly.importers.native import adf_text
-
         return adf_text(value)[:MAX_TEXT]
     text = str(value or "")
     if "<" in text and ">" in text:
@@ -202,3 +205,40 @@ def threads(fmt: str, records: list[Any], ids: list[str]) -> Iterator[tuple[str,
             thread = extract(record)
             if thread:
                 yield ticket_id, thread
+
+
+def thread_hash(messages: list[Message]) -> str:
+    parts = [[m.role, m.public, m.author, m.at.isoformat() if m.at else None, m.text] for m in messages]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    return to_utc_text(value) if value is not None else None
+
+
+def save_threads(db: Any, source: str, threads: Iterable[tuple[str, list[Message]]]) -> tuple[int, int]:
+    """Store the threads of tickets of ``source`` through an import's bulk connection, in its transaction.
+
+    A thread whose hash is stored already is left alone; a changed one replaces the ticket's messages. Returns
+    (threads written, messages written).
+    """
+    written = messages_written = 0
+    for external_id, thread in threads:
+        row = db.execute("SELECT id FROM ticket WHERE source = ? AND external_id = ?", (source, external_id)).fetchone()
+        if row is None:
+            continue  # the ticket was rejected: its thread goes with it
+        ticket_id = row[0]
+        digest = thread_hash(thread)
+        stored = db.execute("SELECT thread_hash FROM message WHERE ticket_id = ? LIMIT 1", (ticket_id,)).fetchone()
+        if stored is not None and stored[0] == digest:
+            continue
+        db.execute("DELETE FROM message WHERE ticket_id = ?", (ticket_id,))
+        for m in thread:
+            db.execute(
+                "INSERT INTO message (ticket_id, position, at, role, author, public, text, thread_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (ticket_id, m.position, _utc_text(m.at), m.role, m.author, m.public, m.text, digest),
+            )
+        written += 1
+        messages_written += len(thread)
+    return written, messages_written
