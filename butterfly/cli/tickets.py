@@ -9,6 +9,7 @@ from butterfly.cli._common import DbOption, JsonOption, LangOption, out, print_j
 from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
+    from butterfly.conversation.facts import Facts, Message
     from butterfly.store.models import Ticket
     from butterfly.tickets import TimelineStep
 
@@ -222,24 +223,32 @@ STEP_LABELS = {
 def show_command(
     ctx: typer.Context,
     ticket_ref: Annotated[str, typer.Argument(metavar="ID", help="Ticket id, SOURCE:ID, or #ROW.")],
+    thread: Annotated[bool, typer.Option("--thread", help="Print the whole conversation too.")] = False,
     json_: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """Show a ticket and its timeline: created → first response → resolved → closed, with durations.
+    """Show a ticket, its timeline (created → first response → resolved → closed) and its conversation's facts.
 
-    Example: butterfly tickets show T-1001
+    The facts the certainty question asks about, when the import brought the thread: how often the customer
+    chased, the longest silence on our side, the first reply with a definite plan and time, whether the need
+    climbed to cost or compensation. --thread prints every message (roles, times, text).
+
+    Example: butterfly tickets show T-1001 --thread
     """
     from butterfly.cli._common import session_for
+    from butterfly.conversation.store import thread_facts
     from butterfly.tickets import get_ticket, timeline
 
     with session_for(ctx, db) as session:
         ticket = get_ticket(session=session, ref=ticket_ref)
+        messages, found = thread_facts(session=session, ticket=ticket)
     steps = timeline(ticket)
     if json_:
         data = ticket_json(ticket)
         data["description"] = ticket.description
         data.update({name: value for name, value in _helpdesk_facts(ticket)})
         data["timeline"] = _timeline_json(steps)
+        data["conversation"] = _conversation_json(messages, found, whole=thread)
         print_json(data)
         return
     from rich.table import Table
@@ -286,6 +295,75 @@ def show_command(
     if ticket.description:
         console.print()
         console.print(terminal_safe(ticket.description))
+    _print_conversation(messages, found, whole=thread)
+
+
+def _moment(position: int, at: datetime | None) -> str:
+    return f"#{position} {_time(at)}" if at is not None else f"#{position}"
+
+
+def _print_conversation(messages: "list[Message]", found: "Facts | None", *, whole: bool) -> None:
+    from butterfly.timeutil import format_duration
+
+    console = out()
+    console.print()
+    if found is None:
+        console.print("conversation: none imported (the walk shows speed as speed)")
+        return
+    console.print(f"[bold]conversation[/] ({len(messages)} messages)")
+    chases = ", ".join(_moment(c.position, c.at) for c in found.chases)
+    console.print(f"  {'chased:':<18}{len(found.chases)} time(s)" + (f": {chases}" if chases else ""))
+    if found.longest_silence is not None and found.silence_from is not None:
+        console.print(
+            f"  {'longest silence:':<18}{format_duration(found.longest_silence)} "
+            f"(from {_moment(found.silence_from.position, found.silence_from.at)})"
+        )
+    if found.first_plan is not None:
+        phrase = terminal_safe(found.plan_phrase or "")
+        console.print(f'  {"definite plan:":<18}{_moment(found.first_plan.position, found.first_plan.at)} "{phrase}"')
+    else:
+        console.print(f"  {'definite plan:':<18}none given")
+    if found.need_climbed is not None:
+        console.print(f"  {'need climbed:':<18}{_moment(found.need_climbed.position, found.need_climbed.at)}")
+    if not whole:
+        return
+    for m in messages:
+        visibility = "" if m.public else " (internal)"
+        who = f" {terminal_safe(m.author)}" if m.author else ""
+        console.print(f"\n[bold]#{m.position} {m.role}{visibility}[/]{who}  {_time(m.at)}")
+        console.print(terminal_safe(m.text))
+
+
+def _conversation_json(messages: "list[Message]", found: "Facts | None", *, whole: bool) -> dict[str, Any] | None:
+    if found is None:
+        return None
+
+    def moment(m: Any) -> dict[str, Any] | None:
+        return None if m is None else {"position": m.position, "at": m.at.isoformat() if m.at else None}
+
+    data: dict[str, Any] = {
+        "messages": len(messages),
+        "chases": [moment(c) for c in found.chases],
+        "longest_silence_seconds": found.longest_silence.total_seconds() if found.longest_silence else None,
+        "silence_from": moment(found.silence_from),
+        "first_plan": moment(found.first_plan),
+        "plan_phrase": found.plan_phrase,
+        "need_climbed": moment(found.need_climbed),
+        "need_escalation": found.need_escalation,
+    }
+    if whole:
+        data["thread"] = [
+            {
+                "position": m.position,
+                "role": m.role,
+                "public": m.public,
+                "author": m.author,
+                "at": m.at.isoformat() if m.at else None,
+                "text": m.text,
+            }
+            for m in messages
+        ]
+    return data
 
 
 def _helpdesk_facts(ticket: "Ticket") -> list[tuple[str, Any]]:

@@ -35,14 +35,14 @@ from butterfly.yamlload import json_loads
 BATCH_RECORDS = 5_000
 
 
-def _flatten(record: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+def flatten(record: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
     """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (lists stay values)."""
     out = {} if out is None else out
     if isinstance(record, dict):
         for key, value in record.items():
             name = f"{prefix}{key}"
             if isinstance(value, dict) and value:
-                _flatten(value, name + ".", out)
+                flatten(value, name + ".", out)
             else:
                 out[name] = value
     return out
@@ -80,7 +80,7 @@ def import_generic_json(
     if fmt == "json":
         records = json_records(doc, path)
         items = ((f"record {i}", None, r) for i, r in enumerate(records, start=1))
-        sample = [_flatten(r) for r in records[:1000] if isinstance(r, dict)]
+        sample = [flatten(r) for r in records[:1000] if isinstance(r, dict)]
     else:
 
         def parse_lines() -> Iterator[tuple[str, int | None, Any]]:
@@ -95,7 +95,7 @@ def import_generic_json(
         stream = parse_lines()
         head = list(islice(stream, 1000))  # the header is learnt from the first records; the rest streams
         items = chain(head, stream)
-        sample = [_flatten(r) for _, _, r in head if isinstance(r, dict)]
+        sample = [flatten(r) for _, _, r in head if isinstance(r, dict)]
     header: list[str] = []
     seen: set[str] = set()
     for flat in sample:
@@ -137,7 +137,7 @@ def import_generic_json(
                 raise RecordProblem(record.reason)
             if not isinstance(record, dict):
                 raise RecordProblem("not a JSON object")
-            flat = _flatten(record)
+            flat = flatten(record)
             row = [_cell(flat.get(h)) for h in header]
             values = list(preparer.prepare_one(row))
             values[-2] = json.dumps(record, ensure_ascii=False)  # raw: the whole record
@@ -183,7 +183,7 @@ def _json_dates(
             others = (_loads_or_none(text) for _n, text in islice(jsonl_lines(path, enc.codec), len(sample), None))
         for record in others:
             if isinstance(record, dict):
-                yield values(_flatten(record))
+                yield values(flatten(record))
 
     return decide(columns, map(values, sample), options.dates, more=rest(), file=str(path))
 

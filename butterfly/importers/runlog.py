@@ -50,6 +50,8 @@ class FileSummary:
     marked_deleted: int = 0
     rekeyed: int = 0  # GitHub tickets of an earlier release re-keyed from "128" to "owner/name#128"  # stored tickets this export says were deleted in the helpdesk
     id_from_row: bool = False
+    threads: int = 0  # tickets whose conversation was stored or replaced (unchanged threads are not counted)
+    messages: int = 0
     seconds: float = 0.0
     method: str = "records"  # "columns": the columnar first load (butterfly.importers.columnar) took the file
     note: str | None = None  # why a large first load went record by record

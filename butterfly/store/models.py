@@ -269,3 +269,24 @@ class ActionItem(SQLModel, table=True):
     done_at: datetime | None = _dt()
     done_by: str | None = None
     version: int = 1
+
+
+class Message(SQLModel, table=True):
+    """One message of a ticket's conversation (customer, agent, system or internal note), in order.
+
+    ``thread_hash`` (the same on every message of a ticket) is the content hash of the whole thread: an import that
+    brings the same thread again changes nothing; a changed thread replaces the ticket's messages in place.
+    """
+
+    __tablename__ = "message"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "position", name="uq_message_ticket_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    position: int  # 1, 2, … in the thread's order
+    at: datetime | None = _dt()
+    role: str = Field(max_length=16)  # customer | agent | system | internal
+    author: str | None = None
+    public: bool = True
+    text: str = Field(default="", sa_type=sa.Text)
+    thread_hash: str = Field(max_length=64)

@@ -1,0 +1,104 @@
+"""The certainty facts of a thread: chases, the longest silence, the first definite plan, the need climbing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from butterfly.conversation.facts import Message, facts, gives_plan
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _thread(*parts: tuple[str, str, float], internal: set[int] = frozenset()) -> list[Message]:  # type: ignore[assignment]
+    return [
+        Message(position=i, role=role, text=text, at=T0 + timedelta(hours=hours), public=i not in internal)
+        for i, (role, text, hours) in enumerate(parts, start=1)
+    ]
+
+
+def test_chases_silence_plan_and_climb_in_english() -> None:
+    thread = _thread(
+        ("customer", "The invoice export fails with 'template not found'.", 0),
+        ("agent", "Sorry about that, we're looking into it.", 1),
+        ("customer", "Any update? We file taxes today.", 5),
+        ("customer", "Hello?? Still waiting.", 9),
+        ("agent", "Internal: second line is on it.", 9.5),
+        ("agent", "The template will be restored by 3 pm today.", 10),
+        ("customer", "We missed the filing deadline because of this. I want compensation.", 30),
+        internal={5},
+    )
+    found = facts(thread, closed_at=T0 + timedelta(hours=40))
+    assert [c.position for c in found.chases] == [3, 4]
+    assert found.longest_silence == timedelta(hours=10)  # message 3 waited 5 h for the plan; message 7, 10 h
+    assert found.silence_from is not None and found.silence_from.position == 7  # the last message waited 10 h
+    assert found.first_plan is not None and found.first_plan.position == 6
+    assert found.plan_phrase is not None and "3 pm" in found.plan_phrase
+    assert found.need_climbed is not None and found.need_climbed.position == 7
+    assert found.need_escalation == "climbed"
+
+
+def test_a_chinese_thread_without_a_plan() -> None:
+    thread = _thread(
+        ("customer", "退款一直没到账。", 0),
+        ("agent", "我们正在处理中，请您耐心等待。", 2),
+        ("customer", "还没好吗？", 26),
+        ("agent", "有消息我们会第一时间通知您。", 50),
+    )
+    found = facts(thread)
+    assert [c.position for c in found.chases] == [3]
+    assert found.first_plan is None
+    assert found.longest_silence == timedelta(hours=24)
+    assert found.need_escalation == "steady"
+
+
+def test_internal_notes_and_system_messages_are_not_replies() -> None:
+    thread = _thread(
+        ("customer", "登录失败", 0),
+        ("agent", "已转二线，明天上午处理", 1),  # an internal note: the customer never saw this plan
+        ("system", "Ticket assigned to group L2", 1),
+        ("customer", "進度如何？", 20),
+        internal={2},
+    )
+    found = facts(thread)
+    assert found.first_plan is None
+    assert [c.position for c in found.chases] == [4]
+    assert found.longest_silence is None  # nobody answered and the ticket is not closed yet
+
+
+def test_the_first_message_asking_when_is_not_a_chase() -> None:
+    found = facts(_thread(("customer", "When will this be fixed?", 0)))
+    assert found.chases == []
+
+
+@pytest.mark.parametrize(
+    ("text", "plan"),
+    [
+        ("We will refund the duplicate charge within 3 business days.", True),
+        ("We will look into it as soon as possible.", False),
+        ("The problem started yesterday at 5 pm.", False),
+        ("Would tomorrow morning work for a call?", False),
+        ("退款会在3个工作日内原路退回。", True),
+        ("目前暂时无法确定修复时间。", False),
+        ("我們的服務時間是週一到週五9點到18點。", False),
+        ("發票範本今天下午5點前恢復。", True),
+    ],
+)
+def test_what_counts_as_a_definite_plan(text: str, plan: bool) -> None:
+    assert (gives_plan(text) is not None) is plan
+
+
+def test_the_labelled_replies_meet_the_goal() -> None:
+    """Precision and recall >= 0.85 per language on the corpus (benchmarks/bench_certainty.py prints the figures)."""
+    corpus = yaml.safe_load((DATA / "agent_replies.yaml").read_text(encoding="utf-8"))
+    for lang, items in corpus.items():
+        said = [(bool(i["plan"]), gives_plan(str(i["text"])) is not None) for i in items]
+        tp = sum(1 for t, s in said if t and s)
+        fp = sum(1 for t, s in said if s and not t)
+        fn = sum(1 for t, s in said if t and not s)
+        assert tp / (tp + fp) >= 0.85 and tp / (tp + fn) >= 0.85, (lang, tp, fp, fn)
+    assert sum(len(v) for v in corpus.values()) >= 200
