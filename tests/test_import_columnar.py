@@ -402,8 +402,8 @@ def test_without_the_fast_import_extra_a_large_first_load_says_what_installing_i
     script = (
         "import sys\n"
         f"sys.modules[{blocked!r}] = None\n"
-        "from butterfly.importers import service\n"
-        "service.INITIAL_LOAD_BYTES = 1  # every file counts as a large first load\n"
+        "from butterfly.importers import csv_import\n"
+        "csv_import.INITIAL_LOAD_BYTES = 1  # every file counts as a large first load\n"
         "from butterfly.cli import main\n"
         "sys.argv = ['butterfly', *sys.argv[1:]]\n"
         "main()\n"
