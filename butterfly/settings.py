@@ -19,7 +19,6 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from butterfly.errors import ConfigError
-from butterfly.sync.config import SyncSettings
 
 APP_NAME = "butterfly"
 
@@ -60,8 +59,9 @@ class Settings(BaseSettings):
     checklist: str | None = Field(default=None, description="a checklist file or shipped id")
     templates: Path | None = Field(default=None, description="folder of report templates overriding the built-in ones")
     timezone: str = Field(default="UTC", description="zone for naive times in imports and for display")
-    sync: SyncSettings = Field(
-        default_factory=SyncSettings, description="butterfly sync: [sync.SOURCE] tables, BUTTERFLY_SYNC__SOURCE__FIELD"
+    sync: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="butterfly sync: [sync.SOURCE] tables, BUTTERFLY_SYNC__SOURCE__FIELD (read by butterfly.sync.config)",
     )
     sqlite_busy_timeout: float = Field(
         default=30.0, ge=0, description="seconds a SQLite command waits for another process's lock"

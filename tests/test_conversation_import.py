@@ -222,3 +222,23 @@ def test_twitter_threads_through_the_example_mapping(tmp_path: Path, db_url: str
     result = cli("import", str(path), "--map", str(ROOT / "examples" / "twitter-threads.yaml"), "--db", db_url)
     assert result.exit_code == 0, result.output
     assert [(p, r) for p, r, _pub, _t in _messages(db_url, "s1")] == [(1, "customer"), (2, "agent"), (3, "customer")]
+
+
+def test_the_certainty_line_reads_the_conversation_when_there_is_one(tmp_path: Path, db_url: str, cli: Any) -> None:
+    """#14: with a thread the walk's certainty line shows chases, silence and the plan, naming the messages; without
+    one it is labelled as speed."""
+    from butterfly.conversation.store import thread_facts
+    from butterfly.review.guards import certainty_line
+
+    export = tmp_path / "zendesk.json"
+    export.write_text(json.dumps(_zendesk(COMMENTS)), encoding="utf-8")
+    cli("import", str(export), "--format", "zendesk", "--db", db_url)
+    with open_session(db_url) as session:
+        ticket = session.exec(select(Ticket).where(Ticket.external_id == "42")).one()
+        _thread, found = thread_facts(session=session, ticket=ticket)
+        line = certainty_line(ticket, "en", found)
+        zh = certainty_line(ticket, "zh-CN", found)
+        plain = certainty_line(ticket, "en", None)
+    assert "chased 1 time(s) (#3)" in line and "#5" in line and "5 pm" in line
+    assert "催了 1 次" in zh and "#5" in zh
+    assert "That is speed" in plain

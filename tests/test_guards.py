@@ -103,7 +103,11 @@ def test_every_guard_text_exists_in_three_languages() -> None:
     keys = text_keys()
     assert {"compensation.why", "blameless.prompt", "consent.required", "certainty.measured"} <= set(keys)
     fill = dict.fromkeys(
-        ("match", "missing", "made_at", "resolved_at", "gap", "first_response", "resolution", "by", "date", "n"), "X"
+        (
+            *("match", "missing", "made_at", "resolved_at", "gap", "first_response", "resolution", "by", "date", "n"),
+            *("chases", "chase_list", "silence", "plan", "position", "when", "phrase"),
+        ),
+        "X",
     )
     for key in keys:
         texts = {lang: text(key, lang, **fill) for lang in LANGUAGES}

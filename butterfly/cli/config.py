@@ -16,12 +16,14 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """
     from butterfly.cli._common import resolve_db
     from butterfly.settings import Settings, default_config_file, get_settings
-    from butterfly.sync.config import describe
+    from butterfly.sync.config import describe, sync_settings
     from butterfly.urls import redact_url
 
     settings = get_settings()
     values = {name: getattr(settings, name) for name in Settings.model_fields if name != "sync"}
-    sync = describe(settings.sync)  # connection settings and whether each secret is set, never the secret
+    sync = describe(
+        sync_settings(settings.sync)
+    )  # connection settings and whether each secret is set, never the secret
     values["database_url"] = redact_url(resolve_db(ctx, None))
     values["reviewer"] = settings.effective_reviewer()
     config_file = default_config_file()

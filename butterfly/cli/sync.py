@@ -38,6 +38,7 @@ def sync_command(
     """
     from butterfly.importers.dates import parse_datetime
     from butterfly.settings import get_settings
+    from butterfly.sync.config import sync_settings
     from butterfly.sync.service import run_sync
 
     start = None
@@ -56,7 +57,7 @@ def sync_command(
             summary = run_sync(
                 session=session,
                 source=source,
-                settings=settings.sync,
+                settings=sync_settings(settings.sync),
                 data_dir=settings.data_dir,
                 since=start,
                 full=full,

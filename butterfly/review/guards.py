@@ -35,6 +35,7 @@ from butterfly.store.models import Finding, FindingKind
 from butterfly.timeutil import as_utc, format_duration
 
 if TYPE_CHECKING:
+    from butterfly.conversation.facts import Facts
     from butterfly.store.models import Ticket
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
@@ -116,20 +117,39 @@ def measured_durations(ticket: Ticket) -> Durations:
     )
 
 
-def certainty_line(ticket: Ticket, lang: str) -> str:
-    """The line shown next to the certainty question, labelled as what it is: speed.
+def certainty_line(ticket: Ticket, lang: str, facts: Facts | None = None) -> str:
+    """The line shown next to the certainty question, labelled as what it is.
 
     The method defines certainty as a definite plan and time, and names response speed as a metric that is easy
-    to manage and not what the customer feels. Tickets carry no conversation yet (how often the customer chased,
-    the longest silence, whether a time was promised), so the line shows the measured times as speed and asks the
-    reviewer to answer against those missing facts.
+    to manage and not what the customer feels. With the ticket's conversation (``facts``, from
+    :func:`butterfly.conversation.store.thread_facts`) the line says how often the customer chased, the longest
+    silence on our side and whether and when a definite plan and time was given, naming the messages; without it,
+    it shows the measured times as speed and asks the reviewer to answer against those missing facts.
     """
     d = measured_durations(ticket)
+    if facts is None:
+        return text(
+            "certainty.measured",
+            lang,
+            first_response=format_duration(d.first_response, lang),
+            resolution=format_duration(d.resolution, lang),
+        )
+    chase_list = ", ".join(f"#{c.position}" for c in facts.chases[:5])
+    if facts.first_plan is not None:
+        when = facts.first_plan.at.strftime("%Y-%m-%d %H:%M") if facts.first_plan.at else "-"
+        plan = text(
+            "certainty.plan_given", lang, position=facts.first_plan.position, when=when, phrase=facts.plan_phrase or ""
+        )
+    else:
+        plan = text("certainty.no_plan", lang)
     return text(
-        "certainty.measured",
+        "certainty.facts",
         lang,
+        chases=len(facts.chases),
+        chase_list=f" ({chase_list})" if chase_list else "",
+        silence=format_duration(facts.longest_silence, lang),
+        plan=plan,
         first_response=format_duration(d.first_response, lang),
-        resolution=format_duration(d.resolution, lang),
     )
 
 

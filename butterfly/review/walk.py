@@ -35,6 +35,7 @@ from butterfly.checklist.model import (
     is_asked,
     missing_required,
 )
+from butterfly.conversation.store import thread_facts
 from butterfly.errors import ConflictError, InvalidInputError
 from butterfly.labels import ui
 from butterfly.review import walk_input
@@ -402,9 +403,10 @@ class Walk:
         position = f"{step.cell.id} {step.cell.questions.index(q) + 1}/{len(step.cell.questions)}"
         self._say(f"\n[bold]{terminal_safe(q.text)}[/]\n[dim]{position} · {q.id} · {self.progress()}[/]")
         if q.guard is Guard.certainty:
-            self._say(
-                f"[cyan]{terminal_safe(text('certainty.title', self.lang))}:[/] {terminal_safe(certainty_line(self.ticket, self.lang))}"
-            )
+            _thread, facts = thread_facts(session=self.session, ticket=self.ticket)
+            title = text("certainty.title_facts" if facts is not None else "certainty.title", self.lang)
+            line = certainty_line(self.ticket, self.lang, facts)
+            self._say(f"[cyan]{terminal_safe(title)}:[/] {terminal_safe(line)}")
         self._say(self._kind_hint(q))
         current = self.answers.get(q.id)
         if current is not None:

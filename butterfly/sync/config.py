@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from butterfly.errors import ConfigError
 
@@ -20,6 +21,8 @@ KEYRING_SERVICE = "butterfly"
 
 
 class ZendeskSync(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a mistyped setting is an error, not ignored
+
     subdomain: str | None = Field(default=None, description="ACME for https://acme.zendesk.com")
     url: str | None = Field(default=None, description="the API's base URL instead of the subdomain's")
     email: str | None = Field(default=None, description="the agent whose API token is used")
@@ -28,6 +31,8 @@ class ZendeskSync(BaseModel):
 
 
 class FreshdeskSync(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a mistyped setting is an error, not ignored
+
     domain: str | None = Field(default=None, description="ACME for https://acme.freshdesk.com")
     url: str | None = None
     token_env: str = "BUTTERFLY_FRESHDESK_TOKEN"
@@ -35,6 +40,8 @@ class FreshdeskSync(BaseModel):
 
 
 class JiraSync(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a mistyped setting is an error, not ignored
+
     url: str | None = Field(default=None, description="https://ACME.atlassian.net")
     email: str | None = None
     jql: str | None = Field(default=None, description="which issues, e.g. project = SUP")
@@ -43,6 +50,8 @@ class JiraSync(BaseModel):
 
 
 class GithubSync(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a mistyped setting is an error, not ignored
+
     repos: list[str] = Field(default_factory=list, description="owner/name of each repository")
     url: str = "https://api.github.com"
     token_env: str = "BUTTERFLY_GITHUB_TOKEN"
@@ -50,6 +59,8 @@ class GithubSync(BaseModel):
 
 
 class ServicenowSync(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a mistyped setting is an error, not ignored
+
     instance: str | None = Field(default=None, description="ACME for https://acme.service-now.com")
     url: str | None = None
     user: str | None = None
@@ -59,11 +70,24 @@ class ServicenowSync(BaseModel):
 
 
 class SyncSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a mistyped setting is an error, not ignored
+
     zendesk: ZendeskSync = Field(default_factory=ZendeskSync)
     freshdesk: FreshdeskSync = Field(default_factory=FreshdeskSync)
     jira: JiraSync = Field(default_factory=JiraSync)
     github: GithubSync = Field(default_factory=GithubSync)
     servicenow: ServicenowSync = Field(default_factory=ServicenowSync)
+
+
+def sync_settings(raw: dict[str, Any]) -> SyncSettings:
+    """The ``sync`` part of the settings, checked; :class:`ConfigError` naming the bad field."""
+    try:
+        return SyncSettings.model_validate(raw or {})
+    except ValidationError as exc:
+        details = "; ".join(f"sync.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(
+            f"invalid sync settings: {details}", hint="check the [sync.SOURCE] tables and BUTTERFLY_SYNC__* variables"
+        ) from None
 
 
 def secret(source: str, account: str, token_env: str) -> str:
