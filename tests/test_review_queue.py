@@ -86,3 +86,22 @@ def test_demo_run_again_opens_the_draft(cli, db_url) -> None:  # type: ignore[no
     assert f"review {first}" in again.stderr  # the demo offers the open draft, not a new ticket
     with open_session(db_url) as s:
         assert get_review(session=s, ticket_id=pick.ticket.id, reviewer="ann") is not None
+
+
+def test_the_queue_reads_the_named_ticket_columns_before_raw_fields() -> None:
+    """#17 keeps reopen_count, reassignment_count and made_sla as ticket columns; the queue uses them, and falls
+    back to the raw export fields for tickets imported before the columns existed."""
+    from butterfly.review.queue import ticket_signals
+    from butterfly.store.models import Ticket
+
+    named = Ticket(
+        source="servicenow", external_id="INC1", reopen_count=2, reassignment_count=3, made_sla=False, raw={}
+    )
+    old = Ticket(
+        source="servicenow",
+        external_id="INC2",
+        raw={"reopen_count": "1", "reassignment_count": "0", "made_sla": "true"},
+    )
+    assert (ticket_signals(named).reopen_count, ticket_signals(named).reassignment_count) == (2, 3)
+    assert ticket_signals(named).made_sla is False
+    assert (ticket_signals(old).reopen_count, ticket_signals(old).made_sla) == (1, True)

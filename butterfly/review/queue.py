@@ -63,16 +63,16 @@ def _bool(value: Any) -> bool | None:
 
 
 def ticket_signals(ticket: Ticket) -> TicketSignals:
-    """reopen_count, reassignment_count and made_sla of ``ticket``.
-
-    Read from the ticket's raw fields (ServiceNow keeps them there); when the named ticket columns land (#17),
-    this is the one place to switch.
-    """
+    """reopen_count, reassignment_count and made_sla of ``ticket``: the named ticket columns the importers fill
+    (ServiceNow's export, or a mapped column), else the ticket's raw fields (tickets imported before the columns
+    existed, until their export is imported again)."""
     raw = ticket.raw or {}
     return TicketSignals(
-        reopen_count=_int(raw.get("reopen_count")),
-        reassignment_count=_int(raw.get("reassignment_count")),
-        made_sla=_bool(raw.get("made_sla")),
+        reopen_count=ticket.reopen_count if ticket.reopen_count is not None else _int(raw.get("reopen_count")),
+        reassignment_count=(
+            ticket.reassignment_count if ticket.reassignment_count is not None else _int(raw.get("reassignment_count"))
+        ),
+        made_sla=ticket.made_sla if ticket.made_sla is not None else _bool(raw.get("made_sla")),
     )
 
 
