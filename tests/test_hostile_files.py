@@ -7,6 +7,7 @@ file, what is (not) on disk afterwards.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -564,7 +565,7 @@ def test_a_locked_review_save_is_retried_with_backoff(tmp_path: Path) -> None:
         release.join()
         holder.close()
     assert result.returncode == 0, result.stderr
-    assert "saved 32 answer(s)" in result.stdout
+    assert re.search(r"saved \d+ answer\(s\)", result.stdout), result.stdout
 
 
 def test_a_wrong_lens_file_names_the_file_and_its_first_problem_only(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -154,7 +154,7 @@ def test_dates_at_the_edge_of_the_calendar_are_rejects(  # type: ignore[no-untyp
     result = cli("import", str(path), "--db", db_url, "--json", *args)
     assert result.exit_code == 1, result.output
     assert _summary(result)["files"][0]["rejected"] == 1
-    assert "outside the years 1-9999" in (tmp_path / "edge.csv.rejects.txt").read_text(encoding="utf-8")
+    assert "outside the calendar" in (tmp_path / "edge.csv.rejects.txt").read_text(encoding="utf-8")
 
 
 def test_the_mapping_shown_before_import_says_how_dates_are_read(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -39,7 +39,7 @@ def test_weekly_report_opens_with_the_summary(session) -> None:  # type: ignore[
     assert "Overdue process patches: 1" in summary
     # publicity without consent is the first finding named, and marked
     findings = next(line for line in summary.splitlines() if line.startswith("- Findings this week"))
-    assert findings.index("Publicity without consent") < findings.index("Compensation before resolution")
+    assert findings.index("Publicity planned without consent") < findings.index("Amends made before resolution")
     assert "Not for publication" in findings
     assert "| 1 | SMS verification code never arrives | 2 | 2 | rising |" in summary
     assert "Silent customers: 1" in summary

@@ -439,9 +439,9 @@ def test_a_review_resumes_in_its_own_language_and_hints_carry_the_options(cli, s
     assert f"繼續：butterfly review T-1 --db {_db_arg(db_url)} --reviewer ann --lang zh-TW" in first.stdout
     again = _walk(cli, db_url, "T-1", ["c", "d", "1 2", "q"], "--reviewer", "ann")  # no --lang
     assert again.exit_code == 0, again.output
-    assert "繼續你的復盤：已答 1/13" in again.stdout
+    assert "繼續你的覆盤：已答 1/13" in again.stdout
     assert again.stdout.count("工單 T-1") == 2  # c showed the ticket again, in zh-TW like the rest
-    assert "首次回應" in again.stdout and "2小時00分" in again.stdout  # labels and durations in the language
+    assert "首次回應" in again.stdout and "2 小時 0 分鐘" in again.stdout  # labels and durations in the language
     assert "深入檢查：從現在起問全部問題。" in again.stdout
     # d: the deep questions are asked too: "1 2" rated certainty and the deep friend_mindset
     from butterfly.review.queries import list_reviews

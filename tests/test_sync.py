@@ -420,7 +420,7 @@ def test_a_sync_killed_between_pages_loses_and_duplicates_nothing(
         return real(api, path, query, headers)
 
     github_api.handle = slow_second_page
-    env = {**os.environ, "BUTTERFLY_SYNC__GITHUB__URL": github_api.base, "BUTTERFLY_SYNC__GITHUB__PER_PAGE": "2"}
+    env = {**os.environ, "BUTTERFLY_SYNC__GITHUB__URL": github_api.base}
     script = (
         "import sys\nimport butterfly.sync.github as g\ng.PER_PAGE = 2\n"
         "from butterfly.cli import main\nsys.argv = ['butterfly', *sys.argv[1:]]\nmain()\n"

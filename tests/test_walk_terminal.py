@@ -163,7 +163,7 @@ def test_one_line_ratings_jump_and_return_override_and_resume_in_zh_tw(session, 
     assert child.exitstatus == 0
 
     child = _spawn(db_url)  # no --lang: the review remembers zh-TW
-    child.expect("繼續你的復盤：已答 4/16")
+    child.expect("繼續你的覆盤：已答 4/16")
     _answer(child, "company.mid.cost_of_fixing", "q")
     child.expect(pexpect.EOF)
     child.close()

@@ -52,7 +52,7 @@ def sync_command(
             )
     settings = get_settings()
     progress = _progress(source) if not as_json and err().is_terminal else None
-    with session_for(ctx, db) as session:
+    with session_for(ctx, db, create=True) as session:
         try:
             summary = run_sync(
                 session=session,
