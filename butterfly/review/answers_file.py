@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -43,7 +42,7 @@ from butterfly.review.lifecycle import (
     update_review,
 )
 from butterfly.store.models import ReviewStatus
-from butterfly.store.retry import RetryWrite, locked_retry_delay, write_attempts
+from butterfly.store.retry import RetryWrite, wait_if_locked, write_attempts
 from butterfly.timeutil import utcnow
 from butterfly.yamlload import JsonDataError, json_loads, key_lines, load_yaml
 
@@ -345,11 +344,9 @@ def apply_answers_file(
             continue
         except OperationalError as exc:
             session.rollback()
-            delay = locked_retry_delay(exc, locked)
-            if delay is None:
+            if not wait_if_locked(exc, locked):
                 raise
             locked += 1
-            time.sleep(delay)
             continue
         except BaseException:
             session.rollback()

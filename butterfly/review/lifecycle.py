@@ -8,7 +8,6 @@ of an answer is kept in the history (:mod:`butterfly.review.answers`). Lists and
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +35,7 @@ from butterfly.review.findings import sync_findings
 from butterfly.review.guards import evaluate
 from butterfly.settings import get_settings
 from butterfly.store.models import Review, ReviewStatus, TicketStatus
-from butterfly.store.retry import RetryWrite, locked_retry_delay, write_attempts
+from butterfly.store.retry import RetryWrite, wait_if_locked, write_attempts
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -152,11 +151,9 @@ def start_review(
             continue
         except OperationalError as exc:
             session.rollback()
-            delay = locked_retry_delay(exc, locked)
-            if delay is None:
+            if not wait_if_locked(exc, locked):
                 raise
             locked += 1
-            time.sleep(delay)
             continue
         return review
     raise ConflictError(f"could not start the review of {ticket.external_id}; try again")

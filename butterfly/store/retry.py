@@ -42,3 +42,13 @@ def locked_retry_delay(exc: BaseException, attempt: int) -> float | None:
     if attempt >= LOCKED_RETRIES or not ("database is locked" in detail or "database table is locked" in detail):
         return None
     return float(0.25 * 2**attempt * (1 + random.random() / 4))
+
+
+def wait_if_locked(exc: BaseException, attempt: int) -> bool:
+    """Pause before trying again a write that failed with "database is locked" and return True; False when it is
+    another error or the retries are used up (the caller re-raises)."""
+    delay = locked_retry_delay(exc, attempt)
+    if delay is None:
+        return False
+    time.sleep(delay)
+    return True
