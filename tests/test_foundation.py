@@ -266,4 +266,45 @@ def test_the_default_install_leaves_the_heavy_columnar_libraries_to_an_extra() -
         "pyarrow",
         "adbc-driver-sqlite",
     }
-    assert any(d.startswith("butterfly-check[fast-import]") for d in extras["dev"])
+    assert any(d.startswith("butterfly-check[fast-import") for d in extras["dev"])
+
+
+def test_the_postgresql_driver_is_the_postgres_extra_which_dev_pulls_in() -> None:
+    """SQLite needs no driver: psycopg (about 15 MB) is the postgres extra; the suite (dev) tests both databases."""
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8"))["project"]
+    names = {re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    assert "psycopg" not in names
+    extras = project["optional-dependencies"]
+    assert [re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower() for d in extras["postgres"]] == ["psycopg"]
+    assert any(d.startswith("butterfly-check[") and "postgres" in d for d in extras["dev"])
+
+
+def test_a_postgresql_url_without_the_driver_names_the_extra(tmp_path: Path) -> None:
+    """Without psycopg (a fresh process where it cannot be imported), a PostgreSQL URL is one Error: line naming the
+    postgres extra, exit 2, and no password in any form; a plain postgresql:// URL asks for the same driver."""
+    script = (
+        "import sys\n"
+        "sys.modules['psycopg'] = None\n"
+        "from butterfly.cli import main\n"
+        "sys.argv = ['butterfly', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    for url in (
+        "postgresql+psycopg://lead:s3cret-pw@127.0.0.1:5432/test",
+        "postgresql://lead:s3cret-pw@127.0.0.1/test",
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", script, "--db", url, "db", "info"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("Error:"), result.stderr
+        assert "Traceback" not in result.stderr
+        assert "butterfly-check[postgres]" in result.stderr
+        assert "s3cret-pw" not in result.stdout + result.stderr

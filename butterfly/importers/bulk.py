@@ -22,8 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
 from butterfly.importers.fields import BOOL_FIELDS, DATE_FIELDS, FIELD_COLUMNS, INT_FIELDS
 
 
@@ -318,6 +316,8 @@ class TicketWriter:
         return Counts(created=created, updated=changed - created, unchanged=len(rows) - changed)
 
     def _write_pg(self, rows: Sequence[Sequence[str]]) -> Counts:
+        import psycopg  # the postgres extra: only a PostgreSQL database gets here, and it has the driver
+
         conn = self.db.conn
         n = len(self.fields) + 3
         cols = ", ".join(f"p{i} text" for i in range(1, n + 1))

@@ -48,8 +48,17 @@ def resolve_url(db: str | None = None, settings: Settings | None = None) -> str:
     if value is None:
         return sqlite_url(settings.default_database_path)
     if "://" in value:
-        return value
+        return with_postgres_driver(value)
     return sqlite_url(Path(value))
+
+
+def with_postgres_driver(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` name psycopg 3 explicitly (the driver butterfly's ``postgres`` extra
+    installs); SQLAlchemy would otherwise look for psycopg2, which butterfly does not use."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 def sqlite_url(path: Path) -> str:
@@ -146,10 +155,21 @@ def get_engine(url: str) -> Engine:
         else:
             try:
                 engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
+            except ModuleNotFoundError as exc:
+                raise _missing_driver(url, exc.name or "") from None
             except Exception as exc:
                 raise DatabaseError(f"cannot use database {redact_url(url)}: {redact_text(str(exc), url)}") from None
         _engines[url] = engine
         return engine
+
+
+def _missing_driver(url: str, module: str) -> DatabaseError:
+    """The database's Python driver is not installed: name it, and the extra that brings it."""
+    if module.split(".")[0] == "psycopg":
+        hint = "PostgreSQL needs the postgres extra: pip install 'butterfly-check[postgres]'"
+    else:
+        hint = f"install the Python driver {module!r} for this database, or use a postgresql+psycopg:// URL"
+    return DatabaseError(f"cannot use database {redact_url(url)}: its driver {module!r} is not installed", hint=hint)
 
 
 def _json_text(value: object) -> str:
