@@ -208,7 +208,7 @@ def gram_similarity_legacy(a: str | None, b: str | None) -> float:
 
 def panel_hits(tickets: list[Ticket], rank: Callable[[int, list[int]], list[int]]) -> tuple[float, int]:
     """hit@5 over tickets with an earlier same-label ticket at another customer; candidates: all earlier tickets
-    at other customers (the panel's own candidate query reads the 4,000 most recent)."""
+    at other customers (the panel's own candidate query reads 2,000: the 1,000 newest of the category and the 1,000 closed just before)."""
     hits = total = 0
     for i, t in enumerate(tickets):
         cands = [j for j in range(i) if tickets[j].customer != t.customer]
