@@ -269,9 +269,15 @@ def main() -> int:
         "char + words": char_word_vectors,
     }
     if args.minilm:
-        started = time.process_time()
-        variants["minilm"] = minilm_vectors(args.minilm, tw)
-        print(f"  (MiniLM embeddings of 500 threads: {time.process_time() - started:.0f} s CPU)")
+        cache = Path(__file__).resolve().parent / "work" / "minilm_test_json.npy"
+        if cache.exists():  # the embeddings take minutes of CPU: computed once, then read back
+            variants["minilm"] = np.load(cache)
+        else:
+            started = time.process_time()
+            variants["minilm"] = minilm_vectors(args.minilm, tw)
+            print(f"  (MiniLM embeddings of 500 threads: {time.process_time() - started:.0f} s CPU)")
+            cache.parent.mkdir(exist_ok=True)
+            np.save(cache, variants["minilm"])
     only = set(args.only.split(",")) if args.only else None
     for name, vectors in variants.items():
         if only is None or name in only:
