@@ -4,7 +4,7 @@
 closed tickets at *other* customers that look like this one: the same category, or similar text.
 
 This must stay fast on a million tickets. Two indexed queries fetch a bounded set of candidates (the most recently
-closed tickets of the same category, and the tickets closed just before this one in any category; 4,000 at most);
+closed tickets of the same category, and the tickets closed just before this one in any category; 2,000 at most);
 they are then scored by the engine of the weekly grouping (``butterfly.similarity.tfidf``: TF-IDF over character
 n-grams of subject + description, folded for width and traditional/simplified Chinese).
 """
@@ -28,8 +28,10 @@ from butterfly.timeutil import as_utc
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-CATEGORY_CANDIDATES = 2000
-NEARBY_CANDIDATES = 2000
+# the look-up's cost is linear in these (reading the rows, folding their subjects, TF-IDF): on 1M tickets
+# 1,000 + 1,000 took 91 ms of CPU where 2,000 + 2,000 took 187 ms (benchmarks/README.md, review walk)
+CATEGORY_CANDIDATES = 1000
+NEARBY_CANDIDATES = 1000
 MIN_TEXT_SIMILARITY = 0.05
 CATEGORY_BONUS = 0.3
 DESCRIPTION_CHARS = 120  # of a description compared in place of a missing subject
@@ -212,7 +214,7 @@ def similar_candidates(*, session: Session, ticket: Ticket) -> list[Candidate]:
       hits several customers at the same time (a bad release, an outage) shows up here even when it was filed
       under different categories.
 
-    Plain Core queries without type conversion: this runs on every walk start and reads up to 4,000 rows.
+    Plain Core queries without type conversion: this runs on every walk start and reads up to 2,000 rows.
     """
     table = T.__table__  # type: ignore[attr-defined]
     c = table.c
