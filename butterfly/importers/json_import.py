@@ -17,6 +17,8 @@ from butterfly.importers.dateorder import DateRule, decide
 from butterfly.importers.encoding import Encoding
 from butterfly.importers.fields import FIELDS
 from butterfly.importers.mapping import Mapping, resolve
+from butterfly.importers.native_trackers import github_repository
+from butterfly.importers.native_values import Converted
 from butterfly.importers.prepare import HASH_VERSION, RecordProblem, TabularPreparer, content_hash
 from butterfly.importers.runlog import FileImport, ImportOptions
 from butterfly.importers.sources import json_records, jsonl_lines
@@ -170,7 +172,7 @@ class _BadLine:
 def import_native(job: FileImport) -> None:
     """Zendesk, Freshdesk, Jira, GitHub (JSON) and ServiceNow (CSV event log): fixed mappings."""
     path, enc, fmt, options, summary = job.path, job.enc, job.fmt, job.options, job.summary
-    records: Iterator[native.Converted]
+    records: Iterator[Converted]
     if fmt == "servicenow":
         rules, records = servicenow.read(path, enc.codec, options.tz, options.dates, options.delimiter)
         summary.dates = {f: r.describe() for f, r in rules.items() if r.kind != "auto"}
@@ -228,7 +230,7 @@ def _rekey_github(writer: TicketWriter, ids: list[str]) -> int:
     for row_id, number, raw in found:
         record = json.loads(raw) if isinstance(raw, str) else raw
         new_id = wanted[number]
-        if isinstance(record, dict) and f"{native.github_repository(record)}#{number}" == new_id:
+        if isinstance(record, dict) and f"{github_repository(record)}#{number}" == new_id:
             taken = writer.db.execute(
                 "SELECT 1 FROM ticket WHERE source = ? AND external_id = ?", (writer.source, new_id)
             ).fetchone()
