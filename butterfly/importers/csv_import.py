@@ -4,15 +4,15 @@ writer — or, for a large first load into an empty SQLite table, the columnar l
 
 from __future__ import annotations
 
-import hashlib
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
 
 from butterfly.errors import InvalidInputError
-from butterfly.importers import columnar
+from butterfly.importers import columnar, csv_batches
+from butterfly.importers.csv_batches import PreparedBatch
 from butterfly.importers.dateorder import DateRule, decide
 from butterfly.importers.encoding import Encoding
 from butterfly.importers.mapping import Mapping, resolve
@@ -33,15 +33,6 @@ ROW_ID_COLUMN = "(row id)"
 def _drain(items: list[CsvBatch]) -> Iterator[CsvBatch]:
     while items:
         yield items.pop(0)
-
-
-def _row_ids(rows: list[list[str]], batch: CsvBatch) -> list[list[str]]:
-    """Each record with an id made from its line and content appended (``--id-from-row``)."""
-    out = []
-    for i, row in enumerate(rows):
-        digest = hashlib.blake2b("\x1f".join(row).encode("utf-8", "surrogatepass"), digest_size=5).hexdigest()
-        out.append([*row, f"row{batch.lines_of(i)[0]}-{digest}"])
-    return out
 
 
 def _csv_dates(
@@ -99,7 +90,11 @@ def import_csv(job: FileImport) -> None:
         if summary.dates:
             job.run_options["dates"] = summary.dates
         job.rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=reader.header_lines)
-        preparer = TabularPreparer(
+        how = csv_batches.WorkerJob(  # how the batches are prepared, here or in the worker process
+            path=str(path),
+            codec=enc.codec,
+            delimiter=reader.delimiter,
+            id_from_row=options.id_from_row,
             mapping=mapping,
             header=header,
             source=summary.source,
@@ -107,6 +102,7 @@ def import_csv(job: FileImport) -> None:
             hash_salt=options.tz_name,
             date_rules=rules,
         )
+        preparer = how.preparer()
         loop = WriteLoop(job, preparer.fields, commit_records=COMMIT_RECORDS)
         # a large first load into an empty SQLite table: one transaction, secondary indexes built at the end
         initial_load = reader.size >= INITIAL_LOAD_BYTES and job.db.dialect == "sqlite" and loop.writer.table_is_empty()
@@ -122,27 +118,33 @@ def import_csv(job: FileImport) -> None:
             summary.note = "--id-from-row reads record by record"
         if initial_load:
             loop.defer_indexes()
-        for batch in chain(_drain(head), batches):
-            summary.rows_read += len(batch.rows) + len(batch.broken)
-            bad: list[tuple[int, int, str]] = list(batch.broken)
-            rows = _row_ids(batch.rows, batch) if options.id_from_row else batch.rows
-            prepared = preparer.fast(rows, loop.lookup)
-            if prepared is None:
-
-                def reject(i: int, reason: str, batch: CsvBatch = batch, bad: list[Any] = bad) -> None:
-                    bad.append((*batch.lines_of(i), reason))
-
-                prepared = preparer.slow(rows, reject)
-            loop.write(prepared)
-            for first_line, last_line, reason in sorted(bad):
-                job.reject(reason, lines=(first_line, last_line))
-            loop.read(len(batch.rows) + len(batch.broken))
-            if options.progress is not None:
-                options.progress(str(path), batch.bytes_read, reader.size, summary.rows_read)
-            del batch, prepared, bad, rows  # before the next batch is read
+        if loop.lookup is None and reader.size >= csv_batches.WORKER_BYTES and (os.cpu_count() or 1) > 1:
+            # nothing to look up in the database: the batches are prepared on the other core meanwhile
+            head.clear()
+            reader.close()
+            with csv_batches.Worker(how) as worker:
+                _write(job, loop, worker.batches(), reader.size)
+        else:
+            prepared = csv_batches.prepared_batches(
+                chain(_drain(head), batches), preparer, id_from_row=options.id_from_row, lookup=loop.lookup
+            )
+            _write(job, loop, prepared, reader.size)
         loop.finish()
     finally:
         reader.close()
+
+
+def _write(job: FileImport, loop: WriteLoop, batches: Iterable[PreparedBatch], size: int) -> None:
+    """Each prepared batch through the write loop, its rejects (by line) into the rejects file, progress after it."""
+    summary, progress = job.summary, job.options.progress
+    for batch in batches:
+        summary.rows_read += batch.records
+        loop.write(batch.prepared)
+        for first_line, last_line, reason in batch.bad:
+            job.reject(reason, lines=(first_line, last_line))
+        loop.read(batch.records)
+        if progress is not None:
+            progress(str(job.path), batch.bytes_read, size, summary.rows_read)
 
 
 def _load_columnar(job: FileImport, reader: CsvFile, preparer: TabularPreparer, loop: WriteLoop) -> bool:
