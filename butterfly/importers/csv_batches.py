@@ -175,10 +175,13 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle; it stops us
     job: WorkerJob = pickle.load(sys.stdin.buffer)  # from the importing process, through a pipe it opened
     out = sys.stdout.buffer
+    parent = os.getppid()
     try:
         reader = CsvFile(Path(job.path), job.codec, delimiter=job.delimiter)
         try:
             for batch in prepared_batches(reader.batches(), job.preparer(), id_from_row=job.id_from_row, lookup=None):
+                if os.getppid() != parent:  # the importing process was killed: nobody reads what follows
+                    return 1
                 _send(out, ("batch", batch))
             _send(out, ("end", None))
         finally:
