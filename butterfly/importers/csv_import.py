@@ -4,25 +4,22 @@ writer — or, for a large first load into an empty SQLite table, the columnar l
 
 from __future__ import annotations
 
-import hashlib
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
 
-from butterfly.errors import InvalidInputError, Problem
-from butterfly.importers import columnar
-from butterfly.importers.bulk import BulkConnection, TicketWriter
+from butterfly.errors import InvalidInputError
+from butterfly.importers import columnar, csv_batches
+from butterfly.importers.csv_batches import PreparedBatch
 from butterfly.importers.dateorder import DateRule, decide
-from butterfly.importers.dates import to_utc_text
 from butterfly.importers.encoding import Encoding
 from butterfly.importers.mapping import Mapping, resolve
-from butterfly.importers.prepare import DuplicateIds, TabularPreparer
-from butterfly.importers.rejects import RejectsFile
-from butterfly.importers.runlog import FileSummary, ImportOptions, Run, finish, reject_record, write_counted
+from butterfly.importers.prepare import TabularPreparer
+from butterfly.importers.runlog import FileImport, ImportOptions
 from butterfly.importers.sources import CsvBatch, CsvFile
-from butterfly.timeutil import utcnow
+from butterfly.importers.writeloop import WriteLoop
 
 # records per transaction: a commit writes every page it changed to the WAL, and random inserts into the ticket
 # indexes change most of their pages, so a few large commits cost far less than many small ones
@@ -36,15 +33,6 @@ ROW_ID_COLUMN = "(row id)"
 def _drain(items: list[CsvBatch]) -> Iterator[CsvBatch]:
     while items:
         yield items.pop(0)
-
-
-def _row_ids(rows: list[list[str]], batch: CsvBatch) -> list[list[str]]:
-    """Each record with an id made from its line and content appended (``--id-from-row``)."""
-    out = []
-    for i, row in enumerate(rows):
-        digest = hashlib.blake2b("\x1f".join(row).encode("utf-8", "surrogatepass"), digest_size=5).hexdigest()
-        out.append([*row, f"row{batch.lines_of(i)[0]}-{digest}"])
-    return out
 
 
 def _csv_dates(
@@ -74,16 +62,8 @@ def _csv_dates(
     return decide(columns, records([first] if first else []), options.dates, more=rest(), file=str(path))
 
 
-def import_csv(
-    db: BulkConnection,
-    path: Path,
-    enc: Encoding,
-    options: ImportOptions,
-    rejects: RejectsFile,
-    problems: list[Problem],
-    summary: FileSummary,
-    run_options: dict[str, Any],
-) -> None:
+def import_csv(job: FileImport) -> None:
+    path, enc, options, summary = job.path, job.enc, job.options, job.summary
     reader = CsvFile(path, enc.codec, delimiter=options.delimiter)
     try:
         header = reader.header
@@ -106,11 +86,15 @@ def import_csv(
         mapping.id_from_row = options.id_from_row
         if options.on_mapping is not None:
             options.on_mapping(str(path), mapping, enc)
-        run_options["mapping"] = mapping.columns
+        job.run_options["mapping"] = mapping.columns
         if summary.dates:
-            run_options["dates"] = summary.dates
-        rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=reader.header_lines)
-        preparer = TabularPreparer(
+            job.run_options["dates"] = summary.dates
+        job.rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=reader.header_lines)
+        how = csv_batches.WorkerJob(  # how the batches are prepared, here or in the worker process
+            path=str(path),
+            codec=enc.codec,
+            delimiter=reader.delimiter,
+            id_from_row=options.id_from_row,
             mapping=mapping,
             header=header,
             source=summary.source,
@@ -118,74 +102,54 @@ def import_csv(
             hash_salt=options.tz_name,
             date_rules=rules,
         )
-        run = Run(db, summary, run_options, path)
-        writer = TicketWriter(
-            db,
-            source=summary.source,
-            fields=preparer.fields,
-            import_id=run.id,
-            imported_at=to_utc_text(utcnow()),
-        )
-        check_existing = writer.has_tickets()
-        # a large first load into an empty SQLite table: one transaction that drops the secondary indexes and
-        # builds them again at the end (sorting once costs a third of updating them row by row); a crash rolls
-        # all of it back, indexes included
-        initial_load = reader.size >= INITIAL_LOAD_BYTES and db.dialect == "sqlite" and writer.table_is_empty()
+        preparer = how.preparer()
+        loop = WriteLoop(job, preparer.fields, commit_records=COMMIT_RECORDS)
+        # a large first load into an empty SQLite table: one transaction, secondary indexes built at the end
+        initial_load = reader.size >= INITIAL_LOAD_BYTES and job.db.dialect == "sqlite" and loop.writer.table_is_empty()
         if (
             initial_load
             and not options.strict
             and not options.id_from_row
-            and _load_columnar(db, path, enc, reader, preparer, writer, run, options)
+            and _load_columnar(job, reader, preparer, loop)
         ):
-            finish(db, run, rejects, options)
+            loop.finish()
             return
         if initial_load and options.id_from_row:
             summary.note = "--id-from-row reads record by record"
-        deferred = writer.drop_secondary_indexes() if initial_load else []
-        one_transaction = options.strict or initial_load
-        uncommitted = 0
-        dups = DuplicateIds()
-        for batch in chain(_drain(head), batches):
-            summary.rows_read += len(batch.rows) + len(batch.broken)
-            bad: list[tuple[int, int, str]] = list(batch.broken)
-            rows = _row_ids(batch.rows, batch) if options.id_from_row else batch.rows
-            prepared = preparer.fast(rows, writer.known_hashes if check_existing else None)
-            if prepared is None:
-
-                def reject(i: int, reason: str, batch: CsvBatch = batch, bad: list[Any] = bad) -> None:
-                    bad.append((*batch.lines_of(i), reason))
-
-                prepared = preparer.slow(rows, reject)
-            write_counted(writer, summary, prepared, dups, writer.known_hashes if check_existing else None)
-            for first_line, last_line, reason in sorted(bad):
-                rejects.add_lines(first_line, last_line, reason)
-                reject_record(rejects, problems, summary, path, first_line, reason)
-            uncommitted += len(batch.rows) + len(batch.broken)
-            if uncommitted >= COMMIT_RECORDS and not one_transaction:
-                run.save()
-                db.commit()
-                uncommitted = 0
-            if options.progress is not None:
-                options.progress(str(path), batch.bytes_read, reader.size, summary.rows_read)
-            del batch, prepared, bad, rows  # before the next batch is read
-        writer.create_indexes(deferred)
-        finish(db, run, rejects, options)
+        if initial_load:
+            loop.defer_indexes()
+        if loop.lookup is None and reader.size >= csv_batches.WORKER_BYTES and (os.cpu_count() or 1) > 1:
+            # nothing to look up in the database: the batches are prepared on the other core meanwhile
+            head.clear()
+            reader.close()
+            with csv_batches.Worker(how) as worker:
+                _write(job, loop, worker.batches(), reader.size)
+        else:
+            prepared = csv_batches.prepared_batches(
+                chain(_drain(head), batches), preparer, id_from_row=options.id_from_row, lookup=loop.lookup
+            )
+            _write(job, loop, prepared, reader.size)
+        loop.finish()
     finally:
         reader.close()
 
 
-def _load_columnar(
-    db: BulkConnection,
-    path: Path,
-    enc: Encoding,
-    reader: CsvFile,
-    preparer: TabularPreparer,
-    writer: TicketWriter,
-    run: Run,
-    options: ImportOptions,
-) -> bool:
+def _write(job: FileImport, loop: WriteLoop, batches: Iterable[PreparedBatch], size: int) -> None:
+    """Each prepared batch through the write loop, its rejects (by line) into the rejects file, progress after it."""
+    summary, progress = job.summary, job.options.progress
+    for batch in batches:
+        summary.rows_read += batch.records
+        loop.write(batch.prepared)
+        for first_line, last_line, reason in batch.bad:
+            job.reject(reason, lines=(first_line, last_line))
+        loop.read(batch.records)
+        if progress is not None:
+            progress(str(job.path), batch.bytes_read, size, summary.rows_read)
+
+
+def _load_columnar(job: FileImport, reader: CsvFile, preparer: TabularPreparer, loop: WriteLoop) -> bool:
     """The columnar first load (:mod:`butterfly.importers.columnar`); False: the file goes record by record."""
-    summary = run.summary
+    db, path, enc, options, summary = job.db, job.path, job.enc, job.options, job.summary
     database = db.engine.url.database
     why = columnar.unavailable()
     if why is None and enc.codec not in columnar.CODECS:
@@ -206,7 +170,7 @@ def _load_columnar(
                 options.progress(str(path), bytes_read, reader.size, records)
 
         try:
-            job = columnar.Job(
+            load_job = columnar.Job(
                 path=str(path),
                 database=str(database),
                 delimiter=reader.delimiter,
@@ -216,12 +180,12 @@ def _load_columnar(
                 tz=preparer.tz,
                 hash_salt=preparer.hash_salt,
                 date_rules=preparer.date_rules,
-                upsert_sql=writer.sql,
-                import_id=run.id,
+                upsert_sql=loop.writer.sql,
+                import_id=loop.run.id,
                 busy_timeout_ms=busy_timeout_ms,
                 block_bytes=columnar.BLOCK_BYTES,
             )
-            loaded = columnar.load_in_child(job, progress)
+            loaded = columnar.load_in_child(load_job, progress)
         except columnar.NotColumnar as exc:
             summary.note = str(exc)
             return False

@@ -10,29 +10,20 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from butterfly.errors import InvalidInputError, Problem
+from butterfly.errors import InvalidInputError
 from butterfly.importers import native, servicenow
-from butterfly.importers.bulk import BulkConnection, TicketWriter
+from butterfly.importers.bulk import TicketWriter
 from butterfly.importers.dateorder import DateRule, decide
-from butterfly.importers.dates import to_utc_text
 from butterfly.importers.encoding import Encoding
 from butterfly.importers.fields import FIELDS
 from butterfly.importers.mapping import Mapping, resolve
-from butterfly.importers.prepare import (
-    HASH_VERSION,
-    DuplicateIds,
-    RecordProblem,
-    TabularPreparer,
-    content_hash,
-    last_of_each,
-)
-from butterfly.importers.rejects import RejectsFile
-from butterfly.importers.runlog import FileSummary, ImportOptions, Run, finish, reject_record, write
+from butterfly.importers.native_trackers import github_repository
+from butterfly.importers.native_values import Converted
+from butterfly.importers.prepare import HASH_VERSION, RecordProblem, TabularPreparer, content_hash
+from butterfly.importers.runlog import FileImport, ImportOptions
 from butterfly.importers.sources import json_records, jsonl_lines
-from butterfly.timeutil import utcnow
+from butterfly.importers.writeloop import WriteLoop
 from butterfly.yamlload import json_loads
-
-BATCH_RECORDS = 5_000
 
 
 def flatten(record: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -62,20 +53,10 @@ def _cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def import_generic_json(
-    db: BulkConnection,
-    path: Path,
-    enc: Encoding,
-    doc: Any,
-    fmt: str,
-    options: ImportOptions,
-    rejects: RejectsFile,
-    problems: list[Problem],
-    summary: FileSummary,
-    run_options: dict[str, Any],
-) -> None:
+def import_generic_json(job: FileImport) -> None:
     """JSON arrays and JSON Lines of flat or nested records, mapped like CSV columns (dotted paths)."""
-    rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
+    path, enc, doc, fmt, options, summary = job.path, job.enc, job.doc, job.fmt, job.options, job.summary
+    job.rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
     items: Iterable[tuple[str, int | None, Any]]
     if fmt == "json":
         records = json_records(doc, path)
@@ -111,9 +92,9 @@ def import_generic_json(
     summary.dates = mapping.dates = {f: r.describe() for f, r in rules.items()}
     if options.on_mapping is not None:
         options.on_mapping(str(path), mapping, enc)
-    run_options["mapping"] = mapping.columns
+    job.run_options["mapping"] = mapping.columns
     if summary.dates:
-        run_options["dates"] = summary.dates
+        job.run_options["dates"] = summary.dates
     preparer = TabularPreparer(
         mapping=mapping,
         header=header,
@@ -122,14 +103,8 @@ def import_generic_json(
         hash_salt=options.tz_name,
         date_rules=rules,
     )
-    run = Run(db, summary, run_options, path)
-    writer = TicketWriter(
-        db, source=summary.source, fields=preparer.fields, import_id=run.id, imported_at=to_utc_text(utcnow())
-    )
-    lookup = writer.known_hashes if writer.has_tickets() else None  # for counting repeated ids exactly
-    batch: list[tuple[str, ...]] = []
-    seen_ids: list[str] = []
-    dups = DuplicateIds()
+    loop = WriteLoop(job, preparer.fields)
+    id_at = 1 + preparer.fields.index("id")
     for label, line, record in items:
         summary.rows_read += 1
         try:
@@ -143,18 +118,12 @@ def import_generic_json(
             values[-2] = json.dumps(record, ensure_ascii=False)  # raw: the whole record
         except RecordProblem as exc:
             if line is not None:
-                rejects.add_lines(line, line, str(exc))
+                job.reject(str(exc), lines=(line, line))
             else:
-                rejects.add_record(label, json.dumps(record, ensure_ascii=False), str(exc))
-            reject_record(rejects, problems, summary, path, line or 0, f"{label}: {exc}" if line is None else str(exc))
+                job.reject(str(exc), label=label, raw=json.dumps(record, ensure_ascii=False))
             continue
-        batch.append(tuple(values))
-        seen_ids.append(values[1])
-        if len(batch) >= BATCH_RECORDS:
-            write(db, writer, run, last_of_each(batch, seen_ids), dups, options, lookup)
-            batch, seen_ids = [], []
-    write(db, writer, run, last_of_each(batch, seen_ids), dups, options, lookup)
-    finish(db, run, rejects, options)
+        loop.add(tuple(values), values[id_at])
+    loop.finish()
 
 
 def _json_dates(
@@ -200,38 +169,30 @@ class _BadLine:
     reason: str
 
 
-def import_native(
-    db: BulkConnection,
-    path: Path,
-    enc: Encoding,
-    doc: Any,
-    fmt: str,
-    options: ImportOptions,
-    rejects: RejectsFile,
-    problems: list[Problem],
-    summary: FileSummary,
-    run_options: dict[str, Any],
-) -> None:
+def import_native(job: FileImport) -> None:
     """Zendesk, Freshdesk, Jira, GitHub (JSON) and ServiceNow (CSV event log): fixed mappings."""
-    records: Iterator[native.Converted]
+    path, enc, fmt, options, summary = job.path, job.enc, job.fmt, job.options, job.summary
+    records: Iterator[Converted]
     if fmt == "servicenow":
         rules, records = servicenow.read(path, enc.codec, options.tz, options.dates, options.delimiter)
         summary.dates = {f: r.describe() for f, r in rules.items() if r.kind != "auto"}
         if summary.dates:
-            run_options["dates"] = summary.dates
-        rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=(1, 1))
+            job.run_options["dates"] = summary.dates
+        job.rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=(1, 1))
     else:
-        records = native.convert(fmt, doc, options.tz)
-        rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
-    run = Run(db, summary, run_options, path)
-    writer = TicketWriter(db, source=summary.source, fields=FIELDS, import_id=run.id, imported_at=to_utc_text(utcnow()))
-    lookup = writer.known_hashes if writer.has_tickets() else None  # for counting repeated ids exactly
+        records = native.convert(fmt, job.doc, options.tz)
+        job.rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
+    loop = WriteLoop(job, FIELDS)
+    if fmt == "github" and loop.lookup is not None:
+        writer = loop.writer
+
+        def rekey(ids: list[str]) -> None:
+            summary.rekeyed += _rekey_github(writer, ids)
+
+        loop.on_batch = rekey
     # n2: the named fields (requester, project, …) and GitHub's owner/name#number ids are new: a re-import fills them
     prefix = f"{HASH_VERSION}n2\x1f{summary.source}\x1f{fmt}\x1f{options.tz_name}\x1e"
     deleted: list[str] = []
-    batch: list[tuple[str, ...]] = []
-    ids: list[str] = []
-    dups = DuplicateIds()
     for item in records:
         summary.rows_read += item.events
         if item.events > 1:  # an event log (ServiceNow): the earlier rows of the incident are its history
@@ -242,31 +203,16 @@ def import_native(
                 deleted.append(item.values["id"])
             continue
         if item.problem is not None or item.values is None:
-            reason = item.problem or "cannot be read"
-            if item.lines is not None:
-                rejects.add_lines(item.lines[0], item.lines[1], reason)
-            else:
-                rejects.add_record(item.label, item.raw, reason)
-            reject_record(
-                rejects, problems, summary, path, item.lines[0] if item.lines else 0, f"{item.label}: {reason}"
-            )
+            job.reject(item.problem or "cannot be read", lines=item.lines, label=item.label, raw=item.raw)
             continue
         values = item.values
         row = [summary.source, *(values.get(f, "") or "" for f in FIELDS), item.raw]
         row.append(content_hash(prefix, [item.raw]))
-        batch.append(tuple(row))
-        ids.append(values["id"])
-        if len(batch) >= BATCH_RECORDS:
-            if fmt == "github" and lookup is not None:
-                summary.rekeyed += _rekey_github(writer, ids)
-            write(db, writer, run, last_of_each(batch, ids), dups, options, lookup)
-            batch, ids = [], []
-    if fmt == "github" and lookup is not None:
-        summary.rekeyed += _rekey_github(writer, ids)
-    write(db, writer, run, last_of_each(batch, ids), dups, options, lookup)
+        loop.add(tuple(row), values["id"])
+    loop.flush()
     if deleted:
-        summary.marked_deleted = writer.mark_deleted(deleted)
-    finish(db, run, rejects, options)
+        summary.marked_deleted = loop.writer.mark_deleted(deleted)
+    loop.finish()
 
 
 def _rekey_github(writer: TicketWriter, ids: list[str]) -> int:
@@ -284,7 +230,7 @@ def _rekey_github(writer: TicketWriter, ids: list[str]) -> int:
     for row_id, number, raw in found:
         record = json.loads(raw) if isinstance(raw, str) else raw
         new_id = wanted[number]
-        if isinstance(record, dict) and f"{native.github_repository(record)}#{number}" == new_id:
+        if isinstance(record, dict) and f"{github_repository(record)}#{number}" == new_id:
             taken = writer.db.execute(
                 "SELECT 1 FROM ticket WHERE source = ? AND external_id = ?", (writer.source, new_id)
             ).fetchone()

@@ -1,6 +1,7 @@
-"""One file's import run: what happened to it (:class:`FileSummary`), its row in the import log (:class:`Run`),
-and how each record read is counted into exactly one bucket (new, updated, unchanged, duplicate, skipped,
-rejected)."""
+"""One file's import run: the options of the import (:class:`ImportOptions`), the file being imported
+(:class:`FileImport`, what every reader takes), what happened to it (:class:`FileSummary`: each record read is
+counted into exactly one bucket, new, updated, unchanged, duplicate, skipped or rejected) and its row in the import
+log (:class:`Run`)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from itertools import compress
 from pathlib import Path
 from typing import Any
 
 from butterfly.errors import Problem
-from butterfly.importers.bulk import BulkConnection, Counts, TicketWriter
+from butterfly.importers.bulk import BulkConnection
 from butterfly.importers.dateorder import DateOptions
 from butterfly.importers.dates import to_utc_text
 from butterfly.importers.encoding import Encoding
 from butterfly.importers.mapping import Mapping, MappingSpec
-from butterfly.importers.prepare import DuplicateIds, Prepared
 from butterfly.importers.rejects import RejectsFile
 from butterfly.timeutil import utcnow
 
@@ -86,6 +85,37 @@ class ImportOptions:
     id_from_row: bool = False
 
 
+@dataclass
+class FileImport:
+    """One file being imported: everything a reader (:mod:`~butterfly.importers.csv_import`,
+    :mod:`~butterfly.importers.json_import`) needs, passed as one object."""
+
+    db: BulkConnection
+    path: Path
+    enc: Encoding
+    fmt: str
+    options: ImportOptions
+    rejects: RejectsFile
+    problems: list[Problem]  # the first rejected records of the whole import, for the error message
+    summary: FileSummary
+    run_options: dict[str, Any]  # what the import log keeps of this file's options
+    doc: Any = None  # the parsed document of a JSON export
+
+    def reject(
+        self, reason: str, *, lines: tuple[int, int] | None = None, label: str | None = None, raw: str = ""
+    ) -> None:
+        """Count one record as rejected and copy it to the rejects file: its ``lines`` of the input, or (for a
+        record of a JSON document) its ``label`` and ``raw`` JSON. A ``label`` also starts the listed problem."""
+        if lines is not None:
+            self.rejects.add_lines(lines[0], lines[1], reason)
+        else:
+            self.rejects.add_record(label or "", raw, reason)
+        self.summary.rejected += 1
+        if len(self.problems) <= MAX_LISTED_PROBLEMS:
+            text = f"{label}: {reason}" if label else reason
+            self.problems.append(Problem(str(self.path), text, line=lines[0] if lines else 0))
+
+
 class Run:
     """The import log row of one file, written through the bulk connection (so it commits with the batches)."""
 
@@ -125,89 +155,3 @@ class Run:
                 "WHERE status = 'running' AND path = ? AND id < ?",
                 (finished, self.path, self.id),
             )
-
-
-def reject_record(
-    rejects: RejectsFile, problems: list[Problem], summary: FileSummary, path: Path, line: int, reason: str
-) -> None:
-    summary.rejected += 1
-    if len(problems) <= MAX_LISTED_PROBLEMS:
-        problems.append(Problem(str(path), reason, line=line))
-
-
-def finish(db: BulkConnection, run: Run, rejects: RejectsFile, options: ImportOptions) -> None:
-    summary = run.summary
-    run.save(status="done", rejects_path=str(rejects.path) if summary.rejected else None)
-    if not options.strict:
-        db.commit()
-
-
-def write(
-    db: BulkConnection,
-    writer: TicketWriter,
-    run: Run,
-    prepared: Prepared,
-    dups: DuplicateIds,
-    options: ImportOptions,
-    lookup: Callable[[list[str]], dict[str, str]] | None = None,
-) -> None:
-    write_counted(writer, run.summary, prepared, dups, lookup)
-    run.save()
-    if not options.strict:
-        db.commit()
-
-
-def write_counted(
-    writer: TicketWriter,
-    summary: FileSummary,
-    prepared: Prepared,
-    dups: DuplicateIds,
-    lookup: Callable[[list[str]], dict[str, str]] | None = None,
-) -> None:
-    """Write a batch and put each of its records in one bucket: a record whose id an earlier record of the same
-    file had is a duplicate (it is written: the last one wins), whatever the database says about it.
-
-    An earlier record of a repeated id is written before the later one is seen; when the later one turns out to
-    be what was stored before the import (the same export imported again), the earlier one's *updated* becomes
-    *unchanged*. ``lookup(ids)`` gives the stored content hashes when the batch did not look them up."""
-    dups.replaced(prepared.replaced)
-    unchanged_again = dups.earlier(prepared.unchanged)
-    if any(unchanged_again):
-        dups.replaced(compress(prepared.unchanged, unchanged_again))
-    summary.unchanged += len(prepared.unchanged) - sum(unchanged_again)
-    earlier = dups.earlier(prepared.ids)
-    stored = prepared.stored
-    if stored is None and lookup is not None and prepared.ids:
-        stored = lookup(prepared.ids)
-    rows = prepared.rows
-    if any(earlier):
-        again_rows = [row for row, again in zip(rows, earlier, strict=True) if again]
-        again_ids = list(compress(prepared.ids, earlier))
-        writer.write(again_rows)
-        dups.replaced(again_ids)
-        back = 0
-        for ticket_id, row in zip(again_ids, again_rows, strict=True):
-            if dups.originals.pop(hash(ticket_id), None) == row[-1]:  # row[-1]: the record's content hash
-                back += 1
-        summary.updated -= back
-        summary.unchanged += back
-        rows = [row for row, again in zip(rows, earlier, strict=True) if not again]
-        fresh_ids = [i for i, again in zip(prepared.ids, earlier, strict=True) if not again]
-    else:
-        fresh_ids = prepared.ids
-    if stored and len(dups.originals) < dups.ORIGINALS:
-        for ticket_id, row in zip(fresh_ids, rows, strict=True):
-            before = stored.get(ticket_id)
-            if before is not None and before != row[-1]:
-                dups.originals[hash(ticket_id)] = before
-    count_into(summary, writer.write(rows))
-    dups.add(prepared.ids)
-    dups.add(prepared.unchanged)
-    summary.duplicates = dups.count
-    summary.duplicate_ids = list(dups.first)
-
-
-def count_into(summary: FileSummary, counts: Counts) -> None:
-    summary.created += counts.created
-    summary.updated += counts.updated
-    summary.unchanged += counts.unchanged

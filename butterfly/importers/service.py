@@ -25,6 +25,7 @@ from butterfly.importers.mapping import MappingSpec, parse_options
 from butterfly.importers.rejects import RejectsFile, default_path
 from butterfly.importers.runlog import (
     MAX_LISTED_PROBLEMS,
+    FileImport,
     FileSummary,
     ImportOptions,
     OnMapping,
@@ -252,23 +253,23 @@ def _import_one(
     summaries.append(summary)
     run_options = {"encoding": enc.codec, "timezone": options.tz_name, "strict": options.strict}
     db.in_strict = options.strict
+    job = FileImport(db, path, enc, fmt, options, rejects, problems, summary, run_options, doc)
     if fmt == "csv":
-        csv_import.import_csv(db, path, enc, options, rejects, problems, summary, run_options)
+        csv_import.import_csv(job)
     elif fmt in ("json", "jsonl"):
-        json_import.import_generic_json(db, path, enc, doc, fmt, options, rejects, problems, summary, run_options)
+        json_import.import_generic_json(job)
     else:
-        json_import.import_native(db, path, enc, doc, fmt, options, rejects, problems, summary, run_options)
+        json_import.import_native(job)
     if doc is not None and fmt != "servicenow":
-        _save_threads(db, doc, fmt, summary, run_options, options)
+        _save_threads(job)
     summary.seconds = time.perf_counter() - started
 
 
-def _save_threads(
-    db: BulkConnection, doc: Any, fmt: str, summary: FileSummary, run_options: dict[str, Any], options: ImportOptions
-) -> None:
+def _save_threads(job: FileImport) -> None:
     """The conversations the export carries (:mod:`butterfly.importers.threads`), stored with their tickets."""
     from butterfly.importers.threads import native_records, save_threads, threads
 
+    db, doc, fmt, summary, run_options, options = job.db, job.doc, job.fmt, job.summary, job.run_options, job.options
     if fmt == "json":
         records = json_records(doc, Path(summary.path))
         id_column = (run_options.get("mapping") or {}).get("id")

@@ -24,7 +24,7 @@ from butterfly.errors import InvalidInputError
 from butterfly.importers.dateorder import DateOptions, DateRule, decide
 from butterfly.importers.dates import parse_datetime, to_utc_text
 from butterfly.importers.fields import bool_text, number_text
-from butterfly.importers.native import Converted
+from butterfly.importers.native_values import Converted
 from butterfly.importers.prepare import tags_json
 from butterfly.importers.sources import CsvFile
 

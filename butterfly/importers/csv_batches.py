@@ -1,0 +1,207 @@
+"""A CSV file's batches, prepared for the writer: in the importing process, or on the second core in a worker
+process while the importing process writes.
+
+The record path spends about two thirds of a first load reading, converting and hashing records, and one third
+writing them. For a large file whose source has no tickets yet (so no record needs a look-up in the database), a
+worker process (``python -m butterfly.importers.csv_batches``) runs the same :func:`prepared_batches` the importing
+process runs for every other file and sends each :class:`PreparedBatch` back through a pipe; the importing
+process writes them through the one write loop (:mod:`butterfly.importers.writeloop`) exactly as it writes its
+own, so rows, content hashes, counts and rejects are the same whichever process prepared them.
+
+The worker never opens the database. It ignores Ctrl-C and ends when its pipe closes: the importing process
+handles an interruption or a kill as for any import (what was committed stays, a re-run completes it), and stops
+the worker on its way out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+from butterfly.errors import InvalidInputError
+from butterfly.importers.dateorder import DateRule
+from butterfly.importers.mapping import Mapping
+from butterfly.importers.prepare import Prepared, TabularPreparer
+from butterfly.importers.sources import CsvBatch, CsvFile
+
+WORKER_BYTES = 8 * 1024 * 1024  # from this size a first load of a source prepares its batches in a worker process
+
+
+@dataclass
+class PreparedBatch:
+    """One batch of the file, ready for the writer: ``records`` read (rows and broken records), the prepared rows,
+    the rejected records as (first line, last line, reason) in line order, and the bytes of the file read so far."""
+
+    records: int
+    prepared: Prepared
+    bad: list[tuple[int, int, str]]
+    bytes_read: int
+
+
+def row_ids(rows: list[list[str]], batch: CsvBatch) -> list[list[str]]:
+    """Each record with an id made from its line and content appended (``--id-from-row``)."""
+    out = []
+    for i, row in enumerate(rows):
+        digest = hashlib.blake2b("\x1f".join(row).encode("utf-8", "surrogatepass"), digest_size=5).hexdigest()
+        out.append([*row, f"row{batch.lines_of(i)[0]}-{digest}"])
+    return out
+
+
+def prepared_batches(
+    batches: Iterable[CsvBatch],
+    preparer: TabularPreparer,
+    *,
+    id_from_row: bool,
+    lookup: Callable[[list[str]], dict[str, str]] | None,
+) -> Iterator[PreparedBatch]:
+    """Each batch prepared column by column (:meth:`TabularPreparer.fast`), or record by record when it needs a
+    closer look; ``lookup(ids)``: the stored content hashes (records stored unchanged are skipped early)."""
+    for batch in batches:
+        bad: list[tuple[int, int, str]] = list(batch.broken)
+        rows = row_ids(batch.rows, batch) if id_from_row else batch.rows
+        prepared = preparer.fast(rows, lookup)
+        if prepared is None:
+
+            def reject(i: int, reason: str, batch: CsvBatch = batch, bad: list[Any] = bad) -> None:
+                bad.append((*batch.lines_of(i), reason))
+
+            prepared = preparer.slow(rows, reject)
+        yield PreparedBatch(len(batch.rows) + len(batch.broken), prepared, sorted(bad), batch.bytes_read)
+        del batch, prepared, bad, rows  # before the next batch is read
+
+
+@dataclass
+class WorkerJob:
+    """What the worker needs to prepare the file exactly as the importing process would (pickled to its stdin)."""
+
+    path: str
+    codec: str
+    delimiter: str
+    id_from_row: bool
+    mapping: Mapping
+    header: list[str]
+    source: str
+    tz: tzinfo
+    hash_salt: str
+    date_rules: dict[str, DateRule]
+
+    def preparer(self) -> TabularPreparer:
+        return TabularPreparer(
+            mapping=self.mapping,
+            header=self.header,
+            source=self.source,
+            tz=self.tz,
+            hash_salt=self.hash_salt,
+            date_rules=self.date_rules,
+        )
+
+
+class Worker:
+    """The worker process of one file: ``with Worker(job) as worker: for batch in worker.batches(): …``."""
+
+    def __init__(self, job: WorkerJob) -> None:
+        # read only if it fails (a pipe nobody reads could fill and block it); closed by __exit__
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        self.process = subprocess.Popen(  # a fixed command: the job travels on stdin, never on a command line
+            [sys.executable, "-m", "butterfly.importers.csv_batches"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+        )
+        assert self.process.stdin is not None
+        try:
+            pickle.dump(job, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass  # it failed at start-up: batches() says why
+
+    def batches(self) -> Iterator[PreparedBatch]:
+        stdout = self.process.stdout
+        assert stdout is not None
+        while True:
+            try:
+                kind, item = pickle.load(stdout)
+            except EOFError:
+                raise InvalidInputError(f"the process preparing the records stopped: {self._failure()}") from None
+            if kind == "batch":
+                yield item
+            elif kind == "error":
+                raise item
+            else:
+                return
+
+    def _failure(self) -> str:
+        code = self.process.wait()
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else f"exit status {code}"
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self.process.poll() is None:
+            self.process.kill()  # it holds nothing but the batches it prepares
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout, self._stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    # no memo: a batch holds no object twice that matters and no cycle, and the memo costs five times the rest
+    pickler.fast = True
+    pickler.dump(message)
+    out.write(buffer.getbuffer())
+
+
+def main() -> int:
+    """The worker: a pickled :class:`WorkerJob` on stdin; ``("batch", PreparedBatch)`` messages on stdout, then
+    ``("end", None)`` or ``("error", exception)``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle; it stops us
+    job: WorkerJob = pickle.load(sys.stdin.buffer)  # from the importing process, through a pipe it opened
+    out = sys.stdout.buffer
+    parent = os.getppid()
+    try:
+        reader = CsvFile(Path(job.path), job.codec, delimiter=job.delimiter)
+        try:
+            for batch in prepared_batches(reader.batches(), job.preparer(), id_from_row=job.id_from_row, lookup=None):
+                if os.getppid() != parent:  # the importing process was killed: nobody reads what follows
+                    return 1
+                _send(out, ("batch", batch))
+            _send(out, ("end", None))
+        finally:
+            reader.close()
+        out.flush()
+    except BrokenPipeError:  # the importing process is gone or stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # an unreadable file (InvalidInputError names it): the importing process raises it
+        try:
+            _send(out, ("error", exc))
+        except (pickle.PicklingError, TypeError, AttributeError):
+            _send(out, ("error", InvalidInputError(f"{job.path}: {exc}")))
+        out.flush()
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    # run through the module's own name, so the batches it pickles name their classes by it, not by __main__
+    from butterfly.importers.csv_batches import main as run
+
+    sys.exit(run())

@@ -1,0 +1,132 @@
+"""The record path's worker process (butterfly.importers.csv_batches): a first load whose batches are prepared in a
+second process stores exactly what the importing process alone stores, and counts and rejects the same records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from butterfly.errors import InvalidInputError
+from butterfly.importers import csv_batches, import_files
+from butterfly.store.db import dispose_engines, open_session
+
+LINES = 45_000  # three batches of 20,000 lines
+
+
+def _export(path: Path) -> Path:
+    """A CSV of three batches with what the record path must handle: a record spanning two lines, a wrong width,
+    an id repeated in a later batch, an impossible date, an unknown status, Chinese text."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("id,customer,subject,status,created,closed,note\n")
+        for i in range(LINES):
+            line = i + 2
+            ticket = f"W{i:06d}"
+            day = 1 + i % 28
+            created, closed, status = f"2026-09-{day:02d}T08:00:00+08:00", f"2026-09-{day:02d} 18:30", "closed"
+            note = f"备注 {i % 13}" if i % 3 else ""
+            if line == 25_000:
+                handle.write(f"{ticket},only three,fields\n")
+                continue
+            elif line == 30_000:
+                ticket = "W000100"  # the record of line 102 again, changed: the last one wins
+            elif line == 41_000:
+                created = "2026-02-30T08:00:00Z"
+            elif line == 42_000:
+                status = "weird"
+            elif line == 43_000:
+                note = '"two\nlines"'  # from here on the physical lines are one further on
+            handle.write(f"{ticket},客户{i % 97},Login fails {i % 50},{status},{created},{closed},{note}\n")
+    return path
+
+
+def _rows(url: str) -> list[tuple[Any, ...]]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            names = list(conn.execute(text("SELECT * FROM ticket WHERE 1 = 0")).keys())
+            keep = [c for c in names if c not in ("id", "import_id", "imported_at")]
+            query = f"SELECT {', '.join(keep)} FROM ticket ORDER BY external_id"
+            return [tuple(r) for r in conn.execute(text(query))]
+    finally:
+        engine.dispose()
+
+
+def _clear(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM ticket"))
+            conn.execute(text("DELETE FROM import_run"))
+    finally:
+        engine.dispose()
+
+
+def _import(url: str, path: Path, rejects: Path) -> tuple[dict[str, Any], list[str], str]:
+    with open_session(url) as session:
+        summary = import_files(session=session, paths=[path], rejects=rejects)
+    dispose_engines()
+    f = summary.files[0]
+    buckets = {
+        name: getattr(f, name)
+        for name in ("rows_read", "created", "updated", "unchanged", "duplicates", "skipped", "rejected")
+    }
+    assert f.accounted == f.rows_read
+    return buckets, [str(p) for p in summary.problems], rejects.read_text(encoding="utf-8")
+
+
+def test_a_first_load_prepared_by_the_worker_stores_and_counts_the_same(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = _export(tmp_path / "tickets.csv")
+    started: list[str] = []
+    real_worker = csv_batches.Worker
+
+    class Spy(real_worker):  # type: ignore[misc,valid-type]
+        def __init__(self, job: csv_batches.WorkerJob) -> None:
+            started.append(job.path)
+            super().__init__(job)
+
+    monkeypatch.setattr(csv_batches, "Worker", Spy)
+
+    monkeypatch.setattr(csv_batches, "WORKER_BYTES", 1 << 40)  # this process alone
+    alone = _import(db_url, export, tmp_path / "alone.rejects.txt")
+    alone_rows = _rows(db_url)
+    assert started == []
+    _clear(db_url)
+
+    monkeypatch.setattr(csv_batches, "WORKER_BYTES", 1)  # batches from the worker process
+    with_worker = _import(db_url, export, tmp_path / "worker.rejects.txt")
+    assert started == [str(export)]
+    assert _rows(db_url) == alone_rows
+    assert with_worker == alone
+    buckets, problems, rejects = with_worker
+    assert buckets["rejected"] == 3 and buckets["duplicates"] == 1
+    assert buckets["created"] == LINES - 3 - 1
+    assert any(":25000:" in p and "has 3 fields" in p for p in problems)
+    assert "# line 41000:" in rejects and "# line 42000: unknown status 'weird'" in rejects
+
+
+def test_a_file_the_worker_cannot_read_is_named_as_without_it(
+    tmp_path: Path, sqlite_url_fixture: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = _export(tmp_path / "tickets.csv")
+    with export.open("ab") as handle:
+        handle.write(b"W999999,\xff\xfe broken,subject,closed,,,\n")  # not UTF-8, on line LINES + 3
+    messages = []
+    for threshold in (1 << 40, 1):
+        monkeypatch.setattr(csv_batches, "WORKER_BYTES", threshold)
+        with pytest.raises(InvalidInputError) as caught, open_session(sqlite_url_fixture) as session:
+            import_files(session=session, paths=[export], encoding="utf-8")
+        dispose_engines()
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+    assert f"{export}:{LINES + 3}:" in messages[1]
+    assert _rows(sqlite_url_fixture) == []  # nothing half-imported
