@@ -47,8 +47,8 @@ class TerminalIO:
         line = input(prompt)
         return line
 
-    def edit(self, initial: str, question: str) -> str:
-        return edit_answer(initial, question)
+    def edit(self, initial: str, comment: str) -> str:
+        return edit_answer(initial, comment)
 
     def show_cell(self, title: str, purpose: str) -> None:
         self.console.print(Rule(terminal_safe(title)))

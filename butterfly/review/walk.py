@@ -142,7 +142,8 @@ class Walk(WalkAnswers):
             reason = None if leave or q.conditions else skip_reason(q, self.questions, self._values())
             if leave or reason is not None:
                 if reason is not None:
-                    self._say(f"[dim]skipped {q.id}: {reason}[/]")
+                    skipped = ui("skipped", self.lang, qid=q.id, reason=ui(reason, self.lang))
+                    self._say(f"[dim]{terminal_safe(skipped)}[/]")
                 index += direction
                 if index < 0:
                     index, direction = 0, 1

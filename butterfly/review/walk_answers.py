@@ -10,7 +10,7 @@ from butterfly.conversation.store import thread_facts
 from butterfly.errors import ConflictError, InvalidInputError
 from butterfly.labels import ui
 from butterfly.review import walk_input
-from butterfly.review.answers import AnswerError, answers_for, display_value, save_answer, validate_answer
+from butterfly.review.answers import answers_for, display_value, save_answer, validate_answer
 from butterfly.review.findings import dismiss_finding
 from butterfly.review.guards import (
     Publication,
@@ -147,9 +147,9 @@ class WalkAnswers(WalkActions):
                 current = self.answers.get(q.id)
                 initial = current.value if current is not None and isinstance(current.value, str) else ""
                 try:
-                    raw = self.io.edit(initial, q.text)
+                    raw = self.io.edit(initial, f"{q.text}\n{ui('editor.comment', self.lang)}")
                 except InvalidInputError as exc:
-                    self._say(f"[red]{terminal_safe(exc.message)}[/]")
+                    self._say(self._error(exc))
                     continue
                 if not raw.strip():
                     self._say(f"[yellow]{terminal_safe(ui('editor.nothing', self.lang))}[/]")
@@ -170,12 +170,7 @@ class WalkAnswers(WalkActions):
         try:
             value, na = validate_answer(q, raw, self.scales.get(q.id, self.checklist.scale), tz=self.tz)
         except InvalidInputError as exc:
-            message, hint = exc.message, exc.hint
-            if isinstance(exc, AnswerError):  # said in the reviewer's language
-                message = ui(exc.key, self.lang, **exc.values)
-                hint = ui(f"{exc.key}.hint", self.lang, **exc.values) if exc.hint else None
-            shown_hint = "" if not hint else (f"（{hint}）" if self.lang.startswith("zh") else f" ({hint})")
-            self._say(f"[red]{terminal_safe(message)}{terminal_safe(shown_hint)}[/]")
+            self._say(self._error(exc))
             return False
         current = self.answers.get(q.id)
         try:
@@ -190,10 +185,23 @@ class WalkAnswers(WalkActions):
                 expected_version=current.version if current is not None else 0,
             )
         except ConflictError as exc:
-            self._say(f"[red]{terminal_safe(exc.message)}[/]")
             self.answers = answers_for(session=self.session, review_id=self.review.id or 0)
             newer = self.answers.get(q.id)
-            if newer is not None:
+            if newer is None:
+                self._say(f"[red]{terminal_safe(exc.message)}[/]")
+            else:
+                at = newer.answered_at.strftime("%Y-%m-%d %H:%M:%S UTC") if newer.answered_at else "-"
+                expected = current.version if current is not None else 0
+                changed = ui(
+                    "conflict",
+                    self.lang,
+                    qid=q.id,
+                    by=newer.answered_by,
+                    at=at,
+                    version=newer.version,
+                    expected=expected,
+                )
+                self._say(f"[red]{terminal_safe(changed)}[/]")
                 shown = display_value(
                     q, newer.value, newer.na, self.scales.get(q.id, self.checklist.scale), lang=self.lang
                 )

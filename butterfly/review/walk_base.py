@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from butterfly.checklist.model import Cell, Checklist, Question, is_asked, missing_required
+from butterfly.errors import InvalidInputError
 from butterfly.labels import ui
 from butterfly.review import walk_input
-from butterfly.review.answers import answer_values, answers_for
+from butterfly.review.answers import AnswerError, answer_values, answers_for
 from butterfly.review.lifecycle import discard_if_empty
 from butterfly.review.prefill import Prefiller, Proposal
 from butterfly.review.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
@@ -42,8 +43,10 @@ class WalkIO(Protocol):
         """One line of input (without the newline); raises EOFError when input is closed."""
         ...
 
-    def edit(self, initial: str, question: str) -> str:
-        """Let the reviewer edit the answer ``initial`` to ``question`` in their editor; returns the new answer."""
+    def edit(self, initial: str, comment: str) -> str:
+        """Let the reviewer edit the answer ``initial`` in their editor, ``comment`` (the question, how to answer)
+        shown below it as comments; returns the new answer (the comments removed). Raises ``InvalidInputError``
+        (an ``AnswerError`` with a ``walk.yaml`` key when it can) when the editor cannot be used."""
         ...
 
     def show_cell(self, title: str, purpose: str) -> None:
@@ -219,6 +222,17 @@ class WalkBase:
             return self.io.ask(prompt)
         except EOFError:
             raise WalkStopped("input closed") from None
+
+    def _error(self, exc: InvalidInputError) -> str:
+        """An error to show the reviewer: in their language when it has a ``walk.yaml`` key (``AnswerError``)."""
+        message, hint = exc.message, exc.hint
+        if isinstance(exc, AnswerError):  # said in the reviewer's language
+            message = ui(exc.key, self.lang, **exc.values)
+            hint = (
+                ui(f"{exc.key}.hint", self.lang, **exc.values) if exc.hint and exc.key.startswith("answer.") else None
+            )
+        shown_hint = "" if not hint else (f"（{hint}）" if self.lang.startswith("zh") else f" ({hint})")
+        return f"[red]{terminal_safe(message)}{terminal_safe(shown_hint)}[/]"
 
     def _values(self) -> dict[str, Any]:
         return answer_values(self.answers)
