@@ -125,6 +125,14 @@ def test_answers_file_complete_refusal_in_the_reviewers_language(
     assert f"Error: {head}" in refused.stderr
     assert ui("complete.refused_file.hint", lang) in refused.stderr
     assert "is not complete" not in refused.stderr and "answer them" not in refused.stderr
+    saved = cli("review", "T-2", "--answers", str(answers), "--lang", lang, "--db", db_url)
+    assert saved.exit_code == 0, saved.output
+    status = ui("sum.status.draft", lang)
+    values = {"path": answers, "saved": 1, "unchanged": 0, "actions": 0, "ticket": "T-2", "reviewer": "tester"}
+    flat = "".join(saved.stdout.split())  # Rich may break the long line at a space
+    assert "".join(ui("file.applied", lang, **values, status=status).split()) in flat
+    assert ui("report", lang, command="butterfly report ticket T-2") in saved.stdout
+    assert "saved 1 answer(s)" not in saved.stdout and "Render the report" not in saved.stdout
 
 
 def _v2(tmp_path: Path) -> Path:

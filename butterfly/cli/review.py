@@ -222,21 +222,29 @@ def _apply(
         data["unchanged"] = result.unchanged
         print_json(data)
         return
+    from butterfly.labels import ui
+
+    lng = checklist.language
+    status = ui(f"sum.status.{result.review.status}", lng) if result.review.status in ("draft", "complete") else ""
     console = out()
-    console.print(
-        f"{terminal_safe(path)}: saved {len(result.saved)} answer(s), {len(result.unchanged)} unchanged, "
-        f"{len(result.actions)} action item(s) — review of {terminal_safe(ticket.external_id)} by {terminal_safe(reviewer)} "
-        f"({result.review.status})"
+    applied = ui(
+        "file.applied",
+        lng,
+        path=path,
+        saved=len(result.saved),
+        unchanged=len(result.unchanged),
+        actions=len(result.actions),
+        ticket=ticket.external_id,
+        reviewer=reviewer,
+        status=status or result.review.status,
     )
+    console.print(terminal_safe(applied))
     for f in result.findings:
-        note = finding_note(f, checklist.language)
-        console.print(
-            f"  finding: {terminal_safe(finding_title(f.kind, checklist.language))} ({terminal_safe(f.question_id)}): "
-            f"{terminal_safe(note)}"
-        )
+        title, note = finding_title(f.kind, lng), finding_note(f, lng)
+        console.print(terminal_safe(ui("file.finding", lng, title=title, qid=f.question_id, note=note)))
     if result.publication.status.value == "not_for_publication":
-        console.print("  story: not for publication (no full consent)")
-    console.print(f"Render the report: butterfly report ticket {terminal_safe(ref)}")
+        console.print(terminal_safe(ui("file.not_for_publication", lng)))
+    console.print(terminal_safe(ui("report", lng, command=f"butterfly report ticket {ref}")))
 
 
 # -- reviews ---------------------------------------------------------------------------------------------------

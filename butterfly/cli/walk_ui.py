@@ -15,9 +15,9 @@ from rich.rule import Rule
 from rich.table import Table
 
 from butterfly.checklist.model import is_asked
-from butterfly.cli.cjk_wrap import has_cjk, wrap_text
+from butterfly.cli.cjk_wrap import cjk, has_cjk, wrap_text
 from butterfly.cli.walk_editor import edit_answer
-from butterfly.labels import ui
+from butterfly.labels import labels, ui
 from butterfly.review.guards import Publication, finding_note, finding_title
 from butterfly.sanitise import terminal_plain, terminal_safe
 from butterfly.tickets import timeline
@@ -59,7 +59,7 @@ class TerminalIO:
         for n, header in enumerate(headers):
             table.add_column(terminal_safe(header), justify="right" if n else "left")
         for row in rows:
-            table.add_row(*(terminal_safe(value) for value in row))
+            table.add_row(*(cjk(terminal_safe(value)) for value in row))
         self.console.print(table)
 
     def show_context(self, context: "ReviewContext") -> None:
@@ -89,13 +89,15 @@ def render_context(ctx: "ReviewContext") -> Any:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
-    facts.add_row(label("subject"), terminal_safe(t.subject) or "-")
-    facts.add_row(label("customer"), terminal_safe(t.customer) or "-")
-    facts.add_row(label("category"), terminal_safe(" / ".join(x for x in (t.category, t.subcategory) if x)) or "-")
-    facts.add_row(label("status"), terminal_safe(t.status))
-    facts.add_row(label("assignee"), terminal_safe(t.assignee) or "-")
+    facts.add_row(cjk(label("subject")), cjk(terminal_safe(t.subject) or "-"))
+    facts.add_row(cjk(label("customer")), cjk(terminal_safe(t.customer) or "-"))
+    facts.add_row(
+        cjk(label("category")), cjk(terminal_safe(" / ".join(x for x in (t.category, t.subcategory) if x)) or "-")
+    )
+    facts.add_row(cjk(label("status")), cjk(terminal_safe(t.status)))
+    facts.add_row(cjk(label("assignee")), cjk(terminal_safe(t.assignee) or "-"))
     if t.priority or t.channel:
-        facts.add_row(label("priority_channel"), terminal_safe(f"{t.priority or '-'} / {t.channel or '-'}"))
+        facts.add_row(cjk(label("priority_channel")), cjk(terminal_safe(f"{t.priority or '-'} / {t.channel or '-'}")))
 
     line = Table(title=label("timeline"), title_justify="left", box=None, padding=(0, 2))
     line.add_column(label("step"))
@@ -104,7 +106,7 @@ def render_context(ctx: "ReviewContext") -> Any:
     line.add_column(label("after_creation"), justify="right")
     for step in timeline(t):
         line.add_row(
-            label(f"step.{step.name}"),
+            cjk(label(f"step.{step.name}")),
             _fmt_time(step.at),
             format_duration(step.since_previous, lang),
             format_duration(step.since_created, lang),
@@ -133,15 +135,15 @@ def render_context(ctx: "ReviewContext") -> Any:
                 why.append(label("subject_alike", pct=round(s.text_similarity * 100)))
             sim.add_row(
                 terminal_safe(s.ticket.external_id),
-                terminal_safe(s.ticket.customer) or "-",
-                terminal_safe(s.ticket.subject) or "-",
+                cjk(terminal_safe(s.ticket.customer) or "-"),
+                cjk(terminal_safe(s.ticket.subject) or "-"),
                 _fmt_time(s.ticket.closed_at or s.ticket.resolved_at)[:10],
-                ", ".join(why),
+                cjk(", ".join(why)),
             )
         parts.append(sim)
     else:
         parts.append(f"[bold]{label('similar.none')}[/] {label('none_found')}")
-    return Panel(Group(*parts), title=label("title", ref=t.external_id), title_align="left")
+    return Panel(Group(*(cjk(p) for p in parts)), title=label("title", ref=t.external_id), title_align="left")
 
 
 # -- summary --------------------------------------------------------------------------------------------------
@@ -172,7 +174,7 @@ def render_summary(detail: "ReviewDetail", *, ref: str) -> Any:
     for s in all_scores:
         score = "-" if s.score is None else f"{round(s.score * 100)}%"
         scores.add_row(
-            f"{terminal_safe(titles.get(s.cell_id, s.cell_id))} [dim]{s.cell_id}[/]",
+            cjk(f"{terminal_safe(titles.get(s.cell_id, s.cell_id))} [dim]{s.cell_id}[/]"),
             score,
             f"{s.rated}/{s.ratings}",
             f"{s.answered}/{s.questions}",
@@ -190,8 +192,12 @@ def render_summary(detail: "ReviewDetail", *, ref: str) -> Any:
         for a in detail.actions:
             due = a.due_date.isoformat() if a.due_date else label("no_due")
             owner = terminal_safe(a.owner) if a.owner else label("no_owner")
+            kind, state = a.kind, a.status
+            if lang.startswith("zh"):  # the report's words for the kind and the status; English keeps the ids
+                words = labels(lang)
+                kind, state = words.get(f"action_{a.kind}", a.kind), words.get(f"action_{a.status}", a.status)
             parts.append(
-                f"  #{a.id} ({terminal_safe(a.kind)}) {terminal_safe(a.text)} — {owner}, {due}, {terminal_safe(a.status)}"
+                f"  #{a.id} ({terminal_safe(kind)}) {terminal_safe(a.text)} — {owner}, {due}, {terminal_safe(state)}"
             )
     else:
         parts.append(f"[bold]{label('actions.none')}[/]")
@@ -203,7 +209,7 @@ def render_summary(detail: "ReviewDetail", *, ref: str) -> Any:
         parts.append(label("level", level=r.experience_level))
     if r.allow_gaps:
         parts.append(f"[yellow]{terminal_safe(ui('summary.gaps', lang))}[/]")
-    return Group(*parts)
+    return Group(*(cjk(p) for p in parts))
 
 
 def report_hint(detail: "ReviewDetail", *, ref: str, report_command: str | None = None) -> str:
