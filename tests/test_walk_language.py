@@ -133,6 +133,12 @@ def test_answers_file_complete_refusal_in_the_reviewers_language(
     assert "".join(ui("file.applied", lang, **values, status=status).split()) in flat
     assert ui("report", lang, command="butterfly report ticket T-2") in saved.stdout
     assert "saved 1 answer(s)" not in saved.stdout and "Render the report" not in saved.stdout
+    shown = cli("reviews", "show", "T-2", "--lang", lang, "--db", db_url)
+    assert shown.exit_code == 0, shown.output
+    assert ui("history.count", lang, n=1) in shown.stdout
+    assert "change(s) in the history" not in shown.stdout
+    with_history = cli("reviews", "show", "T-2", "--history", "--lang", lang, "--db", db_url)
+    assert ui("history.col.who", lang) in with_history.stdout and "when (UTC)" not in with_history.stdout
 
 
 def _v2(tmp_path: Path) -> Path:

@@ -105,8 +105,12 @@ def show(
 def _render_detail(detail: Any, ref: str, history: bool) -> None:
     from rich.table import Table
 
+    from butterfly.cli.cjk_wrap import cjk
     from butterfly.cli.walk_ui import render_summary, report_hint
+    from butterfly.labels import ui
     from butterfly.review.answers import display_value
+
+    lang = detail.checklist.language
 
     console = out()
     for cl in (detail.checklist, *detail.lenses):
@@ -120,15 +124,16 @@ def _render_detail(detail: Any, ref: str, history: bool) -> None:
                 a = detail.answers.get(q.id)
                 shown = display_value(q, a.value, a.na, cl.scale, lang=cl.language) if a is not None else "[dim]—[/]"
                 table.add_row(
-                    f"{terminal_safe(q.text)} [dim]{q.id}[/]", terminal_safe(shown) if a is not None else shown
+                    cjk(f"{terminal_safe(q.text)} [dim]{q.id}[/]"),
+                    cjk(terminal_safe(shown) if a is not None else shown),
                 )
             console.print(table)
     console.print(render_summary(detail, ref=ref))
     console.print(report_hint(detail, ref=ref), soft_wrap=True)
     if history:
-        table = Table(title="history", title_justify="left", box=None, padding=(0, 2))
-        for col in ("when (UTC)", "who", "question", "old", "new"):
-            table.add_column(col)
+        table = Table(title=terminal_safe(ui("history.title", lang)), title_justify="left", box=None, padding=(0, 2))
+        for col in ("when", "who", "question", "old", "new"):
+            table.add_column(terminal_safe(ui(f"history.col.{col}", lang)))
         questions = {q.id: (q, cl) for cl in (detail.checklist, *detail.lenses) for q in cl.questions}
 
         def label(question_id: str, value: Any, na: bool | None) -> str:
@@ -148,7 +153,7 @@ def _render_detail(detail: Any, ref: str, history: bool) -> None:
             )
         console.print(table)
     else:
-        console.print(f"[dim]{len(detail.history)} change(s) in the history (--history to list them)[/]")
+        console.print(f"[dim]{terminal_safe(ui('history.count', lang, n=len(detail.history)))}[/]")
 
 
 @reviews_app.command("reopen")
