@@ -21,7 +21,6 @@ from typing import Any
 
 from butterfly.clock import OFF_CALENDAR, Clock, settings_clock
 from butterfly.errors import InvalidInputError
-from butterfly.importers.dates import OffCalendar, parse_datetime
 
 FIRST_WEEK_YEAR = 1900  # weeks a report covers; the history windows reach about three years back
 LAST_WEEK_YEAR = 9998
@@ -197,6 +196,10 @@ def parse_moment(raw: object, *, tz: tzinfo | None = None) -> datetime:
         value = datetime(raw.year, raw.month, raw.day)
         shown = raw.isoformat()
     elif isinstance(raw, str) and raw.strip():
+        # imported here: importing any module of butterfly.importers runs the package's __init__, which loads the
+        # whole import service (numpy, pyarrow, ADBC: ~0.7 s of CPU), and the review walk imports this module
+        from butterfly.importers.dates import OffCalendar, parse_datetime
+
         shown = raw.strip()[:80]
         try:
             value = parse_datetime(raw.strip()[:200], local)

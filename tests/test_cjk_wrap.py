@@ -49,3 +49,52 @@ def test_the_walk_prints_chinese_questions_with_these_breaks(cli, session, db_ur
     lines = result.stdout.splitlines()
     assert any("问题" in line for line in lines)
     assert not [line for line in lines if line[:1] in CLOSING]
+
+
+# -- inside tables and panels (the context panel, the summary) at 80 columns -----------------------------------
+
+SUBJECTS = [  # closing marks at many offsets, so some fall where a cell's width runs out
+    "发票导出" + "失败" * k + "，" + "客户说“模板" + "没有" * j + "更新”。" + "需要跟进处理。" * 2
+    for k in range(5)
+    for j in range(4)
+]
+
+
+def _segments(rendered: str) -> list[str]:
+    """The cells of each rendered line: text between box borders and runs of two or more spaces."""
+    import re
+
+    return [seg for line in rendered.splitlines() for seg in re.split(r"\s{2,}|[│╭╮╰╯─]+", line) if seg.strip()]
+
+
+def test_table_cells_and_panel_lines_break_by_the_rule_at_80_columns() -> None:
+    """The context panel in Chinese at 80 columns: every cell shown whole, no cell line starts with a mark."""
+    import io
+    from datetime import UTC, datetime, timedelta
+
+    from rich.console import Console
+
+    from butterfly.cli.walk_ui import render_context
+    from butterfly.review.similar import CustomerHistory, SimilarTicket, TicketBrief
+    from butterfly.review.walk_base import ReviewContext
+    from butterfly.store.models import Ticket
+
+    at = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    bad: list[str] = []
+    for n, subject in enumerate(SUBJECTS):
+        ticket = Ticket(
+            id=1, source="csv", external_id="T-1", customer="华星物流（上海）有限公司", subject=subject,
+            category="billing", status="closed", created_at=at, resolved_at=at + timedelta(hours=20),
+            closed_at=at + timedelta(days=1), content_hash="x",
+        )  # fmt: skip
+        brief = TicketBrief(
+            2, "csv", "T-2", "远洋制造", subject[: len(subject) - n % 7], "billing", "closed", at, at, at
+        )
+        similar = [SimilarTicket(brief, 0.9, True, 0.8)]
+        history = CustomerHistory("华星物流（上海）有限公司", 1, 1, [brief])
+        console = Console(width=80, record=True, file=io.StringIO(), color_system=None)
+        console.print(render_context(ReviewContext(ticket, history, similar, lang="zh-CN")))
+        rendered = console.export_text()
+        assert "…" not in rendered  # Rich alone cuts a Chinese cell short with an ellipsis instead of breaking it
+        bad += [seg for seg in _segments(rendered) if seg.strip()[0] in CLOSING]
+    assert bad == []

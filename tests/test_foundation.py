@@ -207,6 +207,27 @@ def test_help_does_not_import_heavy_modules() -> None:
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
 
 
+def test_the_walk_does_not_load_migrations_or_the_import_service(cli, session, db_url) -> None:  # type: ignore[no-untyped-def]
+    """Enter → first question on 1M tickets (benchmarks/bench_walk_start.py): Alembic (~0.1 s of CPU on a quiet
+    machine) only when a migration runs, the import service (pyarrow, ADBC) not at all."""
+    from review_support import make_ticket
+
+    make_ticket(session, "T-1")
+    code = (
+        "import sys; from butterfly.cli import app\n"
+        f"sys.argv=['butterfly','review','T-1','--interactive','--db',{db_url!r}]\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "loaded=[m for m in ('alembic','butterfly.importers','pyarrow') if m in sys.modules]\n"
+        "print('LOADED', loaded)"
+    )
+    env = dict(os.environ, BUTTERFLY_LANGUAGE="en")
+    result = subprocess.run(
+        [sys.executable, "-c", code], input="q\n", capture_output=True, text=True, env=env, check=False
+    )
+    assert "0/13 answered" in result.stdout, result.stdout + result.stderr  # the first question was asked
+    assert "LOADED []" in result.stdout, result.stdout + result.stderr
+
+
 def test_fast_head_revision_agrees_with_alembic() -> None:
     from alembic.script import ScriptDirectory
 

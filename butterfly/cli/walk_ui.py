@@ -1,25 +1,23 @@
 """The interactive walk's terminal: Rich panels (the ticket's context, the review's summary) and ``$EDITOR``.
 
 :class:`TerminalIO` is the :class:`~butterfly.review.walk.WalkIO` the ``butterfly review`` command gives the walk
-engine (``butterfly.review.walk``): Rich output, plain ``input()`` (works under a pty, CliRunner and pipes).
+engine (``butterfly.review.walk``): Rich output, plain ``input()`` (works under a pty, CliRunner and pipes), and
+``$EDITOR`` through ``butterfly.cli.walk_editor``.
 """
 
-import os
-import shlex
-import subprocess
-import tempfile
+from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
+from rich.rule import Rule
 from rich.table import Table
 
 from butterfly.checklist.model import is_asked
-from butterfly.cli.cjk_wrap import has_cjk, wrap_text
-from butterfly.errors import InvalidInputError
-from butterfly.labels import ui
+from butterfly.cli.cjk_wrap import cjk, has_cjk, wrap_text
+from butterfly.cli.walk_editor import edit_answer
+from butterfly.labels import labels, ui
 from butterfly.review.guards import Publication, finding_note, finding_title
 from butterfly.sanitise import terminal_plain, terminal_safe
 from butterfly.tickets import timeline
@@ -27,7 +25,7 @@ from butterfly.timeutil import as_utc, format_duration
 
 if TYPE_CHECKING:
     from butterfly.review.queries import ReviewDetail
-    from butterfly.review.walk import ReviewContext
+    from butterfly.review.walk_base import ReviewContext
 
 
 class TerminalIO:
@@ -49,8 +47,20 @@ class TerminalIO:
         line = input(prompt)
         return line
 
-    def edit(self, initial: str) -> str:
-        return run_editor(initial)
+    def edit(self, initial: str, comment: str) -> str:
+        return edit_answer(initial, comment)
+
+    def show_cell(self, title: str, purpose: str) -> None:
+        self.console.print(Rule(terminal_safe(title)))
+        self.print(f"[italic]{terminal_safe(purpose)}[/]")
+
+    def show_table(self, title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        table = Table(title=terminal_safe(title), title_justify="left", box=None, padding=(0, 2))
+        for n, header in enumerate(headers):
+            table.add_column(terminal_safe(header), justify="right" if n else "left")
+        for row in rows:
+            table.add_row(*(cjk(terminal_safe(value)) for value in row))
+        self.console.print(table)
 
     def show_context(self, context: "ReviewContext") -> None:
         self.console.print(render_context(context))
@@ -79,13 +89,15 @@ def render_context(ctx: "ReviewContext") -> Any:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
-    facts.add_row(label("subject"), terminal_safe(t.subject) or "-")
-    facts.add_row(label("customer"), terminal_safe(t.customer) or "-")
-    facts.add_row(label("category"), terminal_safe(" / ".join(x for x in (t.category, t.subcategory) if x)) or "-")
-    facts.add_row(label("status"), terminal_safe(t.status))
-    facts.add_row(label("assignee"), terminal_safe(t.assignee) or "-")
+    facts.add_row(cjk(label("subject")), cjk(terminal_safe(t.subject) or "-"))
+    facts.add_row(cjk(label("customer")), cjk(terminal_safe(t.customer) or "-"))
+    facts.add_row(
+        cjk(label("category")), cjk(terminal_safe(" / ".join(x for x in (t.category, t.subcategory) if x)) or "-")
+    )
+    facts.add_row(cjk(label("status")), cjk(terminal_safe(t.status)))
+    facts.add_row(cjk(label("assignee")), cjk(terminal_safe(t.assignee) or "-"))
     if t.priority or t.channel:
-        facts.add_row(label("priority_channel"), terminal_safe(f"{t.priority or '-'} / {t.channel or '-'}"))
+        facts.add_row(cjk(label("priority_channel")), cjk(terminal_safe(f"{t.priority or '-'} / {t.channel or '-'}")))
 
     line = Table(title=label("timeline"), title_justify="left", box=None, padding=(0, 2))
     line.add_column(label("step"))
@@ -94,7 +106,7 @@ def render_context(ctx: "ReviewContext") -> Any:
     line.add_column(label("after_creation"), justify="right")
     for step in timeline(t):
         line.add_row(
-            label(f"step.{step.name}"),
+            cjk(label(f"step.{step.name}")),
             _fmt_time(step.at),
             format_duration(step.since_previous, lang),
             format_duration(step.since_created, lang),
@@ -123,15 +135,15 @@ def render_context(ctx: "ReviewContext") -> Any:
                 why.append(label("subject_alike", pct=round(s.text_similarity * 100)))
             sim.add_row(
                 terminal_safe(s.ticket.external_id),
-                terminal_safe(s.ticket.customer) or "-",
-                terminal_safe(s.ticket.subject) or "-",
+                cjk(terminal_safe(s.ticket.customer) or "-"),
+                cjk(terminal_safe(s.ticket.subject) or "-"),
                 _fmt_time(s.ticket.closed_at or s.ticket.resolved_at)[:10],
-                ", ".join(why),
+                cjk(", ".join(why)),
             )
         parts.append(sim)
     else:
         parts.append(f"[bold]{label('similar.none')}[/] {label('none_found')}")
-    return Panel(Group(*parts), title=label("title", ref=t.external_id), title_align="left")
+    return Panel(Group(*(cjk(p) for p in parts)), title=label("title", ref=t.external_id), title_align="left")
 
 
 # -- summary --------------------------------------------------------------------------------------------------
@@ -162,7 +174,7 @@ def render_summary(detail: "ReviewDetail", *, ref: str) -> Any:
     for s in all_scores:
         score = "-" if s.score is None else f"{round(s.score * 100)}%"
         scores.add_row(
-            f"{terminal_safe(titles.get(s.cell_id, s.cell_id))} [dim]{s.cell_id}[/]",
+            cjk(f"{terminal_safe(titles.get(s.cell_id, s.cell_id))} [dim]{s.cell_id}[/]"),
             score,
             f"{s.rated}/{s.ratings}",
             f"{s.answered}/{s.questions}",
@@ -180,8 +192,12 @@ def render_summary(detail: "ReviewDetail", *, ref: str) -> Any:
         for a in detail.actions:
             due = a.due_date.isoformat() if a.due_date else label("no_due")
             owner = terminal_safe(a.owner) if a.owner else label("no_owner")
+            kind, state = a.kind, a.status
+            if lang.startswith("zh"):  # the report's words for the kind and the status; English keeps the ids
+                words = labels(lang)
+                kind, state = words.get(f"action_{a.kind}", a.kind), words.get(f"action_{a.status}", a.status)
             parts.append(
-                f"  #{a.id} ({terminal_safe(a.kind)}) {terminal_safe(a.text)} — {owner}, {due}, {terminal_safe(a.status)}"
+                f"  #{a.id} ({terminal_safe(kind)}) {terminal_safe(a.text)} — {owner}, {due}, {terminal_safe(state)}"
             )
     else:
         parts.append(f"[bold]{label('actions.none')}[/]")
@@ -193,45 +209,10 @@ def render_summary(detail: "ReviewDetail", *, ref: str) -> Any:
         parts.append(label("level", level=r.experience_level))
     if r.allow_gaps:
         parts.append(f"[yellow]{terminal_safe(ui('summary.gaps', lang))}[/]")
-    return Group(*parts)
+    return Group(*(cjk(p) for p in parts))
 
 
 def report_hint(detail: "ReviewDetail", *, ref: str, report_command: str | None = None) -> str:
     """``Render the report: butterfly report ticket …`` (print it with ``soft_wrap``: a command to copy)."""
     command = report_command or f"butterfly report ticket {terminal_plain(ref)}"
     return "\n" + ui("report", detail.checklist.language, command=f"[bold]{terminal_safe(command)}[/]")
-
-
-# -- editor ---------------------------------------------------------------------------------------------------
-
-
-def run_editor(initial: str, *, editor: str | None = None) -> str:
-    """Open ``initial`` in ``$VISUAL``/``$EDITOR`` (default ``vi``) in a private temp file; returns the text.
-
-    The editor gets the file path as an argument (an argument list, never a shell string).
-    """
-    command = editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        argv = shlex.split(command)
-    except ValueError:
-        argv = []
-    if not argv:
-        raise InvalidInputError(f"cannot use the editor '{command}'", hint="set EDITOR, e.g. EDITOR=nano")
-    fd, path = tempfile.mkstemp(prefix="butterfly-answer-", suffix=".md")  # created 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(initial)
-        try:
-            result = subprocess.run([*argv, path], check=False)
-        except OSError as exc:
-            raise InvalidInputError(
-                f"cannot start the editor '{argv[0]}': {exc.strerror}", hint="set EDITOR, e.g. EDITOR=nano"
-            ) from None
-        if result.returncode != 0:
-            raise InvalidInputError(f"the editor exited with code {result.returncode}; the answer is unchanged")
-        return Path(path).read_text(encoding="utf-8")
-    finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
