@@ -34,6 +34,7 @@ from sqlmodel import col
 from butterfly.checklist.export import neutralise_formula
 from butterfly.checklist.model import builtin_checklist_ids, load_builtin
 from butterfly.errors import InvalidInputError
+from butterfly.sanitise import json_dumps
 from butterfly.store.models import ActionItem, Answer, Review, Ticket
 
 if TYPE_CHECKING:
@@ -424,12 +425,12 @@ def write_records(
     n = 0
     if fmt == "jsonl":
         for record in records:
-            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            stream.write(json_dumps(record) + "\n")
             n += 1
     elif fmt == "json":
         stream.write("[")
         for record in records:
-            stream.write(("," if n else "") + "\n" + json.dumps(record, ensure_ascii=False))
+            stream.write(("," if n else "") + "\n" + json_dumps(record))
             n += 1
         stream.write("\n]\n" if n else "]\n")
     else:

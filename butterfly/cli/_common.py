@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from butterfly.sanitise import terminal_safe
+from butterfly.sanitise import json_dumps, terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -73,9 +73,7 @@ def err() -> "Console":
 
 def print_json(data: Any) -> None:
     """Machine output: JSON on stdout, UTF-8, no colour."""
-    import json
-
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str, sort_keys=False) + "\n")
+    sys.stdout.write(json_dumps(data, indent=2, default=str) + "\n")
     sys.stdout.flush()
 
 
