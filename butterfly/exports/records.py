@@ -117,20 +117,31 @@ def _answer_columns() -> list[Any]:
     ]
 
 
+def _in_window(column: Any, since: datetime | None, until: datetime | None) -> list[Any]:
+    """The conditions for ``column`` in [since, until) (none for an open end)."""
+    conds = []
+    if since is not None:
+        conds.append(column >= since)
+    if until is not None:
+        conds.append(column < until)
+    return conds
+
+
 def _review_filter(since: datetime | None, until: datetime | None) -> list[Any]:
     """Reviews changed in [since, until): the review row itself or any of its answers."""
     if since is None and until is None:
         return []
     other = aliased(Answer)
-    review_conds = []
-    answer_conds = [col(other.review_id) == col(Review.id)]
-    if since is not None:
-        review_conds.append(col(Review.updated_at) >= since)
-        answer_conds.append(col(other.answered_at) >= since)
-    if until is not None:
-        review_conds.append(col(Review.updated_at) < until)
-        answer_conds.append(col(other.answered_at) < until)
-    return [or_(and_(*review_conds), exists().where(*answer_conds))]
+    changed = and_(*_in_window(col(Review.updated_at), since, until))
+    answered = exists().where(col(other.review_id) == col(Review.id), *_in_window(col(other.answered_at), since, until))
+    return [or_(changed, answered)]
+
+
+def _mask_names(record: dict[str, Any], row: Any) -> list[str]:
+    """Mask the customer and organisation fields of ``record``; returns the names to mask in its free text."""
+    record["customer"] = NAME_MASK if row.customer else None
+    record["organization"] = NAME_MASK if row.organization else None
+    return [n for n in (row.customer, row.organization) if n]
 
 
 def _stream(session: Session, stmt: Any) -> Generator[Any, None, None]:
@@ -142,7 +153,6 @@ def _stream(session: Session, stmt: Any) -> Generator[Any, None, None]:
 
 
 def _base_review_record(row: Any, redact: bool) -> tuple[dict[str, Any], list[str]]:
-    names = [n for n in (row.customer, row.organization) if n]
     record = {
         "review_id": row.review_id,
         "ticket_source": row.ticket_source,
@@ -163,9 +173,7 @@ def _base_review_record(row: Any, redact: bool) -> tuple[dict[str, Any], list[st
         "review_updated_at": _iso(row.review_updated_at),
         "review_completed_at": _iso(row.review_completed_at),
     }
-    if redact:
-        record["customer"] = NAME_MASK if row.customer else None
-        record["organization"] = NAME_MASK if row.organization else None
+    names = _mask_names(record, row) if redact else []
     return record, names
 
 
@@ -293,15 +301,8 @@ def iter_action_records(
         .order_by(col(a.id))
     )
     if since is not None or until is not None:
-        created: list[Any] = []
-        done: list[Any] = []
-        if since is not None:
-            created.append(col(a.created_at) >= since)
-            done.append(col(a.done_at) >= since)
-        if until is not None:
-            created.append(col(a.created_at) < until)
-            done.append(col(a.done_at) < until)
-        stmt = stmt.where(or_(and_(*created), and_(*done)))
+        created = and_(*_in_window(col(a.created_at), since, until))
+        stmt = stmt.where(or_(created, and_(*_in_window(col(a.done_at), since, until))))
     if status is not None:
         stmt = stmt.where(col(a.status) == status)
     for row in _stream(session, stmt):
@@ -310,8 +311,5 @@ def iter_action_records(
         for name in ("created_at", "done_at"):
             record[name] = _iso(record[name])
         if redact:
-            names = [n for n in (row.customer, row.organization) if n]
-            record["customer"] = NAME_MASK if row.customer else None
-            record["organization"] = NAME_MASK if row.organization else None
-            record["text"] = redact_text(row.text or "", names)
+            record["text"] = redact_text(row.text or "", _mask_names(record, row))
         yield record
