@@ -331,3 +331,8 @@ def test_chinese_action_lines_join_owner_due_date_and_overdue_with_the_enumerati
         visible = re.sub(r"<style.*?</style>|<svg.*?</svg>|<[^>]+>", "", text, flags=re.S)
         assert not re.search(r"\([^()（）]*）|（[^()（）]*\)", visible), re.findall(r".{20}\([^()（）]*）", visible)
         assert "li.na, 2026" not in visible
+    # the report's own words around names and times: full-width too (the group of tickets with no assignee)
+    weekly = _weekly(session, lang=lang, fmt="html") + _weekly(session, lang=lang)
+    none = "（无）" if lang == "zh-CN" else "（無）"
+    assert none in weekly and none[1:-1].join("()") not in weekly
+    assert re.search(r"(生成时间|產生時間)：", html) and not re.search(r"(生成时间|產生時間):", html)
