@@ -95,3 +95,15 @@ def test_the_sdist_ships_the_docs() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     include = config["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
     assert {"docs", "README.md", "CONTRIBUTING.md"} <= set(include)
+
+
+def test_the_reports_guide_names_the_cjk_fonts_and_ci_installs_what_the_layout_tests_need() -> None:
+    """#16: the README (through docs/reports.md) says which fonts Chinese reports need, and `.ci/run` installs
+    them with the browser and the PDF reader the layout tests use (which fail, not skip, under CI)."""
+    guide = (ROOT / "docs" / "reports.md").read_text(encoding="utf-8")
+    assert "apt-get install fonts-noto-cjk" in guide
+    assert "summary" in guide.split("## Consistency", 1)[0]  # the weekly report's summary, described in words
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for package in ("chromium", "poppler-utils", "fonts-noto-cjk"):
+        assert f"missing+=({package})" in ci, package
+    assert "](docs/reports.md)" in (ROOT / "README.md").read_text(encoding="utf-8")

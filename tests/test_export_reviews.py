@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlmodel import select
 
 from butterfly.exports import ANSWER_FIELDS, redact_text
 from butterfly.files import atomic_output
@@ -331,3 +332,24 @@ def test_redact_text_keeps_ordinary_text_and_dates() -> None:
     assert redact_text(text, ["Li"]) == text
     assert redact_text("李娜说好", ["李娜"]) == "[customer]说好"
     assert redact_text("ask LI about it", ["Li"]) == "ask [customer] about it"
+
+
+HIDDEN = "\u202e\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u200e\u200f\u061c\x9b\x1b"
+
+
+def test_json_and_jsonl_escape_bidi_and_control_characters_like_esc(cli, session, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """A note or a customer name that reads backwards (U+202E) shows as an escape in the raw file, as ESC does."""
+    build(session)
+    ticket = session.get(Ticket, 1)
+    ticket.customer = f"invoice{HIDDEN}gnp.exe"
+    answer = session.exec(select(Answer).where(Answer.question_id == "company.short.another_person")).one()
+    answer.note = f"see {HIDDEN} here"
+    session.commit()
+    for args in (("reviews",), ("reviews", "--format", "json"), ("reviews", "--per", "review"), ("actions",)):
+        text = export(cli, db_url, *args)
+        assert not any(ch in text for ch in HIDDEN), args
+        assert "\\u202e" in text and "\\u2066" in text and "\\u061c" in text and "\\u001b" in text, args
+        records = json.loads(text) if "json" in args else [json.loads(line) for line in text.splitlines()]
+        assert any(r.get("customer") == f"invoice{HIDDEN}gnp.exe" for r in records), args
+    listed = cli("tickets", "list", "--json", "--db", db_url)
+    assert listed.exit_code == 0 and not any(ch in listed.stdout for ch in HIDDEN) and "\\u202e" in listed.stdout

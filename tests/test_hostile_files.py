@@ -506,6 +506,25 @@ def test_created_database_is_announced_and_a_mistyped_one_is_an_error(cli, tmp_p
     assert f"created a new database at {tmp_path / 'other.db'}" in upgraded.stderr
 
 
+def test_failed_first_import_puts_the_error_first_then_names_the_new_database(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # benchmarks/RELIABILITY.md's one fuzz failure (seed 20261122): the first generated date file, imported with
+    # --timezone Pacific/Kiritimati into a fresh SQLite file, exited 2 with the new-database notice before Error:
+    bad = tmp_path / "dates.csv"
+    bad.write_text(
+        "id,status,created,closed\nD0,closed,3.18.2007 10:05 PM,15.4.2005 10:35\n"
+        "D1,closed,23-8-2000 2:54,7-10-1992 8:05 PM\n",
+        encoding="utf-8",
+    )
+    for n, path in enumerate((bad, tmp_path / "missing.csv")):
+        fresh = tmp_path / f"new{n}" / "team.db"
+        result = cli("--db", str(fresh), "import", str(path), "--timezone", "Pacific/Kiritimati")
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.splitlines()
+        assert lines[0].startswith(f"Error: {path}"), result.stderr
+        assert lines[-1] == f"created a new database at {fresh}", result.stderr
+        assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize(
     "template",
     [

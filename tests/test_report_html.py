@@ -422,3 +422,45 @@ def test_layout_on_a_phone_and_on_paper(
             "Recurring problems" if name.endswith("en") else "重复出现的问题",
             text.index("Summary" if name.endswith("en") else "摘要"),
         )
+
+
+def test_consistency_pdf_starts_its_groups_table_on_page_one(
+    browser: Browser, sqlite_url_fixture: str, tmp_path: Path
+) -> None:
+    """#16: the Groups table of a team with many groups used to jump whole to page 2 (it could not break),
+    leaving page 1 two-thirds blank. Page 1 holds the table's heading and its first rows, and is well filled."""
+    from datetime import timedelta
+
+    from butterfly.files import write_private
+    from butterfly.reports.consistency import consistency, render_consistency
+    from butterfly.store.db import open_session
+    from butterfly.store.models import Ticket
+
+    with open_session(sqlite_url_fixture) as session:
+        for n in range(45 * 4):  # 45 assignment groups of 4 resolved tickets each
+            resolved = NOW - timedelta(days=1 + n % 20)
+            session.add(
+                Ticket(
+                    source="demo",
+                    external_id=f"G-{n:04d}",
+                    group_name=f"Team{n % 45:02d}",  # one word: pdftotext keeps it on one line
+                    channel="email",
+                    created_at=resolved - timedelta(hours=2 + n % 7),
+                    resolved_at=resolved,
+                    content_hash=f"{n:064d}",
+                )
+            )
+        session.commit()
+        report = consistency(session=session, by="group", weeks=8, end=NOW, min_tickets=1, language="en")
+    names = [g.name for g in report.groups]
+    assert len(names) == 45
+    page = write_private(tmp_path / "consistency.html", render_consistency(report, fmt="html"))
+    session_id, _ = open_page(browser, page, width=1280, height=900, mobile=False)
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"}, session=session_id)
+    pages = _pdf_text(browser, session_id, tmp_path / "consistency.pdf").split("\f")
+    first = pages[0]
+    assert len(pages) >= 3, "45 groups do not fit on two pages"
+    # the table starts on page 1 with its first rows; it does not wait for page 2
+    assert sum(name in first for name in names[:5]) == 5, first
+    filled = [len([line for line in p.splitlines() if line.strip()]) for p in pages[:2]]
+    assert filled[0] >= 0.6 * filled[1], filled  # page 1 about as full as page 2, not two-thirds blank

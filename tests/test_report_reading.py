@@ -314,3 +314,25 @@ def test_one_of_a_thing_is_singular(session) -> None:  # type: ignore[no-untyped
     assert counted(en, "experience_not_rated", 1, "en").startswith("1 completed review this week has")
     assert counted(en, "experience_not_rated", 2, "en").startswith("2 completed reviews this week have")
     assert counted(en, "consistency_flagged_count", 1, "en") == "1 group flagged"
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "zh-TW"])
+def test_chinese_action_lines_join_owner_due_date_and_overdue_with_the_enumeration_comma(session, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """Owner, due date and "overdue" are joined by 、 inside full-width brackets, never by an ASCII comma; and no
+    bracket pair in a Chinese report mixes a half-width opening with a full-width closing one."""
+    make_dataset(session)
+    overdue = "已逾期"
+    md_line = f"（li.na、2026-11-20、**{overdue}**）"
+    assert md_line in _ticket_report(session, "T-1", lang=lang)
+    assert md_line in _weekly(session, lang=lang)
+    html = _ticket_report(session, "T-1", lang=lang, fmt="html")
+    assert f'（li.na、2026-11-20、<span class="overdue">{overdue}</span>）' in html
+    for text in (html, _weekly(session, lang=lang, fmt="html")):
+        visible = re.sub(r"<style.*?</style>|<svg.*?</svg>|<[^>]+>", "", text, flags=re.S)
+        assert not re.search(r"\([^()（）]*）|（[^()（）]*\)", visible), re.findall(r".{20}\([^()（）]*）", visible)
+        assert "li.na, 2026" not in visible
+    # the report's own words around names and times: full-width too (the group of tickets with no assignee)
+    weekly = _weekly(session, lang=lang, fmt="html") + _weekly(session, lang=lang)
+    none = "（无）" if lang == "zh-CN" else "（無）"
+    assert none in weekly and none[1:-1].join("()") not in weekly
+    assert re.search(r"(生成时间|產生時間)：", html) and not re.search(r"(生成时间|產生時間):", html)

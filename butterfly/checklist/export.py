@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import yaml
 from butterfly.checklist.model import AnswerKind, Checklist, Question
 from butterfly.errors import InvalidInputError
 from butterfly.labels import form_labels
+from butterfly.sanitise import json_dumps
 from butterfly.templating.environment import render
 from butterfly.templating.markdown import md_inline
 
@@ -115,7 +115,7 @@ def export_checklist(
 
 
 def _dump_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return json_dumps(data, indent=2, sort_keys=True) + "\n"
 
 
 def _dump_yaml(data: Any) -> str:
@@ -149,7 +149,7 @@ def option_display(question: Question, value: str, label: str) -> str:
 
 
 def _yaml_scalar(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    return json_dumps(text)  # a double-quoted YAML scalar: JSON's escapes are YAML's
 
 
 def render_markdown(checklist: Checklist, *, lenses: Sequence[Checklist] = (), front_matter: bool = True) -> str:

@@ -5,7 +5,7 @@ Nothing here imports SQLAlchemy, SQLModel or Jinja2 at module level: ``butterfly
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from butterfly.sanitise import terminal_safe
+from butterfly.sanitise import json_dumps, terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -73,9 +73,7 @@ def err() -> "Console":
 
 def print_json(data: Any) -> None:
     """Machine output: JSON on stdout, UTF-8, no colour."""
-    import json
-
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str, sort_keys=False) + "\n")
+    sys.stdout.write(json_dumps(data, indent=2, default=str) + "\n")
     sys.stdout.flush()
 
 
@@ -100,26 +98,44 @@ def resolve_db(ctx: typer.Context | None, db: str | None) -> str:
 @contextmanager
 def session_for(ctx: typer.Context | None, db: str | None, *, create: bool = False) -> "Iterator[Session]":
     """One session for one command. Only a command that saves (``create=True``) may create a new SQLite file,
-    and it says so on stderr; the others stop with an error naming the missing path."""
+    and it says so on stderr; the others stop with an error naming the missing path.
+
+    The notice comes once the command has run, and after the ``Error:`` line when it stops on an error, so that
+    line is always the first one on stderr (a failed first import still says where its new database is)."""
+    from butterfly.errors import ButterflyError
     from butterfly.store.db import open_session
 
     url = resolve_db(ctx, db)
-    announce_new = new_database(url, create=create)
-    with open_session(url) as session:
-        announce_new()
-        yield session
+    notice = new_database(url, create=create)
+    try:
+        with open_session(url) as session:
+            yield session
+    except ButterflyError as exc:
+        if notice:
+            exc.add_note(notice)  # printed by render_error, after the Error: and Hint: lines
+        raise
+    except BaseException:
+        if notice:
+            _notice(notice)
+        raise
+    if notice:
+        _notice(notice)
 
 
-def new_database(url: str, *, create: bool) -> "Callable[[], None]":
-    """Refuse a missing SQLite file unless ``create``; returns what to call once it is made (prints the path)."""
+def new_database(url: str, *, create: bool) -> str | None:
+    """Refuse a missing SQLite file unless ``create``; the notice to print once it is made, if it is new."""
     from butterfly.store.db import is_new_database, require_existing_database, sqlite_path
 
     if not create:
         require_existing_database(url)
-        return lambda: None
+        return None
     if not is_new_database(url):
-        return lambda: None
-    return lambda: err().print(f"created a new database at {sqlite_path(url)}", markup=False, highlight=False)
+        return None
+    return f"created a new database at {sqlite_path(url)}"
+
+
+def _notice(text: str) -> None:
+    err().print(text, markup=False, highlight=False)
 
 
 def language(lang: str | None) -> str:
@@ -141,6 +157,8 @@ def render_error(exc: Exception) -> None:
     hint = getattr(exc, "hint", None)
     if hint:
         console.print(f"[dim]Hint:[/] {terminal_safe(hint)}", soft_wrap=True)
+    for note in getattr(exc, "__notes__", ()):  # what the command did before it stopped (a database it created)
+        console.print(terminal_safe(note), soft_wrap=True, highlight=False)
 
 
 class ButterflyGroup(TyperGroup):

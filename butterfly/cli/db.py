@@ -26,9 +26,10 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     from butterfly.urls import redact_url
 
     url = resolve_db(ctx, db)
-    announce_new = new_database(url, create=True)
+    notice = new_database(url, create=True)
     engine = database.get_engine(url)
-    announce_new()
+    if notice:
+        err().print(notice, markup=False, highlight=False)
     try:
         before, after = database.upgrade(engine)
     except SQLAlchemyError as exc:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
 from butterfly import __version__
 from butterfly.errors import InvalidInputError
+from butterfly.sanitise import json_dumps
 from butterfly.templating.environment import render
 
 FORMATS = ("md", "html", "json")
-# bidi controls: JSON shows them escaped, like ESC, so a reader of the raw file sees them
-_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def json_text(data: Any) -> str:
     """``data`` as indented JSON: non-ASCII text kept readable, control and bidi characters escaped."""
-    text = json.dumps(data, ensure_ascii=False, indent=2)
-    return _BIDI.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) + "\n"
+    return json_dumps(data, indent=2) + "\n"
 
 
 def report_context(report: Any, labels: dict[str, str], *, lang: str, tz: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ components of the kept pairs.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 import zlib
 from collections.abc import Sequence
@@ -20,50 +19,25 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+# one home for what both similarity measures share (the script test, the text clean-up patterns, the sort):
+# butterfly.similarity.tfidf, the default grouping's measure
+from butterfly.similarity.tfidf import _DIGITS, _MENTION, _PUNCT, _URL, _is_cjk, _sorted_unique
+
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_MENTION = re.compile(r"(?<![\w.])@\w+")
-_DIGITS = re.compile(r"\d+")
-# punctuation and symbols (ASCII and the CJK/fullwidth forms NFKC leaves) become spaces
-_PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)
-_SPACE = re.compile(r"\s+")
-
 
 def normalise(text: str | None) -> str:
     """Text reduced to what identifies a problem: NFKC, case-folded, URLs, @handles and punctuation removed,
-    digit runs turned into ``0``, whitespace collapsed."""
+    digit runs turned into ``0``, whitespace collapsed (``similarity.tfidf.fold`` without its Chinese
+    conversion and reply prefixes: the near-duplicate methods compare text as written)."""
     if not text:
         return ""
     t = unicodedata.normalize("NFKC", text).casefold()
-    t = _URL.sub(" ", t)
-    t = _MENTION.sub(" ", t)
-    t = _DIGITS.sub("0", t)
-    t = _PUNCT.sub(" ", t)
-    return _SPACE.sub(" ", t).strip()
-
-
-def _is_cjk(c: U32) -> npt.NDArray[np.bool_]:
-    return (
-        ((c >= 0x3040) & (c <= 0x30FF))  # kana
-        | ((c >= 0x3400) & (c <= 0x9FFF))  # CJK ideographs (ext. A + unified)
-        | ((c >= 0xAC00) & (c <= 0xD7AF))  # hangul
-        | ((c >= 0xF900) & (c <= 0xFAFF))
-        | ((c >= 0x20000) & (c <= 0x2FFFF))
-    )
-
-
-def _sorted_unique(values: U64) -> U64:
-    """Sorted distinct values (a plain sort: faster than ``np.unique``'s hash path on large arrays)."""
-    values = np.sort(values)
-    if len(values) == 0:
-        return values
-    keep = np.empty(len(values), dtype=bool)
-    keep[0] = True
-    np.not_equal(values[1:], values[:-1], out=keep[1:])
-    return values[keep]
+    t = _MENTION.sub(" ", _URL.sub(" ", t))
+    t = _PUNCT.sub(" ", _DIGITS.sub("0", t))
+    return " ".join(t.split())
 
 
 def _mix(h: U64, c: U64 | np.uint64) -> U64:

@@ -1,39 +1,19 @@
-"""Review and action-item exports for warehouses and spreadsheets, streamed in constant memory.
-
-``iter_review_records`` / ``iter_action_records`` walk the database with a server-side cursor (``yield_per``;
-on PostgreSQL a named cursor, on SQLite the driver's own incremental fetch) and yield one plain dict per record;
-``write_records`` writes them as JSON Lines, CSV or one JSON array without ever holding them all. Files are
-written to a temporary file beside the target (mode 0600) and renamed into place only when complete, so a
-failed or interrupted export never leaves a half-written file behind.
-
-Record shapes (field order as listed; the README documents them):
-
-- reviews, ``per="answer"`` (default): one record per stored answer — :data:`ANSWER_FIELDS`.
-- reviews, ``per="review"``: one record per review — :data:`REVIEW_FIELDS` plus ``answers`` (JSON) or one
-  column per question id (CSV).
-- actions: one record per action item — :data:`ACTION_FIELDS`.
-
-``redact=True`` masks e-mail addresses, phone numbers (international ``+…``/``00…`` forms, Chinese mobile numbers,
-common national forms) and the customer's and organisation's names, in the name fields and inside every free
-text.
-"""
+"""The exported records: field lists, and the review, answer and action-item rows streamed from the database with a
+server-side cursor, one plain dict at a time."""
 
 from __future__ import annotations
 
-import csv
-import json
-import re
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator
 from datetime import date, datetime
-from typing import IO, TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from butterfly.checklist.export import neutralise_formula
 from butterfly.checklist.model import builtin_checklist_ids, load_builtin
 from butterfly.errors import InvalidInputError
+from butterfly.exports.redact import NAME_MASK, redact_text, redact_value
 from butterfly.store.models import ActionItem, Answer, Review, Ticket
 
 if TYPE_CHECKING:
@@ -86,62 +66,6 @@ ACTION_FIELDS = (
     "done_by",
 )
 
-# -- redaction ---------------------------------------------------------------------------------------------------
-
-EMAIL_MASK = "[email]"
-PHONE_MASK = "[phone]"
-NAME_MASK = "[customer]"
-
-EMAIL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# what is left of an address glued to another ("a@b.coma@c.com"): mask from the @ to the end of the domain
-LEFTOVER_AT_RE = re.compile(r"[^\s@\[\]]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|(?<=\])@|@(?=\[)")
-# +CC / 00CC international numbers: digits with spaces, dots, dashes or brackets between them
-INTL_PHONE_RE = re.compile(r"(?:\+|(?<!\d)00)\s?\d(?:[\s.\-()]{0,2}\d){6,}")
-# Chinese mobile numbers: 1[3-9]x xxxx xxxx, optionally +86 / 86 / 0086 in front, spaces or dashes allowed
-CN_MOBILE_RE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d{4}){2}(?!\d)")
-# national forms: (415) 555-2671, 415-555-2671, 415.555.2671, 010-12345678, 0755 1234 5678
-NATIONAL_PHONE_RE = re.compile(
-    r"(?<!\d)(?:\(\d{2,4}\)\s?\d{3,4}[\s.\-]?\d{4}"
-    r"|\d{3}[.\-\s]\d{3}[.\-\s]\d{4}"
-    r"|0\d{2,3}[\s\-]\d{7,8}"
-    r"|0\d{2,3}\s\d{4}\s\d{4})(?!\d)"
-)
-# the sweep: any other 7 or more digits in a row, allowing separators (numbers glued together, unusual forms;
-# also masks long order numbers in text) -- except dates such as 2026-11-20 or 2026.11.20 14
-SWEEP_RE = re.compile(r"\+?\d(?:[ .\-()]{0,2}\d){6,}")
-DATE_LIKE_RE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}(?:[ T]\d{1,2})?")
-
-
-def _sweep(match: re.Match[str]) -> str:
-    return match.group(0) if DATE_LIKE_RE.fullmatch(match.group(0)) else PHONE_MASK
-
-
-def redact_text(text: str, names: Sequence[str] = ()) -> str:
-    """``text`` with e-mail addresses, phone numbers and the given names masked."""
-    # addresses first (a numeric QQ address is one address, not a phone number and a domain)
-    text = EMAIL_RE.sub(EMAIL_MASK, text)
-    text = LEFTOVER_AT_RE.sub(EMAIL_MASK, text)
-    text = CN_MOBILE_RE.sub(PHONE_MASK, text)
-    text = INTL_PHONE_RE.sub(PHONE_MASK, text)
-    text = NATIONAL_PHONE_RE.sub(PHONE_MASK, text)
-    text = SWEEP_RE.sub(_sweep, text)
-    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
-        pattern = re.escape(name)
-        if name.isascii():  # whole words only ("Li" must not eat "policy"); CJK text has no word breaks
-            pattern = rf"(?<![A-Za-z0-9]){pattern}(?![A-Za-z0-9])"
-        text = re.sub(pattern, NAME_MASK, text, flags=re.IGNORECASE)
-    return text
-
-
-def _redact_value(value: Any, names: Sequence[str]) -> Any:
-    if isinstance(value, str):
-        return redact_text(value, names)
-    if isinstance(value, list):
-        return [_redact_value(v, names) for v in value]
-    if isinstance(value, dict):
-        return {k: _redact_value(v, names) for k, v in value.items()}
-    return value
-
 
 def _iso(value: datetime | date | None) -> str | None:
     if value is None:
@@ -193,20 +117,31 @@ def _answer_columns() -> list[Any]:
     ]
 
 
+def _in_window(column: Any, since: datetime | None, until: datetime | None) -> list[Any]:
+    """The conditions for ``column`` in [since, until) (none for an open end)."""
+    conds = []
+    if since is not None:
+        conds.append(column >= since)
+    if until is not None:
+        conds.append(column < until)
+    return conds
+
+
 def _review_filter(since: datetime | None, until: datetime | None) -> list[Any]:
     """Reviews changed in [since, until): the review row itself or any of its answers."""
     if since is None and until is None:
         return []
     other = aliased(Answer)
-    review_conds = []
-    answer_conds = [col(other.review_id) == col(Review.id)]
-    if since is not None:
-        review_conds.append(col(Review.updated_at) >= since)
-        answer_conds.append(col(other.answered_at) >= since)
-    if until is not None:
-        review_conds.append(col(Review.updated_at) < until)
-        answer_conds.append(col(other.answered_at) < until)
-    return [or_(and_(*review_conds), exists().where(*answer_conds))]
+    changed = and_(*_in_window(col(Review.updated_at), since, until))
+    answered = exists().where(col(other.review_id) == col(Review.id), *_in_window(col(other.answered_at), since, until))
+    return [or_(changed, answered)]
+
+
+def _mask_names(record: dict[str, Any], row: Any) -> list[str]:
+    """Mask the customer and organisation fields of ``record``; returns the names to mask in its free text."""
+    record["customer"] = NAME_MASK if row.customer else None
+    record["organization"] = NAME_MASK if row.organization else None
+    return [n for n in (row.customer, row.organization) if n]
 
 
 def _stream(session: Session, stmt: Any) -> Generator[Any, None, None]:
@@ -218,7 +153,6 @@ def _stream(session: Session, stmt: Any) -> Generator[Any, None, None]:
 
 
 def _base_review_record(row: Any, redact: bool) -> tuple[dict[str, Any], list[str]]:
-    names = [n for n in (row.customer, row.organization) if n]
     record = {
         "review_id": row.review_id,
         "ticket_source": row.ticket_source,
@@ -239,9 +173,7 @@ def _base_review_record(row: Any, redact: bool) -> tuple[dict[str, Any], list[st
         "review_updated_at": _iso(row.review_updated_at),
         "review_completed_at": _iso(row.review_completed_at),
     }
-    if redact:
-        record["customer"] = NAME_MASK if row.customer else None
-        record["organization"] = NAME_MASK if row.organization else None
+    names = _mask_names(record, row) if redact else []
     return record, names
 
 
@@ -285,7 +217,7 @@ def iter_review_records(
                 pending = next(answers, None)
                 value, note = a.value, a.note
                 if redact:
-                    value = _redact_value(value, names)
+                    value = redact_value(value, names)
                     note = redact_text(note, names) if note else note
                 if per == "answer":
                     record = dict(base)
@@ -369,15 +301,8 @@ def iter_action_records(
         .order_by(col(a.id))
     )
     if since is not None or until is not None:
-        created: list[Any] = []
-        done: list[Any] = []
-        if since is not None:
-            created.append(col(a.created_at) >= since)
-            done.append(col(a.done_at) >= since)
-        if until is not None:
-            created.append(col(a.created_at) < until)
-            done.append(col(a.done_at) < until)
-        stmt = stmt.where(or_(and_(*created), and_(*done)))
+        created = and_(*_in_window(col(a.created_at), since, until))
+        stmt = stmt.where(or_(created, and_(*_in_window(col(a.done_at), since, until))))
     if status is not None:
         stmt = stmt.where(col(a.status) == status)
     for row in _stream(session, stmt):
@@ -386,71 +311,5 @@ def iter_action_records(
         for name in ("created_at", "done_at"):
             record[name] = _iso(record[name])
         if redact:
-            names = [n for n in (row.customer, row.organization) if n]
-            record["customer"] = NAME_MASK if row.customer else None
-            record["organization"] = NAME_MASK if row.organization else None
-            record["text"] = redact_text(row.text or "", names)
+            record["text"] = redact_text(row.text or "", _mask_names(record, row))
         yield record
-
-
-# -- writers -----------------------------------------------------------------------------------------------------
-
-
-def csv_cell(value: Any) -> str:
-    """A value as one CSV cell: yes/no for booleans, ``;``-joined lists, formulas neutralised."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list):
-        return neutralise_formula(";".join("" if v is None else str(v) for v in value))
-    if isinstance(value, dict):
-        return neutralise_formula(json.dumps(value, ensure_ascii=False, sort_keys=True))
-    return neutralise_formula(str(value))
-
-
-def write_records(
-    records: Iterable[dict[str, Any]],
-    stream: TextIO | IO[str],
-    *,
-    fmt: str,
-    fields: Sequence[str],
-    answer_columns: tuple[list[str], set[str]] | None = None,
-) -> int:
-    """Write records one at a time; returns how many. ``answer_columns`` turns per-review CSV wide."""
-    check_format(fmt)
-    n = 0
-    if fmt == "jsonl":
-        for record in records:
-            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-            n += 1
-    elif fmt == "json":
-        stream.write("[")
-        for record in records:
-            stream.write(("," if n else "") + "\n" + json.dumps(record, ensure_ascii=False))
-            n += 1
-        stream.write("\n]\n" if n else "]\n")
-    else:
-        writer = csv.writer(stream, lineterminator="\r\n")
-        header = list(fields)
-        questions, noted = answer_columns or ([], set())
-        for qid in questions:
-            header.append(qid)
-            if qid in noted:
-                header.append(f"{qid} note")
-        writer.writerow(header)
-        for record in records:
-            row = [csv_cell(record.get(name)) for name in fields]
-            if answer_columns is not None:
-                answers = record.get("answers", {})
-                for qid in questions:
-                    a = answers.get(qid)
-                    row.append("" if a is None else ("N/A" if a["na"] else csv_cell(a["value"])))
-                    if qid in noted:
-                        row.append("" if a is None else csv_cell(a["note"]))
-            writer.writerow(row)
-            n += 1
-    stream.flush()
-    return n
