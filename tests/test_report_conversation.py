@@ -11,7 +11,7 @@ from sqlmodel import select
 from test_conversation_import import COMMENTS, _zendesk
 
 from butterfly.store.db import open_session
-from butterfly.store.models import Review, ReviewConversation
+from butterfly.store.models import Message, Review, ReviewConversation
 
 USERS = [{"id": 7, "name": "Ana Lindqvist", "email": "ana@example.com"}, {"id": 99, "name": "Bo Agent"}]
 
@@ -119,3 +119,75 @@ def test_a_ticket_without_a_thread_has_no_conversation_section(tmp_path: Path, d
     with open_session(db_url) as session:
         assert session.exec(select(ReviewConversation)).all() == []
         assert len(session.exec(select(Review)).all()) == 1
+
+
+def _ticket_with_thread(session: Any, ext: str, group: str | None, thread: list[tuple[str, int, str]]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from butterfly.store.models import Ticket
+
+    opened = datetime(2026, 11, 16, 9, tzinfo=UTC)
+    ticket = Ticket(
+        source="csv",
+        external_id=ext,
+        customer=f"customer of {ext}",
+        subject="Export fails",
+        status="closed",
+        group_name=group,
+        created_at=opened,
+        resolved_at=opened + timedelta(days=2),
+        closed_at=opened + timedelta(days=2, hours=1),
+        content_hash=ext,
+    )
+    session.add(ticket)
+    session.commit()
+    for position, (role, hours, text) in enumerate(thread, start=1):
+        session.add(
+            Message(
+                ticket_id=ticket.id,
+                position=position,
+                at=opened + timedelta(hours=hours),
+                role=role,
+                public=True,
+                text=text,
+                thread_hash=ext,
+            )
+        )
+    session.commit()
+
+
+def test_the_weekly_certainty_gap_counts_chasing_and_waiting_by_group(session: Any) -> None:
+    from test_report_golden import NOW, WEEK
+
+    from butterfly.labels import labels
+    from butterfly.reports.rendering import render_report
+    from butterfly.reports.weekly.build import build_weekly_report
+
+    chased = [("customer", 0, "Login fails"), ("customer", 1, "Any update?"), ("customer", 2, "Hello??")]
+    _ticket_with_thread(session, "A-1", "Tier 1", [*chased, ("agent", 3, "Fixed now.")])
+    _ticket_with_thread(session, "A-2", "Tier 1", [("customer", 0, "Login fails"), ("agent", 1, "Fixed now.")])
+    waited = [("customer", 0, "Invoice wrong"), ("agent", 1, "Looking."), ("customer", 2, "Thanks")]
+    _ticket_with_thread(session, "B-1", "Billing", [*waited, ("agent", 30, "Corrected.")])
+    _ticket_with_thread(session, "C-1", None, [])  # no thread: not counted, but named as not countable
+    data = build_weekly_report(session=session, week=WEEK, lang="en", now=NOW)
+    gap = data.coverage.certainty
+    assert gap is not None
+    assert (gap.closed, gap.with_thread, gap.chased, gap.waited, gap.gap) == (4, 3, 1, 1, 2)
+    assert [(g.group, g.with_thread, g.chased, g.waited, g.gap) for g in gap.by_group] == [
+        ("Billing", 1, 0, 1, 1),
+        ("Tier 1", 2, 1, 0, 1),
+    ]
+    md = render_report("weekly", data, fmt="md", labels=labels("zh-TW"), lang="zh-TW", tz="UTC")
+    assert "### 確定感缺口（按處理組）" in md and "| Billing | 1 | 0 | 1 | 1（100%） |" in md
+    assert "沒有對話的工單無法計入：1 張" in md
+    html = render_report("weekly", data, fmt="html", labels=labels("en"), lang="en", tz="UTC")
+    assert "Certainty gap by group" in html and '<td class="text">Tier 1</td>' in html
+
+
+def test_no_thread_in_the_week_leaves_the_certainty_gap_out(session: Any) -> None:
+    from test_report_golden import NOW, WEEK
+
+    from butterfly.reports.weekly.build import build_weekly_report
+
+    _ticket_with_thread(session, "C-1", None, [])
+    assert build_weekly_report(session=session, week=WEEK, lang="en", now=NOW).coverage.certainty is None
