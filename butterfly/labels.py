@@ -72,6 +72,28 @@ def ui(key: str, lang: str, **values: object) -> str:
     return text("walk.yaml", key, lang, **values)
 
 
+@lru_cache(maxsize=1)
+def _command_texts() -> dict[str, dict[str, str]]:
+    """``command_texts.yaml`` as written: its lines keep their leading and inner spaces (aligned columns)."""
+    source = resources.files("butterfly") / "data" / "command_texts.yaml"
+    data, _ = load_yaml(source.read_text(encoding="utf-8"), filename=str(source))
+    return check_labels(data.get("texts") if isinstance(data, dict) else None, str(source))
+
+
+def command_text(key: str, lang: str, **values: object) -> str:
+    """A line of ``butterfly check`` or ``butterfly checklist diff`` (``command_texts.yaml``) in ``lang``; ``{s}``
+    is the English plural ending, filled in from ``n`` when not given."""
+    if lang not in LANGUAGES:
+        raise NotFoundError(f"unknown language '{lang}'", hint="use one of: " + ", ".join(LANGUAGES))
+    try:
+        template = _command_texts()[key][lang]
+    except KeyError:
+        raise NotFoundError(f"no text '{key}' in command_texts.yaml") from None
+    if "n" in values and "s" not in values:
+        values["s"] = "" if values["n"] == 1 else "s"
+    return template.format(**values) if values else template
+
+
 def _in_language(name: str, lang: str) -> dict[str, str]:
     if lang not in LANGUAGES:
         raise NotFoundError(f"unknown language '{lang}'", hint="use one of: " + ", ".join(LANGUAGES))

@@ -79,6 +79,13 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def reviewer_name(name: str | None) -> str:
+    """``--reviewer`` or, when not given, the settings' reviewer, then the OS user."""
+    from butterfly.settings import get_settings
+
+    return (name or "").strip() or get_settings().effective_reviewer()
+
+
 def resolve_db(ctx: typer.Context | None, db: str | None) -> str:
     """The database URL for this command: its ``--db``, the global ``--db``, settings, default."""
     from butterfly.store.db import resolve_url

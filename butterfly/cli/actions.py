@@ -4,16 +4,10 @@ from typing import Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, session_for
+from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, reviewer_name, session_for
 from butterfly.sanitise import terminal_safe
 
 actions_app = typer.Typer(help="Action items from reviews: list, add, mark done.", no_args_is_help=True)
-
-
-def _me(name: str | None) -> str:
-    from butterfly.settings import get_settings
-
-    return (name or "").strip() or get_settings().effective_reviewer()
 
 
 @actions_app.command("list")
@@ -75,7 +69,7 @@ def done(
     from butterfly.review.actions import mark_done
 
     with session_for(ctx, db) as session:
-        item = mark_done(session=session, action_id=action_id, by=_me(by))
+        item = mark_done(session=session, action_id=action_id, by=reviewer_name(by))
     err().print(f"action item #{item.id} done ({terminal_safe(item.text)})")
 
 
@@ -103,7 +97,7 @@ def add(
     with session_for(ctx, db) as session:
         t = get_ticket(session=session, ref=ticket)
         assert t.id is not None
-        review = get_review(session=session, ticket_id=t.id, reviewer=_me(reviewer))
+        review = get_review(session=session, ticket_id=t.id, reviewer=reviewer_name(reviewer))
         item = create_action(
             session=session,
             kind=kind,
@@ -112,7 +106,7 @@ def add(
             due_date=due,
             review_id=review.id if review is not None else None,
             ticket_id=t.id,
-            by=_me(reviewer),
+            by=reviewer_name(reviewer),
         )
     err().print(f"action item #{item.id} added ({item.kind}, due {item.due_date or '-'})")
     out().print(str(item.id))

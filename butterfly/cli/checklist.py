@@ -239,32 +239,35 @@ def diff(
 
         print_json(result.to_dict())
         return
-    _render_diff(result)
+    _render_diff(result, lng)
 
 
-def _render_diff(result: "ChecklistDiff") -> None:
+def _render_diff(result: "ChecklistDiff", lang: str) -> None:
+    from butterfly.labels import command_text
+
+    def say(key: str, **values: object) -> str:
+        return command_text(f"diff.{key}", lang, **values)
+
     console = out()
     console.soft_wrap = True  # one line per item: greppable, never wrapped
     console.print(f"{terminal_safe(result.old)} -> {terminal_safe(result.new)}")
     if result.identical:
-        console.print("no question added, removed or changed")
+        console.print(say("identical"))
         return
 
     def stored(n: int | None) -> str:
-        if n is None:
-            return ""
-        return f"  [{n} stored answer{'s' if n != 1 else ''}]"
+        return "" if n is None else say("stored", n=n)
 
     if result.scale_changed:
-        console.print("rating scale changed: old ratings are read on the new scale")
-    console.print(f"added ({len(result.added)}):")
+        console.print(say("scale_changed"))
+    console.print(say("added", n=len(result.added)))
     for a in result.added:
         console.print(f"  + {a.id} ({a.kind})")
-    console.print(f"removed ({len(result.removed)}):")
+    console.print(say("removed", n=len(result.removed)))
     for r in result.removed:
-        kept = " - kept, shown as answers to a removed question" if r.answers else ""
-        console.print(f"  - {r.id} ({r.kind}){stored(r.answers)}{kept}")
-    console.print(f"changed ({len(result.changed)}):")
+        kept = say("removed.kept") if r.answers else ""
+        console.print(terminal_safe(f"  - {r.id} ({r.kind}){stored(r.answers)}{kept}"))
+    console.print(say("changed", n=len(result.changed)))
     for c in result.changed:
         parts = []
         for name in c.changed:
@@ -273,30 +276,23 @@ def _render_diff(result: "ChecklistDiff") -> None:
             elif name == "choices":
                 detail = [f"-{x}" for x in c.choices_removed] + [f"+{x}" for x in c.choices_added]
                 detail += [f"~{x}" for x in c.choices_relabelled]
-                parts.append("choices " + (" ".join(detail) if detail else "reordered"))
+                parts.append("choices " + (" ".join(detail) if detail else say("reordered")))
             else:
                 parts.append(name)
         line = f"  ~ {c.id}: {', '.join(parts)}{stored(c.answers)}"
         if c.answers_with_removed_choices:
-            line += f" ({c.answers_with_removed_choices} use a removed choice)"
+            line += say("use_removed_choice", n=c.answers_with_removed_choices)
         if c.affects_answers:
-            line += " - old answers may not fit"
+            line += say("may_not_fit")
         console.print(terminal_safe(line))
-    common = len(result.common)
-    console.print(
-        f"old reviews keep: the answers to {len(result.kept)} of {common} question(s) in both versions"
-        + (
-            f", {len(result.removed)} removed question(s) kept as answers to a removed question"
-            if result.removed
-            else ""
-        )
-    )
+    keep = say("keep", kept=len(result.kept), common=len(result.common))
+    if result.removed:
+        keep += say("keep.removed", n=len(result.removed))
+    console.print(terminal_safe(keep))
     if result.deep_now:
-        console.print(f"  now asked only in the deep walk (--deep): {', '.join(result.deep_now)}")
+        console.print(terminal_safe(say("deep_now", ids=", ".join(result.deep_now))))
     if result.follow_up_now:
-        console.print(
-            f"  now asked only as follow-ups (when an answer makes them relevant): {', '.join(result.follow_up_now)}"
-        )
+        console.print(terminal_safe(say("follow_up_now", ids=", ".join(result.follow_up_now))))
 
 
 def register(app: typer.Typer) -> None:

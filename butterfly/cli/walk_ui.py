@@ -1,24 +1,22 @@
 """The interactive walk's terminal: Rich panels (the ticket's context, the review's summary) and ``$EDITOR``.
 
 :class:`TerminalIO` is the :class:`~butterfly.review.walk.WalkIO` the ``butterfly review`` command gives the walk
-engine (``butterfly.review.walk``): Rich output, plain ``input()`` (works under a pty, CliRunner and pipes).
+engine (``butterfly.review.walk``): Rich output, plain ``input()`` (works under a pty, CliRunner and pipes), and
+``$EDITOR`` through ``butterfly.cli.walk_editor``.
 """
 
-import os
-import shlex
-import subprocess
-import tempfile
+from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
+from rich.rule import Rule
 from rich.table import Table
 
 from butterfly.checklist.model import is_asked
 from butterfly.cli.cjk_wrap import has_cjk, wrap_text
-from butterfly.errors import InvalidInputError
+from butterfly.cli.walk_editor import edit_answer
 from butterfly.labels import ui
 from butterfly.review.guards import Publication, finding_note, finding_title
 from butterfly.sanitise import terminal_plain, terminal_safe
@@ -27,7 +25,7 @@ from butterfly.timeutil import as_utc, format_duration
 
 if TYPE_CHECKING:
     from butterfly.review.queries import ReviewDetail
-    from butterfly.review.walk import ReviewContext
+    from butterfly.review.walk_base import ReviewContext
 
 
 class TerminalIO:
@@ -49,8 +47,20 @@ class TerminalIO:
         line = input(prompt)
         return line
 
-    def edit(self, initial: str) -> str:
-        return run_editor(initial)
+    def edit(self, initial: str, comment: str) -> str:
+        return edit_answer(initial, comment)
+
+    def show_cell(self, title: str, purpose: str) -> None:
+        self.console.print(Rule(terminal_safe(title)))
+        self.print(f"[italic]{terminal_safe(purpose)}[/]")
+
+    def show_table(self, title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        table = Table(title=terminal_safe(title), title_justify="left", box=None, padding=(0, 2))
+        for n, header in enumerate(headers):
+            table.add_column(terminal_safe(header), justify="right" if n else "left")
+        for row in rows:
+            table.add_row(*(terminal_safe(value) for value in row))
+        self.console.print(table)
 
     def show_context(self, context: "ReviewContext") -> None:
         self.console.print(render_context(context))
@@ -200,38 +210,3 @@ def report_hint(detail: "ReviewDetail", *, ref: str, report_command: str | None 
     """``Render the report: butterfly report ticket …`` (print it with ``soft_wrap``: a command to copy)."""
     command = report_command or f"butterfly report ticket {terminal_plain(ref)}"
     return "\n" + ui("report", detail.checklist.language, command=f"[bold]{terminal_safe(command)}[/]")
-
-
-# -- editor ---------------------------------------------------------------------------------------------------
-
-
-def run_editor(initial: str, *, editor: str | None = None) -> str:
-    """Open ``initial`` in ``$VISUAL``/``$EDITOR`` (default ``vi``) in a private temp file; returns the text.
-
-    The editor gets the file path as an argument (an argument list, never a shell string).
-    """
-    command = editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        argv = shlex.split(command)
-    except ValueError:
-        argv = []
-    if not argv:
-        raise InvalidInputError(f"cannot use the editor '{command}'", hint="set EDITOR, e.g. EDITOR=nano")
-    fd, path = tempfile.mkstemp(prefix="butterfly-answer-", suffix=".md")  # created 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(initial)
-        try:
-            result = subprocess.run([*argv, path], check=False)
-        except OSError as exc:
-            raise InvalidInputError(
-                f"cannot start the editor '{argv[0]}': {exc.strerror}", hint="set EDITOR, e.g. EDITOR=nano"
-            ) from None
-        if result.returncode != 0:
-            raise InvalidInputError(f"the editor exited with code {result.returncode}; the answer is unchanged")
-        return Path(path).read_text(encoding="utf-8")
-    finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass

@@ -319,7 +319,7 @@ def apply_answers_file(
                 now = answers_for(session=session, review_id=review.id)
                 missing = missing_required(questions, answer_values(now), now)
                 if missing and not allow_gaps:
-                    raise gaps_error(ticket.external_id, missing)
+                    raise gaps_error(ticket.external_id, missing, checklist.language)
                 changes["status"] = ReviewStatus.complete.value
                 changes["completed_at"] = utcnow()
                 changes["allow_gaps"] = bool(missing)

@@ -228,20 +228,22 @@ def consent_missing_text(status: PublicationStatus, lang: str) -> str:
 
 
 def skip_reason(question: Question, questions: Iterable[Question], answers: Mapping[str, AnswerLike]) -> str | None:
-    """Why the walk skips a guard follow-up question (e.g. no consent questions when no story is planned)."""
+    """Why the walk skips a guard follow-up question (e.g. no consent questions when no story is planned): the key of
+    the reason's text in ``butterfly/data/walk.yaml`` (``skip.no_gesture``, ``skip.no_publicity``,
+    ``skip.no_consent``), or ``None``."""
     qs = list(questions)
     if question.guard is Guard.compensation_time:
         made = _value(answers, next(iter(_tagged(qs, Guard.compensation_made)), None))
         if made is False:
-            return "no gesture was made"
+            return "skip.no_gesture"
     if question.guard in (Guard.consent_given, Guard.consent_time, Guard.consent_scope):
         planned = _value(answers, next(iter(_tagged(qs, Guard.publicity_planned)), None))
         if planned is False:
-            return "no publicity is planned"
+            return "skip.no_publicity"
         if question.guard is not Guard.consent_given:
             consent = _value(answers, next(iter(_tagged(qs, Guard.consent_given)), None))
             if consent is False:
-                return "the customer did not consent"
+                return "skip.no_consent"
     return None
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
 from butterfly.checklist.model import (
+    LANGUAGES,
     Checklist,
     Question,
     Scale,
@@ -30,6 +31,7 @@ from butterfly.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from butterfly.labels import ui
 from butterfly.review.answers import answer_values, answers_for
 from butterfly.review.experience import load_experience_levels
 from butterfly.review.findings import sync_findings
@@ -213,12 +215,13 @@ def required_gaps(*, session: Session, review: Review) -> list[str]:
     return missing_required(questions, answer_values(answers), answers)
 
 
-def gaps_error(ticket_ref: str, missing: Sequence[str]) -> InvalidInputError:
-    """The refusal to mark a review complete while required questions are unanswered, naming them."""
-    shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+def gaps_error(ticket_ref: str, missing: Sequence[str], lang: str = "en") -> InvalidInputError:
+    """The refusal to mark a review complete while required questions are unanswered, naming them, in ``lang``
+    (the review's language: ``butterfly/data/walk.yaml``)."""
+    shown = ", ".join(missing[:10]) + (ui("complete.more", lang, n=len(missing) - 10) if len(missing) > 10 else "")
     return InvalidInputError(
-        f"the review of {ticket_ref} is not complete: {len(missing)} required question(s) unanswered: {shown}",
-        hint="answer them, or pass --allow-gaps to mark it complete knowingly incomplete (recorded on the review)",
+        ui("complete.refused_file", lang, ticket=ticket_ref, n=len(missing), ids=shown),
+        hint=ui("complete.refused_file.hint", lang),
     )
 
 
@@ -234,7 +237,8 @@ def complete_review(
         return review
     missing = required_gaps(session=session, review=review)
     if missing and not allow_gaps:
-        raise gaps_error(ticket_ref or f"review {review.id}", missing)
+        lang = review.language if review.language in LANGUAGES else "en"
+        raise gaps_error(ticket_ref or f"review {review.id}", missing, lang)
     return update_review(
         session, review, status=ReviewStatus.complete.value, completed_at=utcnow(), allow_gaps=bool(missing)
     )
