@@ -53,7 +53,7 @@ def test_a_chinese_thread_without_a_plan() -> None:
     assert [c.position for c in found.chases] == [3]
     assert found.first_plan is None
     assert found.longest_silence == timedelta(hours=24)
-    assert found.need_escalation == "steady"
+    assert found.need_escalation == "stayed"  # the choice id of customer.short.need_escalation
 
 
 def test_internal_notes_and_system_messages_are_not_replies() -> None:

@@ -89,14 +89,17 @@ def current(*, session: Session, ticket: models.Ticket) -> Snapshot | None:
     return Snapshot(thread_hash=digest or "", facts=found, moments=moments)
 
 
-def record(*, session: Session, review: models.Review, ticket: models.Ticket) -> Snapshot | None:
+def record(
+    *, session: Session, review: models.Review, ticket: models.Ticket, now: Snapshot | None = None
+) -> Snapshot | None:
     """Store the thread's facts with ``review`` (a draft: refreshed when the thread changed; complete: left as it
     is) and return what is stored; None when nothing is (no thread, or a complete review without stored facts)."""
     assert review.id is not None
     stored = for_review(session=session, review=review, ticket=None)
     if review.status == models.ReviewStatus.complete.value:
         return stored  # what the reviewer saw is kept; a review completed before facts were stored gets none
-    now = current(session=session, ticket=ticket)
+    if now is None:  # ``now``: the thread's facts as the caller just read them (the walk's context)
+        now = current(session=session, ticket=ticket)
     if now is None:
         return stored
     if stored is not None and stored.thread_hash == now.thread_hash:

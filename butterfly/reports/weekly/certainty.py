@@ -9,24 +9,21 @@ query, in ticket order, and one ticket's thread is held at a time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlmodel import col
 
+from butterfly.conversation.facts import CHASES_OFTEN, LONG_SILENCE, facts
 from butterfly.conversation.facts import Message as ThreadMessage
-from butterfly.conversation.facts import facts
 from butterfly.reports.weekly.common import cols
 from butterfly.reports.weekly.model import CLOSED_STATUSES, CertaintyGap, CertaintyGroup
 from butterfly.store.models import Message, Ticket
 
 if TYPE_CHECKING:
     from sqlmodel import Session
-
-CHASES_MIN = 2
-SILENCE_HOURS = 24
 
 
 def _threads(rows: Iterable[Any]) -> Iterator[tuple[Any, list[ThreadMessage]]]:
@@ -58,12 +55,10 @@ def certainty_gap(*, session: Session, start: datetime, end: datetime, closed: i
         .where(col(Ticket.status).in_(CLOSED_STATUSES), col(Ticket.closed_at) >= start, col(Ticket.closed_at) < end)
         .order_by(col(Ticket.id), col(Message.position))
     )
-    limit = timedelta(hours=SILENCE_HOURS)
     groups: dict[str | None, list[int]] = {}  # group -> [with thread, chased, waited, gap]
     for ticket, thread in _threads(session.exec(stmt).yield_per(2000)):  # type: ignore[call-overload]
         found = facts(thread, closed_at=ticket[2] or ticket[3])
-        chased = len(found.chases) >= CHASES_MIN
-        waited = found.longest_silence is not None and found.longest_silence > limit
+        chased, waited = found.chased_often, found.waited_long
         counts = groups.setdefault(ticket[1] or None, [0, 0, 0, 0])
         counts[0] += 1
         counts[1] += chased
@@ -84,7 +79,7 @@ def certainty_gap(*, session: Session, start: datetime, end: datetime, closed: i
         waited=total[2],
         gap=total[3],
         rate=round(total[3] / total[0], 3) if total[0] else None,
-        chases_min=CHASES_MIN,
-        silence_hours=SILENCE_HOURS,
+        chases_min=CHASES_OFTEN,
+        silence_hours=int(LONG_SILENCE.total_seconds() // 3600),
         by_group=rows,
     )
