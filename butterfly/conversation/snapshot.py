@@ -167,7 +167,7 @@ def _parse_moment(data: Any) -> Moment | None:
 def facts_json(found: Facts) -> dict[str, Any]:
     """The facts as JSON (the stored shape, also used by ``tickets show --json`` and the JSON reports)."""
     return {
-        "messages": found.messages,
+        "customer_messages": found.messages,
         "chases": [_moment(c) for c in found.chases],
         "longest_silence_seconds": found.longest_silence.total_seconds() if found.longest_silence else None,
         "silence_from": _moment(found.silence_from),
@@ -201,7 +201,7 @@ def from_json(data: dict[str, Any]) -> Snapshot:
     f = data.get("facts") or {}
     seconds = f.get("longest_silence_seconds")
     found = Facts(
-        messages=int(f.get("messages") or 0),
+        messages=int(f.get("customer_messages") or 0),
         chases=[m for m in (_parse_moment(c) for c in f.get("chases") or []) if m is not None],
         longest_silence=timedelta(seconds=float(seconds)) if seconds is not None else None,
         silence_from=_parse_moment(f.get("silence_from")),
