@@ -23,6 +23,10 @@ CORPORA = {
     "agent_replies_fresh.yaml (round 2: scored once, then the rule changed)": DATA / "agent_replies_fresh.yaml",
     "agent_replies_round3.yaml (round 3: written after the rules were final, never tuned on)": DATA
     / "agent_replies_round3.yaml",
+    "agent_replies_round4.yaml (round 4: 60 per language, committed before the rules changed)": DATA
+    / "agent_replies_round4.yaml",
+    "agent_replies_round5.yaml (round 5: written after the round-4 change, scored once, never tuned on)": DATA
+    / "agent_replies_round5.yaml",
 }
 
 

@@ -53,7 +53,7 @@ def test_a_chinese_thread_without_a_plan() -> None:
     assert [c.position for c in found.chases] == [3]
     assert found.first_plan is None
     assert found.longest_silence == timedelta(hours=24)
-    assert found.need_escalation == "steady"
+    assert found.need_escalation == "stayed"  # the choice id of customer.short.need_escalation
 
 
 def test_internal_notes_and_system_messages_are_not_replies() -> None:
@@ -86,19 +86,35 @@ def test_the_first_message_asking_when_is_not_a_chase() -> None:
         ("目前暂时无法确定修复时间。", False),
         ("我們的服務時間是週一到週五9點到18點。", False),
         ("發票範本今天下午5點前恢復。", True),
+        # round 4's generalisations: a date before the month, ranges of days, deadlines, aspect and habit
+        ("The credit will show on your next statement, dated 1 December.", True),
+        ("Your new card will arrive in 7 to 10 days.", True),
+        ("The last backup ran at 3 am and completed successfully.", False),
+        ("Our office is open 8 am to 8 pm on weekdays.", False),
+        ("We hope to have more information later this week.", False),
+        ("21号上午重新派送。", True),
+        ("贷款合同周四寄出，请在20号前签回。", True),
+        ("师傅周二上门检查过，线路没有发现故障。", False),
+        ("最近一次备份是凌晨3点完成的，状态正常。", False),
+        ("路由器6点12分报错后自动重启了。", False),
+        ("我們平日早上8點到晚上8點上班。", False),
+        ("希望這週稍晚能有更多消息。", False),
+        ("退款會在3個工作天內退回。", True),
     ],
 )
 def test_what_counts_as_a_definite_plan(text: str, plan: bool) -> None:
     assert (gives_plan(text) is not None) is plan
 
 
-def test_the_labelled_replies_meet_the_goal() -> None:
-    """Precision and recall >= 0.85 per language on the corpus (benchmarks/bench_certainty.py prints the figures)."""
-    corpus = yaml.safe_load((DATA / "agent_replies.yaml").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("name", ["agent_replies.yaml", "agent_replies_round3.yaml", "agent_replies_round4.yaml"])
+def test_the_labelled_replies_meet_the_goal(name: str) -> None:
+    """Precision and recall >= 0.85 per language on the corpora the rules were tuned on (rounds 1, 3 and 4;
+    benchmarks/bench_certainty.py prints the figures, and round 5's, which was never tuned on)."""
+    corpus = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
     for lang, items in corpus.items():
         said = [(bool(i["plan"]), gives_plan(str(i["text"])) is not None) for i in items]
         tp = sum(1 for t, s in said if t and s)
         fp = sum(1 for t, s in said if s and not t)
         fn = sum(1 for t, s in said if t and not s)
         assert tp / (tp + fp) >= 0.85 and tp / (tp + fn) >= 0.85, (lang, tp, fp, fn)
-    assert sum(len(v) for v in corpus.values()) >= 200
+    assert sum(len(v) for v in corpus.values()) >= (200 if name == "agent_replies.yaml" else 60)

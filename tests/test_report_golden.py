@@ -25,7 +25,7 @@ def _at(day: str, hour: int = 10) -> datetime:
 
 def make_dataset(session: Any) -> dict[str, int]:
     """Tickets at several customers (Chinese and English), three reviews, findings and action items."""
-    from butterfly.store.models import ActionItem, Answer, Finding, Review, Ticket
+    from butterfly.store.models import ActionItem, Answer, Finding, Message, Review, Ticket
 
     def ticket(
         ext: str,
@@ -108,6 +108,44 @@ def make_dataset(session: Any) -> dict[str, int]:
         )
     session.commit()
     ids = {t.external_id: t.id for t in tickets}
+    # threads (#18): T-1's customer chased twice before a plan came; T-3's waited more than a day, no plan given
+    threads = {
+        "T-1": [
+            ("customer", "2026-11-16", 9, "Store staff cannot log in: the SMS code never arrives."),
+            ("agent", "2026-11-16", 11, "Sorry about this, we're looking into it."),
+            ("customer", "2026-11-16", 13, "Any update? The morning shift is blocked."),
+            ("customer", "2026-11-16", 15, "Still nothing. This is costing us sales."),
+            ("internal", "2026-11-16", 15, "SMS provider outage confirmed by their status page."),
+            (
+                "agent",
+                "2026-11-16",
+                16,
+                "We are switching to a second SMS provider; codes will arrive again by 8 am tomorrow.",
+            ),
+            ("agent", "2026-11-17", 8, "Codes are arriving again. Sorry for the trouble."),
+        ],
+        "T-3": [
+            ("customer", "2026-11-16", 9, "月底对账时导出增值税发票报错:模板不存在。"),
+            ("agent", "2026-11-16", 11, "您好，我们正在排查。"),
+            ("customer", "2026-11-17", 6, "还没好吗？明天就要报税了。"),
+            ("agent", "2026-11-18", 8, "模板已恢复，请重新导出。"),
+        ],
+    }
+    for ext, thread in threads.items():
+        for position, (role, day, hour, text) in enumerate(thread, start=1):
+            session.add(
+                Message(
+                    ticket_id=ids[ext],
+                    position=position,
+                    at=_at(day, hour),
+                    role=role,
+                    author={"customer": "Customer", "agent": "li.na"}.get(role),
+                    public=role != "internal",
+                    text=text,
+                    thread_hash=ext,
+                )
+            )
+    session.commit()
 
     def review(
         ext: str, reviewer: str, status: str, level: str | None, completed: str | None, answers: dict[str, Any]

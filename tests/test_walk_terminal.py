@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
@@ -201,3 +202,47 @@ def test_demo_run_again_resumes_the_open_draft(db_url) -> None:  # type: ignore[
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_the_thread_key_pages_the_conversation_in_a_real_terminal(session, db_url) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from review_support import BASE
+
+    from butterfly.store.models import Message
+
+    ticket = make_ticket(session, "T-1")
+    for i in range(10):
+        session.add(
+            Message(
+                ticket_id=ticket.id,
+                position=i + 1,
+                at=BASE + timedelta(hours=i),
+                role="customer" if i % 2 == 0 else "agent",
+                text=f"message {i + 1}" if i else "Any update? \x1b]0;title\x07 the export still fails",
+                thread_hash="h",
+            )
+        )
+    session.commit()
+    child = _spawn(db_url)
+    seen = io.StringIO()
+    child.logfile_read = seen  # everything the terminal received
+    child.expect("conversation: 10 messages")
+    _answer(child, r"0/13 answered", "t")  # the thread, at the first question
+    child.expect(r"the thread \(10 messages, times in UTC\)")
+    child.expect("#1 customer")
+    child.expect("the export still fails")
+    child.expect("message 8")
+    child.expect(r"2 more · Enter next page · q back to the question > ")
+    child.sendline("")  # the next page
+    child.expect("message 10")
+    child.expect(r"\(end of the thread\)")
+    _answer(child, "customer.short.fast_accurate", "2")  # back at the same question
+    child.expect(r"saved \(1/13 answered\)")
+    _answer(child, "customer.short.certainty", "q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "the export still fails" in seen.getvalue() and "\x1b]0;" not in seen.getvalue()  # no escape got out
+    _review, counts, _changes = _db_state(db_url, ticket.id)
+    assert counts == {"customer.short.fast_accurate": 1}

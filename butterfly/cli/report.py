@@ -59,10 +59,21 @@ def ticket(
         list[str] | None, typer.Option("--reviewer", help="Only this reviewer's review (repeatable; default: all).")
     ] = None,
     templates: TemplatesOption = None,
+    thread: Annotated[
+        bool, typer.Option("--thread", help="Include the whole conversation (default: its facts and key moments).")
+    ] = False,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Mask the customer's name, e-mail addresses and phone numbers, message text and author names.",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Retrospective of one ticket: facts, timeline, the butterfly figure, the six cells side by side for every
-    reviewer, findings, action items and similar tickets at other customers.
+    """Retrospective of one ticket: facts, timeline, the conversation's facts and key moments (as the reviewer saw
+    them), the butterfly figure, the six cells side by side for every reviewer, findings, action items and similar
+    tickets at other customers.
 
     Example: butterfly report ticket T-1001 --format html -o T-1001.html
     """
@@ -86,6 +97,8 @@ def ticket(
             reviewers=reviewer,
             checklist=_team_checklist(lang_),
             tz=tz,
+            thread=thread,
+            redact=redact,
         )
     text = render_report(
         "ticket", data, fmt=kind, labels=texts, lang=lang_, tz=tz, user_templates=_templates(templates)

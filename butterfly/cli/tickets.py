@@ -337,20 +337,9 @@ def _print_conversation(messages: "list[Message]", found: "Facts | None", *, who
 def _conversation_json(messages: "list[Message]", found: "Facts | None", *, whole: bool) -> dict[str, Any] | None:
     if found is None:
         return None
+    from butterfly.conversation.snapshot import facts_json
 
-    def moment(m: Any) -> dict[str, Any] | None:
-        return None if m is None else {"position": m.position, "at": m.at.isoformat() if m.at else None}
-
-    data: dict[str, Any] = {
-        "messages": len(messages),
-        "chases": [moment(c) for c in found.chases],
-        "longest_silence_seconds": found.longest_silence.total_seconds() if found.longest_silence else None,
-        "silence_from": moment(found.silence_from),
-        "first_plan": moment(found.first_plan),
-        "plan_phrase": found.plan_phrase,
-        "need_climbed": moment(found.need_climbed),
-        "need_escalation": found.need_escalation,
-    }
+    data: dict[str, Any] = {**facts_json(found), "messages": len(messages)}
     if whole:
         data["thread"] = [
             {

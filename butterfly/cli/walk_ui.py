@@ -120,7 +120,7 @@ def render_context(ctx: "ReviewContext") -> Any:
     else:
         history = f"[bold]{label('earlier')}[/] {label('earlier.unknown')}"
 
-    parts: list[Any] = [facts, "", line, "", history, ""]
+    parts: list[Any] = [facts, "", line, "", conversation_lines(ctx), "", history, ""]
     if ctx.similar:
         from butterfly.review.similar import MIN_TEXT_SIMILARITY
 
@@ -144,6 +144,52 @@ def render_context(ctx: "ReviewContext") -> Any:
     else:
         parts.append(f"[bold]{label('similar.none')}[/] {label('none_found')}")
     return Panel(Group(*(cjk(p) for p in parts)), title=label("title", ref=t.external_id), title_align="left")
+
+
+def conversation_lines(ctx: "ReviewContext") -> str:
+    """The thread's three certainty facts, one line each (chases with when, longest silence, first definite plan),
+    or that no thread was imported (the certainty question then shows speed as speed)."""
+    lang = ctx.lang
+
+    def label(key: str, **values: object) -> str:
+        return terminal_safe(ui(f"ctx.{key}", lang, **values))
+
+    conv = ctx.conversation
+    if conv is None:
+        return f"[bold]{label('conversation')}[/] {label('conv.none')}"
+    found = conv.facts
+    chases = ", ".join(f"#{c.position} {_fmt_time(c.at)}" for c in found.chases[:5])
+    if len(found.chases) > 5:
+        chases += ", …"
+    key = "conv.chases.one" if len(found.chases) == 1 else "conv.chases"
+    chased = label(key, n=len(found.chases), list=f" ({chases})" if chases else "")
+    if found.longest_silence is not None and found.silence_from is not None:
+        end = f"#{found.silence_to.position}" if found.silence_to is not None else label("step.closed")
+        silence = label(
+            "conv.silence_value",
+            duration=format_duration(found.longest_silence, lang),
+            start=f"#{found.silence_from.position}",
+            end=end,
+        )
+    else:
+        silence = label("conv.no_silence")
+    if found.first_plan is not None:
+        plan = label(
+            "conv.plan_value",
+            position=found.first_plan.position,
+            when=_fmt_time(found.first_plan.at),
+            phrase=found.plan_phrase or "",
+        )
+    else:
+        plan = label("conv.no_plan")
+    return "\n".join(
+        [
+            f"[bold]{label('conversation')}[/] {label('conv.messages', n=ctx.messages)}",
+            f"  {label('conv.chased')} {chased}",
+            f"  {label('conv.silence')} {silence}",
+            f"  {label('conv.plan')} {plan}",
+        ]
+    )
 
 
 # -- summary --------------------------------------------------------------------------------------------------

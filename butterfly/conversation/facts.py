@@ -22,6 +22,10 @@ from datetime import datetime, timedelta
 from butterfly.conversation.rules import Rules, language_of, rules_for
 
 ROLES = ("customer", "agent", "system", "internal")
+# the certainty gap (the walk's proposal for progress_updates, the weekly report's count): chased this often, or
+# waited longer than this in silence
+CHASES_OFTEN = 2
+LONG_SILENCE = timedelta(hours=24)
 _SENTENCES = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
 _CLAUSES = re.compile(r"[，、；,;]")  # Chinese replies chain clauses with commas: each is judged on its own
 
@@ -57,10 +61,21 @@ class Facts:
 
     @property
     def need_escalation(self) -> str | None:
-        """A proposal for ``customer.short.need_escalation``: climbed or steady (None without customer messages)."""
+        """A proposal for ``customer.short.need_escalation`` (its choice ids): climbed or stayed (None without
+        customer messages)."""
         if self.need_climbed is not None:
             return "climbed"
-        return "steady" if self.messages else None
+        return "stayed" if self.messages else None
+
+    @property
+    def chased_often(self) -> bool:
+        """The customer chased at least :data:`CHASES_OFTEN` times."""
+        return len(self.chases) >= CHASES_OFTEN
+
+    @property
+    def waited_long(self) -> bool:
+        """The customer waited longer than :data:`LONG_SILENCE` for a public reply."""
+        return self.longest_silence is not None and self.longest_silence > LONG_SILENCE
 
 
 def gives_plan(text: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from butterfly.conversation.facts import Facts, Message, facts
 from butterfly.store import models
@@ -13,6 +13,12 @@ def load_thread(*, session: Session, ticket_id: int) -> list[Message]:
         select(models.Message).where(models.Message.ticket_id == ticket_id).order_by(col(models.Message.position))
     ).all()
     return [Message(r.position, r.role, r.text, r.at, r.public, r.author) for r in rows]
+
+
+def count_messages(*, session: Session, ticket_id: int | None) -> int:
+    if ticket_id is None:
+        return 0
+    return int(session.exec(select(func.count()).where(models.Message.ticket_id == ticket_id)).one())
 
 
 def thread_facts(*, session: Session, ticket: models.Ticket) -> tuple[list[Message], Facts | None]:

@@ -1,28 +1,37 @@
-"""The per-ticket retrospective: ticket facts, timeline, each reviewer's six cells side by side, the butterfly
-figure's scores, findings, action items and similar tickets at other customers."""
+"""The per-ticket retrospective: ticket facts, timeline, the conversation's facts and key moments, each reviewer's
+six cells side by side, the butterfly figure's scores, findings, action items and similar tickets at other
+customers. The report's data model is in :mod:`.ticket_model`, answers as text in :mod:`.answer_text`, the
+conversation section in :mod:`.ticket_conversation`."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
 from sqlmodel import col, select
 
-from butterfly.checklist.model import (
-    DEFAULT_CHECKLIST_ID,
-    AnswerKind,
-    Checklist,
-    Question,
-    load_builtin,
-    resolve_checklist,
-)
+from butterfly.checklist.model import DEFAULT_CHECKLIST_ID, Checklist, load_builtin, resolve_checklist
 from butterfly.clock import Clock
 from butterfly.errors import ButterflyError, NotFoundError
+from butterfly.reports.answer_text import show_answer
 from butterfly.reports.finding_text import details_in
+from butterfly.reports.ticket_conversation import conversation_section
+from butterfly.reports.ticket_model import (
+    TIMELINE_FIELDS,
+    ActionRow,
+    AnswerShown,
+    CellSection,
+    FindingRow,
+    LensSection,
+    QuestionRow,
+    ReviewSummary,
+    SimilarRow,
+    TicketFacts,
+    TicketReport,
+    TimelineStep,
+)
+from butterfly.reports.ticket_redact import customer_names, redact_report
 from butterfly.review.actions import is_overdue
 from butterfly.review.experience import load_experience_levels
 from butterfly.review.guards import text as guard_text
@@ -37,188 +46,7 @@ if TYPE_CHECKING:
 
     from butterfly.store.models import Ticket
 
-TIMELINE_FIELDS = ("created_at", "first_response_at", "resolved_at", "closed_at")
-
-
-class TicketFacts(BaseModel):
-    id: int
-    ref: str
-    source: str
-    external_id: str
-    customer: str | None
-    organization: str | None
-    subject: str | None
-    description: str | None
-    category: str | None
-    subcategory: str | None
-    tags: list[str]
-    status: str
-    priority: str | None
-    channel: str | None
-    group_name: str | None
-    assignee: str | None
-    problem_id: str | None
-
-
-class TimelineStep(BaseModel):
-    key: str  # created_at | first_response_at | resolved_at | closed_at
-    at: datetime
-    since_created_s: float | None
-    since_previous_s: float | None
-
-
-class ReviewSummary(BaseModel):
-    id: int
-    reviewer: str
-    status: str
-    checklist_id: str
-    checklist_version: str
-    language: str
-    lenses: list[str]
-    experience_level: str | None
-    experience_label: str | None
-    experience_description: str | None
-    started_at: datetime
-    completed_at: datetime | None
-    cell_scores: dict[str, float | None]
-    allow_gaps: bool = False  # marked complete with required questions unanswered (--allow-gaps)
-
-
-class AnswerShown(BaseModel):
-    text: str
-    answered: bool
-    na: bool
-    note: str | None = None
-
-
-class QuestionRow(BaseModel):
-    id: str
-    text: str
-    kind: str
-    answers: list[AnswerShown]  # one per review, in the order of ``TicketReport.reviews``
-
-
-class CellSection(BaseModel):
-    id: str
-    title: str
-    purpose: str
-    side: str | None
-    horizon: str | None
-    scores: list[float | None]  # one per review
-    questions: list[QuestionRow]
-
-
-class LensSection(BaseModel):
-    id: str
-    title: str
-    cells: list[CellSection]
-
-
-class FindingRow(BaseModel):
-    review_id: int
-    reviewer: str
-    kind: str
-    question_id: str | None
-    question_text: str | None
-    detail: str
-    kept: bool
-    created_at: datetime
-
-
-class ActionRow(BaseModel):
-    id: int
-    kind: str
-    text: str
-    owner: str | None
-    due_date: date | None
-    status: str
-    overdue: bool
-    created_at: datetime
-    created_by: str | None
-
-
-class SimilarRow(BaseModel):
-    ref: str
-    source: str
-    external_id: str
-    customer: str | None
-    subject: str | None
-    category: str | None
-    closed_at: datetime | None
-    score: float | None
-
-
-class TicketReport(BaseModel):
-    kind: str = "ticket"
-    language: str
-    timezone: str
-    generated_at: datetime
-    checklist_id: str
-    checklist_title: str
-    ticket: TicketFacts
-    timeline: list[TimelineStep]
-    reviews: list[ReviewSummary]
-    cells: list[CellSection]
-    lenses: list[LensSection]
-    extra_answers: list[QuestionRow]
-    findings: list[FindingRow]  # open findings only; blame wording never quoted
-    blame_reworded: int = 0  # blame-wording findings whose answer was reworded clean
-    blame_dismissed: int = 0  # blame-wording findings dismissed as not blame
-    actions: list[ActionRow]
-    similar: list[SimilarRow]
-    similar_method: str  # "similar": butterfly.review.similar
-
-
-# -- answers as text ----------------------------------------------------------------------------------------
-
-
-def _yes_no(value: object) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return bool(value)
-    if isinstance(value, str):
-        v = value.strip().lower()
-        if v in ("yes", "y", "true", "1", "是"):
-            return True
-        if v in ("no", "n", "false", "0", "否"):
-            return False
-    return None
-
-
-def show_answer(
-    question: Question | None, value: Any, na: bool, checklist: Checklist, labels: dict[str, str], tz: str
-) -> str:
-    """An answer as the text a reader sees: scale and choice labels, yes/no, a local date-time."""
-    if na:
-        return checklist.scale.na_label
-    if value is None or value == "" or value == []:
-        return ""
-    kind = question.kind if question is not None else None
-    if kind is AnswerKind.rating and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value} · {checklist.scale.label(int(value))}"
-    if kind is AnswerKind.yes_no:
-        yn = _yes_no(value)
-        if yn is not None:
-            return labels["yes"] if yn else labels["no"]
-    if kind is AnswerKind.choice and question is not None and question.choices:
-        names = {c.id: c.label for c in question.choices}
-        ids = value if isinstance(value, list) else [value]
-        return "; ".join(names.get(str(i), str(i)) for i in ids)
-    if kind is AnswerKind.datetime and isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        if moment.tzinfo is None:
-            return moment.strftime("%Y-%m-%d %H:%M")
-        return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    return json.dumps(value, ensure_ascii=False)
-
+__all__ = ["TicketReport", "build_ticket_report", "show_answer"]
 
 # -- building -----------------------------------------------------------------------------------------------
 
@@ -350,8 +178,13 @@ def build_ticket_report(
     tz: str = "UTC",
     similar_limit: int = 5,
     now: datetime | None = None,
+    thread: bool = False,
+    redact: bool = False,
 ) -> TicketReport:
-    """Everything the retrospective of ``ticket`` shows, in ``lang``; only ``reviewers``' reviews when given."""
+    """Everything the retrospective of ``ticket`` shows, in ``lang``; only ``reviewers``' reviews when given.
+
+    ``thread``: the conversation section carries the whole thread too; ``redact``: the customer's identity, message
+    text and author names are masked (:mod:`.ticket_redact`)."""
     assert ticket.id is not None
     now = now or utcnow()
     reviews = list(
@@ -499,7 +332,7 @@ def build_ticket_report(
         for a in session.exec(select(ActionItem).where(condition).order_by(col(ActionItem.id))).all()
     ]
     similar, method = _similar(session, ticket, similar_limit)
-    return TicketReport(
+    report = TicketReport(
         language=lang,
         timezone=tz,
         generated_at=now,
@@ -517,4 +350,8 @@ def build_ticket_report(
         actions=actions,
         similar=similar,
         similar_method=method,
+        conversation=conversation_section(session=session, ticket=ticket, reviews=reviews, whole=thread, redact=redact),
     )
+    if redact:
+        report = redact_report(report, customer_names(report, [ticket.requester]))
+    return report

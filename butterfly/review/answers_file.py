@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from butterfly.checklist.model import Checklist, missing_required
+from butterfly.conversation import snapshot
 from butterfly.errors import (
     ConflictError,
     FileProblemsError,
@@ -272,6 +273,7 @@ def apply_answers_file(
         session=session, ticket=ticket, reviewer=reviewer, checklist=checklist, lenses=lens_names, allow_open=allow_open
     )
     assert review.id is not None
+    snapshot.record(session=session, review=review, ticket=ticket)  # the conversation facts the answers go with
     questions = all_questions(checklist, lens_lists)
     locked = 0
     for _attempt in write_attempts():

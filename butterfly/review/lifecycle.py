@@ -24,6 +24,7 @@ from butterfly.checklist.model import (
     missing_required,
     resolve_checklist,
 )
+from butterfly.conversation.snapshot import delete_for_review
 from butterfly.errors import (
     ConflictError,
     FileProblemsError,
@@ -265,6 +266,8 @@ def discard_if_empty(*, session: Session, review: Review) -> bool:
     fresh = session.get(Review, review.id)
     if fresh is None:
         return False
+    delete_for_review(session=session, review_id=review.id)
+    session.flush()
     session.delete(fresh)
     session.commit()
     return True

@@ -8,7 +8,11 @@ Nothing is stored until the reviewer accepts; each proposal says where it came f
 - ``company.long.request_drop``: the customer's own ticket volume, by the silent-customer rule of the weekly report
   (tickets opened in the 4 weeks before the ticket closed against the 12 weeks before that);
 - ``customer.mid.sequence``: the time of the gesture (``compensation_at``) against the ticket's resolution;
-- ``customer.mid.save_face``: "the customer did not cause it" when nothing in the ticket suggests they did.
+- ``customer.mid.save_face``: "the customer did not cause it" when nothing in the ticket suggests they did;
+- from the ticket's conversation (its certainty facts, :mod:`butterfly.conversation`), each naming the messages:
+  ``customer.short.certainty`` (a definite plan with a time before any chase: 2; after a chase: 1; none: 0),
+  ``customer.short.progress_updates`` (never chased and no silence over a day: 2; chased often or a silence over
+  a day: 0; otherwise 1) and ``customer.short.need_escalation`` (climbed, or stayed).
 
 Proposals are made for the shipped checklist's question ids (a team checklist that keeps those ids gets them too).
 """
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, func
 from sqlmodel import col, select
 
+from butterfly.conversation.facts import Facts, Moment
 from butterfly.silent import SilentRule, is_silent
 from butterfly.store.models import Ticket
 from butterfly.timeutil import as_utc, format_duration
@@ -131,14 +136,67 @@ def _save_face(ticket: Ticket) -> Proposal | None:
     return Proposal("customer.mid.save_face", "not_customer_caused", "prefill.not_customer_caused")
 
 
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M") if at is not None else "-"
+
+
+def _positions(moments: list[Moment]) -> str:
+    shown = ", ".join(f"#{m.position}" for m in moments[:5])
+    return shown + (", …" if len(moments) > 5 else "")
+
+
+def _certainty(found: Facts) -> Proposal:
+    plan = found.first_plan
+    if plan is None:
+        return Proposal("customer.short.certainty", "0", "prefill.no_plan", {"chases": len(found.chases)})
+    values = {"position": plan.position, "when": _when(plan.at), "phrase": found.plan_phrase or ""}
+    before = [c for c in found.chases if c.position < plan.position]
+    if not before:
+        return Proposal("customer.short.certainty", "2", "prefill.plan_early", values)
+    return Proposal("customer.short.certainty", "1", "prefill.plan_late", {**values, "chases": _positions(before)})
+
+
+def _progress(found: Facts, lang: str) -> Proposal:
+    silence = format_duration(found.longest_silence, lang) if found.longest_silence is not None else "-"
+    start = f"#{found.silence_from.position}" if found.silence_from is not None else "-"
+    values = {"n": len(found.chases), "chases": _positions(found.chases) or "-", "silence": silence, "from": start}
+    if found.chased_often or found.waited_long:
+        raw = "0"
+    elif not found.chases:
+        raw = "2"
+    else:
+        raw = "1"
+    return Proposal("customer.short.progress_updates", raw, "prefill.updates", values)
+
+
+def _need(found: Facts) -> Proposal | None:
+    choice = found.need_escalation
+    if choice is None:
+        return None
+    if found.need_climbed is not None:
+        return Proposal(
+            "customer.short.need_escalation", choice, "prefill.need_climbed", {"position": found.need_climbed.position}
+        )
+    return Proposal("customer.short.need_escalation", choice, "prefill.need_stayed")
+
+
 class Prefiller:
     """Proposals for one walk; facts are looked up once, on the first question that needs them."""
 
-    def __init__(self, *, session: Session, ticket: Ticket, similar: list[SimilarTicket], lang: str) -> None:
+    def __init__(
+        self,
+        *,
+        session: Session,
+        ticket: Ticket,
+        similar: list[SimilarTicket],
+        lang: str,
+        conversation: Facts | None = None,
+    ) -> None:
         self.session = session
         self.ticket = ticket
         self.similar = similar
         self.lang = lang
+        self.conversation = conversation  # the thread's certainty facts (None: no thread imported)
         self._volume: tuple[int, int] | None = None
         self._volume_known = False
 
@@ -154,4 +212,13 @@ class Prefiller:
             return _sequence(answers, self.ticket, self.lang)
         if question_id == "customer.mid.save_face":
             return _save_face(self.ticket)
+        found = self.conversation
+        if found is None:
+            return None
+        if question_id == "customer.short.certainty":
+            return _certainty(found)
+        if question_id == "customer.short.progress_updates":
+            return _progress(found, self.lang)
+        if question_id == "customer.short.need_escalation":
+            return _need(found)
         return None

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from butterfly.checklist.model import Checklist
+from butterfly.conversation import snapshot
 from butterfly.labels import ui
 from butterfly.review import walk_input
 from butterfly.review.guards import skip_reason
@@ -77,8 +78,13 @@ class Walk(WalkAnswers):
         if context is None:
             context = review_context(session=self.session, ticket=self.ticket, lang=self.lang)
         self.context = context
-        self.prefiller = Prefiller(session=self.session, ticket=self.ticket, similar=context.similar, lang=self.lang)
+        conversation = context.conversation.facts if context.conversation is not None else None
+        self.prefiller = Prefiller(
+            session=self.session, ticket=self.ticket, similar=context.similar, lang=self.lang, conversation=conversation
+        )
         self.io.show_context(context)
+        # what this reviewer sees is stored with the review (the ticket report shows it, whatever the thread becomes)
+        snapshot.record(session=self.session, review=self.review, ticket=self.ticket, now=context.conversation)
         asked = {s.question.id for s in self.steps if not self.asked(s.question)} | set(self.answers)
         index = resume_index(self.steps, asked, self.review.position)
         if self.answers:

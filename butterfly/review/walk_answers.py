@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from butterfly.checklist.model import AnswerKind, Guard, Question
-from butterfly.conversation.store import thread_facts
+from butterfly.conversation.store import load_thread
 from butterfly.errors import ConflictError, InvalidInputError
 from butterfly.labels import ui
 from butterfly.review import walk_input
@@ -25,6 +25,7 @@ from butterfly.review.guards import (
 from butterfly.review.lifecycle import refresh_findings, set_position
 from butterfly.review.walk_actions import WalkActions
 from butterfly.review.walk_base import COMMANDS, Step, WalkStopped
+from butterfly.review.walk_thread import show_thread
 from butterfly.sanitise import terminal_safe
 from butterfly.settings import get_settings
 from butterfly.timeutil import format_duration
@@ -66,7 +67,8 @@ class WalkAnswers(WalkActions):
         position = f"{step.cell.id} {step.cell.questions.index(q) + 1}/{len(step.cell.questions)}"
         self._say(f"\n[bold]{terminal_safe(q.text)}[/]\n[dim]{position} · {q.id} · {self.progress()}[/]")
         if q.guard is Guard.certainty:
-            _thread, facts = thread_facts(session=self.session, ticket=self.ticket)
+            conversation = self.context.conversation if self.context is not None else None
+            facts = conversation.facts if conversation is not None else None
             title = text("certainty.title_facts" if facts is not None else "certainty.title", self.lang)
             line = certainty_line(self.ticket, self.lang, facts)
             self._say(f"[cyan]{terminal_safe(title)}:[/] {terminal_safe(line)}")
@@ -89,6 +91,11 @@ class WalkAnswers(WalkActions):
             source = ui(proposed.source, self.lang, **proposed.values)
             self._say(f"[cyan]{terminal_safe(ui('proposal', self.lang, answer=shown, source=source))}[/]")
 
+    def _show_thread(self) -> None:
+        """The ``t`` key: the whole thread, paged (it is read again: an import may have changed it)."""
+        messages = load_thread(session=self.session, ticket_id=self.ticket.id) if self.ticket.id is not None else []
+        show_thread(messages, lang=self.lang, say=self._say, ask=self._ask)
+
     def _question(self, index: int, step: Step) -> str | int | None:
         """Ask one question until it is answered or left; returns 'back', a new index, or None (next)."""
         q = step.question
@@ -105,6 +112,10 @@ class WalkAnswers(WalkActions):
                 continue
             if low == "c" and self.context is not None:
                 self.io.show_context(self.context)
+                self._show_question(index, step)
+                continue
+            if low == "t":
+                self._show_thread()
                 self._show_question(index, step)
                 continue
             if low == "d":

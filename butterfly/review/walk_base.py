@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from butterfly.checklist.model import Cell, Checklist, Question, is_asked, missing_required
+from butterfly.conversation import snapshot
+from butterfly.conversation.snapshot import Snapshot
+from butterfly.conversation.store import count_messages
 from butterfly.errors import InvalidInputError
 from butterfly.labels import ui
 from butterfly.review import walk_input
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
     from butterfly.review.queries import ReviewDetail
     from butterfly.store.models import Answer, Review, Ticket
 
-COMMANDS = frozenset({"?", "b", "s", "j", "q", "e", "a", "c", "d", "x", "<", ">"})
+COMMANDS = frozenset({"?", "b", "s", "j", "q", "e", "a", "c", "t", "d", "x", "<", ">"})
 
 
 class WalkIO(Protocol):
@@ -81,15 +84,20 @@ class ReviewContext:
     history: CustomerHistory
     similar: list[SimilarTicket]
     lang: str = "en"  # the language the panel is shown in
+    conversation: Snapshot | None = None  # the thread's certainty facts and key moments (None: no thread)
+    messages: int = 0  # messages in the thread
 
 
 def review_context(*, session: Session, ticket: Ticket, similar_limit: int = 5, lang: str = "en") -> ReviewContext:
-    """The ticket, the customer's earlier tickets and the same problem at other customers."""
+    """The ticket, the customer's earlier tickets, the same problem at other customers and the thread's facts."""
+    conversation = snapshot.current(session=session, ticket=ticket)
     return ReviewContext(
         ticket=ticket,
         history=customer_history(session=session, ticket=ticket),
         similar=similar_tickets(session=session, ticket=ticket, limit=similar_limit),
         lang=lang,
+        conversation=conversation,
+        messages=count_messages(session=session, ticket_id=ticket.id) if conversation is not None else 0,
     )
 
 

@@ -54,6 +54,12 @@ _ORPHAN_CHECKS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         ("answer_change", "review"),
     ),
     (
+        "conversation facts without review",
+        "review_conversation",
+        "FROM review_conversation c LEFT JOIN review p ON p.id = c.review_id WHERE p.id IS NULL",
+        ("review_conversation", "review"),
+    ),
+    (
         "findings without review",
         "finding",
         "FROM finding c LEFT JOIN review p ON p.id = c.review_id WHERE p.id IS NULL",

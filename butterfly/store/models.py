@@ -290,3 +290,19 @@ class Message(SQLModel, table=True):
     public: bool = True
     text: str = Field(default="", sa_type=sa.Text)
     thread_hash: str = Field(max_length=64)
+
+
+class ReviewConversation(SQLModel, table=True):
+    """The conversation facts a review was made with: the certainty facts and the key moments (first reply, each
+    chase, the plan given, the resolution, with their text) as the reviewer saw them, so the ticket report shows
+    what the reviewer saw even when a later import changes the thread. One row per review; refreshed while the
+    review is a draft, kept as it is once the review is complete (butterfly/conversation/snapshot.py)."""
+
+    __tablename__ = "review_conversation"
+    __table_args__ = (sa.UniqueConstraint("review_id", name="uq_review_conversation_review"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id")
+    thread_hash: str = Field(max_length=64)  # the thread's content hash when the facts were taken
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    taken_at: datetime = _now_dt()

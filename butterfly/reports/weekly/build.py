@@ -13,6 +13,7 @@ from butterfly.reports.consistency import consistency
 from butterfly.reports.experience_stats import experience_summary
 from butterfly.reports.recurring import DEFAULT_METHOD
 from butterfly.reports.weekly.actions import action_summary
+from butterfly.reports.weekly.certainty import certainty_gap
 from butterfly.reports.weekly.common import closed_tickets
 from butterfly.reports.weekly.coverage import review_coverage
 from butterfly.reports.weekly.demand import demand_signals
@@ -108,7 +109,9 @@ def build_weekly_report(
             "min_covered_weeks": rule.min_covered_weeks,
         },
         demand=demand_signals(session=session, start=start, end=end, extra=[checklist] if checklist else []),
-        coverage=review_coverage(session=session, start=start, end=end, closed=len(tickets), lang=lang, main=checklist),
+        coverage=review_coverage(
+            session=session, start=start, end=end, closed=len(tickets), lang=lang, main=checklist
+        ).model_copy(update={"certainty": certainty_gap(session=session, start=start, end=end, closed=len(tickets))}),
         actions=action_summary(session=session, start=start, end=end, today=today, as_of=past),
         findings=finding_summary(session=session, start=start, end=end, lang=lang, main=checklist, tz=tz),
         stories=stories(session=session, start=start, end=end, lang=lang, main=checklist),

@@ -98,6 +98,32 @@ class CellWeakness(BaseModel):
     average: float | None
 
 
+class CertaintyGroup(BaseModel):
+    """One group's certainty gap: of its closed tickets with a thread, how many left the customer chasing or waiting."""
+
+    group: str | None  # the ticket's group (assignment group); None: no group recorded
+    with_thread: int
+    chased: int  # the customer chased at least CHASES_MIN times
+    waited: int  # the longest silence on our side was more than SILENCE_HOURS
+    gap: int  # either of the two
+    rate: float | None  # gap / with_thread
+
+
+class CertaintyGap(BaseModel):
+    """The certainty gap across the team (#18): the week's closed tickets where the customer chased at least
+    ``chases_min`` times or waited more than ``silence_hours`` in silence, by group (largest gap first)."""
+
+    closed: int
+    with_thread: int  # closed tickets whose thread was imported (the others cannot be counted)
+    chased: int
+    waited: int
+    gap: int
+    rate: float | None
+    chases_min: int
+    silence_hours: int
+    by_group: list[CertaintyGroup]
+
+
 class Coverage(BaseModel):
     closed: int
     reviewed: int  # closed tickets with at least one complete review
@@ -106,6 +132,7 @@ class Coverage(BaseModel):
     by_reviewer: list[ReviewerCoverage]
     weak_cells: list[CellWeakness]
     experience_levels: dict[str, int]
+    certainty: CertaintyGap | None = None  # None: none of the week's closed tickets has a thread
 
 
 class ActionSummary(BaseModel):
