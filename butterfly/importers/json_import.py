@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from butterfly.errors import InvalidInputError, Problem
-from butterfly.importers import native, servicenow
+from butterfly.conversation.facts import Message
+from butterfly.importers import native, servicenow, threads
 from butterfly.importers.bulk import BulkConnection, TicketWriter
 from butterfly.importers.dateorder import DateRule, decide
 from butterfly.importers.dates import to_utc_text
@@ -33,6 +34,7 @@ from butterfly.timeutil import utcnow
 from butterfly.yamlload import json_loads
 
 BATCH_RECORDS = 5_000
+BATCH_MESSAGES = 50_000  # a batch is written early when its records' threads hold this many messages
 
 
 def flatten(record: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -129,6 +131,8 @@ def import_generic_json(
     lookup = writer.known_hashes if writer.has_tickets() else None  # for counting repeated ids exactly
     batch: list[tuple[str, ...]] = []
     seen_ids: list[str] = []
+    batch_threads: list[tuple[str, list[Message]]] = []
+    pending = 0  # messages in batch_threads
     dups = DuplicateIds()
     for label, line, record in items:
         summary.rows_read += 1
@@ -150,10 +154,14 @@ def import_generic_json(
             continue
         batch.append(tuple(values))
         seen_ids.append(values[1])
-        if len(batch) >= BATCH_RECORDS:
-            write(db, writer, run, last_of_each(batch, seen_ids), dups, options, lookup)
-            batch, seen_ids = [], []
-    write(db, writer, run, last_of_each(batch, seen_ids), dups, options, lookup)
+        thread = threads.generic(record)
+        if thread:
+            batch_threads.append((values[1], thread))
+            pending += len(thread)
+        if len(batch) >= BATCH_RECORDS or pending >= BATCH_MESSAGES:
+            write(db, writer, run, last_of_each(batch, seen_ids), dups, options, lookup, batch_threads)
+            batch, seen_ids, batch_threads, pending = [], [], [], 0
+    write(db, writer, run, last_of_each(batch, seen_ids), dups, options, lookup, batch_threads)
     finish(db, run, rejects, options)
 
 
@@ -231,6 +239,9 @@ def import_native(
     deleted: list[str] = []
     batch: list[tuple[str, ...]] = []
     ids: list[str] = []
+    batch_threads: list[tuple[str, list[Message]]] = []
+    pending = 0  # messages in batch_threads
+    extract = threads.EXTRACTORS.get(fmt)
     dups = DuplicateIds()
     for item in records:
         summary.rows_read += item.events
@@ -256,14 +267,19 @@ def import_native(
         row.append(content_hash(prefix, [item.raw]))
         batch.append(tuple(row))
         ids.append(values["id"])
-        if len(batch) >= BATCH_RECORDS:
+        if extract is not None and isinstance(item.record, dict):
+            thread = extract(item.record)
+            if thread:
+                batch_threads.append((values["id"], thread))
+                pending += len(thread)
+        if len(batch) >= BATCH_RECORDS or pending >= BATCH_MESSAGES:
             if fmt == "github" and lookup is not None:
                 summary.rekeyed += _rekey_github(writer, ids)
-            write(db, writer, run, last_of_each(batch, ids), dups, options, lookup)
-            batch, ids = [], []
+            write(db, writer, run, last_of_each(batch, ids), dups, options, lookup, batch_threads)
+            batch, ids, batch_threads, pending = [], [], [], 0
     if fmt == "github" and lookup is not None:
         summary.rekeyed += _rekey_github(writer, ids)
-    write(db, writer, run, last_of_each(batch, ids), dups, options, lookup)
+    write(db, writer, run, last_of_each(batch, ids), dups, options, lookup, batch_threads)
     if deleted:
         summary.marked_deleted = writer.mark_deleted(deleted)
     finish(db, run, rejects, options)

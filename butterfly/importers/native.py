@@ -40,6 +40,7 @@ class Converted:
     skip_reason: str = ""
     lines: tuple[int, int] | None = None
     events: int = 1  # source rows this ticket was built from
+    record: Any = None  # the source record (JSON exports): its thread is read from it
 
 
 class Problem(Exception):
@@ -115,7 +116,7 @@ def _each(records: list[Any], tz: tzinfo, one: Any, noun: str) -> Iterator[Conve
             reason = values["_skip"] if values else "skipped"
             yield Converted(label=label, raw=raw, skip=True, skip_reason=reason, values=values)
             continue
-        yield Converted(label=label, raw=raw, values=values)
+        yield Converted(label=label, raw=raw, values=values, record=record)
 
 
 def _require_id(value: Any, name: str) -> str:

@@ -13,6 +13,7 @@ from itertools import compress
 from pathlib import Path
 from typing import Any
 
+from butterfly.conversation.facts import Message
 from butterfly.errors import Problem
 from butterfly.importers.bulk import BulkConnection, Counts, TicketWriter
 from butterfly.importers.dateorder import DateOptions
@@ -21,6 +22,7 @@ from butterfly.importers.encoding import Encoding
 from butterfly.importers.mapping import Mapping, MappingSpec
 from butterfly.importers.prepare import DuplicateIds, Prepared
 from butterfly.importers.rejects import RejectsFile
+from butterfly.importers.thread_store import save_threads
 from butterfly.timeutil import utcnow
 
 SMALL_FILE = 32 * 1024 * 1024  # files up to this size get their sha256 in the import log
@@ -84,6 +86,7 @@ class ImportOptions:
     dates: DateOptions = field(default_factory=DateOptions)
     delimiter: str | None = None
     id_from_row: bool = False
+    messages: list[Path] = field(default_factory=list)  # --messages: thread files read after the ticket files
 
 
 class Run:
@@ -150,8 +153,15 @@ def write(
     dups: DuplicateIds,
     options: ImportOptions,
     lookup: Callable[[list[str]], dict[str, str]] | None = None,
+    threads: list[tuple[str, list[Message]]] | None = None,
 ) -> None:
+    """Write a batch (and the threads of its records, once their tickets are written), count it, and commit it
+    with the import log's counters."""
     write_counted(writer, run.summary, prepared, dups, lookup)
+    if threads:
+        written, messages = save_threads(db, run.summary.source, threads)
+        run.summary.threads += written
+        run.summary.messages += messages
     run.save()
     if not options.strict:
         db.commit()

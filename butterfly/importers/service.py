@@ -258,25 +258,5 @@ def _import_one(
         json_import.import_generic_json(db, path, enc, doc, fmt, options, rejects, problems, summary, run_options)
     else:
         json_import.import_native(db, path, enc, doc, fmt, options, rejects, problems, summary, run_options)
-    if doc is not None and fmt != "servicenow":
-        _save_threads(db, doc, fmt, summary, run_options, options)
     summary.seconds = time.perf_counter() - started
 
-
-def _save_threads(
-    db: BulkConnection, doc: Any, fmt: str, summary: FileSummary, run_options: dict[str, Any], options: ImportOptions
-) -> None:
-    """The conversations the export carries (:mod:`butterfly.importers.threads`), stored with their tickets."""
-    from butterfly.importers.threads import native_records, save_threads, threads
-
-    if fmt == "json":
-        records = json_records(doc, Path(summary.path))
-        id_column = (run_options.get("mapping") or {}).get("id")
-        if not id_column:
-            return
-        ids = [str(json_import.flatten(r).get(id_column, "")).strip() if isinstance(r, dict) else "" for r in records]
-    else:
-        records, ids = native_records(fmt, doc)
-    summary.threads, summary.messages = save_threads(db, summary.source, threads(fmt, records, ids))
-    if summary.threads and not options.strict:
-        db.commit()
