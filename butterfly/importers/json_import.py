@@ -10,8 +10,8 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from butterfly.errors import InvalidInputError, Problem
 from butterfly.conversation.facts import Message
+from butterfly.errors import InvalidInputError, Problem
 from butterfly.importers import native, servicenow, threads
 from butterfly.importers.bulk import BulkConnection, TicketWriter
 from butterfly.importers.dateorder import DateRule, decide

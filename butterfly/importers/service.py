@@ -30,7 +30,7 @@ from butterfly.importers.runlog import (
     OnMapping,
     Progress,
 )
-from butterfly.importers.sources import NATIVE_JSON, detect_format, detect_json_format, json_records, load_json
+from butterfly.importers.sources import NATIVE_JSON, detect_format, detect_json_format, load_json
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -259,4 +259,3 @@ def _import_one(
     else:
         json_import.import_native(db, path, enc, doc, fmt, options, rejects, problems, summary, run_options)
     summary.seconds = time.perf_counter() - started
-

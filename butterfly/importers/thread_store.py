@@ -41,9 +41,26 @@ def _as_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def store_threads(*, session: Any, source: str, threads: Iterable[tuple[str, list[Message]]]) -> tuple[int, int]:
+    """:func:`save_threads` in a transaction of its own on the database of ``session`` (what ``butterfly sync``
+    calls after a page's tickets are committed); returns (threads written, messages written)."""
+    from butterfly.importers.bulk import BulkConnection
+
+    session.commit()  # the session must not hold a write lock while the bulk connection writes
+    db = BulkConnection(session.get_bind(), tz="UTC")
+    try:
+        result = save_threads(db, source, threads)
+        db.commit()
+    finally:
+        db.close()
+    return result
+
+
 def ticket_row(db: Any, source: str, external_id: str) -> tuple[int, Any] | None:
     """(row id, the stored record as a dict or None) of the ticket ``source``/``external_id``, or None."""
-    row = db.execute("SELECT id, raw FROM ticket WHERE source = ? AND external_id = ?", (source, external_id)).fetchone()
+    row = db.execute(
+        "SELECT id, raw FROM ticket WHERE source = ? AND external_id = ?", (source, external_id)
+    ).fetchone()
     if row is None:
         return None
     raw = row[1]
@@ -61,7 +78,10 @@ def stored_thread(db: Any, ticket_id: int) -> list[Message]:
         "ORDER BY position",
         (ticket_id,),
     ).fetchall()
-    return [Message(int(p), role, text, _as_datetime(at), bool(pub), author, key) for p, at, role, author, pub, text, key in rows]
+    return [
+        Message(int(p), role, text, _as_datetime(at), bool(pub), author, key)
+        for p, at, role, author, pub, text, key in rows
+    ]
 
 
 def merged(stored: list[Message], incoming: list[Message]) -> list[Message]:
@@ -147,7 +167,9 @@ def save_timelines(db: Any, source: str, timelines: Iterable[tuple[str, list[Ste
             continue
         ticket_id = int(row[0])
         digest = timeline_hash(steps)
-        stored = db.execute("SELECT timeline_hash FROM ticket_event WHERE ticket_id = ? LIMIT 1", (ticket_id,)).fetchone()
+        stored = db.execute(
+            "SELECT timeline_hash FROM ticket_event WHERE ticket_id = ? LIMIT 1", (ticket_id,)
+        ).fetchone()
         if stored is not None and stored[0] == digest:
             continue
         db.execute("DELETE FROM ticket_event WHERE ticket_id = ?", (ticket_id,))

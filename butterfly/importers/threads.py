@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -147,7 +147,9 @@ def jira(issue: dict[str, Any]) -> list[Message]:
     reporter = (fields.get("reporter") or {}).get("accountId") if isinstance(fields.get("reporter"), dict) else None
     out = []
     if fields.get("description"):
-        out.append(Message(0, "customer", plain(fields["description"]), _time(fields.get("created")), key="description"))
+        out.append(
+            Message(0, "customer", plain(fields["description"]), _time(fields.get("created")), key="description")
+        )
     for c in comments:
         if not isinstance(c, dict):
             continue
@@ -182,7 +184,8 @@ def github(issue: dict[str, Any], comments: Iterable[Any] | None = None) -> list
     for c in comments:
         if not isinstance(c, dict):
             continue
-        user = c.get("user") if isinstance(c.get("user"), dict) else {}
+        raw = c.get("user")
+        user: dict[str, Any] = raw if isinstance(raw, dict) else {}
         login = user.get("login")
         if user.get("type") == "Bot":
             role = "system"
@@ -239,7 +242,13 @@ def generic(record: dict[str, Any]) -> list[Message]:
         public = item.get("public", True) is not False and role != "internal"
         out.append(
             Message(
-                0, role, plain(text), _time(_first(item, TIME_KEYS)), public, str(author) if author else None, _key(item)
+                0,
+                role,
+                plain(text),
+                _time(_first(item, TIME_KEYS)),
+                public,
+                str(author) if author else None,
+                _key(item),
             )
         )
     return _numbered(out)
