@@ -99,6 +99,16 @@ def import_command(
             "(row<LINE>-<hash>; a changed or moved record becomes a new ticket).",
         ),
     ] = False,
+    messages: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--messages",
+            help="Conversations of these tickets in a file of their own (repeatable): a CSV with ticket_id, "
+            "time, role, text (optional author, public), GitHub issue comments (JSON) or Zendesk ticket events "
+            "(JSON). See docs/import.md.",
+            show_default=False,
+        ),
+    ] = None,
     json_: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -141,6 +151,7 @@ def import_command(
                 date_format=date_format,
                 delimiter=delimiter,
                 id_from_row=id_from_row,
+                messages=list(messages or []),
             )
         except KeyboardInterrupt:
             console.print(
@@ -249,6 +260,8 @@ def _summary_json(summary: "ImportSummary") -> dict[str, Any]:
                 "duplicates": f.duplicates,
                 "duplicate_ids": f.duplicate_ids,
                 "marked_deleted": f.marked_deleted,
+                "threads": f.threads,
+                "messages": f.messages,
                 "rekeyed": f.rekeyed,
                 "dates": f.dates,
                 "id_from_row": f.id_from_row,
@@ -312,6 +325,8 @@ def _show_summary(summary: "ImportSummary") -> None:
             err().print(f"{name}: {f.marked_deleted:,} stored ticket(s) marked deleted")
         if f.id_from_row:
             err().print(f"{name}: ids made from each row's line and content (--id-from-row)")
+        if f.threads:
+            err().print(f"{name}: {f.threads:,} conversation(s) stored or updated ({f.messages:,} messages)")
         if f.note:
             err().print(f"{terminal_safe(Path(f.path).name)}: read record by record ({terminal_safe(f.note)})")
     if summary.rejects_path:

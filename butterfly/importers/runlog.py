@@ -22,7 +22,7 @@ from butterfly.importers.encoding import Encoding
 from butterfly.importers.mapping import Mapping, MappingSpec
 from butterfly.importers.prepare import DuplicateIds, Prepared
 from butterfly.importers.rejects import RejectsFile
-from butterfly.importers.thread_store import save_threads
+from butterfly.importers.thread_store import MERGED_SOURCES, save_threads
 from butterfly.timeutil import utcnow
 
 SMALL_FILE = 32 * 1024 * 1024  # files up to this size get their sha256 in the import log
@@ -159,7 +159,8 @@ def write(
     with the import log's counters."""
     write_counted(writer, run.summary, prepared, dups, lookup)
     if threads:
-        written, messages = save_threads(db, run.summary.source, threads)
+        merge = run.summary.format in MERGED_SOURCES
+        written, messages = save_threads(db, run.summary.source, threads, merge=merge)
         run.summary.threads += written
         run.summary.messages += messages
     run.save()

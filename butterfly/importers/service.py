@@ -77,6 +77,7 @@ def import_files(
     date_format: str | None = None,
     delimiter: str | None = None,
     id_from_row: bool = False,
+    messages: Sequence[Path | str] = (),
 ) -> ImportSummary:
     """Import ticket exports into the database of ``session``; see the module docstring.
 
@@ -84,6 +85,8 @@ def import_files(
     ``date_order``: ``dmy`` or ``mdy`` for every date column; ``date_format``: a :meth:`datetime.strptime` format
     for every date column (both override the mapping file's). ``delimiter``: the CSV delimiter (default: sniffed).
     ``id_from_row``: make each record's id from its line number and content (for exports without an id column).
+    ``messages``: files of conversations for the tickets of these files (:mod:`butterfly.importers.messages`),
+    read after them.
     Raises InvalidInputError for an unreadable file, FileProblemsError when ``strict`` and a record was rejected.
     """
     spec = mapping if isinstance(mapping, MappingSpec) else parse_options(list(mapping or []))
@@ -105,11 +108,12 @@ def import_files(
         dates=_date_options(spec, date_order, date_format),
         delimiter=_check_delimiter(delimiter),
         id_from_row=id_from_row,
+        messages=[Path(p) for p in messages],
     )
     files = [Path(p) for p in paths]
     if not files:
         raise InvalidInputError("no file to import")
-    for path in files:
+    for path in [*files, *options.messages]:
         reason = not_a_file_reason(path, streams=False)
         if reason is not None:
             raise InvalidInputError(f"{path}: {reason}")
@@ -130,6 +134,8 @@ def import_files(
                 _import_one(db, path, options, rejects_file, problems, summaries)
             except RecursionError:  # json and nested records are walked recursively: thousands of [ or { levels
                 raise InvalidInputError(f"{path}: nested too deeply to be a ticket export") from None
+        if options.messages:
+            _import_messages(db, options, summaries, problems, shared_file, rejects_files)
         total_rejected = sum(s.rejected for s in summaries)
         duplicated = [s for s in summaries if s.duplicates]
         if strict and duplicated and not total_rejected:
@@ -176,6 +182,31 @@ def import_files(
     return ImportSummary(
         files=summaries, rejects_path=", ".join(paths_with_rejects) or None, strict=strict, problems=problems
     )
+
+
+def _import_messages(
+    db: BulkConnection,
+    options: ImportOptions,
+    summaries: list[FileSummary],
+    problems: list[Problem],
+    shared: RejectsFile | None,
+    rejects_files: list[RejectsFile],
+) -> None:
+    """The ``--messages`` files, attached to the tickets of the source this command imported."""
+    from butterfly.importers.messages import import_messages
+
+    sources = {s.source for s in summaries}
+    if options.source is None and len(sources) > 1:
+        raise InvalidInputError(
+            "--messages: the tickets come from several sources (" + ", ".join(sorted(sources)) + ")",
+            hint="name the source of the tickets the messages belong to with --source",
+        )
+    source = options.source or next(iter(sources))
+    for path in options.messages:
+        rejects_file = shared or RejectsFile(default_path(path))
+        if rejects_file not in rejects_files:
+            rejects_files.append(rejects_file)
+        import_messages(db, path, source, options, rejects_file, problems, summaries)
 
 
 def _date_options(spec: MappingSpec, order: str | None, fmt: str | None) -> DateOptions:

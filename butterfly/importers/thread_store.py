@@ -41,7 +41,9 @@ def _as_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def store_threads(*, session: Any, source: str, threads: Iterable[tuple[str, list[Message]]]) -> tuple[int, int]:
+def store_threads(
+    *, session: Any, source: str, threads: Iterable[tuple[str, list[Message]]], merge: bool = False
+) -> tuple[int, int]:
     """:func:`save_threads` in a transaction of its own on the database of ``session`` (what ``butterfly sync``
     calls after a page's tickets are committed); returns (threads written, messages written)."""
     from butterfly.importers.bulk import BulkConnection
@@ -49,7 +51,7 @@ def store_threads(*, session: Any, source: str, threads: Iterable[tuple[str, lis
     session.commit()  # the session must not hold a write lock while the bulk connection writes
     db = BulkConnection(session.get_bind(), tz="UTC")
     try:
-        result = save_threads(db, source, threads)
+        result = save_threads(db, source, threads, merge=merge)
         db.commit()
     finally:
         db.close()
@@ -84,10 +86,11 @@ def stored_thread(db: Any, ticket_id: int) -> list[Message]:
     ]
 
 
-def merged(stored: list[Message], incoming: list[Message]) -> list[Message]:
+def merged(stored: list[Message], incoming: list[Message], *, whole: bool = False) -> list[Message]:
     """``incoming`` merged into ``stored`` by key (a known key is replaced where it stood, a new one added), in
-    time order when every message has a time; renumbered from 1 and capped."""
-    out = list(stored)
+    time order when every message has a time; renumbered from 1 and capped. ``whole``: ``incoming`` is a whole
+    thread, so stored messages without a key (stored before messages had one) are dropped, not kept beside it."""
+    out = [m for m in stored if m.key] if whole and any(m.key for m in incoming) else list(stored)
     where = {m.key: i for i, m in enumerate(out) if m.key}
     for m in incoming:
         if m.key and m.key in where:
@@ -101,28 +104,33 @@ def merged(stored: list[Message], incoming: list[Message]) -> list[Message]:
     return [replace(m, position=i) for i, m in enumerate(out[:MAX_MESSAGES], start=1)]
 
 
+MERGED_SOURCES = ("zendesk",)  # comments are never deleted there (only redacted): whole threads merge by id too
+
+
 def save_threads(
     db: Any, source: str, threads: Iterable[tuple[str, list[Message]]], *, merge: bool = False
 ) -> tuple[int, int]:
     """Store the threads of tickets of ``source`` (see the module docstring). Returns (threads written, messages
-    written); a ticket that is not stored (rejected) keeps no thread."""
+    written); a ticket that is not stored (rejected) keeps no thread. ``merge``: the threads are whole threads of
+    a helpdesk whose comments are never deleted (Zendesk): merged by comment id into the stored one, so an older
+    export or the comment events imported before it take nothing away."""
     written = messages_written = 0
     for external_id, thread in threads:
         row = db.execute("SELECT id FROM ticket WHERE source = ? AND external_id = ?", (source, external_id)).fetchone()
         if row is None:
             continue  # the ticket was rejected: its thread goes with it
-        written_now = replace_thread(db, int(row[0]), thread, merge=merge)
+        written_now = replace_thread(db, int(row[0]), thread, merge=merge, whole=True)
         if written_now:
             written += 1
             messages_written += written_now
     return written, messages_written
 
 
-def replace_thread(db: Any, ticket_id: int, thread: list[Message], *, merge: bool = False) -> int:
-    """Store ``thread`` as the ticket's (merged into the stored one with ``merge``); the messages written (0: the
-    stored thread was the same)."""
+def replace_thread(db: Any, ticket_id: int, thread: list[Message], *, merge: bool = False, whole: bool = False) -> int:
+    """Store ``thread`` as the ticket's (merged into the stored one with ``merge``; see :func:`merged` for
+    ``whole``); the messages written (0: the stored thread was the same)."""
     if merge:
-        thread = merged(stored_thread(db, ticket_id), thread)
+        thread = merged(stored_thread(db, ticket_id), thread, whole=whole)
     digest = thread_hash(thread)
     stored = db.execute("SELECT thread_hash FROM message WHERE ticket_id = ? LIMIT 1", (ticket_id,)).fetchone()
     if stored is not None and stored[0] == digest:

@@ -25,7 +25,7 @@ from butterfly.conversation.facts import Message
 from butterfly.errors import InvalidInputError
 from butterfly.files import write_private
 from butterfly.importers import import_files
-from butterfly.importers.thread_store import store_threads
+from butterfly.importers.thread_store import MERGED_SOURCES, store_threads
 from butterfly.sync import freshdesk, github, jira, servicenow, state, zendesk
 from butterfly.sync.config import SOURCES, SyncSettings
 from butterfly.sync.http import Http
@@ -116,7 +116,10 @@ def run_sync(
                         _import_page(session, page, name, Path(scratch), part, rejects)
                         if with_comments:
                             written, messages = store_threads(
-                                session=session, source=name, threads=read_threads(http, page)
+                                session=session,
+                                source=name,
+                                threads=read_threads(http, page),
+                                merge=source in MERGED_SOURCES,
                             )
                             part.threads += written
                             part.messages += messages
