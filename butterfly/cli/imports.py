@@ -262,6 +262,7 @@ def _summary_json(summary: "ImportSummary") -> dict[str, Any]:
                 "marked_deleted": f.marked_deleted,
                 "threads": f.threads,
                 "messages": f.messages,
+                "timelines": f.timelines,
                 "rekeyed": f.rekeyed,
                 "dates": f.dates,
                 "id_from_row": f.id_from_row,
@@ -327,6 +328,8 @@ def _show_summary(summary: "ImportSummary") -> None:
             err().print(f"{name}: ids made from each row's line and content (--id-from-row)")
         if f.threads:
             err().print(f"{name}: {f.threads:,} conversation(s) stored or updated ({f.messages:,} messages)")
+        if f.timelines:
+            err().print(f"{name}: {f.timelines:,} state timeline(s) stored or updated")
         if f.note:
             err().print(f"{terminal_safe(Path(f.path).name)}: read record by record ({terminal_safe(f.note)})")
     if summary.rejects_path:

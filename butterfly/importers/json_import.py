@@ -30,6 +30,7 @@ from butterfly.importers.prepare import (
 from butterfly.importers.rejects import RejectsFile
 from butterfly.importers.runlog import FileSummary, ImportOptions, Run, finish, reject_record, write
 from butterfly.importers.sources import json_records, jsonl_lines
+from butterfly.importers.thread_store import Step
 from butterfly.timeutil import utcnow
 from butterfly.yamlload import json_loads
 
@@ -242,6 +243,7 @@ def import_native(
     batch_threads: list[tuple[str, list[Message]]] = []
     pending = 0  # messages in batch_threads
     extract = threads.EXTRACTORS.get(fmt)
+    timelines: list[tuple[str, list[Step]]] = []
     dups = DuplicateIds()
     for item in records:
         summary.rows_read += item.events
@@ -272,14 +274,16 @@ def import_native(
             if thread:
                 batch_threads.append((values["id"], thread))
                 pending += len(thread)
+        if item.timeline:
+            timelines.append((values["id"], item.timeline))
         if len(batch) >= BATCH_RECORDS or pending >= BATCH_MESSAGES:
             if fmt == "github" and lookup is not None:
                 summary.rekeyed += _rekey_github(writer, ids)
-            write(db, writer, run, last_of_each(batch, ids), dups, options, lookup, batch_threads)
-            batch, ids, batch_threads, pending = [], [], [], 0
+            write(db, writer, run, last_of_each(batch, ids), dups, options, lookup, batch_threads, timelines)
+            batch, ids, batch_threads, pending, timelines = [], [], [], 0, []
     if fmt == "github" and lookup is not None:
         summary.rekeyed += _rekey_github(writer, ids)
-    write(db, writer, run, last_of_each(batch, ids), dups, options, lookup, batch_threads)
+    write(db, writer, run, last_of_each(batch, ids), dups, options, lookup, batch_threads, timelines)
     if deleted:
         summary.marked_deleted = writer.mark_deleted(deleted)
     finish(db, run, rejects, options)

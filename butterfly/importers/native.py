@@ -41,6 +41,7 @@ class Converted:
     lines: tuple[int, int] | None = None
     events: int = 1  # source rows this ticket was built from
     record: Any = None  # the source record (JSON exports): its thread is read from it
+    timeline: Any = None  # the state timeline (ServiceNow's event log): a list of thread_store.Step
 
 
 class Problem(Exception):

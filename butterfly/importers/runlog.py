@@ -22,7 +22,7 @@ from butterfly.importers.encoding import Encoding
 from butterfly.importers.mapping import Mapping, MappingSpec
 from butterfly.importers.prepare import DuplicateIds, Prepared
 from butterfly.importers.rejects import RejectsFile
-from butterfly.importers.thread_store import MERGED_SOURCES, save_threads
+from butterfly.importers.thread_store import MERGED_SOURCES, Step, save_threads, save_timelines
 from butterfly.timeutil import utcnow
 
 SMALL_FILE = 32 * 1024 * 1024  # files up to this size get their sha256 in the import log
@@ -54,6 +54,7 @@ class FileSummary:
     id_from_row: bool = False
     threads: int = 0  # tickets whose conversation was stored or replaced (unchanged threads are not counted)
     messages: int = 0
+    timelines: int = 0  # tickets whose state timeline was stored or replaced (ServiceNow's event log)
     seconds: float = 0.0
     method: str = "records"  # "columns": the columnar first load (butterfly.importers.columnar) took the file
     note: str | None = None  # why a large first load went record by record
@@ -154,10 +155,13 @@ def write(
     options: ImportOptions,
     lookup: Callable[[list[str]], dict[str, str]] | None = None,
     threads: list[tuple[str, list[Message]]] | None = None,
+    timelines: list[tuple[str, list[Step]]] | None = None,
 ) -> None:
-    """Write a batch (and the threads of its records, once their tickets are written), count it, and commit it
-    with the import log's counters."""
+    """Write a batch (and the threads and state timelines of its records, once their tickets are written), count
+    it, and commit it with the import log's counters."""
     write_counted(writer, run.summary, prepared, dups, lookup)
+    if timelines:
+        run.summary.timelines += save_timelines(db, run.summary.source, timelines)
     if threads:
         merge = run.summary.format in MERGED_SOURCES
         written, messages = save_threads(db, run.summary.source, threads, merge=merge)
