@@ -18,6 +18,7 @@ from butterfly.importers.dateorder import DateRule, decide
 from butterfly.importers.dates import to_utc_text
 from butterfly.importers.encoding import Encoding
 from butterfly.importers.fields import FIELDS
+from butterfly.importers.jsonstream import SAMPLE
 from butterfly.importers.mapping import Mapping, resolve
 from butterfly.importers.prepare import (
     HASH_VERSION,
@@ -29,7 +30,7 @@ from butterfly.importers.prepare import (
 )
 from butterfly.importers.rejects import RejectsFile
 from butterfly.importers.runlog import FileSummary, ImportOptions, Run, finish, reject_record, write
-from butterfly.importers.sources import json_records, jsonl_lines
+from butterfly.importers.sources import jsonl_lines
 from butterfly.importers.thread_store import Step
 from butterfly.timeutil import utcnow
 from butterfly.yamlload import json_loads
@@ -81,9 +82,8 @@ def import_generic_json(
     rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
     items: Iterable[tuple[str, int | None, Any]]
     if fmt == "json":
-        records = json_records(doc, path)
-        items = ((f"record {i}", None, r) for i, r in enumerate(records, start=1))
-        sample = [flatten(r) for r in records[:1000] if isinstance(r, dict)]
+        items = ((f"record {i}", None, r) for i, r in enumerate(doc.records(), start=1))
+        sample = [flatten(r) for r in doc.sample[:SAMPLE] if isinstance(r, dict)]
     else:
 
         def parse_lines() -> Iterator[tuple[str, int | None, Any]]:
@@ -187,7 +187,7 @@ def _json_dates(
 
     def rest() -> Iterator[dict[str, str]]:
         if fmt == "json":
-            others: Iterable[Any] = json_records(doc, path)[len(sample) :]
+            others: Iterable[Any] = islice(doc.records(), len(sample), None)
         else:
             others = (_loads_or_none(text) for _n, text in islice(jsonl_lines(path, enc.codec), len(sample), None))
         for record in others:
@@ -230,7 +230,7 @@ def import_native(
             run_options["dates"] = summary.dates
         rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=(1, 1))
     else:
-        records = native.convert(fmt, doc, options.tz)
+        records = native.convert(fmt, doc.side(), options.tz, doc.records() if doc.streamed else None)
         rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
     run = Run(db, summary, run_options, path)
     writer = TicketWriter(db, source=summary.source, fields=FIELDS, import_id=run.id, imported_at=to_utc_text(utcnow()))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from typing import Any
@@ -73,16 +73,19 @@ def _index(items: Any) -> dict[Any, dict[str, Any]]:
     return {i.get("id"): i for i in items if isinstance(i, dict) and "id" in i}
 
 
-def convert(fmt: str, doc: Any, tz: tzinfo) -> Iterator[Converted]:
-    """Converted records of a native JSON export."""
+def convert(fmt: str, doc: Any, tz: tzinfo, records: Iterable[Any] | None = None) -> Iterator[Converted]:
+    """Converted records of a native JSON export; ``records``: its records read one by one (``doc`` is then the
+    document without them, e.g. Zendesk's sideloads)."""
     if fmt == "zendesk":
-        yield from _zendesk(doc, tz)
+        yield from _zendesk(doc, tz, records)
     elif fmt == "freshdesk":
-        yield from _each(_records(doc, "tickets", "results"), tz, _freshdesk_one, "ticket")
+        yield from _each(
+            _records(doc, "tickets", "results") if records is None else records, tz, _freshdesk_one, "ticket"
+        )
     elif fmt == "jira":
-        yield from _each(_records(doc, "issues"), tz, _jira_one, "issue")
+        yield from _each(_records(doc, "issues") if records is None else records, tz, _jira_one, "issue")
     elif fmt == "github":
-        yield from _each(_records(doc, "items"), tz, _github_one, "issue")
+        yield from _each(_records(doc, "items") if records is None else records, tz, _github_one, "issue")
     else:  # pragma: no cover - guarded by the caller
         raise ValueError(fmt)
 
@@ -101,7 +104,7 @@ def _records(doc: Any, *keys: str) -> list[Any]:
     return [doc]
 
 
-def _each(records: list[Any], tz: tzinfo, one: Any, noun: str) -> Iterator[Converted]:
+def _each(records: Iterable[Any], tz: tzinfo, one: Any, noun: str) -> Iterator[Converted]:
     for i, record in enumerate(records, start=1):
         raw = json.dumps(record, ensure_ascii=False)
         label = f"{noun} {i}"
@@ -139,7 +142,7 @@ ZENDESK_STATUS = {
 }
 
 
-def _zendesk(doc: Any, tz: tzinfo) -> Iterator[Converted]:
+def _zendesk(doc: Any, tz: tzinfo, records: Iterable[Any] | None = None) -> Iterator[Converted]:
     """Tickets of the API (``/api/v2/tickets``) or the incremental export, with sideloads when present
     (``users``, ``organizations``, ``groups``, ``metric_sets``) for names and solved/first-reply times."""
     side = doc if isinstance(doc, dict) else {}
@@ -201,7 +204,7 @@ def _zendesk(doc: Any, tz: tzinfo) -> Iterator[Converted]:
             "updated": updated,
         }
 
-    yield from _each(_records(doc, "tickets"), tz, one, "ticket")
+    yield from _each(_records(doc, "tickets") if records is None else records, tz, one, "ticket")
     for i, deleted in enumerate(side.get("deleted_tickets") or [], start=1):  # the incremental export's list
         ticket_id = _text(deleted.get("id")) if isinstance(deleted, dict) else _text(deleted)
         if ticket_id.strip():

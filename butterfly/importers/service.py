@@ -21,6 +21,7 @@ from butterfly.importers.bulk import BulkConnection
 from butterfly.importers.dateorder import DateOptions, check_format
 from butterfly.importers.dates import zone
 from butterfly.importers.encoding import detect
+from butterfly.importers.jsonstream import open_json
 from butterfly.importers.mapping import MappingSpec, parse_options
 from butterfly.importers.rejects import RejectsFile, default_path
 from butterfly.importers.runlog import (
@@ -30,7 +31,7 @@ from butterfly.importers.runlog import (
     OnMapping,
     Progress,
 )
-from butterfly.importers.sources import NATIVE_JSON, detect_format, detect_json_format, load_json
+from butterfly.importers.sources import NATIVE_JSON, detect_format, detect_json_format
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -273,9 +274,9 @@ def _import_one(
     fmt = detect_format(path, enc.codec, options.format)
     doc: Any = None
     if fmt == "json" or (fmt in NATIVE_JSON):
-        doc = load_json(path, enc.codec)
+        doc = open_json(path, enc.codec)  # streamed record by record when it can be
         if options.format == "auto":
-            fmt = detect_json_format(doc)
+            fmt = detect_json_format(doc.shape())
     if (fmt in NATIVE_JSON or fmt == "servicenow") and not options.spec.empty:
         raise InvalidInputError(f"{path}: --map applies to csv, json and jsonl; {fmt} exports have a fixed mapping")
     source = options.source or GENERIC_SOURCES.get(fmt, fmt)
