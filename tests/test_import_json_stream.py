@@ -111,3 +111,15 @@ def test_numbers_beyond_64_bits_are_read_whole(tmp_path: Path, db_url: str, cli:
     assert result.exit_code == 0, result.output
     with open_session(db_url) as session:
         assert session.exec(select(Ticket.external_id)).one() == "123456789012345678901234567890"
+
+
+def test_a_mapping_into_a_list_is_one_error_naming_the_mapping(tmp_path: Path, db_url: str, cli: Any) -> None:
+    path = tmp_path / "nested.json"
+    path.write_text(json.dumps([{"id": 1, "subject": "s", "people": [{"name": "Ana"}]}]), encoding="utf-8")
+    for column in ("people.name", "people.0.name", "nowhere.name"):
+        result = cli("import", str(path), "--map", f"customer={column}", "--db", db_url)
+        assert result.exit_code == 2, column
+        assert "Traceback" not in result.output
+        (line,) = [x for x in result.stderr.splitlines() if x.startswith("Error:")]
+        assert f"--map customer={column}" in line and "nested.json" in line
+    assert _count(db_url) == 0

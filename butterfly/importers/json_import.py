@@ -109,6 +109,7 @@ def import_generic_json(
     if not header:
         raise InvalidInputError(f"{path}: no records with fields found")
     mapping = resolve(options.spec, header, file=str(path))
+    _check_paths(path, mapping, header, sample)
     rules = _json_dates(path, enc, fmt, doc, mapping, sample, options)
     summary.mapping = mapping.rows()
     summary.dates = mapping.dates = {f: r.describe() for f, r in rules.items()}
@@ -164,6 +165,33 @@ def import_generic_json(
             batch, seen_ids, batch_threads, pending = [], [], [], 0
     write(db, writer, run, last_of_each(batch, seen_ids), dups, options, lookup, batch_threads)
     finish(db, run, rejects, options)
+
+
+def _check_paths(path: Path, mapping: Mapping, header: list[str], sample: list[dict[str, Any]]) -> None:
+    """Every mapped column is a field of the records: a dotted path into a list, or one no record of the first
+    thousand has, is an error naming the mapping and the field (not a column of empty values)."""
+    for target, column in mapping.columns.items():
+        if column in header:
+            continue
+        parts = column.split(".")
+        through = next(
+            (
+                ".".join(parts[:i])
+                for i in range(1, len(parts))
+                if any(isinstance(flat.get(".".join(parts[:i])), list) for flat in sample)
+            ),
+            None,
+        )
+        if through is not None:
+            raise InvalidInputError(
+                f"{path}: --map {target}={column}: '{through}' is a list in the records; a ticket field takes one "
+                "value, not a path inside a list",
+                hint=f"map {target} to a field outside the list, or keep it in raw (it is stored there whole)",
+            )
+        raise InvalidInputError(
+            f"{path}: --map {target}={column}: no record of the first {len(sample):,} has the field '{column}'",
+            hint="fields: " + ", ".join(header[:40]) + (" …" if len(header) > 40 else ""),
+        )
 
 
 def _json_dates(
