@@ -288,3 +288,23 @@ def test_messages_for_tickets_of_several_sources_need_a_source(tmp_path: Path, d
     result = cli("import", str(a), str(b), "--messages", str(messages), "--db", db_url)
     assert result.exit_code == 2
     assert any(x.startswith("Error:") and "--messages" in x for x in result.stderr.splitlines())
+
+
+def test_the_import_summary_speaks_the_settings_language(tmp_path: Path, db_url: str, cli: Any) -> None:
+    tickets = tmp_path / "tickets.csv"
+    tickets.write_text(TICKETS + ",Nobody,No id,closed,2026-03-01T09:00:00Z,\n", encoding="utf-8")
+    messages = tmp_path / "messages.csv"
+    messages.write_text(MESSAGES, encoding="utf-8")
+    expected = {  # the first run stores the threads; the later ones find them unchanged
+        "zh-CN": ("导入", "拒收 6 条记录", "保存或更新了 2 段对话（6 条消息）"),
+        "zh-TW": ("匯入", "拒收 6 筆記錄", None),
+        "en": ("Import", "6 record(s) rejected", None),
+    }
+    for lang, (title, rejected, threads) in expected.items():
+        result = cli(
+            "import", str(tickets), "--messages", str(messages), "--db", db_url, env={"BUTTERFLY_LANGUAGE": lang}
+        )
+        assert result.exit_code == 1, result.output
+        assert title in result.stdout and rejected in result.stderr, lang
+        if threads:
+            assert threads in result.stderr
