@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
 from butterfly.store.db import open_session
@@ -290,7 +291,11 @@ def test_messages_for_tickets_of_several_sources_need_a_source(tmp_path: Path, d
     assert any(x.startswith("Error:") and "--messages" in x for x in result.stderr.splitlines())
 
 
-def test_the_import_summary_speaks_the_settings_language(tmp_path: Path, db_url: str, cli: Any) -> None:
+def test_the_import_summary_speaks_the_settings_language(
+    tmp_path: Path, db_url: str, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from butterfly.settings import get_settings
+
     tickets = tmp_path / "tickets.csv"
     tickets.write_text(TICKETS + ",Nobody,No id,closed,2026-03-01T09:00:00Z,\n", encoding="utf-8")
     messages = tmp_path / "messages.csv"
@@ -301,9 +306,9 @@ def test_the_import_summary_speaks_the_settings_language(tmp_path: Path, db_url:
         "en": ("Import", "6 record(s) rejected", None),
     }
     for lang, (title, rejected, threads) in expected.items():
-        result = cli(
-            "import", str(tickets), "--messages", str(messages), "--db", db_url, env={"BUTTERFLY_LANGUAGE": lang}
-        )
+        monkeypatch.setenv("BUTTERFLY_LANGUAGE", lang)
+        get_settings.cache_clear()
+        result = cli("import", str(tickets), "--messages", str(messages), "--db", db_url)
         assert result.exit_code == 1, result.output
         assert title in result.stdout and rejected in result.stderr, lang
         if threads:
