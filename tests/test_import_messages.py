@@ -313,3 +313,17 @@ def test_the_import_summary_speaks_the_settings_language(
         assert title in result.stdout and rejected in result.stderr, lang
         if threads:
             assert threads in result.stderr
+
+
+def test_html_in_messages_is_reduced_to_text_without_scripts_styles_or_comments() -> None:
+    from butterfly.importers.threads import MAX_TEXT, plain
+
+    body = (
+        "<html><head><title>t</title><style>p{color:red}</style></head><body><p>Hello &amp; welcome</p>"
+        "<script>alert(1)</script><!-- agent-only note --><p>Bye &lt;3</p></body></html>"
+    )
+    text = plain(body)
+    assert "Hello & welcome" in text and "Bye <3" in text
+    assert "alert" not in text and "color" not in text and "agent-only" not in text
+    assert plain("<p>cut <script>evil()") == "cut"  # an unclosed script is dropped to the end
+    assert len(plain("<p>" + "x" * 500_000)) == MAX_TEXT  # one message is capped

@@ -35,17 +35,22 @@ MAX_TEXT = 20_000
 THREAD_KEYS = ("messages", "comments", "conversation", "conversations", "dialog", "dialogContent", "thread")
 TEXT_KEYS = ("text", "body_text", "plain_body", "body", "message", "content")
 TIME_KEYS = ("datetime", "created_at", "created", "time", "timestamp", "date")
+MAX_INPUT = 4 * MAX_TEXT  # characters of one body looked at (an HTML body is mostly markup)
 _TAGS = re.compile(r"<[^>]{0,2000}>")
+_HIDDEN = re.compile(r"(?is)<!--.*?(?:-->|$)|<(script|style|head|template)\b[^>]*>.*?(?:</\1\s*>|$)")
 _BLANKS = re.compile(r"[ \t]*\n\s*\n\s*")
 
 
 def plain(value: Any) -> str:
-    """Text of an HTML or ADF body, unescaped and with markup removed (never interpreted)."""
+    """Text of an HTML or ADF body, unescaped and with markup removed (never interpreted): tags go, the contents of
+    ``script``, ``style`` and ``head`` elements and comments go with them, entities become characters. At most
+    :data:`MAX_INPUT` characters of a body are looked at (a message is kept to :data:`MAX_TEXT`)."""
     if isinstance(value, dict):  # Atlassian Document Format
         return adf_text(value)[:MAX_TEXT]
-    text = str(value or "")
+    text = str(value or "")[:MAX_INPUT]
     if "<" in text and ">" in text:
-        text = _TAGS.sub(" ", re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", text))
+        text = _HIDDEN.sub(" ", text)
+        text = _TAGS.sub(" ", re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</tr>|</h[1-6]>", "\n", text))
         text = html.unescape(text)
     return _BLANKS.sub("\n\n", text).strip()[:MAX_TEXT]
 

@@ -74,7 +74,7 @@ def threads(http: Http, page: Page) -> Iterator[tuple[str, list[Message]]]:
         conversations: list[Any] = []
         url: str | None = CONVERSATIONS.format(id=ticket["id"])
         params: dict[str, Any] | None = {"per_page": PER_PAGE}
-        while url:
+        while url and len(conversations) < extract.MAX_MESSAGES:  # a thread is capped: the rest is not fetched
             response = http.get(url, params=params)
             params = None
             body = http.json(response)

@@ -78,7 +78,7 @@ def threads(http: Http, page: Page) -> Iterator[tuple[str, list[Message]]]:
         count = issue.get("comments")
         url: str | None = f"/repos/{repo}/issues/{issue['number']}/comments"
         params: dict[str, Any] | None = {"per_page": PER_PAGE}
-        while url and not (isinstance(count, int) and count == 0):
+        while url and not (isinstance(count, int) and count == 0) and len(comments) < extract.MAX_MESSAGES:
             response = http.get(url, params=params)
             params = None
             body = http.json(response)

@@ -82,7 +82,7 @@ def threads(http: Http, page: Page) -> Iterator[tuple[str, list[Message]]]:
                 got = [c for c in (body.get("comments") or [] if isinstance(body, dict) else []) if isinstance(c, dict)]
                 comments.extend(got)
                 total = body.get("total") if isinstance(body, dict) else None
-                if not got or not isinstance(total, int) or len(comments) >= total:
+                if not got or not isinstance(total, int) or len(comments) >= min(total, extract.MAX_MESSAGES):
                     break
         whole = {**issue, "fields": {**fields, "comment": {"comments": comments, "total": len(comments)}}}
         thread = extract.jira(whole)

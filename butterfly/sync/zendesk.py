@@ -76,7 +76,7 @@ def threads(http: Http, page: Page) -> Iterator[tuple[str, list[Message]]]:
         comments: list[Any] = []
         url: str | None = COMMENTS.format(id=ticket["id"])
         params: dict[str, Any] | None = {"page[size]": COMMENTS_PER_PAGE}
-        while url:
+        while url and len(comments) < extract.MAX_MESSAGES:  # a thread is capped: the rest is not fetched
             body = http.json(http.get(url, params=params, paced=False))
             params = None
             if not isinstance(body, dict):
