@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import col, select
 
 from butterfly.errors import InvalidInputError, NotFoundError
-from butterfly.store.models import Ticket, TicketStatus
+from butterfly.store.models import Ticket, TicketEvent, TicketStatus
 from butterfly.timeutil import as_utc
 
 if TYPE_CHECKING:
@@ -131,3 +131,11 @@ def timeline(ticket: Ticket) -> list[TimelineStep]:
         if at is not None:
             previous = at
     return steps
+
+
+def state_timeline(*, session: Session, ticket_id: int) -> list[TicketEvent]:
+    """The ticket's state timeline (state, assignment group, assignee, reassignments; from ServiceNow's event log),
+    oldest step first; empty when its import brought none."""
+    return list(
+        session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.position)))
+    )

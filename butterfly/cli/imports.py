@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, ci_mode, err, out, print_json
+from butterfly.cli._common import DbOption, JsonOption, ci_mode, err, language, out, print_json
 from butterfly.errors import shorten
 from butterfly.sanitise import terminal_safe
 
@@ -99,6 +99,16 @@ def import_command(
             "(row<LINE>-<hash>; a changed or moved record becomes a new ticket).",
         ),
     ] = False,
+    messages: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--messages",
+            help="Conversations of these tickets in a file of their own (repeatable): a CSV with ticket_id, "
+            "time, role, text (optional author, public), GitHub issue comments (JSON) or Zendesk ticket events "
+            "(JSON). See docs/import.md.",
+            show_default=False,
+        ),
+    ] = None,
     json_: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -115,12 +125,13 @@ def import_command(
 
     console = err()
     show_progress = sys.stderr.isatty() and not ci_mode() and not json_
+    lang = language(None)
 
     def on_mapping(path: str, mapping: "Mapping", enc: "Encoding") -> None:
-        _show_mapping(console, path, mapping, enc)
+        _show_mapping(console, path, mapping, enc, lang)
 
     if day_first and month_first:
-        console.print("Error: --day-first and --month-first contradict each other: give one")
+        console.print("Error: " + _t("day_month_both", lang))
         raise typer.Exit(2)
     date_order = "dmy" if day_first else "mdy" if month_first else None
     with session_for(ctx, db, create=True) as session, _progress(show_progress) as progress:
@@ -141,36 +152,41 @@ def import_command(
                 date_format=date_format,
                 delimiter=delimiter,
                 id_from_row=id_from_row,
+                messages=list(messages or []),
             )
         except KeyboardInterrupt:
-            console.print(
-                "stopped by user: the batches committed so far are kept (a large first import keeps nothing); "
-                "run the same command again to finish — nothing will be duplicated"
-            )
+            console.print(_t("stopped", lang))
             raise typer.Exit(130) from None
     if json_:
         print_json(_summary_json(summary))
     else:
-        _show_summary(summary)
+        _show_summary(summary, lang)
     if not summary.clean:
         raise typer.Exit(EXIT_REJECTS)
 
 
-def _show_mapping(console: Any, path: str, mapping: "Mapping", enc: "Encoding") -> None:
+def _t(key: str, lang: str, **values: object) -> str:
+    """A text of ``butterfly/data/import_texts.yaml`` in ``lang``."""
+    from butterfly.labels import text
+
+    return text("import_texts.yaml", key, lang, **values)
+
+
+def _show_mapping(console: Any, path: str, mapping: "Mapping", enc: "Encoding", lang: str) -> None:
     from rich.table import Table
 
     special_dates = {f: d for f, d in mapping.dates.items() if not d.startswith("ISO 8601")}
     if not (mapping.guessed or special_dates or mapping.id_from_row or mapping.status_note):
         return
-    table = Table(title=f"{terminal_safe(path)} ({enc.label}): columns → ticket fields", title_justify="left")
-    table.add_column("field")
-    table.add_column("column")
+    table = Table(title=_t("mapping.title", lang, path=terminal_safe(path), encoding=enc.label), title_justify="left")
+    table.add_column(_t("mapping.field", lang))
+    table.add_column(_t("mapping.column", lang))
     table.add_column("")
     for name, column, guessed in mapping.rows():
         if name == "id" and mapping.id_from_row:
-            table.add_row(name, "(none)", "made from each row: row<LINE>-<hash> (--id-from-row)")
+            table.add_row(name, _t("mapping.none", lang), _t("mapping.row_id", lang))
             continue
-        how = "guessed" if guessed else "--map"
+        how = _t("mapping.guessed", lang) if guessed else "--map"
         if name in special_dates:
             how += "; " + terminal_safe(special_dates[name])
         table.add_row(name, terminal_safe(column), how)
@@ -178,18 +194,18 @@ def _show_mapping(console: Any, path: str, mapping: "Mapping", enc: "Encoding") 
     if mapping.status_note:
         console.print(terminal_safe(mapping.status_note))
     if mapping.unmapped:
-        console.print(f"kept in raw (not mapped): {unmapped_summary(mapping.unmapped)}")
-    console.print("[dim]Not right? Name columns with --map FIELD=COLUMN or --map mapping.yaml.[/]")
+        console.print(_t("mapping.unmapped", lang, columns=unmapped_summary(mapping.unmapped, lang)))
+    console.print("[dim]" + _t("mapping.not_right", lang) + "[/]")
 
 
 MAX_NAMED_COLUMNS = 20
 
 
-def unmapped_summary(columns: list[str]) -> str:
+def unmapped_summary(columns: list[str], lang: str = "en") -> str:
     """The unmapped columns by name, the first :data:`MAX_NAMED_COLUMNS` of them and a count of the rest."""
     shown = ", ".join(terminal_safe(shorten(c, 60)) for c in columns[:MAX_NAMED_COLUMNS])
     rest = len(columns) - MAX_NAMED_COLUMNS
-    return shown + (f" … and {rest:,} more" if rest > 0 else "")
+    return shown + (" " + _t("mapping.more", lang, n=rest) if rest > 0 else "")
 
 
 class _progress:
@@ -249,6 +265,9 @@ def _summary_json(summary: "ImportSummary") -> dict[str, Any]:
                 "duplicates": f.duplicates,
                 "duplicate_ids": f.duplicate_ids,
                 "marked_deleted": f.marked_deleted,
+                "threads": f.threads,
+                "messages": f.messages,
+                "timelines": f.timelines,
                 "rekeyed": f.rekeyed,
                 "dates": f.dates,
                 "id_from_row": f.id_from_row,
@@ -270,16 +289,17 @@ def _summary_json(summary: "ImportSummary") -> dict[str, Any]:
     }
 
 
-def _show_summary(summary: "ImportSummary") -> None:
+def _show_summary(summary: "ImportSummary", lang: str) -> None:
     from rich.table import Table
 
-    table = Table(title="Import", title_justify="left")
+    table = Table(title=_t("summary.title", lang), title_justify="left")
     columns = ("file", "format", "source", "records", "new", "updated", "unchanged", "duplicate", "skipped", "rejected")
     for name in columns:
+        heading = _t(f"summary.{name}", lang)
         if name == "file":
-            table.add_column(name, overflow="fold")
+            table.add_column(heading, overflow="fold")
         else:
-            table.add_column(name, justify="left" if name in ("format", "source") else "right", no_wrap=True)
+            table.add_column(heading, justify="left" if name in ("format", "source") else "right", no_wrap=True)
     for f in summary.files:
         table.add_row(
             terminal_safe(f.path),
@@ -299,25 +319,26 @@ def _show_summary(summary: "ImportSummary") -> None:
         name = terminal_safe(Path(f.path).name)
         if f.duplicates:
             ids = ", ".join(terminal_safe(i) for i in f.duplicate_ids)
-            first = f" (first: {ids})" if ids else ""
-            err().print(
-                f"{name}: {f.duplicates:,} record(s) repeat the id of an earlier record in the file{first}; "
-                "the last record of each id was kept (--strict refuses such a file)"
-            )
+            if ids:
+                err().print(_t("line.duplicates_ids", lang, file=name, n=f.duplicates, ids=ids))
+            else:
+                err().print(_t("line.duplicates", lang, file=name, n=f.duplicates))
         for reason, n in f.skipped_reasons.items():
-            err().print(f"{name}: {n:,} skipped: {terminal_safe(reason)}")
+            err().print(_t("line.skipped", lang, file=name, n=n, reason=terminal_safe(reason)))
         if f.rekeyed:
-            err().print(f"{name}: {f.rekeyed:,} GitHub ticket(s) stored by number alone now keyed owner/name#number")
+            err().print(_t("line.rekeyed", lang, file=name, n=f.rekeyed))
         if f.marked_deleted:
-            err().print(f"{name}: {f.marked_deleted:,} stored ticket(s) marked deleted")
+            err().print(_t("line.marked_deleted", lang, file=name, n=f.marked_deleted))
         if f.id_from_row:
-            err().print(f"{name}: ids made from each row's line and content (--id-from-row)")
+            err().print(_t("line.id_from_row", lang, file=name))
+        if f.threads:
+            err().print(_t("line.threads", lang, file=name, n=f.threads, messages=f.messages))
+        if f.timelines:
+            err().print(_t("line.timelines", lang, file=name, n=f.timelines))
         if f.note:
-            err().print(f"{terminal_safe(Path(f.path).name)}: read record by record ({terminal_safe(f.note)})")
+            err().print(_t("line.note", lang, file=name, note=terminal_safe(f.note)))
     if summary.rejects_path:
-        err().print(
-            f"{summary.rejected:,} record(s) rejected, kept with line numbers and reasons in {terminal_safe(summary.rejects_path)}"
-        )
+        err().print(_t("line.rejected", lang, n=summary.rejected, path=terminal_safe(summary.rejects_path)))
         for problem in summary.problems[:5]:
             err().print(f"  {terminal_safe(str(problem))}")
 

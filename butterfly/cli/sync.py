@@ -24,6 +24,14 @@ def sync_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="fetch and count only: import nothing, save nothing")
     ] = False,
+    comments: Annotated[
+        bool | None,
+        typer.Option(
+            "--comments/--no-comments",
+            help="also fetch each synced ticket's conversation (default: the source's comments setting, off)",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -32,7 +40,8 @@ def sync_command(
     Settings per source in the config file (\\[sync.zendesk] subdomain, email; \\[sync.github] repos; …) or
     BUTTERFLY_SYNC__SOURCE__FIELD variables; the API secret in the variable the source names (e.g.
     BUTTERFLY_ZENDESK_TOKEN) or the OS keyring. Each page is committed before the position is saved: stopped or
-    killed, the next sync resumes from the last committed page.
+    killed, the next sync resumes from the last committed page. --comments (or comments = true in the source's
+    settings) fetches each synced ticket's conversation too.
 
     Example: BUTTERFLY_GITHUB_TOKEN=… butterfly sync github --repo acme/support --since 2026-01-01
     """
@@ -64,6 +73,7 @@ def sync_command(
                 dry_run=dry_run,
                 repos=list(repo) if repo else None,
                 progress=progress[1] if progress else None,
+                comments=comments,
             )
         finally:
             if progress:
@@ -97,8 +107,17 @@ def _as_dict(summary: "SyncSummary") -> dict[str, object]:
         "requests": summary.requests,
         "retries": summary.retries,
         "rejects_file": summary.rejects_path,
+        "comments": summary.comments,
         "accounts": [
-            {"account": a.account, "pages": a.pages, "fetched": a.fetched, **a.counts, "position": a.position}
+            {
+                "account": a.account,
+                "pages": a.pages,
+                "fetched": a.fetched,
+                **a.counts,
+                "threads": a.threads,
+                "messages": a.messages,
+                "position": a.position,
+            }
             for a in summary.accounts
         ],
     }
@@ -121,6 +140,11 @@ def _show(summary: "SyncSummary") -> None:
             row += [f"{c[k]:,}" for k in ("created", "updated", "unchanged", "duplicates", "skipped", "rejected")]
         table.add_row(*row)
     out().print(table)
+    if summary.comments and not summary.dry_run:
+        err().print(
+            f"{summary.total('threads'):,} conversation(s) stored or updated ({summary.total('messages'):,} messages); "
+            "unchanged ones are left as they are"
+        )
     deleted = summary.total("marked_deleted")
     if deleted:
         err().print(f"{deleted:,} stored ticket(s) marked deleted in the helpdesk")

@@ -10,7 +10,7 @@ from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
     from butterfly.conversation.facts import Facts, Message
-    from butterfly.store.models import Ticket
+    from butterfly.store.models import Ticket, TicketEvent
     from butterfly.tickets import TimelineStep
 
 tickets_app = typer.Typer(help="List imported tickets and show one with its timeline.", no_args_is_help=True)
@@ -224,6 +224,10 @@ def show_command(
     ctx: typer.Context,
     ticket_ref: Annotated[str, typer.Argument(metavar="ID", help="Ticket id, SOURCE:ID, or #ROW.")],
     thread: Annotated[bool, typer.Option("--thread", help="Print the whole conversation too.")] = False,
+    state_timeline: Annotated[
+        bool,
+        typer.Option("--timeline", help="Print the state timeline too: each state, group and assignee with its time."),
+    ] = False,
     json_: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -231,7 +235,8 @@ def show_command(
 
     The facts the certainty question asks about, when the import brought the thread: how often the customer
     chased, the longest silence on our side, the first reply with a definite plan and time, whether the need
-    climbed to cost or compensation. --thread prints every message (roles, times, text).
+    climbed to cost or compensation. --thread prints every message (roles, times, text); --timeline the state
+    timeline an event log brought (ServiceNow: state, assignment group, assignee, reassignments, at what time).
 
     Example: butterfly tickets show T-1001 --thread
     """
@@ -242,6 +247,7 @@ def show_command(
     with session_for(ctx, db) as session:
         ticket = get_ticket(session=session, ref=ticket_ref)
         messages, found = thread_facts(session=session, ticket=ticket)
+        events = _state_steps(session, ticket) if state_timeline else []
     steps = timeline(ticket)
     if json_:
         data = ticket_json(ticket)
@@ -249,6 +255,18 @@ def show_command(
         data.update({name: value for name, value in _helpdesk_facts(ticket)})
         data["timeline"] = _timeline_json(steps)
         data["conversation"] = _conversation_json(messages, found, whole=thread)
+        if state_timeline:
+            data["state_timeline"] = [
+                {
+                    "position": e.position,
+                    "at": _iso(e.at),
+                    "state": e.state,
+                    "group": e.group_name,
+                    "assignee": e.assignee,
+                    "reassigned": e.reassigned,
+                }
+                for e in events
+            ]
         print_json(data)
         return
     from rich.table import Table
@@ -296,6 +314,37 @@ def show_command(
         console.print()
         console.print(terminal_safe(ticket.description))
     _print_conversation(messages, found, whole=thread)
+    if state_timeline:
+        _print_state_timeline(events)
+
+
+def _state_steps(session: Any, ticket: "Ticket") -> "list[TicketEvent]":
+    from butterfly.tickets import state_timeline
+
+    return state_timeline(session=session, ticket_id=ticket.id) if ticket.id is not None else []
+
+
+def _print_state_timeline(events: "list[TicketEvent]") -> None:
+    from rich.table import Table
+
+    console = out()
+    console.print()
+    if not events:
+        console.print("state timeline: none imported (an event log such as ServiceNow's brings one)")
+        return
+    table = Table(title="state timeline (UTC)", title_justify="left", show_edge=False, pad_edge=False)
+    for name in ("#", "at", "state", "group", "assignee", ""):
+        table.add_column(name)
+    for e in events:
+        table.add_row(
+            str(e.position),
+            _time(e.at),
+            terminal_safe(e.state or "-"),
+            terminal_safe(e.group_name or "-"),
+            terminal_safe(e.assignee or "-"),
+            "reassigned" if e.reassigned else "",
+        )
+    console.print(table)
 
 
 def _moment(position: int, at: datetime | None) -> str:

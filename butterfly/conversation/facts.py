@@ -40,6 +40,7 @@ class Message:
     at: datetime | None = None
     public: bool = True
     author: str | None = None
+    key: str | None = None  # the helpdesk's id of the message (comment events merge into a stored thread by it)
 
 
 @dataclass(frozen=True)

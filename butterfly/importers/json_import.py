@@ -11,17 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from butterfly.errors import InvalidInputError
-from butterfly.importers import native, servicenow
+from butterfly.importers import native, servicenow, threads
 from butterfly.importers.bulk import TicketWriter
 from butterfly.importers.dateorder import DateRule, decide
 from butterfly.importers.encoding import Encoding
 from butterfly.importers.fields import FIELDS
+from butterfly.importers.jsonstream import SAMPLE
 from butterfly.importers.mapping import Mapping, resolve
 from butterfly.importers.native_trackers import github_repository
 from butterfly.importers.native_values import Converted
 from butterfly.importers.prepare import HASH_VERSION, RecordProblem, TabularPreparer, content_hash
 from butterfly.importers.runlog import FileImport, ImportOptions
-from butterfly.importers.sources import json_records, jsonl_lines
+from butterfly.importers.sources import jsonl_lines
 from butterfly.importers.writeloop import WriteLoop
 from butterfly.yamlload import json_loads
 
@@ -59,9 +60,8 @@ def import_generic_json(job: FileImport) -> None:
     job.rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
     items: Iterable[tuple[str, int | None, Any]]
     if fmt == "json":
-        records = json_records(doc, path)
-        items = ((f"record {i}", None, r) for i, r in enumerate(records, start=1))
-        sample = [flatten(r) for r in records[:1000] if isinstance(r, dict)]
+        items = ((f"record {i}", None, r) for i, r in enumerate(doc.records(), start=1))
+        sample = [flatten(r) for r in doc.sample[:SAMPLE] if isinstance(r, dict)]
     else:
 
         def parse_lines() -> Iterator[tuple[str, int | None, Any]]:
@@ -87,6 +87,7 @@ def import_generic_json(job: FileImport) -> None:
     if not header:
         raise InvalidInputError(f"{path}: no records with fields found")
     mapping = resolve(options.spec, header, file=str(path))
+    _check_paths(path, mapping, header, sample)
     rules = _json_dates(path, enc, fmt, doc, mapping, sample, options)
     summary.mapping = mapping.rows()
     summary.dates = mapping.dates = {f: r.describe() for f, r in rules.items()}
@@ -122,8 +123,35 @@ def import_generic_json(job: FileImport) -> None:
             else:
                 job.reject(str(exc), label=label, raw=json.dumps(record, ensure_ascii=False))
             continue
-        loop.add(tuple(values), values[id_at])
+        loop.add(tuple(values), values[id_at], thread=threads.generic(record))
     loop.finish()
+
+
+def _check_paths(path: Path, mapping: Mapping, header: list[str], sample: list[dict[str, Any]]) -> None:
+    """Every mapped column is a field of the records: a dotted path into a list, or one no record of the first
+    thousand has, is an error naming the mapping and the field (not a column of empty values)."""
+    for target, column in mapping.columns.items():
+        if column in header:
+            continue
+        parts = column.split(".")
+        through = next(
+            (
+                ".".join(parts[:i])
+                for i in range(1, len(parts))
+                if any(isinstance(flat.get(".".join(parts[:i])), list) for flat in sample)
+            ),
+            None,
+        )
+        if through is not None:
+            raise InvalidInputError(
+                f"{path}: --map {target}={column}: '{through}' is a list in the records; a ticket field takes one "
+                "value, not a path inside a list",
+                hint=f"map {target} to a field outside the list, or keep it in raw (it is stored there whole)",
+            )
+        raise InvalidInputError(
+            f"{path}: --map {target}={column}: no record of the first {len(sample):,} has the field '{column}'",
+            hint="fields: " + ", ".join(header[:40]) + (" …" if len(header) > 40 else ""),
+        )
 
 
 def _json_dates(
@@ -147,7 +175,7 @@ def _json_dates(
 
     def rest() -> Iterator[dict[str, str]]:
         if fmt == "json":
-            others: Iterable[Any] = json_records(doc, path)[len(sample) :]
+            others: Iterable[Any] = islice(doc.records(), len(sample), None)
         else:
             others = (_loads_or_none(text) for _n, text in islice(jsonl_lines(path, enc.codec), len(sample), None))
         for record in others:
@@ -180,7 +208,8 @@ def import_native(job: FileImport) -> None:
             job.run_options["dates"] = summary.dates
         job.rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=(1, 1))
     else:
-        records = native.convert(fmt, job.doc, options.tz)
+        doc = job.doc
+        records = native.convert(fmt, doc.side(), options.tz, doc.records() if doc.streamed else None)
         job.rejects.start_source(path, codec=enc.codec, label=enc.label, header_lines=None)
     loop = WriteLoop(job, FIELDS)
     if fmt == "github" and loop.lookup is not None:
@@ -193,6 +222,7 @@ def import_native(job: FileImport) -> None:
     # n2: the named fields (requester, project, …) and GitHub's owner/name#number ids are new: a re-import fills them
     prefix = f"{HASH_VERSION}n2\x1f{summary.source}\x1f{fmt}\x1f{options.tz_name}\x1e"
     deleted: list[str] = []
+    extract = threads.EXTRACTORS.get(fmt)
     for item in records:
         summary.rows_read += item.events
         if item.events > 1:  # an event log (ServiceNow): the earlier rows of the incident are its history
@@ -208,7 +238,8 @@ def import_native(job: FileImport) -> None:
         values = item.values
         row = [summary.source, *(values.get(f, "") or "" for f in FIELDS), item.raw]
         row.append(content_hash(prefix, [item.raw]))
-        loop.add(tuple(row), values["id"])
+        thread = extract(item.record) if extract is not None and isinstance(item.record, dict) else None
+        loop.add(tuple(row), values["id"], thread=thread, timeline=item.timeline)
     loop.flush()
     if deleted:
         summary.marked_deleted = loop.writer.mark_deleted(deleted)

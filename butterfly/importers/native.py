@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta, tzinfo
 from typing import Any
 
@@ -39,16 +39,19 @@ from butterfly.importers.native_values import (
 from butterfly.importers.prepare import tags_json
 
 
-def convert(fmt: str, doc: Any, tz: tzinfo) -> Iterator[Converted]:
-    """Converted records of a native JSON export."""
+def convert(fmt: str, doc: Any, tz: tzinfo, records: Iterable[Any] | None = None) -> Iterator[Converted]:
+    """Converted records of a native JSON export; ``records``: its records read one by one (``doc`` is then the
+    document without them, e.g. Zendesk's sideloads)."""
     if fmt == "zendesk":
-        yield from _zendesk(doc, tz)
+        yield from _zendesk(doc, tz, records)
     elif fmt == "freshdesk":
-        yield from each(records_of(doc, "tickets", "results"), tz, _freshdesk_one, "ticket")
+        yield from each(
+            records_of(doc, "tickets", "results") if records is None else records, tz, _freshdesk_one, "ticket"
+        )
     elif fmt == "jira":
-        yield from each(records_of(doc, "issues"), tz, jira_one, "issue")
+        yield from each(records_of(doc, "issues") if records is None else records, tz, jira_one, "issue")
     elif fmt == "github":
-        yield from each(records_of(doc, "items"), tz, github_one, "issue")
+        yield from each(records_of(doc, "items") if records is None else records, tz, github_one, "issue")
     else:  # pragma: no cover - guarded by the caller
         raise ValueError(fmt)
 
@@ -65,7 +68,7 @@ ZENDESK_STATUS = {
 }
 
 
-def _zendesk(doc: Any, tz: tzinfo) -> Iterator[Converted]:
+def _zendesk(doc: Any, tz: tzinfo, records: Iterable[Any] | None = None) -> Iterator[Converted]:
     """Tickets of the API (``/api/v2/tickets``) or the incremental export, with sideloads when present
     (``users``, ``organizations``, ``groups``, ``metric_sets``) for names and solved/first-reply times."""
     side = doc if isinstance(doc, dict) else {}
@@ -127,7 +130,7 @@ def _zendesk(doc: Any, tz: tzinfo) -> Iterator[Converted]:
             "updated": updated,
         }
 
-    yield from each(records_of(doc, "tickets"), tz, one, "ticket")
+    yield from each(records_of(doc, "tickets") if records is None else records, tz, one, "ticket")
     for i, deleted in enumerate(side.get("deleted_tickets") or [], start=1):  # the incremental export's list
         ticket_id = text_of(deleted.get("id")) if isinstance(deleted, dict) else text_of(deleted)
         if ticket_id.strip():

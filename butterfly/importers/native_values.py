@@ -4,7 +4,7 @@ share: the converted record, the problem one record has, the records of an expor
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
@@ -24,6 +24,8 @@ class Converted:
     skip_reason: str = ""
     lines: tuple[int, int] | None = None
     events: int = 1  # source rows this ticket was built from
+    record: Any = None  # the source record (JSON exports): its thread is read from it
+    timeline: Any = None  # the state timeline (ServiceNow's event log): a list of thread_store.Step
 
 
 class Problem(Exception):
@@ -69,7 +71,7 @@ def records_of(doc: Any, *keys: str) -> list[Any]:
     return [doc]
 
 
-def each(records: list[Any], tz: tzinfo, one: Any, noun: str) -> Iterator[Converted]:
+def each(records: Iterable[Any], tz: tzinfo, one: Any, noun: str) -> Iterator[Converted]:
     for i, record in enumerate(records, start=1):
         raw = json.dumps(record, ensure_ascii=False)
         label = f"{noun} {i}"
@@ -85,7 +87,7 @@ def each(records: list[Any], tz: tzinfo, one: Any, noun: str) -> Iterator[Conver
             reason = values["_skip"] if values else "skipped"
             yield Converted(label=label, raw=raw, skip=True, skip_reason=reason, values=values)
             continue
-        yield Converted(label=label, raw=raw, values=values)
+        yield Converted(label=label, raw=raw, values=values, record=record)
 
 
 def require_id(value: Any, name: str) -> str:

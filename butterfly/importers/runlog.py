@@ -51,6 +51,7 @@ class FileSummary:
     id_from_row: bool = False
     threads: int = 0  # tickets whose conversation was stored or replaced (unchanged threads are not counted)
     messages: int = 0
+    timelines: int = 0  # tickets whose state timeline was stored or replaced (ServiceNow's event log)
     seconds: float = 0.0
     method: str = "records"  # "columns": the columnar first load (butterfly.importers.columnar) took the file
     note: str | None = None  # why a large first load went record by record
@@ -83,6 +84,7 @@ class ImportOptions:
     dates: DateOptions = field(default_factory=DateOptions)
     delimiter: str | None = None
     id_from_row: bool = False
+    messages: list[Path] = field(default_factory=list)  # --messages: thread files read after the ticket files
 
 
 @dataclass
@@ -155,3 +157,13 @@ class Run:
                 "WHERE status = 'running' AND path = ? AND id < ?",
                 (finished, self.path, self.id),
             )
+
+
+def reject_record(
+    rejects: RejectsFile, problems: list[Problem], summary: FileSummary, path: Path, line: int, reason: str
+) -> None:
+    """Count one record of a file read outside :class:`FileImport` (a ``--messages`` file) as rejected and list it
+    among the import's first problems; the caller copies it to ``rejects``."""
+    summary.rejected += 1
+    if len(problems) <= MAX_LISTED_PROBLEMS:
+        problems.append(Problem(str(path), reason, line=line))

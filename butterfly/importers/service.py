@@ -21,6 +21,7 @@ from butterfly.importers.bulk import BulkConnection
 from butterfly.importers.dateorder import DateOptions, check_format
 from butterfly.importers.dates import zone
 from butterfly.importers.encoding import detect
+from butterfly.importers.jsonstream import open_json
 from butterfly.importers.mapping import MappingSpec, parse_options
 from butterfly.importers.rejects import RejectsFile, default_path
 from butterfly.importers.runlog import (
@@ -31,7 +32,7 @@ from butterfly.importers.runlog import (
     OnMapping,
     Progress,
 )
-from butterfly.importers.sources import NATIVE_JSON, detect_format, detect_json_format, json_records, load_json
+from butterfly.importers.sources import NATIVE_JSON, detect_format, detect_json_format
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ def import_files(
     date_format: str | None = None,
     delimiter: str | None = None,
     id_from_row: bool = False,
+    messages: Sequence[Path | str] = (),
 ) -> ImportSummary:
     """Import ticket exports into the database of ``session``; see the module docstring.
 
@@ -85,6 +87,8 @@ def import_files(
     ``date_order``: ``dmy`` or ``mdy`` for every date column; ``date_format``: a :meth:`datetime.strptime` format
     for every date column (both override the mapping file's). ``delimiter``: the CSV delimiter (default: sniffed).
     ``id_from_row``: make each record's id from its line number and content (for exports without an id column).
+    ``messages``: files of conversations for the tickets of these files (:mod:`butterfly.importers.messages`),
+    read after them.
     Raises InvalidInputError for an unreadable file, FileProblemsError when ``strict`` and a record was rejected.
     """
     spec = mapping if isinstance(mapping, MappingSpec) else parse_options(list(mapping or []))
@@ -106,11 +110,12 @@ def import_files(
         dates=_date_options(spec, date_order, date_format),
         delimiter=_check_delimiter(delimiter),
         id_from_row=id_from_row,
+        messages=[Path(p) for p in messages],
     )
     files = [Path(p) for p in paths]
     if not files:
         raise InvalidInputError("no file to import")
-    for path in files:
+    for path in [*files, *options.messages]:
         reason = not_a_file_reason(path, streams=False)
         if reason is not None:
             raise InvalidInputError(f"{path}: {reason}")
@@ -131,6 +136,8 @@ def import_files(
                 _import_one(db, path, options, rejects_file, problems, summaries)
             except RecursionError:  # json and nested records are walked recursively: thousands of [ or { levels
                 raise InvalidInputError(f"{path}: nested too deeply to be a ticket export") from None
+        if options.messages:
+            _import_messages(db, options, summaries, problems, shared_file, rejects_files)
         total_rejected = sum(s.rejected for s in summaries)
         duplicated = [s for s in summaries if s.duplicates]
         if strict and duplicated and not total_rejected:
@@ -177,6 +184,31 @@ def import_files(
     return ImportSummary(
         files=summaries, rejects_path=", ".join(paths_with_rejects) or None, strict=strict, problems=problems
     )
+
+
+def _import_messages(
+    db: BulkConnection,
+    options: ImportOptions,
+    summaries: list[FileSummary],
+    problems: list[Problem],
+    shared: RejectsFile | None,
+    rejects_files: list[RejectsFile],
+) -> None:
+    """The ``--messages`` files, attached to the tickets of the source this command imported."""
+    from butterfly.importers.messages import import_messages
+
+    sources = {s.source for s in summaries}
+    if options.source is None and len(sources) > 1:
+        raise InvalidInputError(
+            "--messages: the tickets come from several sources (" + ", ".join(sorted(sources)) + ")",
+            hint="name the source of the tickets the messages belong to with --source",
+        )
+    source = options.source or next(iter(sources))
+    for path in options.messages:
+        rejects_file = shared or RejectsFile(default_path(path))
+        if rejects_file not in rejects_files:
+            rejects_files.append(rejects_file)
+        import_messages(db, path, source, options, rejects_file, problems, summaries)
 
 
 def _date_options(spec: MappingSpec, order: str | None, fmt: str | None) -> DateOptions:
@@ -243,9 +275,9 @@ def _import_one(
     fmt = detect_format(path, enc.codec, options.format)
     doc: Any = None
     if fmt == "json" or (fmt in NATIVE_JSON):
-        doc = load_json(path, enc.codec)
+        doc = open_json(path, enc.codec)  # streamed record by record when it can be
         if options.format == "auto":
-            fmt = detect_json_format(doc)
+            fmt = detect_json_format(doc.shape())
     if (fmt in NATIVE_JSON or fmt == "servicenow") and not options.spec.empty:
         raise InvalidInputError(f"{path}: --map applies to csv, json and jsonl; {fmt} exports have a fixed mapping")
     source = options.source or GENERIC_SOURCES.get(fmt, fmt)
@@ -260,24 +292,4 @@ def _import_one(
         json_import.import_generic_json(job)
     else:
         json_import.import_native(job)
-    if doc is not None and fmt != "servicenow":
-        _save_threads(job)
     summary.seconds = time.perf_counter() - started
-
-
-def _save_threads(job: FileImport) -> None:
-    """The conversations the export carries (:mod:`butterfly.importers.threads`), stored with their tickets."""
-    from butterfly.importers.threads import native_records, save_threads, threads
-
-    db, doc, fmt, summary, run_options, options = job.db, job.doc, job.fmt, job.summary, job.run_options, job.options
-    if fmt == "json":
-        records = json_records(doc, Path(summary.path))
-        id_column = (run_options.get("mapping") or {}).get("id")
-        if not id_column:
-            return
-        ids = [str(json_import.flatten(r).get(id_column, "")).strip() if isinstance(r, dict) else "" for r in records]
-    else:
-        records, ids = native_records(fmt, doc)
-    summary.threads, summary.messages = save_threads(db, summary.source, threads(fmt, records, ids))
-    if summary.threads and not options.strict:
-        db.commit()

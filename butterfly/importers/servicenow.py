@@ -27,6 +27,7 @@ from butterfly.importers.fields import bool_text, number_text
 from butterfly.importers.native_values import Converted
 from butterfly.importers.prepare import tags_json
 from butterfly.importers.sources import CsvFile
+from butterfly.importers.thread_store import Step
 
 STATES = {
     "new": "open",
@@ -84,7 +85,8 @@ def read(
     unreadable rows rejected by line). The file is read here; InvalidInputError for a date column whose order
     cannot be decided (see :mod:`butterfly.importers.dateorder`)."""
     dates = dates or DateOptions()
-    best, events, broken = _collect(path, codec, tz, dates, delimiter)
+    history: History = {}
+    best, events, broken = _collect(path, codec, tz, dates, delimiter, history)
     columns = {target: column for target, column in DATES.items()}
     finals = ({target: _value(row, column) for target, column in DATES.items()} for _k, row, _l in best.values())
     rules = decide(columns, finals, dates, file=str(path))
@@ -92,15 +94,21 @@ def read(
     def converted() -> Iterator[Converted]:
         yield from sorted(broken, key=lambda c: c.lines or (0, 0))
         for number, (_key, row, line) in best.items():
-            yield _convert(number, row, line, events[number], tz, rules)
+            item = _convert(number, row, line, events[number], tz, rules)
+            item.timeline = timeline(history.pop(number, []), tz, rules["updated"])
+            yield item
 
     return rules, converted()
 
 
+History = dict[str, list[tuple[tuple[int, datetime, int], str, str, str, str]]]
+
+
 def _collect(
-    path: Path, codec: str, tz: tzinfo, dates: DateOptions, delimiter: str | None
+    path: Path, codec: str, tz: tzinfo, dates: DateOptions, delimiter: str | None, history: History | None = None
 ) -> tuple[dict[str, tuple[tuple[int, datetime, int], dict[str, str], int]], dict[str, int], list[Converted]]:
-    """Each incident's final row (and its line), how many rows it had, and the rows that cannot be read."""
+    """Each incident's final row (and its line), how many rows it had, and the rows that cannot be read; with
+    ``history``, each row's order key, update time (as written), state, group and assignee, per incident."""
     source = CsvFile(path, codec, delimiter=delimiter)
     header = source.header
     if "number" not in header:
@@ -137,6 +145,16 @@ def _collect(
                     continue
                 events[number] = events.get(number, 0) + 1
                 key = _order(row, tz, position, dates.order)
+                if history is not None:
+                    history.setdefault(number, []).append(
+                        (
+                            key,
+                            _value(row, "sys_updated_at"),
+                            _value(row, "incident_state"),
+                            _value(row, "assignment_group"),
+                            _value(row, "assigned_to"),
+                        )
+                    )
                 if number not in best or key >= best[number][0]:
                     best[number] = (key, row, first)
     finally:
@@ -170,3 +188,30 @@ def _convert(
             return Converted(label=label, raw=raw, problem=f"{column}: {exc}", lines=(line, line), events=count)
         values[target] = "" if dt is None else to_utc_text(dt)
     return Converted(label=label, raw=raw, values=values, lines=(line, line), events=count)
+
+
+def timeline(
+    rows: list[tuple[tuple[int, datetime, int], str, str, str, str]], tz: tzinfo, rule: DateRule
+) -> list[Step]:
+    """An incident's state timeline from its event rows: in ``sys_mod_count`` order, one step each time the state,
+    the assignment group or the assignee changed, at the row's ``sys_updated_at``; a step that moves the incident
+    away from a group or person it had is a reassignment. A time that cannot be read stays empty."""
+    steps: list[Step] = []
+    for _key, updated, state, group, assignee in sorted(rows, key=lambda r: r[0]):
+        previous = steps[-1] if steps else None
+        if previous is not None and (previous.state, previous.group, previous.assignee) == (
+            state or None,
+            group or None,
+            assignee or None,
+        ):
+            continue
+        try:
+            at = rule.parse(updated, tz)
+        except ValueError:
+            at = None
+        reassigned = previous is not None and (
+            (previous.group is not None and (group or None) != previous.group)
+            or (previous.assignee is not None and (assignee or None) != previous.assignee)
+        )
+        steps.append(Step(len(steps) + 1, at, state or None, group or None, assignee or None, reassigned))
+    return steps

@@ -11,22 +11,23 @@ Each extractor yields (ticket id, messages) in the thread's order:
   items carry the text (``text``/``body``/``message``) and the role (``role``, or a ``client``/``customer`` or
   ``agent`` key naming the author, as in Twitter customer-care threads), and optionally the time
   (``datetime``/``created_at``/``time``).
+- GitHub: the issue body, then its comments (a separate listing: `--messages` or `sync --comments`).
+- ServiceNow: the description, then the journal (`sys_journal_field`: comments, work notes = internal).
 
 HTML is reduced to text; a thread is capped at :data:`MAX_MESSAGES` messages of :data:`MAX_TEXT` characters.
+Storing them: :mod:`butterfly.importers.thread_store`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from butterfly.conversation.facts import Message
-from butterfly.importers.dates import parse_datetime, to_utc_text
+from butterfly.importers.dates import parse_datetime
 from butterfly.importers.native import adf_text
 
 MAX_MESSAGES = 2_000
@@ -34,17 +35,22 @@ MAX_TEXT = 20_000
 THREAD_KEYS = ("messages", "comments", "conversation", "conversations", "dialog", "dialogContent", "thread")
 TEXT_KEYS = ("text", "body_text", "plain_body", "body", "message", "content")
 TIME_KEYS = ("datetime", "created_at", "created", "time", "timestamp", "date")
+MAX_INPUT = 4 * MAX_TEXT  # characters of one body looked at (an HTML body is mostly markup)
 _TAGS = re.compile(r"<[^>]{0,2000}>")
+_HIDDEN = re.compile(r"(?is)<!--.*?(?:-->|$)|<(script|style|head|template)\b[^>]*>.*?(?:</\1\s*>|$)")
 _BLANKS = re.compile(r"[ \t]*\n\s*\n\s*")
 
 
 def plain(value: Any) -> str:
-    """Text of an HTML or ADF body, unescaped and with markup removed (never interpreted)."""
+    """Text of an HTML or ADF body, unescaped and with markup removed (never interpreted): tags go, the contents of
+    ``script``, ``style`` and ``head`` elements and comments go with them, entities become characters. At most
+    :data:`MAX_INPUT` characters of a body are looked at (a message is kept to :data:`MAX_TEXT`)."""
     if isinstance(value, dict):  # Atlassian Document Format
         return adf_text(value)[:MAX_TEXT]
-    text = str(value or "")
+    text = str(value or "")[:MAX_INPUT]
     if "<" in text and ">" in text:
-        text = _TAGS.sub(" ", re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", text))
+        text = _HIDDEN.sub(" ", text)
+        text = _TAGS.sub(" ", re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</tr>|</h[1-6]>", "\n", text))
         text = html.unescape(text)
     return _BLANKS.sub("\n\n", text).strip()[:MAX_TEXT]
 
@@ -67,16 +73,27 @@ def _first(item: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 def _numbered(messages: list[Message]) -> list[Message]:
     return [
-        Message(position=i, role=m.role, text=m.text, at=m.at, public=m.public, author=m.author)
+        Message(position=i, role=m.role, text=m.text, at=m.at, public=m.public, author=m.author, key=m.key)
         for i, m in enumerate(messages[:MAX_MESSAGES], start=1)
     ]
+
+
+def _key(item: dict[str, Any]) -> str | None:
+    value = item.get("id", item.get("sys_id"))
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and str(value) else None
 
 
 def zendesk(ticket: dict[str, Any]) -> list[Message]:
     comments = ticket.get("comments")
     if not isinstance(comments, list):
         return []
-    requester = ticket.get("requester_id")
+    return _numbered(zendesk_comments(comments, ticket.get("requester_id")))
+
+
+def zendesk_comments(comments: Iterable[Any], requester: Any) -> list[Message]:
+    """Zendesk comments (``/api/v2/tickets/{id}/comments``, the ticket export's ``comments``, or the Comment child
+    events of the incremental ticket events export): the requester's are the customer's; ``public: false`` is an
+    internal note."""
     out = []
     for c in comments:
         if not isinstance(c, dict):
@@ -92,9 +109,10 @@ def zendesk(ticket: dict[str, Any]) -> list[Message]:
                 _time(c.get("created_at")),
                 public,
                 str(c.get("author_id")) if c.get("author_id") is not None else None,
+                _key(c),
             )
         )
-    return _numbered(out)
+    return out
 
 
 def freshdesk(ticket: dict[str, Any]) -> list[Message]:
@@ -104,7 +122,7 @@ def freshdesk(ticket: dict[str, Any]) -> list[Message]:
     out = []
     description = _first(ticket, ("description_text", "description"))
     if description:
-        out.append(Message(0, "customer", plain(description), _time(ticket.get("created_at"))))
+        out.append(Message(0, "customer", plain(description), _time(ticket.get("created_at")), key="description"))
     for c in conversations:
         if not isinstance(c, dict):
             continue
@@ -118,6 +136,7 @@ def freshdesk(ticket: dict[str, Any]) -> list[Message]:
                 _time(c.get("created_at")),
                 not private,
                 str(c.get("user_id")) if c.get("user_id") is not None else None,
+                _key(c),
             )
         )
     return _numbered(out)
@@ -133,7 +152,9 @@ def jira(issue: dict[str, Any]) -> list[Message]:
     reporter = (fields.get("reporter") or {}).get("accountId") if isinstance(fields.get("reporter"), dict) else None
     out = []
     if fields.get("description"):
-        out.append(Message(0, "customer", plain(fields["description"]), _time(fields.get("created"))))
+        out.append(
+            Message(0, "customer", plain(fields["description"]), _time(fields.get("created")), key="description")
+        )
     for c in comments:
         if not isinstance(c, dict):
             continue
@@ -142,7 +163,64 @@ def jira(issue: dict[str, Any]) -> list[Message]:
         public = c.get("jsdPublic", True) is not False
         customer = reporter is not None and author.get("accountId") == reporter
         role = "customer" if customer else ("agent" if public else "internal")
-        out.append(Message(0, role, plain(c.get("body")), _time(c.get("created")), public, author.get("displayName")))
+        out.append(
+            Message(0, role, plain(c.get("body")), _time(c.get("created")), public, author.get("displayName"), _key(c))
+        )
+    return _numbered(out)
+
+
+MAINTAINERS = ("OWNER", "MEMBER", "COLLABORATOR")
+
+
+def github(issue: dict[str, Any], comments: Iterable[Any] | None = None) -> list[Message]:
+    """A GitHub issue's body, then its comments (``GET /repos/{owner}/{repo}/issues/{number}/comments``; given,
+    or a list under the issue's ``comments`` in place of GitHub's count): the issue's author is the customer, a
+    bot (``user.type: Bot``) is the system, an ``OWNER``/``MEMBER``/``COLLABORATOR`` (``author_association``) is
+    an agent, anyone else a customer (another user with the same problem)."""
+    if comments is None:
+        comments = issue.get("comments") if isinstance(issue.get("comments"), list) else None
+        if comments is None:
+            return []
+    raw_user = issue.get("user")
+    opener = raw_user.get("login") if isinstance(raw_user, dict) else None
+    out = []
+    if issue.get("body"):
+        out.append(Message(0, "customer", plain(issue["body"]), _time(issue.get("created_at")), True, opener, "issue"))
+    for c in comments:
+        if not isinstance(c, dict):
+            continue
+        raw = c.get("user")
+        user: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        login = user.get("login")
+        if user.get("type") == "Bot":
+            role = "system"
+        elif opener is not None and login == opener:
+            role = "customer"
+        elif str(c.get("author_association") or "").upper() in MAINTAINERS:
+            role = "agent"
+        else:
+            role = "customer"
+        out.append(Message(0, role, plain(c.get("body")), _time(c.get("created_at")), True, login, _key(c)))
+    return _numbered(out)
+
+
+def servicenow(incident: dict[str, Any], entries: Iterable[Any], caller: str | None = None) -> list[Message]:
+    """An incident's journal (``sys_journal_field`` rows of element ``comments`` or ``work_notes``), oldest first:
+    work notes are internal; a comment written by the caller (``sys_created_by`` = the caller's user name) is the
+    customer's, any other comment an agent's. The incident's description opens the thread."""
+    out = []
+    description = _first(incident, ("description", "short_description"))
+    if description:
+        out.append(Message(0, "customer", plain(description), _time(incident.get("opened_at")), key="description"))
+    rows = [e for e in entries if isinstance(e, dict)]
+    rows.sort(key=lambda e: str(e.get("sys_created_on") or ""))
+    for e in rows:
+        by = str(e.get("sys_created_by") or "") or None
+        if e.get("element") == "work_notes":
+            role, public = "internal", False
+        else:
+            role, public = ("customer" if caller and by == caller else "agent"), True
+        out.append(Message(0, role, plain(e.get("value")), _time(e.get("sys_created_on")), public, by, _key(e)))
     return _numbered(out)
 
 
@@ -168,77 +246,23 @@ def generic(record: dict[str, Any]) -> list[Message]:
                 role = "customer" if role in ("user", "client", "requester", "end-user", "end_user") else "agent"
         public = item.get("public", True) is not False and role != "internal"
         out.append(
-            Message(0, role, plain(text), _time(_first(item, TIME_KEYS)), public, str(author) if author else None)
+            Message(
+                0,
+                role,
+                plain(text),
+                _time(_first(item, TIME_KEYS)),
+                public,
+                str(author) if author else None,
+                _key(item),
+            )
         )
     return _numbered(out)
 
 
-EXTRACTORS = {"zendesk": zendesk, "freshdesk": freshdesk, "jira": jira}
-_LISTS = {"zendesk": ("tickets",), "freshdesk": ("tickets", "results"), "jira": ("issues",)}
-
-
-def native_records(fmt: str, doc: Any) -> tuple[list[Any], list[str]]:
-    """The records of a native export that can carry a thread, and the ids the importer stores them under."""
-    keys = _LISTS.get(fmt)
-    if keys is None:
-        return [], []  # GitHub issue exports hold no comments (they are a separate listing)
-    records: list[Any] = []
-    if isinstance(doc, list):
-        records = doc
-    elif isinstance(doc, dict):
-        found = next((doc[k] for k in keys if isinstance(doc.get(k), list)), None)
-        records = (
-            list(found) if found is not None else [doc.get("ticket") if isinstance(doc.get("ticket"), dict) else doc]
-        )
-    ids = []
-    for record in records:
-        value = (record.get("key") if fmt == "jira" else record.get("id")) if isinstance(record, dict) else None
-        ids.append(str(value).strip() if value is not None else "")
-    return records, ids
-
-
-def threads(fmt: str, records: list[Any], ids: list[str]) -> Iterator[tuple[str, list[Message]]]:
-    """(ticket id, thread) of each record that has a thread; ``ids`` are the records' stored ids, in order."""
-    extract = EXTRACTORS.get(fmt, generic)
-    for record, ticket_id in zip(records, ids, strict=True):
-        if isinstance(record, dict) and ticket_id:
-            thread = extract(record)
-            if thread:
-                yield ticket_id, thread
-
-
-def thread_hash(messages: list[Message]) -> str:
-    parts = [[m.role, m.public, m.author, m.at.isoformat() if m.at else None, m.text] for m in messages]
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
-
-
-def _utc_text(value: datetime | None) -> str | None:
-    return to_utc_text(value) if value is not None else None
-
-
-def save_threads(db: Any, source: str, threads: Iterable[tuple[str, list[Message]]]) -> tuple[int, int]:
-    """Store the threads of tickets of ``source`` through an import's bulk connection, in its transaction.
-
-    A thread whose hash is stored already is left alone; a changed one replaces the ticket's messages. Returns
-    (threads written, messages written).
-    """
-    written = messages_written = 0
-    for external_id, thread in threads:
-        row = db.execute("SELECT id FROM ticket WHERE source = ? AND external_id = ?", (source, external_id)).fetchone()
-        if row is None:
-            continue  # the ticket was rejected: its thread goes with it
-        ticket_id = row[0]
-        digest = thread_hash(thread)
-        stored = db.execute("SELECT thread_hash FROM message WHERE ticket_id = ? LIMIT 1", (ticket_id,)).fetchone()
-        if stored is not None and stored[0] == digest:
-            continue
-        db.execute("DELETE FROM message WHERE ticket_id = ?", (ticket_id,))
-        for m in thread:
-            db.execute(
-                "INSERT INTO message (ticket_id, position, at, role, author, public, text, thread_hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (ticket_id, m.position, _utc_text(m.at), m.role, m.author, m.public, m.text, digest),
-            )
-        written += 1
-        messages_written += len(thread)
-    return written, messages_written
+EXTRACTORS: dict[str, Callable[[dict[str, Any]], list[Message]]] = {
+    "zendesk": zendesk,
+    "freshdesk": freshdesk,
+    "jira": jira,
+    "github": github,
+}
+_LISTS = {"zendesk": ("tickets",), "freshdesk": ("tickets", "results"), "jira": ("issues",), "github": ("items",)}

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import compress
+from typing import TYPE_CHECKING
 
 from butterfly.importers.bulk import Counts, TicketWriter
 from butterfly.importers.dates import to_utc_text
 from butterfly.importers.prepare import DuplicateIds, Prepared, last_of_each
 from butterfly.importers.runlog import FileImport, FileSummary, Run
+from butterfly.importers.thread_store import MERGED_SOURCES, save_threads, save_timelines
 from butterfly.timeutil import utcnow
 
+if TYPE_CHECKING:
+    from butterfly.conversation.facts import Message
+    from butterfly.importers.thread_store import Step
+
 BATCH_RECORDS = 5_000  # rows :meth:`WriteLoop.add` gathers before it writes them
+BATCH_MESSAGES = 50_000  # ... or fewer, when their records' threads hold this many messages
 
 
 class WriteLoop:
@@ -45,6 +52,9 @@ class WriteLoop:
         self._uncommitted = 0
         self._rows: list[tuple[str, ...]] = []
         self._ids: list[str] = []
+        self._threads: list[tuple[str, list[Message]]] = []  # the conversations of the gathered rows
+        self._messages = 0
+        self._timelines: list[tuple[str, list[Step]]] = []  # their state timelines (ServiceNow's event log)
 
     def defer_indexes(self) -> None:
         """A first load into an empty table: one transaction that drops the secondary indexes now and builds them
@@ -65,22 +75,42 @@ class WriteLoop:
             self.db.commit()
             self._uncommitted = 0
 
-    def add(self, row: tuple[str, ...], ticket_id: str) -> None:
-        """One prepared row; written with the others of its batch (the last row of each id wins)."""
+    def add(
+        self,
+        row: tuple[str, ...],
+        ticket_id: str,
+        *,
+        thread: list[Message] | None = None,
+        timeline: list[Step] | None = None,
+    ) -> None:
+        """One prepared row; written with the others of its batch (the last row of each id wins), and its thread
+        and state timeline stored once its ticket is written."""
         self._rows.append(row)
         self._ids.append(ticket_id)
-        if len(self._rows) >= BATCH_RECORDS:
+        if thread:
+            self._threads.append((ticket_id, thread))
+            self._messages += len(thread)
+        if timeline:
+            self._timelines.append((ticket_id, timeline))
+        if len(self._rows) >= BATCH_RECORDS or self._messages >= BATCH_MESSAGES:
             self.flush()
 
     def flush(self) -> None:
         """Write the rows :meth:`add` gathered."""
         if not self._rows:
             return
-        rows, ids = self._rows, self._ids
-        self._rows, self._ids = [], []
+        rows, ids, threads, timelines = self._rows, self._ids, self._threads, self._timelines
+        self._rows, self._ids, self._threads, self._timelines, self._messages = [], [], [], [], 0
         if self.on_batch is not None:
             self.on_batch(ids)
         self.write(last_of_each(rows, ids))
+        summary = self.summary
+        if timelines:
+            summary.timelines += save_timelines(self.db, summary.source, timelines)
+        if threads:
+            written, messages = save_threads(self.db, summary.source, threads, merge=summary.format in MERGED_SOURCES)
+            summary.threads += written
+            summary.messages += messages
         self.read(len(rows))
 
     def finish(self) -> None:

@@ -290,6 +290,7 @@ class Message(SQLModel, table=True):
     public: bool = True
     text: str = Field(default="", sa_type=sa.Text)
     thread_hash: str = Field(max_length=64)
+    external_id: str | None = None  # the helpdesk's id of the comment (incremental comment events merge by it)
 
 
 class ReviewConversation(SQLModel, table=True):
@@ -306,3 +307,25 @@ class ReviewConversation(SQLModel, table=True):
     thread_hash: str = Field(max_length=64)  # the thread's content hash when the facts were taken
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     taken_at: datetime = _now_dt()
+
+
+class TicketEvent(SQLModel, table=True):
+    """One step of a ticket's state timeline (ServiceNow's event log): the state, assignment group and assignee
+    from ``at`` on, and whether the step moved the ticket to another group or person (a reassignment).
+
+    ``timeline_hash`` (the same on every step of a ticket): an import of the same log changes nothing; a changed
+    timeline replaces the ticket's steps in place.
+    """
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "position", name="uq_ticket_event_ticket_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    position: int
+    at: datetime | None = _dt()
+    state: str | None = None
+    group_name: str | None = None
+    assignee: str | None = None
+    reassigned: bool = False
+    timeline_hash: str = Field(max_length=64)

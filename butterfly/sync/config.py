@@ -28,6 +28,7 @@ class ZendeskSync(BaseModel):
     email: str | None = Field(default=None, description="the agent whose API token is used")
     token_env: str = Field(default="BUTTERFLY_ZENDESK_TOKEN", description="variable holding the API token")
     source: str | None = Field(default=None, description="butterfly's source name (default: zendesk)")
+    comments: bool = Field(default=False, description="also fetch each synced ticket's conversation")
 
 
 class FreshdeskSync(BaseModel):
@@ -37,6 +38,7 @@ class FreshdeskSync(BaseModel):
     url: str | None = None
     token_env: str = "BUTTERFLY_FRESHDESK_TOKEN"
     source: str | None = None
+    comments: bool = False
 
 
 class JiraSync(BaseModel):
@@ -47,6 +49,7 @@ class JiraSync(BaseModel):
     jql: str | None = Field(default=None, description="which issues, e.g. project = SUP")
     token_env: str = "BUTTERFLY_JIRA_TOKEN"
     source: str | None = None
+    comments: bool = False
 
 
 class GithubSync(BaseModel):
@@ -56,6 +59,7 @@ class GithubSync(BaseModel):
     url: str = "https://api.github.com"
     token_env: str = "BUTTERFLY_GITHUB_TOKEN"
     source: str | None = None
+    comments: bool = False
 
 
 class ServicenowSync(BaseModel):
@@ -67,6 +71,7 @@ class ServicenowSync(BaseModel):
     token_env: str = Field(default="BUTTERFLY_SERVICENOW_PASSWORD", description="variable holding the password")
     query: str | None = Field(default=None, description="an extra encoded query, e.g. assignment_group=…")
     source: str | None = None
+    comments: bool = False
 
 
 class SyncSettings(BaseModel):

@@ -12,12 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from butterfly.conversation.facts import Message
 from butterfly.errors import ConfigError
+from butterfly.importers import threads as extract
 from butterfly.sync.config import FreshdeskSync, secret
 from butterfly.sync.http import Http, next_link
 from butterfly.sync.pages import Page, iso_z, latest, parse_time
 
 PATH = "/api/v2/tickets"
+CONVERSATIONS = "/api/v2/tickets/{id}/conversations"
 PER_PAGE = 100
 MAX_PAGES = 300
 
@@ -60,3 +63,24 @@ def pages(http: Http, account: str, state: dict[str, Any], since: datetime | Non
         if restart is None or restart <= start:
             return
         start = restart
+
+
+def threads(http: Http, page: Page) -> Iterator[tuple[str, list[Message]]]:
+    """Each ticket's description and conversations (``GET /api/v2/tickets/{id}/conversations``, ``per_page``
+    100, ``Link`` to the next page)."""
+    for ticket in page.doc if isinstance(page.doc, list) else []:
+        if not isinstance(ticket, dict) or ticket.get("id") is None:
+            continue
+        conversations: list[Any] = []
+        url: str | None = CONVERSATIONS.format(id=ticket["id"])
+        params: dict[str, Any] | None = {"per_page": PER_PAGE}
+        while url and len(conversations) < extract.MAX_MESSAGES:  # a thread is capped: the rest is not fetched
+            response = http.get(url, params=params)
+            params = None
+            body = http.json(response)
+            if isinstance(body, list):
+                conversations.extend(c for c in body if isinstance(c, dict))
+            url = next_link(response)
+        thread = extract.freshdesk({**ticket, "conversations": conversations})
+        if thread:
+            yield str(ticket["id"]), thread

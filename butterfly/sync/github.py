@@ -12,7 +12,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from butterfly.conversation.facts import Message
 from butterfly.errors import ConfigError
+from butterfly.importers import threads as extract
+from butterfly.importers.native_trackers import github_repository
 from butterfly.sync.config import GithubSync, secret
 from butterfly.sync.http import Http, next_link
 from butterfly.sync.pages import Page, iso_z, latest, parse_time
@@ -58,3 +61,30 @@ def pages(http: Http, repo: str, state: dict[str, Any], since: datetime | None) 
         high = latest([i.get("updated_at") for i in issues if isinstance(i, dict)], high)
         yield Page(repo, "github", issues, len(issues), {"high_water": high})
         url = next_link(response)
+
+
+def threads(http: Http, page: Page) -> Iterator[tuple[str, list[Message]]]:
+    """Each issue's body and comments (``GET /repos/OWNER/NAME/issues/NUMBER/comments``, ``per_page`` 100,
+    ``Link`` to the next page); issues whose ``comments`` count is 0 need no request. Pull requests are skipped
+    like their tickets."""
+    for issue in page.doc if isinstance(page.doc, list) else []:
+        if not isinstance(issue, dict) or issue.get("number") is None:
+            continue
+        stub = issue.get("pull_request")
+        if isinstance(stub, dict) and any(stub.get(k) for k in ("url", "html_url")):
+            continue
+        repo = github_repository(issue) or page.account
+        comments: list[Any] = []
+        count = issue.get("comments")
+        url: str | None = f"/repos/{repo}/issues/{issue['number']}/comments"
+        params: dict[str, Any] | None = {"per_page": PER_PAGE}
+        while url and not (isinstance(count, int) and count == 0) and len(comments) < extract.MAX_MESSAGES:
+            response = http.get(url, params=params)
+            params = None
+            body = http.json(response)
+            if isinstance(body, list):
+                comments.extend(c for c in body if isinstance(c, dict))
+            url = next_link(response)
+        thread = extract.github(issue, comments)
+        if thread:
+            yield f"{repo}#{issue['number']}", thread

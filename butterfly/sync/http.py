@@ -116,10 +116,14 @@ class Http:
     def _before_sleep(self, state: RetryCallState) -> None:
         self.retries += 1
 
-    def get(self, url: str, params: Mapping[str, Any] | None = None, *, allow: tuple[int, ...] = ()) -> httpx.Response:
+    def get(
+        self, url: str, params: Mapping[str, Any] | None = None, *, allow: tuple[int, ...] = (), paced: bool = True
+    ) -> httpx.Response:
         """The successful response to GET ``url`` (a path under the base URL, or a full next-page URL).
 
-        ``allow``: client-error statuses the caller handles itself (returned, not raised).
+        ``allow``: client-error statuses the caller handles itself (returned, not raised). ``paced=False``: a
+        request outside the paced listing (Zendesk's comments are under the general rate limit, not the
+        incremental export's 10 a minute); 429s are still waited out.
         """
         retrying = Retrying(
             stop=stop_after_attempt(ATTEMPTS),
@@ -130,7 +134,7 @@ class Http:
             reraise=True,
         )
         try:
-            response: httpx.Response = retrying(self._get_once, url, params, allow)
+            response: httpx.Response = retrying(self._get_once, url, params, allow, paced)
         except _Again as exc:
             raise SyncError(
                 f"{self.source}: {_plain(exc.response.request.url)} answered HTTP {exc.response.status_code} "
@@ -145,13 +149,16 @@ class Http:
             ) from None
         return response
 
-    def _get_once(self, url: str, params: Mapping[str, Any] | None, allow: tuple[int, ...]) -> httpx.Response:
-        if self.min_interval and self._last:
+    def _get_once(
+        self, url: str, params: Mapping[str, Any] | None, allow: tuple[int, ...], paced: bool = True
+    ) -> httpx.Response:
+        if paced and self.min_interval and self._last:
             pause = self._last + self.min_interval - time.monotonic()
             if pause > 0:
                 self.sleep(pause)
         self.requests += 1
-        self._last = time.monotonic()
+        if paced:
+            self._last = time.monotonic()
         response = self.client.get(url, params=params)
         status = response.status_code
         if status in allow:

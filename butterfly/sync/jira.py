@@ -13,12 +13,15 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from butterfly.conversation.facts import Message
 from butterfly.errors import ConfigError
+from butterfly.importers import threads as extract
 from butterfly.sync.config import JiraSync, secret
 from butterfly.sync.http import Http
 from butterfly.sync.pages import OVERLAP, Page, latest, parse_time
 
 PATH = "/rest/api/3/search/jql"
+COMMENTS = "/rest/api/3/issue/{key}/comment"
 PER_PAGE = 100
 
 
@@ -58,3 +61,30 @@ def pages(
         token = body.get("nextPageToken") if isinstance(body, dict) else None
         if not token or body.get("isLast"):
             return
+
+
+def threads(http: Http, page: Page) -> Iterator[tuple[str, list[Message]]]:
+    """Each issue's description and comments: the search's embedded ``fields.comment`` when it holds them all
+    (``total`` <= the comments given), else ``GET /rest/api/3/issue/{key}/comment`` page by page (``startAt``,
+    ``maxResults``, ``total``; Atlassian Document Format bodies)."""
+    for issue in page.doc.get("issues", []) if isinstance(page.doc, dict) else []:
+        if not isinstance(issue, dict) or not issue.get("key"):
+            continue
+        fields: dict[str, Any] = issue["fields"] if isinstance(issue.get("fields"), dict) else {}
+        block: dict[str, Any] = fields["comment"] if isinstance(fields.get("comment"), dict) else {}
+        comments = [c for c in block.get("comments") or [] if isinstance(c, dict)]
+        total = block.get("total")
+        if not block or (isinstance(total, int) and total > len(comments)):
+            comments = []
+            while True:
+                params = {"startAt": len(comments), "maxResults": PER_PAGE, "orderBy": "created"}
+                body = http.json(http.get(COMMENTS.format(key=issue["key"]), params=params))
+                got = [c for c in (body.get("comments") or [] if isinstance(body, dict) else []) if isinstance(c, dict)]
+                comments.extend(got)
+                total = body.get("total") if isinstance(body, dict) else None
+                if not got or not isinstance(total, int) or len(comments) >= min(total, extract.MAX_MESSAGES):
+                    break
+        whole = {**issue, "fields": {**fields, "comment": {"comments": comments, "total": len(comments)}}}
+        thread = extract.jira(whole)
+        if thread:
+            yield str(issue["key"]), thread

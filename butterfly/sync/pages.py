@@ -23,6 +23,7 @@ class Page:
     suffix: str = ".json"
     timezone: str | None = None  # the zone of naive times in ``doc`` (ServiceNow's values are UTC)
     ids: list[str] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)  # the API's records, when ``doc`` is not them (CSV)
 
 
 def parse_time(text: Any) -> datetime | None:

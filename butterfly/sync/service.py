@@ -21,9 +21,11 @@ from typing import Any
 
 from sqlmodel import Session
 
+from butterfly.conversation.facts import Message
 from butterfly.errors import InvalidInputError
 from butterfly.files import write_private
 from butterfly.importers import import_files
+from butterfly.importers.thread_store import MERGED_SOURCES, store_threads
 from butterfly.sync import freshdesk, github, jira, servicenow, state, zendesk
 from butterfly.sync.config import SOURCES, SyncSettings
 from butterfly.sync.http import Http
@@ -41,6 +43,8 @@ class AccountSummary:
     fetched: int = 0
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
     position: dict[str, Any] = field(default_factory=dict)  # the saved state after the run
+    threads: int = 0  # tickets whose conversation was stored or replaced (--comments; unchanged ones not counted)
+    messages: int = 0
 
 
 @dataclass
@@ -48,6 +52,7 @@ class SyncSummary:
     source: str  # the helpdesk
     name: str  # butterfly's source name the tickets are stored under
     dry_run: bool
+    comments: bool = False
     accounts: list[AccountSummary] = field(default_factory=list)
     requests: int = 0
     retries: int = 0
@@ -55,7 +60,7 @@ class SyncSummary:
     seconds: float = 0.0
 
     def total(self, bucket: str) -> int:
-        if bucket in ("pages", "fetched"):
+        if bucket in ("pages", "fetched", "threads", "messages"):
             return sum(int(getattr(a, bucket)) for a in self.accounts)
         return sum(a.counts[bucket] for a in self.accounts)
 
@@ -75,24 +80,27 @@ def run_sync(
     repos: list[str] | None = None,
     progress: Progress | None = None,
     http_options: dict[str, Any] | None = None,
+    comments: bool | None = None,
 ) -> SyncSummary:
     """Sync ``source`` (one of :data:`~butterfly.sync.config.SOURCES`) into the database of ``session``.
 
     ``since``: where a sync with no saved position starts (and, given, overrides the saved position);
     ``full``: read everything again (from ``since`` or the beginning; still idempotent); ``dry_run``: fetch and
     count, import nothing, save nothing. ``http_options`` go to :class:`~butterfly.sync.http.Http` (tests pass a
-    ``sleep``).
+    ``sleep``). ``comments``: also fetch each synced ticket's conversation and store it like an import of an
+    export with threads (``None``: the source's ``comments`` setting); it is committed before the position.
     """
     if source not in SOURCES:
         raise InvalidInputError(f"unknown sync source '{source}'", hint="use one of: " + ", ".join(SOURCES))
     started = time.monotonic()
     cfg = getattr(settings, source)
     name = (cfg.source or source).strip()
-    summary = SyncSummary(source=source, name=name, dry_run=dry_run)
+    with_comments = cfg.comments if comments is None else comments
+    summary = SyncSummary(source=source, name=name, dry_run=dry_run, comments=with_comments)
     options = http_options or {}
     with tempfile.TemporaryDirectory(prefix="butterfly-sync-") as scratch:
         rejects = _Rejects(data_dir, source, Path(scratch))
-        for account, http, fetch in _plan(source, cfg, repos, options):
+        for account, http, fetch, read_threads in _plan(source, cfg, repos, options, with_comments):
             with http:
                 saved = {} if full else state.load(session=session, source=source, account=account)
                 part = AccountSummary(account=account, position=saved)
@@ -106,6 +114,15 @@ def run_sync(
                         if dry_run:
                             continue
                         _import_page(session, page, name, Path(scratch), part, rejects)
+                        if with_comments:
+                            written, messages = store_threads(
+                                session=session,
+                                source=name,
+                                threads=read_threads(http, page),
+                                merge=source in MERGED_SOURCES,
+                            )
+                            part.threads += written
+                            part.messages += messages
                         state.save(session=session, source=source, account=account, state=page.state)
                         part.position = page.state
                 finally:
@@ -117,29 +134,37 @@ def run_sync(
 
 
 Fetch = Callable[[Http, str, dict[str, Any], datetime | None], Iterator[Page]]
+Threads = Callable[[Http, Page], Iterator[tuple[str, list[Message]]]]
 
 
-def _plan(source: str, cfg: Any, repos: list[str] | None, options: dict[str, Any]) -> Iterator[tuple[str, Http, Fetch]]:
-    """Each account to sync, with its client and its pages."""
+def _plan(
+    source: str, cfg: Any, repos: list[str] | None, options: dict[str, Any], comments: bool
+) -> Iterator[tuple[str, Http, Fetch, Threads]]:
+    """Each account to sync, with its client, its pages and how the conversations of a page are read."""
     if source == "github":
         names = github.repositories(cfg, repos)
         for repo in names:
-            yield repo, github.connect(cfg, **options), github.pages
+            yield repo, github.connect(cfg, **options), github.pages, github.threads
         return
     if repos:
         raise InvalidInputError("--repo is for github only")
     if source == "zendesk":
         account, http = zendesk.connect(cfg, **options)
-        yield account, http, zendesk.pages
+        yield account, http, zendesk.pages, zendesk.threads
     elif source == "freshdesk":
         account, http = freshdesk.connect(cfg, **options)
-        yield account, http, freshdesk.pages
+        yield account, http, freshdesk.pages, freshdesk.threads
     elif source == "jira":
         account, http = jira.connect(cfg, **options)
-        yield account, http, lambda h, a, s, t: jira.pages(h, a, s, t, cfg.jql)
+        yield account, http, lambda h, a, s, t: jira.pages(h, a, s, t, cfg.jql), jira.threads
     else:
         account, http = servicenow.connect(cfg, **options)
-        yield account, http, lambda h, a, s, t: servicenow.pages(h, a, s, t, cfg.query)
+        yield (
+            account,
+            http,
+            lambda h, a, s, t: servicenow.pages(h, a, s, t, cfg.query, comments),
+            servicenow.threads,
+        )
 
 
 def _import_page(

@@ -17,12 +17,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from butterfly.conversation.facts import Message
 from butterfly.errors import ConfigError
+from butterfly.importers import threads as extract
 from butterfly.sync.config import ServicenowSync, secret
 from butterfly.sync.http import Http, next_link
 from butterfly.sync.pages import OVERLAP, Page, latest, parse_time
 
 PATH = "/api/now/table/incident"
+JOURNAL = "/api/now/table/sys_journal_field"
+CALLER_LOGIN = "caller_id.user_name"  # dot-walked: whose comments are the customer's
 PER_PAGE = 100
 # export column <- Table API field (the export calls the state incident_state, the update time sys_updated_at)
 COLUMNS = {
@@ -94,7 +98,12 @@ def query(extra: str | None, start: datetime | None) -> str:
 
 
 def pages(
-    http: Http, account: str, state: dict[str, Any], since: datetime | None, extra: str | None = None
+    http: Http,
+    account: str,
+    state: dict[str, Any],
+    since: datetime | None,
+    extra: str | None = None,
+    comments: bool = False,
 ) -> Iterator[Page]:
     high = state.get("high_water")
     saved = parse_time(high)
@@ -105,6 +114,8 @@ def pages(
         "sysparm_exclude_reference_link": "true",
         "sysparm_limit": PER_PAGE,
     }
+    if comments:  # the incident's sys_id and the caller's user name, to read and attribute its journal
+        params["sysparm_fields"] = ",".join([*dict.fromkeys(COLUMNS.values()), "sys_id", CALLER_LOGIN])
     url: str | None = PATH
     first = True
     while url is not None:
@@ -116,5 +127,51 @@ def pages(
             records = []
         records = [r for r in records if isinstance(r, dict)]
         high = latest([_cell(r, "sys_updated_on") for r in records], high)
-        yield Page(account, "servicenow", to_csv(records), len(records), {"high_water": high}, ".csv", "UTC")
+        yield Page(
+            account, "servicenow", to_csv(records), len(records), {"high_water": high}, ".csv", "UTC", items=records
+        )
         url = next_link(response) if records else None
+
+
+def _value(record: dict[str, Any], name: str) -> str:
+    value = record.get(name)
+    if isinstance(value, dict):
+        value = value.get("value")
+    return "" if value is None else str(value)
+
+
+def threads(http: Http, page: Page) -> Iterator[tuple[str, list[Message]]]:
+    """Each incident's description and journal: ``sys_journal_field`` rows of ``element`` ``comments`` (additional
+    comments, seen by the caller) and ``work_notes`` (internal), for the page's incidents in one query
+    (``element_idIN…``), oldest first, ``Link`` to the next page."""
+    incidents = {_value(r, "sys_id"): r for r in page.items if _value(r, "sys_id") and _value(r, "number")}
+    if not incidents:
+        return
+    entries: dict[str, list[dict[str, Any]]] = {sys_id: [] for sys_id in incidents}
+    params: dict[str, Any] | None = {
+        "sysparm_query": "name=incident^elementINcomments,work_notes^element_idIN"
+        + ",".join(incidents)
+        + "^ORDERBYsys_created_on",
+        "sysparm_fields": "sys_id,element,element_id,value,sys_created_on,sys_created_by",
+        "sysparm_limit": PER_PAGE,
+    }
+    url: str | None = JOURNAL
+    while url:
+        response = http.get(url, params=params)
+        params = None
+        body = http.json(response)
+        rows = body.get("result") if isinstance(body, dict) else None
+        if not isinstance(rows, list) or not rows:
+            break
+        for row in rows:
+            if isinstance(row, dict) and _value(row, "element_id") in entries:
+                entries[_value(row, "element_id")].append({k: _value(row, k) for k in row})
+        url = next_link(response)
+    for sys_id, record in incidents.items():
+        incident = {
+            "description": _value(record, "description") or _value(record, "short_description"),
+            "opened_at": _value(record, "opened_at"),
+        }
+        thread = extract.servicenow(incident, entries[sys_id], _value(record, CALLER_LOGIN) or None)
+        if thread:
+            yield _value(record, "number"), thread

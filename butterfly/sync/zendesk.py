@@ -15,12 +15,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from butterfly.conversation.facts import Message
 from butterfly.errors import ConfigError
+from butterfly.importers import threads as extract
 from butterfly.sync.config import ZendeskSync, secret
 from butterfly.sync.http import Http
 from butterfly.sync.pages import Page, latest, parse_time
 
 PATH = "/api/v2/incremental/tickets/cursor.json"
+COMMENTS = "/api/v2/tickets/{id}/comments.json"
+COMMENTS_PER_PAGE = 100
 
 
 def connect(cfg: ZendeskSync, **kwargs: Any) -> tuple[str, Http]:
@@ -59,3 +63,28 @@ def pages(http: Http, account: str, state: dict[str, Any], since: datetime | Non
         if not after or (isinstance(body, dict) and body.get("end_of_stream")):
             return
         response = http.get(PATH, params={"cursor": after})
+
+
+def threads(http: Http, page: Page) -> Iterator[tuple[str, list[Message]]]:
+    """Each ticket's whole thread (``GET /api/v2/tickets/{id}/comments.json``, cursor-paginated with
+    ``page[size]``, following ``links.next`` while ``meta.has_more``). These requests fall under Zendesk's general
+    rate limit, not the export's 10 a minute: they are not paced, and a 429's ``Retry-After`` is waited out.
+    Deleted tickets have no comments to read."""
+    for ticket in page.doc.get("tickets", []) if isinstance(page.doc, dict) else []:
+        if not isinstance(ticket, dict) or ticket.get("id") is None or ticket.get("status") == "deleted":
+            continue
+        comments: list[Any] = []
+        url: str | None = COMMENTS.format(id=ticket["id"])
+        params: dict[str, Any] | None = {"page[size]": COMMENTS_PER_PAGE}
+        while url and len(comments) < extract.MAX_MESSAGES:  # a thread is capped: the rest is not fetched
+            body = http.json(http.get(url, params=params, paced=False))
+            params = None
+            if not isinstance(body, dict):
+                break
+            comments.extend(c for c in body.get("comments") or [] if isinstance(c, dict))
+            meta: dict[str, Any] = body["meta"] if isinstance(body.get("meta"), dict) else {}
+            links: dict[str, Any] = body["links"] if isinstance(body.get("links"), dict) else {}
+            url = links.get("next") if meta.get("has_more") else None
+        thread = extract.zendesk({**ticket, "comments": comments})
+        if thread:
+            yield str(ticket["id"]), thread

@@ -1,7 +1,7 @@
 """review_conversation: the conversation facts and key moments a review was made with
 
 Revision ID: 0011
-Revises: 0009 (0010 is another branch's migration; when both are merged, this one follows 0010)
+Revises: 0010
 Create Date: 2026-11-29 14:20:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

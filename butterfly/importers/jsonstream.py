@@ -1,0 +1,159 @@
+"""A JSON export read record by record: a top-level array (``[ {...}, … ]``) or a vendor document whose records are
+the list under ``tickets``, ``issues``, ``results``, ``records``, ``data``, ``items`` or ``result`` (the other
+members, such as Zendesk's ``users`` sideload or ``end_of_stream``, are kept as the *envelope*).
+
+The file is read twice with ijson's C parser: first to check the whole document and count its records (a broken
+file imports nothing, as before), then record by record while importing; memory holds one batch and the first
+:data:`SAMPLE` records (the columns of a generic export are learnt from them), never the whole file. What cannot be
+streamed this way — another encoding than UTF-8, numbers beyond 64 bits or ``NaN`` (which ijson refuses), a
+document with no such list — is read whole as before (:func:`butterfly.importers.sources.load_json`), which also
+gives a syntax error its line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+
+from butterfly.importers.sources import json_records, load_json
+
+RECORD_KEYS = ("tickets", "issues", "results", "records", "data", "items", "result")
+SAMPLE = 1000
+STREAMED_CODECS = ("utf-8", "utf-8-sig", "utf_8", "utf_8_sig", "ascii")
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class JsonSource:
+    """The records of one JSON file (streamed, or from the document read whole: ``doc``)."""
+
+    path: Path
+    key: str | None = None  # the list holding the records in a vendor document (None: a top-level array)
+    envelope: dict[str, Any] | None = None  # the document's other members
+    count: int = 0
+    sample: list[Any] = field(default_factory=list)  # the first SAMPLE records
+    doc: Any = None  # the whole document, when it was not streamed
+    streamed: bool = False
+
+    def records(self) -> Iterator[Any]:
+        """Every record, in order (a new pass over the file each call when streamed)."""
+        if not self.streamed:
+            yield from json_records(self.doc, self.path)
+            return
+        prefix = f"{self.key}.item" if self.key else "item"
+        with _open(self.path) as handle:
+            yield from ijson.items(handle, prefix, use_float=True)
+
+    def shape(self) -> Any:
+        """A small document of the file's shape (the envelope and the first records) for telling its format."""
+        if not self.streamed:
+            return self.doc
+        head = self.sample[:20]
+        return {**(self.envelope or {}), self.key: head} if self.key else head
+
+    def side(self) -> Any:
+        """The document without its records: the envelope (sideloads) or the document itself."""
+        return self.doc if not self.streamed else (self.envelope or [])
+
+
+class _NotStreamed(Exception):
+    pass
+
+
+def _open(path: Path) -> IO[bytes]:
+    handle = path.open("rb")
+    if handle.read(3) != BOM:
+        handle.seek(0)
+    return handle
+
+
+def open_json(path: Path, codec: str) -> JsonSource:
+    """The records of ``path``: streamed when it can be (see the module docstring), else read whole."""
+    if codec.lower() in STREAMED_CODECS:
+        try:
+            return _scan(path)
+        except (_NotStreamed, ijson.JSONError, ValueError, OverflowError):
+            pass  # read whole below: the same document, or the error with its line
+    doc = load_json(path, codec)
+    records = json_records(doc, path)
+    return JsonSource(path=path, doc=doc, count=len(records), sample=records[:SAMPLE])
+
+
+def _first_byte(path: Path) -> bytes:
+    with _open(path) as handle:
+        while True:
+            byte = handle.read(1)
+            if not byte or not byte.isspace():
+                return byte
+
+
+def _scan(path: Path) -> JsonSource:
+    first = _first_byte(path)
+    if first == b"[":
+        with _open(path) as handle:
+            count = sum(1 for _ in ijson.items(handle, "item", use_float=True))  # checks the whole document
+        source = JsonSource(path=path, count=count, streamed=True)
+    elif first == b"{":
+        key, envelope, count = _scan_object(path)
+        source = JsonSource(path=path, key=key, envelope=envelope, count=count, streamed=True)
+    else:
+        raise _NotStreamed
+    source.sample = list(islice(source.records(), SAMPLE))
+    return source
+
+
+def _scan_object(path: Path) -> tuple[str, dict[str, Any], int]:
+    """The key of the record list, the other members (built), and the number of records; checks the document."""
+    envelope: dict[str, Any] = {}
+    key: str | None = None
+    count = 0
+    with _open(path) as handle:
+        events = ijson.parse(handle, use_float=True)
+        member: str | None = None
+        builder: Any = None
+        depth = 0
+        skipping = False
+        for prefix, event, value in events:
+            if depth == 0:
+                if event == "map_key":
+                    member = str(value)
+                    continue
+                if prefix == "" and event in ("start_map", "end_map"):
+                    continue
+                if member is None:
+                    raise _NotStreamed
+                if event == "start_array" and member in RECORD_KEYS and key is None:
+                    key, skipping, depth = member, True, 1
+                    continue
+                if member in envelope or member == key:
+                    raise _NotStreamed  # a member given twice: read whole (the last one wins there)
+                builder = ijson.ObjectBuilder()
+                builder.event(event, value)
+                if event in ("start_map", "start_array"):
+                    depth = 1
+                else:
+                    envelope[member] = builder.value
+                continue
+            if event in ("start_map", "start_array"):
+                if skipping and depth == 1:
+                    count += 1
+                depth += 1
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            elif skipping and depth == 1:
+                count += 1  # a record that is a plain value (rejected later as not a JSON object)
+            if not skipping:
+                builder.event(event, value)
+                if depth == 0:
+                    assert member is not None
+                    envelope[member] = builder.value
+            elif depth == 0:
+                skipping = False
+    if key is None or any(isinstance(envelope.get(k), list) for k in RECORD_KEYS):
+        raise _NotStreamed  # no record list, or two of them: read whole, where the first by RECORD_KEYS wins
+    return key, envelope, count
