@@ -24,6 +24,9 @@ from butterfly.importers.sources import json_records, load_json
 
 RECORD_KEYS = ("tickets", "issues", "results", "records", "data", "items", "result")
 SAMPLE = 1000
+# deeper documents are read whole, as before (which refuses them as "nested too deeply"): ijson's prefixes grow with
+# the depth, and a 100,000-deep file of 200 KB would hold gigabytes of them
+MAX_DEPTH = 500
 STREAMED_CODECS = ("utf-8", "utf-8-sig", "utf_8", "utf_8_sig", "ascii")
 BOM = b"\xef\xbb\xbf"
 
@@ -95,9 +98,7 @@ def _first_byte(path: Path) -> bytes:
 def _scan(path: Path) -> JsonSource:
     first = _first_byte(path)
     if first == b"[":
-        with _open(path) as handle:
-            count = sum(1 for _ in ijson.items(handle, "item", use_float=True))  # checks the whole document
-        source = JsonSource(path=path, count=count, streamed=True)
+        source = JsonSource(path=path, count=_count_array(path), streamed=True)
     elif first == b"{":
         key, envelope, count = _scan_object(path)
         source = JsonSource(path=path, key=key, envelope=envelope, count=count, streamed=True)
@@ -105,6 +106,24 @@ def _scan(path: Path) -> JsonSource:
         raise _NotStreamed
     source.sample = list(islice(source.records(), SAMPLE))
     return source
+
+
+def _count_array(path: Path) -> int:
+    """The records of a top-level array; checks the whole document, and that it nests at most MAX_DEPTH deep."""
+    count = depth = 0
+    with _open(path) as handle:
+        for event, _value in ijson.basic_parse(handle, use_float=True):
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth == 2:
+                    count += 1
+                elif depth > MAX_DEPTH:
+                    raise _NotStreamed
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            elif depth == 1:
+                count += 1  # a record that is a plain value (rejected later as not a JSON object)
+    return count
 
 
 def _scan_object(path: Path) -> tuple[str, dict[str, Any], int]:
@@ -118,7 +137,14 @@ def _scan_object(path: Path) -> tuple[str, dict[str, Any], int]:
         builder: Any = None
         depth = 0
         skipping = False
+        level = 0  # the nesting depth in the whole document
         for prefix, event, value in events:
+            if event in ("start_map", "start_array"):
+                level += 1
+                if level > MAX_DEPTH:
+                    raise _NotStreamed
+            elif event in ("end_map", "end_array"):
+                level -= 1
             if depth == 0:
                 if event == "map_key":
                     member = str(value)
