@@ -103,7 +103,7 @@ def test_redact_masks_message_text_and_author_names(tmp_path: Path, db_url: str,
         out = cli("report", "ticket", "42", "--thread", "--redact", "--format", fmt, "--db", db_url)
         assert out.exit_code == 0, out.output
         text = out.output
-        assert "ana@example.com" not in text and "7946" not in text and "Lindqvist" not in text, fmt
+        assert "ana@example.com" not in text and "7946 0958" not in text and "Lindqvist" not in text, fmt
         assert "L2: template lost in the release" in text  # text without anything personal stays readable
     data = json.loads(cli("report", "ticket", "42", "--redact", "--thread", "--format", "json", "--db", db_url).output)
     conv = data["conversation"]
