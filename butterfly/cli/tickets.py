@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from butterfly.cli._common import DbOption, JsonOption, LangOption, out, print_json
+from butterfly.cli.ticket_thread import conversation_json, print_conversation, print_state_timeline, state_steps
 from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
-    from butterfly.conversation.facts import Facts, Message
-    from butterfly.store.models import Ticket, TicketEvent
+    from butterfly.store.models import Ticket
     from butterfly.tickets import TimelineStep
 
 tickets_app = typer.Typer(help="List imported tickets and show one with its timeline.", no_args_is_help=True)
@@ -247,14 +247,14 @@ def show_command(
     with session_for(ctx, db) as session:
         ticket = get_ticket(session=session, ref=ticket_ref)
         messages, found = thread_facts(session=session, ticket=ticket)
-        events = _state_steps(session, ticket) if state_timeline else []
+        events = state_steps(session, ticket) if state_timeline else []
     steps = timeline(ticket)
     if json_:
         data = ticket_json(ticket)
         data["description"] = ticket.description
         data.update({name: value for name, value in _helpdesk_facts(ticket)})
         data["timeline"] = _timeline_json(steps)
-        data["conversation"] = _conversation_json(messages, found, whole=thread)
+        data["conversation"] = conversation_json(messages, found, whole=thread)
         if state_timeline:
             data["state_timeline"] = [
                 {
@@ -313,95 +313,9 @@ def show_command(
     if ticket.description:
         console.print()
         console.print(terminal_safe(ticket.description))
-    _print_conversation(messages, found, whole=thread)
+    print_conversation(messages, found, whole=thread)
     if state_timeline:
-        _print_state_timeline(events)
-
-
-def _state_steps(session: Any, ticket: "Ticket") -> "list[TicketEvent]":
-    from butterfly.tickets import state_timeline
-
-    return state_timeline(session=session, ticket_id=ticket.id) if ticket.id is not None else []
-
-
-def _print_state_timeline(events: "list[TicketEvent]") -> None:
-    from rich.table import Table
-
-    console = out()
-    console.print()
-    if not events:
-        console.print("state timeline: none imported (an event log such as ServiceNow's brings one)")
-        return
-    table = Table(title="state timeline (UTC)", title_justify="left", show_edge=False, pad_edge=False)
-    for name in ("#", "at", "state", "group", "assignee", ""):
-        table.add_column(name)
-    for e in events:
-        table.add_row(
-            str(e.position),
-            _time(e.at),
-            terminal_safe(e.state or "-"),
-            terminal_safe(e.group_name or "-"),
-            terminal_safe(e.assignee or "-"),
-            "reassigned" if e.reassigned else "",
-        )
-    console.print(table)
-
-
-def _moment(position: int, at: datetime | None) -> str:
-    return f"#{position} {_time(at)}" if at is not None else f"#{position}"
-
-
-def _print_conversation(messages: "list[Message]", found: "Facts | None", *, whole: bool) -> None:
-    from butterfly.timeutil import format_duration
-
-    console = out()
-    console.print()
-    if found is None:
-        console.print("conversation: none imported (the walk shows speed as speed)")
-        return
-    console.print(f"[bold]conversation[/] ({len(messages)} messages)")
-    chases = ", ".join(_moment(c.position, c.at) for c in found.chases)
-    console.print(f"  {'chased:':<18}{len(found.chases)} time(s)" + (f": {chases}" if chases else ""))
-    if found.longest_silence is not None and found.silence_from is not None:
-        console.print(
-            f"  {'longest silence:':<18}{format_duration(found.longest_silence)} "
-            f"(from {_moment(found.silence_from.position, found.silence_from.at)})"
-        )
-    if found.first_plan is not None:
-        phrase = terminal_safe(found.plan_phrase or "")
-        console.print(f'  {"definite plan:":<18}{_moment(found.first_plan.position, found.first_plan.at)} "{phrase}"')
-    else:
-        console.print(f"  {'definite plan:':<18}none given")
-    if found.need_climbed is not None:
-        console.print(f"  {'need climbed:':<18}{_moment(found.need_climbed.position, found.need_climbed.at)}")
-    if not whole:
-        return
-    for m in messages:
-        visibility = "" if m.public else " (internal)"
-        who = f" {terminal_safe(m.author)}" if m.author else ""
-        console.print(f"\n[bold]#{m.position} {m.role}{visibility}[/]{who}  {_time(m.at)}")
-        console.print(terminal_safe(m.text))
-
-
-def _conversation_json(messages: "list[Message]", found: "Facts | None", *, whole: bool) -> dict[str, Any] | None:
-    if found is None:
-        return None
-    from butterfly.conversation.snapshot import facts_json
-
-    data: dict[str, Any] = {**facts_json(found), "messages": len(messages)}
-    if whole:
-        data["thread"] = [
-            {
-                "position": m.position,
-                "role": m.role,
-                "public": m.public,
-                "author": m.author,
-                "at": m.at.isoformat() if m.at else None,
-                "text": m.text,
-            }
-            for m in messages
-        ]
-    return data
+        print_state_timeline(events)
 
 
 def _helpdesk_facts(ticket: "Ticket") -> list[tuple[str, Any]]:
