@@ -24,6 +24,7 @@ from butterfly.store.db import dispose_engines
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
+ROWS = 25_000  # enough for a kill to land mid-import and a weekly report of 104 weeks to take seconds
 
 
 def _count(url: str, table: str) -> int:
@@ -74,7 +75,7 @@ def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             sys.executable,
             str(ROOT / "benchmarks" / "generate_tickets.py"),
             "--rows",
-            "60000",
+            str(ROWS),
             "--seed",
             "7",
             "-o",
@@ -96,7 +97,7 @@ def test_kill_during_import_then_rerun(db_url: str, big_csv: Path) -> None:
     assert _kill(proc), "the import finished before it could be killed: use a bigger file"
     dispose_engines()
     partial = _count(db_url, "ticket")
-    assert partial < 60000
+    assert partial < ROWS
     report = _check(db_url)  # integrity, orphans, migrations: ok (a run left 'running' is only a warning)
     assert report["ok"] is True
     # what is visible is whole rows: every stored ticket equals its line in the file
@@ -121,9 +122,9 @@ def test_kill_during_import_then_rerun(db_url: str, big_csv: Path) -> None:
     assert again.returncode == 0, again.stderr[-2000:]
     summary = json.loads(again.stdout)
     created = sum(f["new"] for f in summary["files"])
-    assert created == 60000 - partial
+    assert created == ROWS - partial
     dispose_engines()
-    assert _count(db_url, "ticket") == 60000
+    assert _count(db_url, "ticket") == ROWS
     _check(db_url)
 
 

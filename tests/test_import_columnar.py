@@ -370,7 +370,7 @@ time_cell = st.one_of(st.sampled_from(TIMES), st.datetimes().map(lambda d: d.iso
 
 
 @pytest.mark.slow
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(cell, cell, cell, st.sampled_from(STATUSES), time_cell, cell), min_size=1, max_size=30))
 def test_random_records_are_stored_the_same_by_both_paths(
     tmp_path_factory: pytest.TempPathFactory, records: list[tuple[str, ...]]

@@ -123,3 +123,48 @@ def test_a_mapping_into_a_list_is_one_error_naming_the_mapping(tmp_path: Path, d
         (line,) = [x for x in result.stderr.splitlines() if x.startswith("Error:")]
         assert f"--map customer={column}" in line and "nested.json" in line
     assert _count(db_url) == 0
+
+
+def _peak_bytes(work: Any) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_deeply_nested_vendor_document_is_refused_in_little_memory(tmp_path: Path) -> None:
+    """100 KB of brackets under "tickets": reading it used 6 GB once (a path prefix built for every level)."""
+    from butterfly.errors import InvalidInputError
+
+    path = tmp_path / "deep.json"
+    path.write_bytes(b'{"tickets": ' + b"[" * 50_000 + b"]" * 50_000 + b"}")
+
+    def read() -> None:
+        try:
+            open_json(path, "utf-8")
+        except (InvalidInputError, RecursionError):
+            pass  # refused as nested too deeply: what the import says (tests/test_fuzz_import.py)
+
+    assert _peak_bytes(read) < 64 * 1024 * 1024
+
+
+def test_a_deeply_nested_messages_file_is_one_clear_error_in_little_memory(
+    tmp_path: Path, sqlite_url_fixture: str, cli: Any
+) -> None:
+    comment = {"issue_url": "https://api.github.com/repos/a/b/issues/1", "body": "x", "created_at": "2026-01-01T00:00Z"}
+    path = tmp_path / "comments.json"
+    path.write_bytes(b"[" + json.dumps(comment).encode() + b", " + b"[" * 50_000 + b"]" * 50_000 + b"]")
+    from butterfly.importers.jsonstream import MAX_DEPTH, nesting_depth
+
+    assert _peak_bytes(lambda: nesting_depth(path)) < 64 * 1024 * 1024
+    assert nesting_depth(path) == MAX_DEPTH + 1
+    tickets = Path(__file__).resolve().parent.parent / "examples" / "tickets.csv"
+    result = cli("import", str(tickets), "--messages", str(path), "--db", sqlite_url_fixture)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert str(path) in result.stderr
+    assert _count(sqlite_url_fixture) == 0  # the tickets beside it are not half-imported

@@ -13,9 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlmodel import col
-
 from butterfly.checklist.model import (
     Checklist,
     Question,
@@ -24,7 +21,6 @@ from butterfly.checklist.model import (
     load_builtin,
     resolve_checklist,
 )
-from butterfly.store.models import Answer, Review
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -237,6 +233,12 @@ def diff_checklists(old: Checklist, new: Checklist, *, session: Session | None =
 
 def _count_answers(session: Session, old: Checklist, result: ChecklistDiff) -> None:
     """Fill in how many stored answers each removed or changed question has (read-only)."""
+    # imported here: `checklist export` resolves checklists through this module without needing SQLAlchemy
+    from sqlalchemy import func, select
+    from sqlmodel import col
+
+    from butterfly.store.models import Answer, Review
+
     ids = [r.id for r in result.removed] + [c.id for c in result.changed]
     if not ids:
         return

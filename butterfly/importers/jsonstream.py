@@ -87,6 +87,24 @@ def open_json(path: Path, codec: str) -> JsonSource:
     return JsonSource(path=path, doc=doc, count=len(records), sample=records[:SAMPLE])
 
 
+def nesting_depth(path: Path, limit: int = MAX_DEPTH) -> int:
+    """How deep the JSON in ``path`` nests, stopping once it passes ``limit`` (it returns ``limit + 1`` then).
+
+    Reads events without path prefixes, so a hostile 100,000-deep file costs one pass and little memory; raises
+    ijson's JSONError on a syntax error."""
+    deepest = depth = 0
+    with _open(path) as handle:
+        for event, _value in ijson.basic_parse(handle, use_float=True):
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > limit:
+                    return depth
+                deepest = max(deepest, depth)
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+    return deepest
+
+
 def _first_byte(path: Path) -> bytes:
     with _open(path) as handle:
         while True:
@@ -132,24 +150,29 @@ def _scan_object(path: Path) -> tuple[str, dict[str, Any], int]:
     key: str | None = None
     count = 0
     with _open(path) as handle:
-        events = ijson.parse(handle, use_float=True)
+        # basic_parse, not parse: parse gives every event its path prefix, built anew per event, so a document
+        # nested N deep costs O(N^2) before the depth check below can stop it (50,000 levels: 6 GB)
+        events = ijson.basic_parse(handle, use_float=True)
         member: str | None = None
         builder: Any = None
         depth = 0
         skipping = False
         level = 0  # the nesting depth in the whole document
-        for prefix, event, value in events:
+        for event, value in events:
+            outermost = False  # the document's own braces
             if event in ("start_map", "start_array"):
                 level += 1
+                outermost = level == 1
                 if level > MAX_DEPTH:
                     raise _NotStreamed
             elif event in ("end_map", "end_array"):
                 level -= 1
+                outermost = level == 0
             if depth == 0:
                 if event == "map_key":
                     member = str(value)
                     continue
-                if prefix == "" and event in ("start_map", "end_map"):
+                if outermost and event in ("start_map", "end_map"):
                     continue
                 if member is None:
                     raise _NotStreamed

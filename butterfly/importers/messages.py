@@ -37,6 +37,7 @@ from butterfly.importers import threads
 from butterfly.importers.bulk import BulkConnection
 from butterfly.importers.dates import parse_datetime
 from butterfly.importers.encoding import detect
+from butterfly.importers.jsonstream import MAX_DEPTH, nesting_depth
 from butterfly.importers.rejects import RejectsFile
 from butterfly.importers.runlog import FileSummary, ImportOptions, Run, reject_record
 from butterfly.importers.sources import CsvFile
@@ -98,6 +99,21 @@ def kind_of(path: Path, codec: str) -> str:
         hint="--messages takes a CSV (ticket_id, time, role, text), GitHub issue comments (a JSON array) or "
         "Zendesk ticket events (ticket_events.json?include=comment_events)",
     )
+
+
+def check_file(path: Path, encoding: str | None) -> None:
+    """Refuse a messages file that cannot be read, before anything of the import is written: an unknown kind, or
+    JSON nested deeper than any export (ijson.items gives every event its path prefix, so reading a deeply nested
+    file would cost memory growing with the square of its depth)."""
+    enc = detect(path, encoding)
+    if kind_of(path, enc.codec) == "csv":
+        return
+    try:
+        too_deep = nesting_depth(path) > MAX_DEPTH
+    except ijson.JSONError as exc:
+        raise InvalidInputError(f"{path}: not valid JSON: {exc}") from None
+    if too_deep:
+        raise InvalidInputError(f"{path}: nested too deeply to be a messages file")
 
 
 def import_messages(

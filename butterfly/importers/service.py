@@ -119,6 +119,11 @@ def import_files(
         reason = not_a_file_reason(path, streams=False)
         if reason is not None:
             raise InvalidInputError(f"{path}: {reason}")
+    if options.messages:
+        from butterfly.importers.messages import check_file
+
+        for path in options.messages:
+            check_file(path, options.encoding)
     session.commit()  # the session must not hold a write lock while the bulk connection writes
     engine = session.get_bind()
     shared = Path(rejects) if rejects else None
