@@ -107,15 +107,31 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate_all(url: str) -> None:
-    from sqlalchemy import text
-    from sqlmodel import SQLModel
+    """Empty every table of the migrated database and restart its ids, as a new database would have them.
 
-    import butterfly.store.models  # noqa: F401
+    DELETE, not TRUNCATE: on tables of a few rows it is ~20x faster (TRUNCATE swaps each table's files), and this
+    runs before every PostgreSQL test. Foreign-key triggers are off for the transaction (the test user is the
+    superuser of a throw-away database), so the order of the tables does not matter, new tables included."""
     from butterfly.store.db import get_engine
 
-    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with get_engine(url).begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        tables = [
+            row[0]
+            for row in conn.exec_driver_sql(
+                "SELECT quote_ident(table_name) FROM information_schema.tables "
+                "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'alembic_version'"
+            )
+        ]
+        sequences = [
+            row[0]
+            for row in conn.exec_driver_sql(
+                "SELECT quote_ident(sequence_name) FROM information_schema.sequences "
+                "WHERE sequence_schema = current_schema()"
+            )
+        ]
+        statements = ["SET LOCAL session_replication_role = replica"]
+        statements += [f"DELETE FROM {t}" for t in tables] + [f"ALTER SEQUENCE {s} RESTART" for s in sequences]
+        conn.exec_driver_sql("; ".join(statements))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
