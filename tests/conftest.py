@@ -83,6 +83,9 @@ def pg_server_url() -> Iterator[str]:
     name = f"butterfly_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+        # commits of this throw-away database do not wait for the WAL to reach the disk: a test kills clients, never
+        # the server (tests/test_faults.py stops a private cluster of its own), so nothing a test checks changes
+        admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     base = PG_URL.rsplit("/", 1)[0]
     url = f"{base}/{name}"
     from butterfly.store.db import dispose_engines, ensure_schema, get_engine
