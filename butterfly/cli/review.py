@@ -36,10 +36,10 @@ ChecklistOption = Annotated[
 ]
 
 
-def _session(ctx: typer.Context, db: str | None, *, create: bool = False) -> Any:
+def _session(ctx: typer.Context, db: str | None, *, create: bool = False, lang: str | None = None) -> Any:
     from butterfly.cli._common import session_for
 
-    return session_for(ctx, db, create=create)
+    return session_for(ctx, db, create=create, lang=lang)
 
 
 def review(
@@ -111,7 +111,7 @@ def review(
     name = reviewer_name(reviewer)
     # a team's lens file is kept by its absolute path, so reports made from another folder still find it
     lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
-    with _session(ctx, db, create=True) as session:
+    with _session(ctx, db, create=True, lang=lang) as session:
         if next_:
             from butterfly.labels import ui
             from butterfly.review.queue import describe, next_pick
