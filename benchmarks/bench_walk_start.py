@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import sqlite3
 import statistics
 import sys
@@ -28,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "work"
 FIRST_QUESTION = r"answered\r?\n.*\r?\n> "  # the progress line, the hint line, then the prompt
+SECOND_QUESTION = re.compile(r"customer\.short\.certainty.*?\n> ", re.DOTALL)  # its hints span several lines
 
 
 def _cpu_of(pid: int) -> float:
@@ -36,8 +38,10 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _run(argv: list[str], until: str, env: dict[str, str]) -> tuple[float, float]:
-    """Wall time from spawn to ``until`` and the child's CPU time at that moment; then quit it."""
+def _run(argv: list[str], until: str, env: dict[str, str], *, second: bool = False) -> tuple[float, float, float]:
+    """Wall time from spawn to ``until`` and the child's CPU time at that moment; with ``second``, also the wall
+    time from skipping the first question at once (``s``) to the second question's prompt (the similar tickets,
+    looked up in the background since the first prompt, are shown in between); then quit it."""
     import pexpect
 
     started = time.perf_counter()
@@ -48,10 +52,16 @@ def _run(argv: list[str], until: str, env: dict[str, str]) -> tuple[float, float
     child.expect(until)
     wall = time.perf_counter() - started
     cpu = _cpu_of(child.pid)
+    then = 0.0
+    if second:
+        skipped = time.perf_counter()
+        child.sendline("s")
+        child.expect(SECOND_QUESTION)
+        then = time.perf_counter() - skipped
     child.sendline("q")
     child.expect(pexpect.EOF)
     child.close()
-    return wall, cpu
+    return wall, cpu, then
 
 
 def _tickets(db: Path, n: int, seed: int) -> list[str]:
@@ -166,23 +176,25 @@ def main() -> None:
     print(f"database: {args.db} ({count:,} tickets); {args.runs} fresh reviews per code")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     results: dict[str, dict[str, list[float]]] = {
-        name: {"wall": [], "cpu": [], "floor": [], "floor cpu": []} for name in codes
+        name: {"wall": [], "cpu": [], "floor": [], "floor cpu": [], "second": []} for name in codes
     }
     stamp = f"start{os.getpid()}"
     for i, ref in enumerate(tickets):
         for name, env in codes.items():
-            wall, cpu = _run([sys.executable, "-m", "butterfly", "--version"], "butterfly ", env)
+            wall, cpu, _ = _run([sys.executable, "-m", "butterfly", "--version"], "butterfly ", env)
             results[name]["floor"].append(wall)
             results[name]["floor cpu"].append(cpu)
             argv = [sys.executable, "-m", "butterfly", "review", ref, "--db", str(args.db.resolve())]
-            wall, cpu = _run([*argv, "--reviewer", f"{stamp}-{name[:4]}-{i}"], FIRST_QUESTION, env)
+            wall, cpu, then = _run([*argv, "--reviewer", f"{stamp}-{name[:4]}-{i}"], FIRST_QUESTION, env, second=True)
             results[name]["wall"].append(wall)
             results[name]["cpu"].append(cpu)
+            results[name]["second"].append(then)
     print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name, r in results.items():
         print(f"\n{name}:")
         print(f"  Enter → first question, wall   {_median(r['wall'])}")
         print(f"  ... CPU (user+sys) to then     {_median(r['cpu'])}")
+        print(f"  first skipped at once → 2nd q  {_median(r['second'])}")
         print(f"  butterfly --version, wall      {_median(r['floor'])}")
         print(f"  ... CPU                        {_median(r['floor cpu'])}")
         met = statistics.median(r["wall"]) < 1.5
