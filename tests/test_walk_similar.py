@@ -115,3 +115,30 @@ def test_the_walks_modules_do_not_import_numpy() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert "NUMPY False" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_garbage_collector_is_on_again_after_the_walk_starts_and_after_an_error(cli, session, db_url) -> None:  # type: ignore[no-untyped-def]
+    """The walk pauses Python's cyclic garbage collector while it starts (cli/_common.gc_paused): never longer."""
+    import gc
+
+    make_ticket(session, "T-1")
+    seen: list[bool] = []
+    import builtins
+
+    real_input = builtins.input
+
+    def watching_input(prompt: str = "") -> str:
+        seen.append(gc.isenabled())
+        return real_input(prompt)
+
+    builtins.input = watching_input
+    try:
+        result = cli("review", "T-1", "--interactive", "--db", db_url, input="2\nq\n")
+    finally:
+        builtins.input = real_input
+    assert result.exit_code == 0, result.output
+    assert seen and all(seen)  # on again from the first question
+    assert gc.isenabled()
+    missing = cli("review", "T-nope", "--interactive", "--db", db_url, input="q\n")
+    assert missing.exit_code != 0 and missing.stderr.startswith("Error:")
+    assert gc.isenabled()

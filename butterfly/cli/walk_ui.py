@@ -15,6 +15,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from butterfly.checklist.model import is_asked
+from butterfly.cli._common import resume_gc
 from butterfly.cli.cjk_wrap import cjk, has_cjk, wrap_text
 from butterfly.cli.walk_editor import edit_answer
 from butterfly.labels import labels, ui
@@ -44,6 +45,7 @@ class TerminalIO:
 
     def ask(self, prompt: str) -> str:
         self.console.file.flush()
+        resume_gc()  # start-up is over once a question is on the screen (see cli/_common.gc_paused)
         line = input(prompt)
         return line
 
