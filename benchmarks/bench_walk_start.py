@@ -79,7 +79,8 @@ def _tickets(db: Path, n: int, seed: int) -> list[str]:
 
 
 PHASES_SCRIPT = """
-import sys, time
+import gc, sys, time
+gc.disable()  # as `butterfly review` does until the first question (cli/_common.gc_paused)
 cpu = time.process_time  # the whole process: the similar-ticket thread included
 marks = [("interpreter start-up", cpu())]
 def mark(name): marks.append((name, cpu()))
@@ -109,6 +110,7 @@ with open_session(sqlite_url(db)) as s:
     p = Prefiller(session=s, ticket=t, similar=ctx.similar, lang="en")
     p.propose(cl.questions[0].id, {}); mark("first proposal (prefill)")
     mark("= the first question is on the screen")
+    gc.enable()
     ctx = ctx.with_similar(); mark("after it: similar tickets (thread)")
     io.show_similar(ctx); mark("after it: render the similar tickets")
 prev = 0.0
