@@ -134,7 +134,7 @@ def import_command(
         console.print("Error: " + _t("day_month_both", lang))
         raise typer.Exit(2)
     date_order = "dmy" if day_first else "mdy" if month_first else None
-    with session_for(ctx, db, create=True) as session, _progress(show_progress) as progress:
+    with session_for(ctx, db, create=True, lang=lang) as session, _progress(show_progress) as progress:
         try:
             summary = import_files(
                 session=session,
@@ -192,13 +192,20 @@ def _show_mapping(console: Any, path: str, mapping: "Mapping", enc: "Encoding", 
         table.add_row(name, terminal_safe(column), how)
     console.print(table)
     if mapping.status_note:
-        console.print(terminal_safe(mapping.status_note))
+        console.print(_status_note(mapping, lang))
     if mapping.unmapped:
         console.print(_t("mapping.unmapped", lang, columns=unmapped_summary(mapping.unmapped, lang)))
     console.print("[dim]" + _t("mapping.not_right", lang) + "[/]")
 
 
 MAX_NAMED_COLUMNS = 20
+
+
+def _status_note(mapping: "Mapping", lang: str) -> str:
+    """``Mapping.status_note`` (how statuses are set when no column gives them) in ``lang``: by a close or resolve
+    time when a column gives one, else every ticket open."""
+    times = any(f in mapping.columns for f in ("closed", "resolved"))
+    return _t("mapping.status_from_times" if times else "mapping.status_open", lang)
 
 
 def unmapped_summary(columns: list[str], lang: str = "en") -> str:

@@ -36,10 +36,10 @@ ChecklistOption = Annotated[
 ]
 
 
-def _session(ctx: typer.Context, db: str | None, *, create: bool = False) -> Any:
+def _session(ctx: typer.Context, db: str | None, *, create: bool = False, lang: str | None = None) -> Any:
     from butterfly.cli._common import session_for
 
-    return session_for(ctx, db, create=create)
+    return session_for(ctx, db, create=create, lang=lang)
 
 
 def review(
@@ -98,65 +98,70 @@ def review(
 
     Example: butterfly review T-1042 --lang zh-CN
     """
-    from butterfly.checklist.model import resolve_checklist
-    from butterfly.errors import InvalidInputError
-    from butterfly.settings import get_settings
-    from butterfly.tickets import get_ticket
+    from butterfly.cli._common import gc_paused
 
-    if not ticket and not next_:
-        raise InvalidInputError("name the ticket to review", hint="butterfly review TICKET, or butterfly review --next")
-    if ticket and next_:
-        raise InvalidInputError("give either a TICKET or --next, not both")
-    settings = get_settings()
-    name = reviewer_name(reviewer)
-    # a team's lens file is kept by its absolute path, so reports made from another folder still find it
-    lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
-    with _session(ctx, db, create=True) as session:
-        if next_:
-            from butterfly.labels import ui
-            from butterfly.review.queue import describe, next_pick
+    with gc_paused():  # until the first question is on the screen (cli/walk_ui.py resumes it there)
+        from butterfly.checklist.model import resolve_checklist
+        from butterfly.errors import InvalidInputError
+        from butterfly.settings import get_settings
+        from butterfly.tickets import get_ticket
 
-            pick = next_pick(session=session, reviewer=name, customer=customer, category=category)
-            t = pick.ticket
-            why = describe(pick, language(lang))
-            err().print(
-                terminal_safe(ui("queue.next", language(lang), reviewer=name, ticket=t.external_id, why=why)),
-                soft_wrap=True,
-            )
-        else:
-            assert ticket is not None
-            t = get_ticket(session=session, ref=ticket)
-        ref = ticket if ticket and not ticket.startswith("#") else t.external_id
-        cl = resolve_checklist(
-            checklist or settings.checklist, _review_language(session, t, name, lang), kind="butterfly"
-        )
-        if answers is not None:
-            _apply(session, answers, t, name, cl, lens or [], allow_open, (complete, allow_gaps), ref, as_json)
-            return
-        tty = sys.stdin.isatty() and sys.stdout.isatty() and not ci_mode()
-        if not (tty or force_prompt):  # checked after the ticket: a mistyped ticket says so first
+        if not ticket and not next_:
             raise InvalidInputError(
-                "the review walk asks questions, but this is not an interactive terminal"
-                + (" (CI=true)" if ci_mode() else ""),
-                hint="pass --answers FILE to answer from a YAML/JSON file, or run it in a terminal",
+                "name the ticket to review", hint="butterfly review TICKET, or butterfly review --next"
             )
-        from butterfly.cli.walk_ui import TerminalIO
-        from butterfly.review.walk import run_review_walk
+        if ticket and next_:
+            raise InvalidInputError("give either a TICKET or --next, not both")
+        settings = get_settings()
+        name = reviewer_name(reviewer)
+        # a team's lens file is kept by its absolute path, so reports made from another folder still find it
+        lens = [str(Path(n).resolve()) if Path(n).is_file() else n for n in lens or []]
+        with _session(ctx, db, create=True, lang=lang) as session:
+            if next_:
+                from butterfly.labels import ui
+                from butterfly.review.queue import describe, next_pick
 
-        console = out()
-        run_review_walk(
-            session=session,
-            io=TerminalIO(console),
-            ticket=t,
-            reviewer=name,
-            checklist=cl,
-            lenses=lens or [],
-            allow_open=allow_open,
-            ref=ref,
-            deep=deep,
-            allow_gaps=allow_gaps,
-            hint_args=hint_args(ctx, db, reviewer, lang),
-        )
+                pick = next_pick(session=session, reviewer=name, customer=customer, category=category)
+                t = pick.ticket
+                why = describe(pick, language(lang))
+                err().print(
+                    terminal_safe(ui("queue.next", language(lang), reviewer=name, ticket=t.external_id, why=why)),
+                    soft_wrap=True,
+                )
+            else:
+                assert ticket is not None
+                t = get_ticket(session=session, ref=ticket)
+            ref = ticket if ticket and not ticket.startswith("#") else t.external_id
+            cl = resolve_checklist(
+                checklist or settings.checklist, _review_language(session, t, name, lang), kind="butterfly"
+            )
+            if answers is not None:
+                _apply(session, answers, t, name, cl, lens or [], allow_open, (complete, allow_gaps), ref, as_json)
+                return
+            tty = sys.stdin.isatty() and sys.stdout.isatty() and not ci_mode()
+            if not (tty or force_prompt):  # checked after the ticket: a mistyped ticket says so first
+                raise InvalidInputError(
+                    "the review walk asks questions, but this is not an interactive terminal"
+                    + (" (CI=true)" if ci_mode() else ""),
+                    hint="pass --answers FILE to answer from a YAML/JSON file, or run it in a terminal",
+                )
+            from butterfly.cli.walk_ui import TerminalIO
+            from butterfly.review.walk import run_review_walk
+
+            console = out()
+            run_review_walk(
+                session=session,
+                io=TerminalIO(console),
+                ticket=t,
+                reviewer=name,
+                checklist=cl,
+                lenses=lens or [],
+                allow_open=allow_open,
+                ref=ref,
+                deep=deep,
+                allow_gaps=allow_gaps,
+                hint_args=hint_args(ctx, db, reviewer, lang),
+            )
 
 
 def _review_language(session: "Session", ticket: Any, reviewer: str, lang: str | None) -> str:

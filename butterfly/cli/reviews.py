@@ -16,7 +16,7 @@ from butterfly.cli._common import (
     reviewer_name,
     session_for,
 )
-from butterfly.sanitise import terminal_safe
+from butterfly.sanitise import terminal_plain, terminal_safe
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -31,6 +31,7 @@ def list_(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option("--status", help="draft or complete.")] = None,
     reviewer: Annotated[str | None, typer.Option("--reviewer", help="Only this reviewer's reviews.")] = None,
+    lang: LangOption = None,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -38,31 +39,36 @@ def list_(
 
     Example: butterfly reviews list --status draft
     """
+    from butterfly.labels import command_text, ui
     from butterfly.review.queries import list_reviews
 
+    lng = language(lang)
     with session_for(ctx, db) as session:
         rows = list_reviews(session=session, status=status, reviewer=reviewer)
     if as_json:
         print_json([r.as_dict() for r in rows])
         return
     if not rows:
-        err().print("no reviews yet; start one with: butterfly review TICKET")
+        err().print(command_text("reviews.none", lng), markup=False)
         return
     from rich.table import Table
 
+    from butterfly.cli.cjk_wrap import cjk
+
     table = Table(box=None, padding=(0, 2))
-    for col in ("ticket", "reviewer", "status", "answered", "findings", "updated (UTC)", "subject"):
-        table.add_column(col)
+    for col in ("ticket", "reviewer", "status", "answered", "findings", "updated", "subject"):
+        table.add_column(terminal_safe(command_text(f"reviews.col.{col}", lng)))
     for r in rows:
         total = f"/{r.questions}" if r.questions is not None else ""
+        state = r.review.status
         table.add_row(
             terminal_safe(r.ticket_ref),
             terminal_safe(r.review.reviewer),
-            r.review.status,
+            ui(f"sum.status.{state}", lng) if state in ("draft", "complete") else terminal_safe(state),
             f"{r.answered}{total}",
             str(r.findings),
             r.review.updated_at.strftime("%Y-%m-%d %H:%M"),
-            terminal_safe(r.subject or ""),
+            cjk(terminal_safe(r.subject or "")),
         )
     out().print(table)
 
@@ -161,19 +167,21 @@ def reopen(
     ctx: typer.Context,
     ticket: Annotated[str, typer.Argument(help="Ticket id, SOURCE:ID or #row.")],
     reviewer: Annotated[str | None, typer.Option("--reviewer", help="Whose review (default: yours).")] = None,
+    lang: LangOption = None,
     db: DbOption = None,
 ) -> None:
     """Reopen a complete review as a draft so it can be edited (every change stays in the history).
 
     Example: butterfly reviews reopen T-1042
     """
+    from butterfly.labels import command_text
     from butterfly.review.lifecycle import reopen_review
 
+    lng = language(lang)
     with session_for(ctx, db) as session:
         review = reopen_review(session=session, review=_find(session, ticket, reviewer))
-    err().print(
-        f"review of {terminal_safe(ticket)} by {terminal_safe(review.reviewer)} is a draft again: butterfly review {terminal_safe(ticket)}"
-    )
+    said = command_text("reviews.reopened", lng, ticket=ticket, reviewer=review.reviewer)
+    err().print(terminal_plain(said), soft_wrap=True, markup=False)
 
 
 @reviews_app.command("dismiss-finding")
@@ -185,20 +193,21 @@ def dismiss_finding_cmd(
     by: Annotated[
         str | None, typer.Option("--by", help="Who dismisses it (default: your reviewer name).", show_default=False)
     ] = None,
+    lang: LangOption = None,
     db: DbOption = None,
 ) -> None:
     """Dismiss a blame-wording finding as "not blame" (who and when are recorded; reports stop counting it).
 
     Example: butterfly reviews dismiss-finding T-1042 company.short.another_person
     """
+    from butterfly.labels import command_text
     from butterfly.review.findings import dismiss_finding
 
+    lng = language(lang)
     with session_for(ctx, db) as session:
         found = dismiss_finding(
             session=session, review=_find(session, ticket, reviewer), question_id=question, by=reviewer_name(by)
         )
         when = found.status_at.strftime("%Y-%m-%d %H:%M UTC") if found.status_at else ""
-    err().print(
-        f"blame-wording finding on {terminal_safe(question)} of {terminal_safe(ticket)} dismissed as not blame "
-        f"by {terminal_safe(found.status_by or '')} ({when})"
-    )
+    said = command_text("reviews.dismissed", lng, question=question, ticket=ticket, by=found.status_by or "", when=when)
+    err().print(terminal_plain(said), soft_wrap=True, markup=False)

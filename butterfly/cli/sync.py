@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, session_for
-from butterfly.sanitise import terminal_safe
+from butterfly.cli._common import DbOption, JsonOption, LangOption, err, language, out, print_json, session_for
+from butterfly.sanitise import terminal_plain, terminal_safe
 
 if TYPE_CHECKING:
     from butterfly.sync.service import SyncSummary
@@ -32,6 +32,7 @@ def sync_command(
             show_default=False,
         ),
     ] = None,
+    lang: LangOption = None,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -60,8 +61,9 @@ def sync_command(
                 f"--since '{since}' is not a date", hint="write it as YYYY-MM-DD or an ISO date-time"
             )
     settings = get_settings()
-    progress = _progress(source) if not as_json and err().is_terminal else None
-    with session_for(ctx, db, create=True) as session:
+    lng = language(lang)
+    progress = _progress(source, lng) if not as_json and err().is_terminal else None
+    with session_for(ctx, db, create=True, lang=lng) as session:
         try:
             summary = run_sync(
                 session=session,
@@ -81,20 +83,28 @@ def sync_command(
     if as_json:
         print_json(_as_dict(summary))
     else:
-        _show(summary)
+        _show(summary, lng)
     if summary.total("rejected"):
         raise typer.Exit(1)
 
 
-def _progress(source: str):  # type: ignore[no-untyped-def]
+def _t(key: str, lang: str, **values: object) -> str:
+    """A line of ``butterfly sync`` (``command_texts.yaml``, ``sync.*``) in ``lang``."""
+    from butterfly.labels import command_text
+
+    return command_text(f"sync.{key}", lang, **values)
+
+
+def _progress(source: str, lang: str):  # type: ignore[no-untyped-def]
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err(), transient=True)
-    task = bar.add_task(f"{source}: connecting", total=None)
+    task = bar.add_task(_t("connecting", lang, source=terminal_safe(source)), total=None)
     bar.start()
 
     def update(account: str, fetched: int) -> None:
-        bar.update(task, description=f"{source} {terminal_safe(account)}: {fetched:,} records fetched")
+        said = _t("fetching", lang, source=terminal_safe(source), account=terminal_safe(account), fetched=fetched)
+        bar.update(task, description=said)
 
     return bar, update
 
@@ -123,16 +133,18 @@ def _as_dict(summary: "SyncSummary") -> dict[str, object]:
     }
 
 
-def _show(summary: "SyncSummary") -> None:
+def _show(summary: "SyncSummary", lang: str) -> None:
     from rich.table import Table
 
-    title = f"Sync {summary.source}" + (" (dry run: nothing imported)" if summary.dry_run else "")
-    table = Table(title=title, title_justify="left")
+    # the title on its own line: as the table's title it would wrap at the width of a narrow (dry-run) table
+    title = _t("title.dry_run" if summary.dry_run else "title", lang, source=terminal_safe(summary.source))
+    out().print(title, soft_wrap=True)
+    table = Table()
     names = ("account", "pages", "fetched") + (
         () if summary.dry_run else ("new", "updated", "unchanged", "duplicate", "skipped", "rejected")
     )
     for name in names:
-        table.add_column(name, justify="left" if name == "account" else "right", overflow="fold")
+        table.add_column(_t(f"col.{name}", lang), justify="left" if name == "account" else "right", overflow="fold")
     for a in summary.accounts:
         row = [terminal_safe(a.account), f"{a.pages:,}", f"{a.fetched:,}"]
         if not summary.dry_run:
@@ -140,17 +152,17 @@ def _show(summary: "SyncSummary") -> None:
             row += [f"{c[k]:,}" for k in ("created", "updated", "unchanged", "duplicates", "skipped", "rejected")]
         table.add_row(*row)
     out().print(table)
+    lines = []
     if summary.comments and not summary.dry_run:
-        err().print(
-            f"{summary.total('threads'):,} conversation(s) stored or updated ({summary.total('messages'):,} messages); "
-            "unchanged ones are left as they are"
-        )
+        lines.append(_t("threads", lang, threads=summary.total("threads"), messages=summary.total("messages")))
     deleted = summary.total("marked_deleted")
     if deleted:
-        err().print(f"{deleted:,} stored ticket(s) marked deleted in the helpdesk")
-    err().print(f"{summary.requests:,} request(s), {summary.retries:,} retried; {summary.seconds:.1f} s")
+        lines.append(_t("marked_deleted", lang, n=deleted))
+    lines.append(_t("requests", lang, requests=summary.requests, retries=summary.retries, seconds=summary.seconds))
     if summary.rejects_path:
-        err().print(f"{summary.total('rejected'):,} record(s) rejected, kept in {terminal_safe(summary.rejects_path)}")
+        lines.append(_t("rejected", lang, n=summary.total("rejected"), path=terminal_plain(summary.rejects_path)))
+    for line in lines:
+        err().print(line, markup=False)
 
 
 def register(app: typer.Typer) -> None:

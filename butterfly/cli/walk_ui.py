@@ -15,6 +15,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from butterfly.checklist.model import is_asked
+from butterfly.cli._common import resume_gc
 from butterfly.cli.cjk_wrap import cjk, has_cjk, wrap_text
 from butterfly.cli.walk_editor import edit_answer
 from butterfly.labels import labels, ui
@@ -44,6 +45,7 @@ class TerminalIO:
 
     def ask(self, prompt: str) -> str:
         self.console.file.flush()
+        resume_gc()  # start-up is over once a question is on the screen (see cli/_common.gc_paused)
         line = input(prompt)
         return line
 
@@ -64,6 +66,10 @@ class TerminalIO:
 
     def show_context(self, context: "ReviewContext") -> None:
         self.console.print(render_context(context))
+
+    def show_similar(self, context: "ReviewContext") -> None:
+        title = terminal_safe(ui("ctx.title", context.lang, ref=context.ticket.external_id))
+        self.console.print(Panel(cjk(similar_part(context)), title=title, title_align="left"))
 
     def show_summary(self, detail: "ReviewDetail", ref: str, report_command: str | None = None) -> None:
         self.console.print(render_summary(detail, ref=ref))
@@ -120,30 +126,41 @@ def render_context(ctx: "ReviewContext") -> Any:
     else:
         history = f"[bold]{label('earlier')}[/] {label('earlier.unknown')}"
 
-    parts: list[Any] = [facts, "", line, "", conversation_lines(ctx), "", history, ""]
-    if ctx.similar:
-        from butterfly.review.similar import MIN_TEXT_SIMILARITY
-
-        sim = Table(title=label("similar"), title_justify="left", box=None, padding=(0, 2))
-        for column in ("ticket", "customer", "subject", "closed", "why"):
-            sim.add_column(label(f"col.{column}"))
-        for s in ctx.similar:
-            why = []
-            if s.same_category:
-                why.append(label("same_category"))
-            if s.text_similarity >= MIN_TEXT_SIMILARITY:
-                why.append(label("subject_alike", pct=round(s.text_similarity * 100)))
-            sim.add_row(
-                terminal_safe(s.ticket.external_id),
-                cjk(terminal_safe(s.ticket.customer) or "-"),
-                cjk(terminal_safe(s.ticket.subject) or "-"),
-                _fmt_time(s.ticket.closed_at or s.ticket.resolved_at)[:10],
-                cjk(", ".join(why)),
-            )
-        parts.append(sim)
-    else:
-        parts.append(f"[bold]{label('similar.none')}[/] {label('none_found')}")
+    parts: list[Any] = [facts, "", line, "", conversation_lines(ctx), "", history, "", similar_part(ctx)]
     return Panel(Group(*(cjk(p) for p in parts)), title=label("title", ref=t.external_id), title_align="left")
+
+
+def similar_part(ctx: "ReviewContext") -> Any:
+    """The same problem at other customers: a table, "none found", or (the look-up still running) a line saying
+    they are shown after the first question."""
+    lang = ctx.lang
+
+    def label(key: str, **values: object) -> str:
+        return terminal_safe(ui(f"ctx.{key}", lang, **values))
+
+    if ctx.similar_pending:
+        return f"[bold]{label('similar.none')}[/] {label('similar.pending')}"
+    if not ctx.similar:
+        return f"[bold]{label('similar.none')}[/] {label('none_found')}"
+    from butterfly.review.similar import MIN_TEXT_SIMILARITY
+
+    sim = Table(title=label("similar"), title_justify="left", box=None, padding=(0, 2))
+    for column in ("ticket", "customer", "subject", "closed", "why"):
+        sim.add_column(label(f"col.{column}"))
+    for s in ctx.similar:
+        why = []
+        if s.same_category:
+            why.append(label("same_category"))
+        if s.text_similarity >= MIN_TEXT_SIMILARITY:
+            why.append(label("subject_alike", pct=round(s.text_similarity * 100)))
+        sim.add_row(
+            terminal_safe(s.ticket.external_id),
+            cjk(terminal_safe(s.ticket.customer) or "-"),
+            cjk(terminal_safe(s.ticket.subject) or "-"),
+            _fmt_time(s.ticket.closed_at or s.ticket.resolved_at)[:10],
+            cjk(", ".join(why)),
+        )
+    return sim
 
 
 def conversation_lines(ctx: "ReviewContext") -> str:

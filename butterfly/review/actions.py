@@ -17,6 +17,7 @@ from butterfly.checklist.model import ActionKind
 from butterfly.clock import Clock, settings_clock
 from butterfly.errors import ConflictError, InvalidInputError, NotFoundError
 from butterfly.periods import parse_day
+from butterfly.review.answer_parse import AnswerError
 from butterfly.store.models import ActionItem, ActionStatus, Review, Ticket
 from butterfly.timeutil import utcnow
 
@@ -66,11 +67,18 @@ def parse_due(raw: object, *, today: date | None = None, clock: Clock | None = N
 
 
 def parse_text(raw: object) -> str:
+    """The action's text, stripped; an :class:`AnswerError` (the walk says it in the reviewer's language) when it
+    is empty or longer than :data:`MAX_ACTION_TEXT` characters."""
     text = str(raw or "").strip()
     if not text:
-        raise InvalidInputError("an action item needs a text saying what to do")
+        raise AnswerError("an action item needs a text saying what to do", key="action.text_empty")
     if len(text) > MAX_ACTION_TEXT:
-        raise InvalidInputError(f"the action text is {len(text)} characters long; at most {MAX_ACTION_TEXT}")
+        raise AnswerError(
+            f"the action text is {len(text)} characters long; at most {MAX_ACTION_TEXT}",
+            key="action.text_long",
+            n=len(text),
+            max=MAX_ACTION_TEXT,
+        )
     return text
 
 

@@ -200,6 +200,11 @@ class Prefiller:
         self._volume: tuple[int, int] | None = None
         self._volume_known = False
 
+    @staticmethod
+    def needs_similar(question_id: str) -> bool:
+        """Whether the proposal for ``question_id`` is drawn from the similar tickets."""
+        return question_id == "company.mid.recurrence"
+
     def propose(self, question_id: str, answers: Mapping[str, Any]) -> Proposal | None:
         if question_id == "company.mid.recurrence":
             return _recurrence(self.similar, self.ticket)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import col, func, select
 
-from butterfly.similarity.tfidf import fold, similarity_to, tfidf
 from butterfly.store.models import Ticket
 from butterfly.store.models import Ticket as T
 from butterfly.timeutil import as_utc
@@ -138,12 +137,16 @@ Brief = tuple[str | None, str | None, str | None]  # subject, description, categ
 
 def normalize_subject(subject: str | None) -> str:
     """A subject as compared (see ``butterfly.similarity.tfidf.fold``)."""
+    from butterfly.similarity.tfidf import fold  # NumPy: imported when a look-up runs, not when the walk starts
+
     return fold(subject)
 
 
 @lru_cache(maxsize=16384)
 def _fold_subject(subject: str) -> str:
     """Subjects repeat a lot in a help desk: each is folded once per process."""
+    from butterfly.similarity.tfidf import fold
+
     return fold(subject)
 
 
@@ -156,6 +159,7 @@ def rank_candidates(target: Brief, candidates: Sequence[Brief]) -> list[tuple[in
     ``MIN_TEXT_SIMILARITY``, and scores its similarity plus ``CATEGORY_BONUS`` for the same category. Ties go to
     the earlier candidate (the caller lists them newest first).
     """
+    from butterfly.similarity.tfidf import fold, similarity_to, tfidf
 
     def text(b: Brief) -> str:
         return _fold_subject(b[0]) if b[0] and b[0].strip() else fold((b[1] or "")[:DESCRIPTION_CHARS])

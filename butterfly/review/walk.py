@@ -82,11 +82,13 @@ class Walk(WalkAnswers):
         self.prefiller = Prefiller(
             session=self.session, ticket=self.ticket, similar=context.similar, lang=self.lang, conversation=conversation
         )
-        self.io.show_context(context)
-        # what this reviewer sees is stored with the review (the ticket report shows it, whatever the thread becomes)
-        snapshot.record(session=self.session, review=self.review, ticket=self.ticket, now=context.conversation)
         asked = {s.question.id for s in self.steps if not self.asked(s.question)} | set(self.answers)
         index = resume_index(self.steps, asked, self.review.position)
+        if index >= len(self.steps):  # no question to read while the similar tickets are looked up
+            self.settle_similar(show=False)
+        self.io.show_context(self.context)
+        # what this reviewer sees is stored with the review (the ticket report shows it, whatever the thread becomes)
+        snapshot.record(session=self.session, review=self.review, ticket=self.ticket, now=context.conversation)
         if self.answers:
             self._show_done(index)
         else:
@@ -114,6 +116,9 @@ class Walk(WalkAnswers):
                     "\n" + ui("interrupted", self.lang, progress=self.progress(), command=command), soft_wrap=True
                 )
             raise
+        finally:
+            if self.context is not None and self.context.lookup is not None:
+                self.context.lookup.wait()  # its thread reads the database: not left running
 
     def _show_done(self, index: int) -> None:
         title = ui("resuming", self.lang, progress=self.progress())
@@ -155,6 +160,8 @@ class Walk(WalkAnswers):
                     index, direction = 0, 1
                 continue
             direction = 1
+            if self.similar_due(q):
+                self.settle_similar(show=True)
             outcome = self._question(index, step)
             if outcome == "back":
                 direction = -1
@@ -168,6 +175,7 @@ class Walk(WalkAnswers):
     def _finish(self) -> ReviewDetail | int:
         """Experience level, completion and the summary; an index when the reviewer goes back (b / j)."""
         self._jump_cell = None
+        self.settle_similar(show=True)
         back = self._ask_experience(set_experience_level)
         if back is not None:
             return back
@@ -284,8 +292,9 @@ def run_review_walk(
         ensure_reviewable(ticket, allow_open=allow_open)
     lens_names = list(dict.fromkeys([*(existing.lenses if existing else []), *lenses]))
     lens_lists = load_lenses(lens_names, checklist.language)
-    # before any write: Enter → first question is fast
-    context = review_context(session=session, ticket=ticket, lang=checklist.language)
+    # before any write: Enter → first question is fast; the similar tickets are looked up in a thread while the
+    # reviewer reads the first question (shown before the next one, see butterfly.review.walk_similar)
+    context = review_context(session=session, ticket=ticket, lang=checklist.language, defer_similar=True)
     review = start_review(
         session=session,
         ticket=ticket,
@@ -295,6 +304,7 @@ def run_review_walk(
         allow_open=allow_open,
     )
     if review.status == ReviewStatus.complete.value:
+        context = context.with_similar()
         io.show_context(context)
         detail = review_detail(session=session, review=review, checklist=checklist)
         report = f"butterfly report ticket {terminal_plain(ref)}" + (f" {hint_args}" if hint_args else "")
@@ -312,7 +322,7 @@ def run_review_walk(
         if not answer:
             return detail
         review = reopen_review(session=session, review=review)
-        context = review_context(session=session, ticket=ticket, lang=checklist.language)
+        context = review_context(session=session, ticket=ticket, lang=checklist.language, defer_similar=True)
     walk = Walk(
         session=session,
         io=io,

@@ -8,6 +8,7 @@ from butterfly.checklist.model import ActionKind, AnswerKind, Cell, Question
 from butterfly.errors import InvalidInputError
 from butterfly.labels import labels, ui
 from butterfly.review.actions import create_action, parse_due, parse_kind
+from butterfly.review.answer_parse import AnswerError
 from butterfly.review.walk_base import WalkBase
 from butterfly.sanitise import terminal_plain, terminal_safe
 from butterfly.settings import get_settings
@@ -74,7 +75,8 @@ class WalkActions(WalkBase):
                 by=self.reviewer,
             )
         except InvalidInputError as exc:  # e.g. a text over the length kept: nothing stored, the walk goes on
-            self._say(f"[red]{terminal_safe(ui('action.failed', self.lang, reason=exc.message))}[/]")
+            reason = ui(exc.key, self.lang, **exc.values) if isinstance(exc, AnswerError) else exc.message
+            self._say(f"[red]{terminal_safe(ui('action.failed', self.lang, reason=reason))}[/]")
             return
         kind_label = self._kind_label(item.kind)
         saved_item = ui("action.saved", self.lang, id=item.id, kind=kind_label, due=item.due_date or "-")

@@ -111,6 +111,7 @@ class WalkAnswers(WalkActions):
                 self._say(f"[dim]{terminal_safe(ui('keys', self.lang))}[/]")
                 continue
             if low == "c" and self.context is not None:
+                self.settle_similar(show=False)
                 self.io.show_context(self.context)
                 self._show_question(index, step)
                 continue

@@ -10,7 +10,7 @@ question, one-line ratings, guards after an answer) ← ``walk`` (the loop, the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from butterfly.checklist.model import Cell, Checklist, Question, is_asked, missing_required
@@ -24,6 +24,7 @@ from butterfly.review.answers import AnswerError, answer_values, answers_for
 from butterfly.review.lifecycle import discard_if_empty
 from butterfly.review.prefill import Prefiller, Proposal
 from butterfly.review.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
+from butterfly.review.walk_similar import SimilarLookup
 from butterfly.sanitise import terminal_plain, terminal_safe
 
 if TYPE_CHECKING:
@@ -61,7 +62,12 @@ class WalkIO(Protocol):
         ...
 
     def show_context(self, context: ReviewContext) -> None:
-        """Show the ticket's context (facts, timeline, the customer's history, similar tickets)."""
+        """Show the ticket's context (facts, timeline, the customer's history, similar tickets; while the
+        similar-ticket look-up still runs, a line saying they follow)."""
+        ...
+
+    def show_similar(self, context: ReviewContext) -> None:
+        """Show the context panel's similar tickets on their own (when the look-up ran after the panel)."""
         ...
 
     def show_summary(self, detail: ReviewDetail, ref: str, report_command: str | None = None) -> None:
@@ -86,18 +92,37 @@ class ReviewContext:
     lang: str = "en"  # the language the panel is shown in
     conversation: Snapshot | None = None  # the thread's certainty facts and key moments (None: no thread)
     messages: int = 0  # messages in the thread
+    lookup: SimilarLookup | None = None  # the similar-ticket look-up while it has not been shown (``similar`` empty)
+
+    @property
+    def similar_pending(self) -> bool:
+        return self.lookup is not None
+
+    def with_similar(self) -> ReviewContext:
+        """The context with the look-up's similar tickets (waiting for it if it still runs)."""
+        if self.lookup is None:
+            return self
+        return replace(self, similar=self.lookup.result(), lookup=None)
 
 
-def review_context(*, session: Session, ticket: Ticket, similar_limit: int = 5, lang: str = "en") -> ReviewContext:
-    """The ticket, the customer's earlier tickets, the same problem at other customers and the thread's facts."""
+def review_context(
+    *, session: Session, ticket: Ticket, similar_limit: int = 5, lang: str = "en", defer_similar: bool = False
+) -> ReviewContext:
+    """The ticket, the customer's earlier tickets, the same problem at other customers and the thread's facts.
+
+    ``defer_similar``: the similar tickets are not looked up yet; the context carries a :class:`SimilarLookup`
+    to start (in a thread) once the first question is shown.
+    """
     conversation = snapshot.current(session=session, ticket=ticket)
+    lookup = SimilarLookup(session=session, ticket=ticket, limit=similar_limit) if defer_similar else None
     return ReviewContext(
         ticket=ticket,
         history=customer_history(session=session, ticket=ticket),
-        similar=similar_tickets(session=session, ticket=ticket, limit=similar_limit),
+        similar=[] if lookup is not None else similar_tickets(session=session, ticket=ticket, limit=similar_limit),
         lang=lang,
         conversation=conversation,
         messages=count_messages(session=session, ticket_id=ticket.id) if conversation is not None else 0,
+        lookup=lookup,
     )
 
 
@@ -178,7 +203,28 @@ class WalkBase:
         """An answer the data proposes for ``q`` (only while it has no answer): Enter accepts it."""
         if self.prefiller is None or q.id in self.answers:
             return None
+        if self.prefiller.needs_similar(q.id):
+            self.settle_similar(show=True)
         return self.prefiller.propose(q.id, self.answers)
+
+    # -- the similar tickets, looked up while the reviewer reads the first question ---------------------------
+    def similar_due(self, q: Question) -> bool:
+        """Whether the similar tickets are shown before asking ``q``: once a question has been on the screen
+        (the look-up ran meanwhile), or before a question whose proposal is drawn from them."""
+        lookup = self.context.lookup if self.context is not None else None
+        if lookup is None:
+            return False
+        return lookup.started or (self.prefiller is not None and self.prefiller.needs_similar(q.id))
+
+    def settle_similar(self, *, show: bool) -> None:
+        """Put the look-up's similar tickets into the context (waiting for it if it still runs); ``show`` them."""
+        if self.context is None or self.context.lookup is None:
+            return
+        self.context = self.context.with_similar()
+        if self.prefiller is not None:
+            self.prefiller.similar = self.context.similar
+        if show:
+            self.io.show_similar(self.context)
 
     # -- helpers ---------------------------------------------------------------------------------------------
     @property
@@ -226,6 +272,8 @@ class WalkBase:
         self.io.print(message)
 
     def _ask(self, prompt: str) -> str:
+        if self.context is not None and self.context.lookup is not None:
+            self.context.lookup.start()  # a question is on the screen: look up the similar tickets meanwhile
         try:
             return self.io.ask(prompt)
         except EOFError:
