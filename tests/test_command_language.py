@@ -127,3 +127,47 @@ def test_import_says_how_statuses_are_set_and_that_the_database_is_new(
     for result in (first, second):
         assert "no status column" not in result.stderr and "created a new database" not in result.stderr
     get_settings.cache_clear()
+
+
+def _db_text(key: str, lang: str, **values: object) -> str:
+    return text("db_texts.yaml", key, lang, **values)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_db_upgrade_info_backup_and_check_speak_the_language(cli, db_url: str, tmp_path: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
+    upgraded = cli("db", "upgrade", "--lang", lang, "--db", db_url)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert english_left(upgraded.stderr) == [], upgraded.stderr
+
+    info = cli("db", "info", "--lang", lang, "--db", db_url)
+    assert info.exit_code == 0, info.output
+    assert _db_text("info.col.rows", lang) in info.stdout
+    tables = [line.split("│")[1].strip() for line in info.stdout.splitlines() if line.count("│") >= 3]
+    assert english_left(info.stdout, *tables) == [], info.stdout  # table names are the database's own
+
+    checked = cli("db", "check", "--lang", lang, "--db", db_url)
+    assert checked.exit_code == 0, checked.output
+    assert _db_text("check.ok", lang) in checked.stdout
+    assert _db_text("name.orphans.answer_review", lang) in checked.stdout
+    assert english_left(checked.stdout, "PRAGMA integrity_check", "PRAGMA foreign_key_check") == [], checked.stdout
+    as_json = cli("db", "check", "--lang", lang, "--json", "--db", db_url)
+    assert '"name": "orphans: answers without review"' in as_json.stdout  # scripts keep the English ids
+
+    if db_url.startswith("sqlite"):
+        backed = cli("db", "backup", str(tmp_path / "copy.db"), "--lang", lang, "--db", db_url)
+        assert backed.exit_code == 0, backed.output
+        assert english_left(backed.stderr) == [], backed.stderr
+
+
+def test_db_check_names_a_broken_schema_in_the_language(cli, sqlite_url_fixture: str) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    path = sqlite_url_fixture.split(":///", 1)[1]
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX IF EXISTS ix_answer_change_answer_id")
+        conn.execute("CREATE TABLE my_notes (x int)")
+    english = cli("db", "check", "--db", sqlite_url_fixture)
+    chinese = cli("db", "check", "--lang", "zh-CN", "--db", sqlite_url_fixture)
+    assert "unexpected table my_notes" in english.stdout
+    assert _db_text("diff.remove_table", "zh-CN", what="my_notes") in chinese.stdout
+    assert "unexpected" not in chinese.stdout

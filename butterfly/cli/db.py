@@ -5,8 +5,14 @@ from typing import Annotated
 
 import typer
 
-from butterfly.cli._common import DbOption, JsonOption, err, out, print_json, resolve_db
+from butterfly.cli._common import DbOption, JsonOption, LangOption, err, language, out, print_json, resolve_db
+from butterfly.labels import text
 from butterfly.sanitise import terminal_safe
+
+
+def _t(key: str, lang: str, **values: object) -> str:
+    return text("db_texts.yaml", key, lang, **values)
+
 
 db_app = typer.Typer(
     help="Database: upgrade the schema, show information, back up, check integrity.", no_args_is_help=True
@@ -14,7 +20,7 @@ db_app = typer.Typer(
 
 
 @db_app.command("upgrade")
-def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
+def upgrade(ctx: typer.Context, db: DbOption = None, lang: LangOption = None) -> None:
     """Apply pending schema migrations (also done automatically on first use).
 
     Example: butterfly db upgrade --db postgresql+psycopg://team@db.example/butterfly
@@ -34,14 +40,16 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
         before, after = database.upgrade(engine)
     except SQLAlchemyError as exc:
         raise database.database_error(exc, engine) from None
+    lng, shown = language(lang), terminal_safe(redact_url(url))
     if before == after:
-        err().print(f"{terminal_safe(redact_url(url))}: already at revision {after}")
+        err().print(_t("upgrade.current", lng, url=shown, revision=after), markup=False, highlight=False)
     else:
-        err().print(f"{terminal_safe(redact_url(url))}: upgraded {before or 'empty'} -> {after}")
+        was = before or _t("upgrade.empty", lng)
+        err().print(_t("upgrade.done", lng, url=shown, before=was, after=after), markup=False, highlight=False)
 
 
 @db_app.command("info")
-def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False, lang: LangOption = None) -> None:
     """Show the database URL (password hidden), schema revision and row counts.
 
     Example: butterfly db info
@@ -66,11 +74,11 @@ def info(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
         return
     from rich.table import Table
 
-    console = out()
-    console.print(f"database: {terminal_safe(data['url'])}")
-    console.print(f"backend:  {data['backend']}")
-    console.print(f"revision: {revision} (newest: {data['head']})")
-    table = Table("table", "rows")
+    console, lng = out(), language(lang)
+    console.print(_t("info.database", lng, url=terminal_safe(str(data["url"]))), markup=False, highlight=False)
+    console.print(_t("info.backend", lng, backend=data["backend"]), markup=False, highlight=False)
+    console.print(_t("info.revision", lng, revision=revision, head=data["head"]), markup=False, highlight=False)
+    table = Table(_t("info.col.table", lng), _t("info.col.rows", lng))
     for name, n in counts.items():
         table.add_row(name, str(n))
     console.print(table)
@@ -83,6 +91,7 @@ def backup(
     db: DbOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace PATH if it exists.")] = False,
     as_json: JsonOption = False,
+    lang: LangOption = None,
 ) -> None:
     """Copy the SQLite database to PATH while others keep working (online backup; file mode 0600).
 
@@ -107,15 +116,21 @@ def backup(
             }
         )
         return
-    rows = sum(result.tables.values())
-    err().print(
-        f"backed up {terminal_safe(result.source)} to {terminal_safe(result.path)} "
-        f"({result.size:,} bytes, {rows:,} rows, revision {result.revision or 'none'})"
+    lng, rows = language(lang), sum(result.tables.values())
+    line = _t(
+        "backup.done",
+        lng,
+        source=terminal_safe(result.source),
+        path=terminal_safe(str(result.path)),
+        size=f"{result.size:,}",
+        rows=f"{rows:,}",
+        revision=result.revision or _t("backup.no_revision", lng),
     )
+    err().print(line, markup=False, highlight=False)
 
 
 @db_app.command("check")
-def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False, lang: LangOption = None) -> None:
     """Check the database without changing it: integrity, orphan rows, migration state.
 
     SQLite: PRAGMA integrity_check and foreign_key_check. Both backends: answers without review, reviews
@@ -137,17 +152,17 @@ def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) 
     else:
         from rich.table import Table
 
-        console = out()
-        console.print(f"database: {terminal_safe(report.url)}")
-        table = Table("check", "result", "detail")
+        console, lng = out(), language(lang)
+        console.print(_t("info.database", lng, url=terminal_safe(report.url)), markup=False, highlight=False)
+        table = Table(*(_t(f"check.col.{c}", lng) for c in ("check", "result", "detail")))
         for item in report.items:
-            table.add_row(terminal_safe(item.name), item.level, terminal_safe(item.detail))
+            table.add_row(*(terminal_safe(cell) for cell in item.shown(lng)))
         console.print(table)
         n = len(report.problems)
         if report.ok:
-            console.print("ok: no problems found")
+            console.print(_t("check.ok", lng), markup=False, highlight=False)
         else:
-            console.print(f"{n} problem{'s' if n != 1 else ''} found")
+            console.print(_t("check.problems", lng, n=n, s="s" if n != 1 else ""), markup=False, highlight=False)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -7,7 +7,7 @@ the newest one this release ships.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from alembic.autogenerate import compare_metadata
@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 import butterfly.store.models  # noqa: F401 - register the tables
+from butterfly.labels import text as label_text
 from butterfly.store import db as database
 from butterfly.store.db import alembic_config
 from butterfly.urls import redact_url
@@ -27,58 +28,58 @@ if TYPE_CHECKING:
 
 Level = Literal["ok", "warning", "problem"]
 
-# (name, what is wrong, SQL counting the bad rows, SQL listing a few of their ids, tables the query needs)
+# (name in db_texts.yaml, the table of the bad rows, SQL counting them and listing a few ids, the tables it needs)
 _ORPHAN_CHECKS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     (
-        "answers without review",
+        "name.orphans.answer_review",
         "answer",
         "FROM answer c LEFT JOIN review p ON p.id = c.review_id WHERE p.id IS NULL",
         ("answer", "review"),
     ),
     (
-        "reviews without ticket",
+        "name.orphans.review_ticket",
         "review",
         "FROM review c LEFT JOIN ticket p ON p.id = c.ticket_id WHERE p.id IS NULL",
         ("review", "ticket"),
     ),
     (
-        "answer history without answer",
+        "name.orphans.change_answer",
         "answer_change",
         "FROM answer_change c LEFT JOIN answer p ON p.id = c.answer_id WHERE p.id IS NULL",
         ("answer_change", "answer"),
     ),
     (
-        "answer history without review",
+        "name.orphans.change_review",
         "answer_change",
         "FROM answer_change c LEFT JOIN review p ON p.id = c.review_id WHERE p.id IS NULL",
         ("answer_change", "review"),
     ),
     (
-        "conversation facts without review",
+        "name.orphans.conversation_review",
         "review_conversation",
         "FROM review_conversation c LEFT JOIN review p ON p.id = c.review_id WHERE p.id IS NULL",
         ("review_conversation", "review"),
     ),
     (
-        "findings without review",
+        "name.orphans.finding_review",
         "finding",
         "FROM finding c LEFT JOIN review p ON p.id = c.review_id WHERE p.id IS NULL",
         ("finding", "review"),
     ),
     (
-        "action items with a missing review",
+        "name.orphans.action_review",
         "action_item",
         "FROM action_item c LEFT JOIN review p ON p.id = c.review_id WHERE c.review_id IS NOT NULL AND p.id IS NULL",
         ("action_item", "review"),
     ),
     (
-        "action items with a missing ticket",
+        "name.orphans.action_ticket",
         "action_item",
         "FROM action_item c LEFT JOIN ticket p ON p.id = c.ticket_id WHERE c.ticket_id IS NOT NULL AND p.id IS NULL",
         ("action_item", "ticket"),
     ),
     (
-        "tickets with a missing import run",
+        "name.orphans.ticket_import",
         "ticket",
         "FROM ticket c LEFT JOIN import_run p ON p.id = c.import_id WHERE c.import_id IS NOT NULL AND p.id IS NULL",
         ("ticket", "import_run"),
@@ -92,15 +93,53 @@ _CORRUPT_MARKERS = ("malformed", "not a database", "corrupt")
 # -- check ----------------------------------------------------------------------------------------------------
 
 
+Part = tuple[str, dict[str, Any]]  # a text of db_texts.yaml and its values (a value may be a list of parts)
+
+
+def _render(part: Part, lang: str) -> str:
+    key, values = part
+    filled = {k: _join([_render(p, lang) for p in v], lang) if isinstance(v, list) else v for k, v in values.items()}
+    return label_text("db_texts.yaml", key, lang, **filled)
+
+
+def _join(texts: list[str], lang: str) -> str:
+    return ("、" if lang.startswith("zh") else ", ").join(texts)
+
+
 @dataclass
 class CheckItem:
-    """One finding of ``db check``."""
+    """One finding of ``db check``: its name and detail in English (``--json``, for scripts) and as texts of
+    ``db_texts.yaml`` for the table a person reads (:meth:`shown`)."""
 
     name: str
     level: Level
     detail: str
     count: int = 0
     sample: list[Any] = field(default_factory=list)
+    name_key: str = ""
+    parts: list[Part] = field(default_factory=list)
+
+    def shown(self, lang: str) -> tuple[str, str, str]:
+        """Name, level and detail in ``lang``."""
+        name = label_text("db_texts.yaml", self.name_key, lang) if self.name_key else self.name
+        detail = "; ".join(_render(p, lang) for p in self.parts) if self.parts else self.detail
+        return name, label_text("db_texts.yaml", f"level.{self.level}", lang), detail
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "level": self.level,
+            "detail": self.detail,
+            "count": self.count,
+            "sample": self.sample,
+        }
+
+
+def _item(name_key: str, level: Level, parts: list[Part], count: int = 0, sample: list[Any] | None = None) -> CheckItem:
+    """A finding whose English name and detail come from the same texts as the other languages."""
+    name = label_text("db_texts.yaml", name_key, "en")
+    detail = "; ".join(_render(p, "en") for p in parts)
+    return CheckItem(name, level, detail, count, sample or [], name_key, parts)
 
 
 @dataclass
@@ -129,7 +168,7 @@ class CheckReport:
             "revision": self.revision,
             "head": self.head,
             "problems": len(self.problems),
-            "checks": [asdict(i) for i in self.items],
+            "checks": [i.as_dict() for i in self.items],
         }
 
 
@@ -150,7 +189,7 @@ def check_database(*, session: Session) -> CheckReport:
     def damaged(exc: SQLAlchemyError, name: str) -> bool:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         if any(marker in detail.lower() for marker in _CORRUPT_MARKERS):
-            items.append(CheckItem(name, "problem", f"the database file is damaged: {detail}", 1))
+            items.append(_item(f"name.{name}", "problem", [("detail.damaged", {"error": detail})], 1))
             return True
         return False
 
@@ -187,22 +226,23 @@ def _sqlite_integrity(session: Session) -> list[CheckItem]:
     items = []
     result = [r[0] for r in _rows(session, "PRAGMA integrity_check(20)")]
     if result == ["ok"]:
-        items.append(CheckItem("integrity", "ok", "PRAGMA integrity_check: ok"))
+        items.append(_item("name.integrity", "ok", [("detail.integrity_ok", {})]))
     else:
-        items.append(CheckItem("integrity", "problem", "; ".join(str(r) for r in result[:5]), len(result)))
+        found = "; ".join(str(r) for r in result[:5])
+        items.append(_item("name.integrity", "problem", [("detail.integrity_problem", {"found": found})], len(result)))
     fk = _rows(session, "PRAGMA foreign_key_check")
     if not fk:
-        items.append(CheckItem("foreign keys", "ok", "PRAGMA foreign_key_check: ok"))
+        items.append(_item("name.foreign_keys", "ok", [("detail.foreign_keys_ok", {})]))
     else:
         by_table: dict[str, int] = {}
         for table, *_ in fk:
             by_table[str(table)] = by_table.get(str(table), 0) + 1
-        detail = ", ".join(f"{n} in {t}" for t, n in sorted(by_table.items()))
+        tables: list[Part] = [("detail.in_table", {"n": n, "table": t}) for t, n in sorted(by_table.items())]
         items.append(
-            CheckItem(
-                "foreign keys",
+            _item(
+                "name.foreign_keys",
                 "problem",
-                f"rows pointing at missing rows: {detail}",
+                [("detail.foreign_keys_problem", {"tables": tables})],
                 len(fk),
                 [list(r) for r in fk[:5]],
             )
@@ -218,8 +258,9 @@ def _postgres_indexes(session: Session) -> list[CheckItem]:
     )
     if invalid:
         names = [r[0] for r in invalid]
-        return [CheckItem("indexes", "problem", "invalid indexes: " + ", ".join(names), len(names), names)]
-    return [CheckItem("indexes", "ok", "no invalid indexes")]
+        listed = ", ".join(names)
+        return [_item("name.indexes", "problem", [("detail.indexes_problem", {"names": listed})], len(names), names)]
+    return [_item("name.indexes", "ok", [("detail.indexes_ok", {})])]
 
 
 def _revision(session: Session, tables: set[str]) -> str | None:
@@ -237,60 +278,59 @@ def known_revisions() -> list[str]:
 
 def _migration_state(revision: str | None, head: str) -> CheckItem:
     if revision == head:
-        return CheckItem("migrations", "ok", f"schema at revision {revision} (the newest)")
+        return _item("name.migrations", "ok", [("detail.migrations_ok", {"revision": revision})])
     if revision is None:
-        return CheckItem("migrations", "problem", "no butterfly schema in this database: run `butterfly db upgrade`", 1)
+        return _item("name.migrations", "problem", [("detail.migrations_none", {})], 1)
+    values = {"revision": revision, "head": head}
     if revision in known_revisions():
-        return CheckItem(
-            "migrations", "problem", f"schema at revision {revision}, newest is {head}: run `butterfly db upgrade`", 1
-        )
-    return CheckItem(
-        "migrations",
-        "problem",
-        f"schema revision {revision} is unknown to this release (newest {head}): made by a newer butterfly?",
-        1,
-    )
+        return _item("name.migrations", "problem", [("detail.migrations_behind", values)], 1)
+    return _item("name.migrations", "problem", [("detail.migrations_unknown", values)], 1)
 
 
 def _schema_matches(session: Session) -> CheckItem:
     """Tables, columns and indexes as the newest migration makes them (e.g. no index lost to a crash)."""
     diff = compare_metadata(MigrationContext.configure(session.connection()), SQLModel.metadata)
     if not diff:
-        return CheckItem("schema", "ok", "tables, columns and indexes as the migrations make them")
+        return _item("name.schema", "ok", [("detail.schema_ok", {})])
     described = [_describe_diff(d) for d in diff]
     # a table of someone's own beside butterfly's does no harm: a warning; anything else is a problem
     extra_only = all(not isinstance(d, list) and d[0] == "remove_table" for d in diff)
     level: Level = "warning" if extra_only else "problem"
-    return CheckItem("schema", level, "; ".join(described[:5]), len(described), described[:5])
+    item = _item("name.schema", level, described[:5], len(described))
+    item.sample = [_render(p, "en") for p in described[:5]]
+    return item
 
 
-_DIFF_WORDS = {
-    "add_table": "missing table",
-    "remove_table": "unexpected table",
-    "add_column": "missing column",
-    "remove_column": "unexpected column",
-    "add_index": "missing index",
-    "remove_index": "unexpected index",
-    "add_constraint": "missing constraint",
-    "remove_constraint": "unexpected constraint",
-    "add_fk": "missing foreign key",
-    "remove_fk": "unexpected foreign key",
+_DIFF_KINDS = {
+    "add_table",
+    "remove_table",
+    "add_column",
+    "remove_column",
+    "add_index",
+    "remove_index",
+    "add_constraint",
+    "remove_constraint",
+    "add_fk",
+    "remove_fk",
 }
 
 
-def _describe_diff(diff: Any) -> str:
-    """One Alembic autogenerate difference in words (what is missing or unexpected in the database)."""
+def _describe_diff(diff: Any) -> Part:
+    """One Alembic autogenerate difference as a text (what is missing or unexpected in the database)."""
     entry = diff[0] if isinstance(diff, list) else diff  # column changes come as a list of tuples
     action = str(entry[0])
     if action.startswith("modify_"):  # ("modify_nullable", schema, table, column, ...)
-        return f"column {entry[2]}.{entry[3]} differs ({action.removeprefix('modify_')})"
-    words = _DIFF_WORDS.get(action, action.replace("_", " "))
+        return ("diff.modify", {"what": f"{entry[2]}.{entry[3]}", "how": action.removeprefix("modify_")})
     if action.endswith("column"):  # (action, schema, table, Column)
-        return f"{words} {entry[2]}.{getattr(entry[3], 'name', entry[3])}"
-    obj = entry[1]
-    name = getattr(obj, "name", None) or str(obj)
-    table = getattr(getattr(obj, "table", None), "name", None)
-    return f"{words} {table + '.' if table else ''}{name}"
+        what = f"{entry[2]}.{getattr(entry[3], 'name', entry[3])}"
+    else:
+        obj = entry[1]
+        name = getattr(obj, "name", None) or str(obj)
+        table = getattr(getattr(obj, "table", None), "name", None)
+        what = f"{table + '.' if table else ''}{name}"
+    if action in _DIFF_KINDS:
+        return (f"diff.{action}", {"what": what})
+    return ("diff.other", {"how": action.replace("_", " "), "what": what})
 
 
 def _orphans(session: Session, tables: set[str]) -> list[CheckItem]:
@@ -302,9 +342,10 @@ def _orphans(session: Session, tables: set[str]) -> list[CheckItem]:
         if count:
             sample = [r[0] for r in _rows(session, f"SELECT c.id {where} ORDER BY c.id LIMIT 5")]
             ids = ", ".join(f"#{i}" for i in sample) + (", …" if count > len(sample) else "")
-            items.append(CheckItem(f"orphans: {name}", "problem", f"{count} {table} rows ({ids})", count, sample))
+            found = ("detail.orphans_found", {"count": count, "table": table, "ids": ids})
+            items.append(_item(name, "problem", [found], count, sample))
         else:
-            items.append(CheckItem(f"orphans: {name}", "ok", "none"))
+            items.append(_item(name, "ok", [("detail.orphans_none", {})]))
     return items
 
 
@@ -315,13 +356,9 @@ def _stale_imports(session: Session, tables: set[str]) -> list[CheckItem]:
     if not rows:
         return []
     ids = [r[0] for r in rows]
+    listed = ", ".join(f"#{i}" for i in ids[:5])
     return [
-        CheckItem(
-            "import runs",
-            "warning",
-            f"{len(ids)} import run(s) still marked running ({', '.join(f'#{i}' for i in ids[:5])}): "
-            "an import in progress, or one that was stopped: run it again to finish it",
-            len(ids),
-            ids[:5],
+        _item(
+            "name.import_runs", "warning", [("detail.stale_imports", {"n": len(ids), "ids": listed})], len(ids), ids[:5]
         )
     ]
