@@ -25,6 +25,7 @@ from butterfly.review.lifecycle import discard_if_empty
 from butterfly.review.prefill import Prefiller, Proposal
 from butterfly.review.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
 from butterfly.sanitise import terminal_plain, terminal_safe
+from butterfly.state_history import StateHistory, state_history
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -86,6 +87,7 @@ class ReviewContext:
     lang: str = "en"  # the language the panel is shown in
     conversation: Snapshot | None = None  # the thread's certainty facts and key moments (None: no thread)
     messages: int = 0  # messages in the thread
+    states: StateHistory | None = None  # the state timeline an event log brought (None: none imported)
 
 
 def review_context(*, session: Session, ticket: Ticket, similar_limit: int = 5, lang: str = "en") -> ReviewContext:
@@ -98,6 +100,7 @@ def review_context(*, session: Session, ticket: Ticket, similar_limit: int = 5, 
         lang=lang,
         conversation=conversation,
         messages=count_messages(session=session, ticket_id=ticket.id) if conversation is not None else 0,
+        states=state_history(session=session, ticket_id=ticket.id),
     )
 
 
