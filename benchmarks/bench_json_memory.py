@@ -105,7 +105,8 @@ def measure(tree: Path | None, path: Path, fmt: str, db: Path) -> tuple[float, f
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     command = [sys.executable, "-c", WRAPPER, "import", str(path), "--format", fmt, "--json", "--db", str(db)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    # cwd: `python -c` puts the working directory first on sys.path, which would shadow --tree with this checkout
+    done = subprocess.run(command, env=env, cwd=tree or ROOT, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
