@@ -1,5 +1,5 @@
 """Precision and recall of the "definite plan with a time" rule (butterfly.conversation.facts.gives_plan) on the
-labelled agent replies in tests/data/agent_replies.yaml, per language, next to a naive baseline: "the reply
+labelled agent replies in tests/data/agent_replies*.yaml, per language, next to a naive baseline: "the reply
 mentions a time" (the time patterns alone, without the commitment, question, past-tense and vague checks).
 
     python benchmarks/bench_certainty.py
@@ -25,8 +25,10 @@ CORPORA = {
     / "agent_replies_round3.yaml",
     "agent_replies_round4.yaml (round 4: 60 per language, committed before the rules changed)": DATA
     / "agent_replies_round4.yaml",
-    "agent_replies_round5.yaml (round 5: written after the round-4 change, scored once, never tuned on)": DATA
+    "agent_replies_round5.yaml (round 5: scored once after the round-4 change, then tuned on in round 6's change)": DATA
     / "agent_replies_round5.yaml",
+    "agent_replies_round6.yaml (round 6: committed before the round-6 change, never tuned on: the held-out figure)": DATA
+    / "agent_replies_round6.yaml",
 }
 
 

@@ -6,6 +6,11 @@ should not grow with the file.
     python benchmarks/bench_json_memory.py                 # 200k records (~110 MB per file)
     python benchmarks/bench_json_memory.py --records 50000
     python benchmarks/bench_json_memory.py --tree /path/to/other/checkout   # the same run against another tree
+    python benchmarks/bench_json_memory.py --comments 1000000   # one Zendesk ticket embedding 1M comments, beside
+                                                                # the same file with 5,000: peak RSS and CPU each
+
+With ``--comments`` the thread cap (2,000 messages per ticket) applies while the JSON is streamed, so the peak should
+be the same for 1,000,000 comments as for 5,000; ``--tree`` runs the same files against another checkout (before).
 """
 
 from __future__ import annotations
@@ -71,6 +76,26 @@ def write(path: Path, records: int, shape: str) -> None:
         out.write('], "end_of_stream": true}' if shape == "zendesk" else "]")
 
 
+def write_thread(path: Path, comments: int) -> None:
+    """A Zendesk export of 3 tickets, the first embedding ``comments`` comments."""
+    with path.open("w", encoding="utf-8") as out:
+        first = zendesk(1)
+        out.write('{"tickets": [' + json.dumps(first)[:-1] + ', "comments": [')
+        for i in range(comments):
+            comment = {
+                "id": i + 1,
+                "author_id": first["requester_id"] if i % 2 == 0 else 7,
+                "public": True,
+                "body": f"Any update on the invoice export? This is message {i}.",
+                "created_at": "2026-03-02T10:00:00Z",
+            }
+            out.write(("," if i else "") + json.dumps(comment))
+        out.write("]}")
+        for i in (2, 3):
+            out.write(",\n" + json.dumps(zendesk(i)))
+        out.write('], "end_of_stream": true}')
+
+
 def measure(tree: Path | None, path: Path, fmt: str, db: Path) -> tuple[float, float, float, int]:
     env = dict(os.environ)
     if tree is not None:
@@ -80,24 +105,42 @@ def measure(tree: Path | None, path: Path, fmt: str, db: Path) -> tuple[float, f
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     command = [sys.executable, "-c", WRAPPER, "import", str(path), "--format", fmt, "--json", "--db", str(db)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    # cwd: `python -c` puts the working directory first on sys.path, which would shadow --tree with this checkout
+    done = subprocess.run(command, env=env, cwd=tree or ROOT, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"import failed ({done.returncode}): {done.stderr[-2000:]}")
     hwm = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("VMHWM "))
-    records = json.loads(done.stdout)["files"][0]["records"]
-    return wall, cpu, hwm / 1024, records
+    summary = json.loads(done.stdout)["files"][0]
+    over = summary.get("messages_over_cap")
+    if over:
+        print(f"  messages over the cap: {over:,} ({summary.get('capped_tickets')})")
+    return wall, cpu, hwm / 1024, summary["records"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--tree", type=Path, help="import with the butterfly package of this checkout instead")
+    parser.add_argument("--comments", type=int, help="one ticket embedding this many comments (and one with 5,000)")
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f}; tree: {args.tree or ROOT}")
     with tempfile.TemporaryDirectory(prefix="bf-json-") as work:
+        if args.comments:
+            for n in (5_000, args.comments):
+                path = Path(work) / f"thread-{n}.json"
+                write_thread(path, n)
+                size = path.stat().st_size / 1e6
+                wall, cpu, peak, records = measure(args.tree, path, "zendesk", Path(work) / "bench.db")
+                print(
+                    f"one ticket with {n:,} comments, {size:.0f} MB: {records:,} records; wall {wall:.1f} s, "
+                    f"CPU {cpu:.1f} s, peak RSS {peak:.0f} MB"
+                )
+                path.unlink()
+            print(f"load: {os.getloadavg()[0]:.2f}")
+            return
         for shape, fmt in (("array", "json"), ("zendesk", "zendesk")):
             path = Path(work) / f"{shape}.json"
             write(path, args.records, shape)

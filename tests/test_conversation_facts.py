@@ -100,16 +100,31 @@ def test_the_first_message_asking_when_is_not_a_chase() -> None:
         ("我們平日早上8點到晚上8點上班。", False),
         ("希望這週稍晚能有更多消息。", False),
         ("退款會在3個工作天內退回。", True),
+        # round 6's generalisations (kinds seen in round 5): tense by English clause, aspect, habit, full width
+        ("We received your documents on Monday and will post the card on Thursday.", True),
+        ("The parcel left our depot on Monday morning.", False),
+        ("I booked the engineer for Thursday at 3 pm.", True),
+        ("Opening times vary between 8 and 10 am depending on the branch.", False),
+        ("Our helpline is closed on Sundays from 1 pm.", False),
+        ("已为您安排周四下午3点上门。", True),
+        ("包裹周一上午已从仓库发出。", False),
+        ("包裹3天前已经发出。", False),
+        ("在线客服每个工作日8点到18点在线。", False),
+        ("發票15號開立給您。", True),
+        ("明天１０：３０前給您回電。", True),
     ],
 )
 def test_what_counts_as_a_definite_plan(text: str, plan: bool) -> None:
     assert (gives_plan(text) is not None) is plan
 
 
-@pytest.mark.parametrize("name", ["agent_replies.yaml", "agent_replies_round3.yaml", "agent_replies_round4.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    ["agent_replies.yaml", "agent_replies_round3.yaml", "agent_replies_round4.yaml", "agent_replies_round5.yaml"],
+)
 def test_the_labelled_replies_meet_the_goal(name: str) -> None:
-    """Precision and recall >= 0.85 per language on the corpora the rules were tuned on (rounds 1, 3 and 4;
-    benchmarks/bench_certainty.py prints the figures, and round 5's, which was never tuned on)."""
+    """Precision and recall >= 0.85 per language on the corpora the rules were tuned on (rounds 1, 3, 4 and 5;
+    benchmarks/bench_certainty.py prints the figures, and round 6's, which was never tuned on)."""
     corpus = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
     for lang, items in corpus.items():
         said = [(bool(i["plan"]), gives_plan(str(i["text"])) is not None) for i in items]
@@ -118,3 +133,12 @@ def test_the_labelled_replies_meet_the_goal(name: str) -> None:
         fn = sum(1 for t, s in said if t and not s)
         assert tp / (tp + fp) >= 0.85 and tp / (tp + fn) >= 0.85, (lang, tp, fp, fn)
     assert sum(len(v) for v in corpus.values()) >= (200 if name == "agent_replies.yaml" else 60)
+
+
+def test_the_held_out_round_6_is_large_enough_and_labelled_both_ways() -> None:
+    """Round 6 (the held-out figure in benchmarks/README.md) keeps at least 60 replies per language, half plans;
+    its score is printed by benchmarks/bench_certainty.py, not asserted here, so that nobody tunes against it."""
+    corpus = yaml.safe_load((DATA / "agent_replies_round6.yaml").read_text(encoding="utf-8"))
+    assert set(corpus) == {"en", "zh-CN", "zh-TW"}
+    for items in corpus.values():
+        assert len(items) >= 60 and sum(bool(i["plan"]) for i in items) * 2 == len(items)

@@ -275,6 +275,9 @@ def _summary_json(summary: "ImportSummary") -> dict[str, Any]:
                 "threads": f.threads,
                 "messages": f.messages,
                 "timelines": f.timelines,
+                "messages_over_cap": f.messages_over_cap,
+                "capped_tickets": f.capped_tickets,
+                "capped_ticket_count": f.capped_ticket_count,
                 "rekeyed": f.rekeyed,
                 "dates": f.dates,
                 "id_from_row": f.id_from_row,
@@ -340,6 +343,24 @@ def _show_summary(summary: "ImportSummary", lang: str) -> None:
             err().print(_t("line.id_from_row", lang, file=name))
         if f.threads:
             err().print(_t("line.threads", lang, file=name, n=f.threads, messages=f.messages))
+        if f.messages_over_cap:
+            from butterfly.importers.threads import MAX_MESSAGES as MAX_THREAD
+
+            listed = ", ".join(f"{terminal_safe(t)} ({n:,})" for t, n in f.capped_tickets.items())
+            more = f.capped_ticket_count - len(f.capped_tickets)
+            err().print(
+                _t(
+                    "line.over_cap",
+                    lang,
+                    file=name,
+                    n=f.messages_over_cap,
+                    cap=MAX_THREAD,
+                    tickets=f.capped_ticket_count,
+                )
+                + " "
+                + listed
+                + (_t("line.over_cap_more", lang, n=more) if more > 0 else "")
+            )
         if f.timelines:
             err().print(_t("line.timelines", lang, file=name, n=f.timelines))
         if f.note:

@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from butterfly.cli._common import DbOption, JsonOption, LangOption, out, print_json
-from butterfly.cli.ticket_thread import conversation_json, print_conversation, print_state_timeline, state_steps
+from butterfly.cli.ticket_thread import (
+    conversation_json,
+    field_label,
+    print_conversation,
+    print_state_timeline,
+    say,
+    state_steps,
+)
 from butterfly.sanitise import terminal_safe
 
 if TYPE_CHECKING:
@@ -211,14 +218,6 @@ def _timeline_json(steps: "list[TimelineStep]") -> list[dict[str, Any]]:
     ]
 
 
-STEP_LABELS = {
-    "created": "created",
-    "first_response": "first response",
-    "resolved": "resolved",
-    "closed": "closed",
-}
-
-
 @tickets_app.command("show")
 def show_command(
     ctx: typer.Context,
@@ -229,6 +228,7 @@ def show_command(
         typer.Option("--timeline", help="Print the state timeline too: each state, group and assignee with its time."),
     ] = False,
     json_: JsonOption = False,
+    lang: LangOption = None,
     db: DbOption = None,
 ) -> None:
     """Show a ticket, its timeline (created → first response → resolved → closed) and its conversation's facts.
@@ -237,10 +237,13 @@ def show_command(
     chased, the longest silence on our side, the first reply with a definite plan and time, whether the need
     climbed to cost or compensation. --thread prints every message (roles, times, text); --timeline the state
     timeline an event log brought (ServiceNow: state, assignment group, assignee, reassignments, at what time).
+    Printed in --lang (zh-CN, zh-TW or en); --json keeps English keys.
 
-    Example: butterfly tickets show T-1001 --thread
+    Example: butterfly tickets show T-1001 --thread --lang zh-CN
     """
-    from butterfly.cli._common import session_for
+    from butterfly.cli._common import language, session_for
+
+    lng = language(lang)
     from butterfly.conversation.store import thread_facts
     from butterfly.tickets import get_ticket, timeline
 
@@ -277,10 +280,13 @@ def show_command(
     console.print(
         f"[bold]{terminal_safe(ticket.source)}:{terminal_safe(ticket.external_id)}[/]  {terminal_safe(ticket.subject)}"
     )
+    status = ticket.status
+    if status in ("open", "pending", "resolved", "closed", "deleted"):
+        status = say(f"status.{status}", lng)
     facts = [
         ("customer", ticket.customer),
         ("organization", ticket.organization if ticket.organization != ticket.customer else None),
-        ("status", ticket.status),
+        ("status", status),
         ("category", " / ".join(x for x in (ticket.category, ticket.subcategory) if x) or None),
         ("tags", ", ".join(ticket.tags or []) or None),
         ("priority", ticket.priority),
@@ -289,33 +295,34 @@ def show_command(
         ("assignee", ticket.assignee),
         ("problem", ticket.problem_id),
         *(
-            (name, value if not isinstance(value, bool) else ("yes" if value else "no"))
+            (name, value if not isinstance(value, bool) else say("value.yes" if value else "value.no", lng))
             for name, value in _helpdesk_facts(ticket)
         ),
     ]
     for name, value in facts:
         if value is not None and value != "":
-            console.print(f"  {name + ':':<14}{terminal_safe(str(value))}")
-    table = Table(title="timeline (UTC)", title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("step")
-    table.add_column("at")
-    table.add_column("after previous", justify="right")
-    table.add_column("since created", justify="right")
+            console.print(f"  {field_label(name, lng)}{terminal_safe(str(value))}")
+    table = Table(title=say("timeline.title", lng), title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column(say("timeline.step", lng))
+    table.add_column(say("timeline.at", lng))
+    table.add_column(say("timeline.after_previous", lng), justify="right")
+    table.add_column(say("timeline.since_created", lng), justify="right")
     for step in steps:
+        shown = step.at is not None and step.name != "created"
         table.add_row(
-            STEP_LABELS[step.name],
+            say(f"step.{step.name}", lng),
             _time(step.at),
-            format_duration(step.since_previous) if step.at is not None and step.name != "created" else "",
-            format_duration(step.since_created) if step.at is not None and step.name != "created" else "",
+            format_duration(step.since_previous, lng) if shown else "",
+            format_duration(step.since_created, lng) if shown else "",
         )
     console.print()
     console.print(table)
     if ticket.description:
         console.print()
         console.print(terminal_safe(ticket.description))
-    print_conversation(messages, found, whole=thread)
+    print_conversation(messages, found, whole=thread, lang=lng)
     if state_timeline:
-        print_state_timeline(events)
+        print_state_timeline(events, lng)
 
 
 def _helpdesk_facts(ticket: "Ticket") -> list[tuple[str, Any]]:

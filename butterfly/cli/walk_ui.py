@@ -126,7 +126,19 @@ def render_context(ctx: "ReviewContext") -> Any:
     else:
         history = f"[bold]{label('earlier')}[/] {label('earlier.unknown')}"
 
-    parts: list[Any] = [facts, "", line, "", conversation_lines(ctx), "", history, "", similar_part(ctx)]
+    states = state_lines(ctx)
+    parts: list[Any] = [
+        facts,
+        "",
+        line,
+        *(["", states] if states else []),
+        "",
+        conversation_lines(ctx),
+        "",
+        history,
+        "",
+        similar_part(ctx),
+    ]
     return Panel(Group(*(cjk(p) for p in parts)), title=label("title", ref=t.external_id), title_align="left")
 
 
@@ -161,6 +173,38 @@ def similar_part(ctx: "ReviewContext") -> Any:
             cjk(", ".join(why)),
         )
     return sim
+
+
+def state_lines(ctx: "ReviewContext") -> str | None:
+    """The state timeline in two lines: how many steps and reassignments over what span, and the path of states
+    with each reassignment's new group or assignee; None when no event log was imported (most helpdesks)."""
+    states = ctx.states
+    if states is None:
+        return None
+    lang = ctx.lang
+
+    def label(key: str, **values: object) -> str:
+        return terminal_safe(ui(f"ctx.{key}", lang, **values))
+
+    key = "states.summary.one" if states.reassignments == 1 else "states.summary"
+    head = label(
+        key,
+        steps=len(states.steps),
+        n=states.reassignments,
+        start=_fmt_time(states.first_at),
+        end=_fmt_time(states.last_at),
+    )
+    moves = []
+    for step in states.changes():
+        if step.reassigned:
+            to = " / ".join(x for x in (step.group, step.assignee) if x) or "-"
+            moves.append(f"{_fmt_time(step.at)[5:]} {label('states.to', to=terminal_safe(to))}")
+    path = " → ".join(terminal_safe(p) for p in states.path())
+    lines = [f"[bold]{label('states')}[/] {head}", f"  {path}"]
+    if moves:
+        shown = moves[:4] + (["…"] if len(moves) > 4 else [])
+        lines.append(f"  {label('states.moves')} {'; '.join(shown)}")
+    return "\n".join(lines)
 
 
 def conversation_lines(ctx: "ReviewContext") -> str:

@@ -15,6 +15,7 @@ came from, and the reviewer confirms or overrides it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,9 @@ CHASES_OFTEN = 2
 LONG_SILENCE = timedelta(hours=24)
 _SENTENCES = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
 _CLAUSES = re.compile(r"[，、；,;]")  # Chinese replies chain clauses with commas: each is judged on its own
+# English clauses for the tense check only: "we received it on Monday, and will ship it on Friday" has a past clause
+# and a plan; the vague words are still judged over the whole sentence ("by Friday, but I can't promise it")
+_EN_CLAUSES = re.compile(r"\s*[,;]\s*|:\s+|\s+(?:and|but|so|then|after which|which)\s+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -88,29 +92,38 @@ def gives_plan(text: str) -> str | None:
     "通常需要几天"), and has no vague or refusing words that take the time back ("as soon as possible", "尽快",
     "cannot give an ETA").
     """
+    text = unicodedata.normalize("NFKC", text)  # full-width digits and colons: "９：３０" is "9:30"
     rules = rules_for(text)
     chinese = language_of(text) == "zh"
     for whole in _SENTENCES.split(text):
         whole = whole.strip()
         if not whole or whole.endswith(("?", "？")):
             continue
-        for sentence in _CLAUSES.split(whole) if chinese else [whole]:
-            phrase = _plan_in(rules, sentence.strip())
-            if phrase is not None:
-                return phrase
+        if chinese:
+            for clause in _CLAUSES.split(whole):
+                phrase = _plan_in(rules, clause.strip(), clause.strip())
+                if phrase is not None:
+                    return phrase
+        elif rules.find("vague", whole) is None and rules.find("schedule", whole) is None:
+            for clause in _EN_CLAUSES.split(whole):
+                phrase = _plan_in(rules, clause.strip(), whole)
+                if phrase is not None:
+                    return phrase
     return None
 
 
-def _plan_in(rules: Rules, sentence: str) -> str | None:
-    if not sentence:
+def _plan_in(rules: Rules, clause: str, sentence: str) -> str | None:
+    """The time phrase of ``clause`` when it is a plan; vague and schedule words are looked for in ``sentence``
+    (the clause itself in Chinese, the whole sentence in English)."""
+    if not clause:
         return None
-    future = rules.find("future", sentence)  # "tomorrow", "明天上午", "兩個工作天內": a time still to come
-    time = future or rules.find("time", sentence)
+    future = rules.find("future", clause)  # "tomorrow", "明天上午", "兩個工作天內": a time still to come
+    time = future or rules.find("time", clause)
     if time is None:
         return None
     if rules.find("vague", sentence) is not None or rules.find("schedule", sentence) is not None:
         return None  # "as soon as possible", "尽快"; opening hours and "usually takes" are no plan
-    if future is None and rules.find("past", sentence) is not None:
+    if future is None and rules.find("past", clause) is not None:
         return None  # a time that dates what already happened ("received on Friday at 4 pm", "周二去过了")
     return time.group(0).strip()
 

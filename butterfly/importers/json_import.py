@@ -123,7 +123,9 @@ def import_generic_json(job: FileImport) -> None:
             else:
                 job.reject(str(exc), label=label, raw=json.dumps(record, ensure_ascii=False))
             continue
-        loop.add(tuple(values), values[id_at], thread=threads.generic(record))
+        thread = threads.generic(record)
+        summary.over_cap(str(values[id_at]), threads.over_cap(record, thread))
+        loop.add(tuple(values), values[id_at], thread=thread)
     loop.finish()
 
 
@@ -239,6 +241,8 @@ def import_native(job: FileImport) -> None:
         row = [summary.source, *(values.get(f, "") or "" for f in FIELDS), item.raw]
         row.append(content_hash(prefix, [item.raw]))
         thread = extract(item.record) if extract is not None and isinstance(item.record, dict) else None
+        if thread is not None:
+            summary.over_cap(values["id"], threads.over_cap(item.record, thread))
         loop.add(tuple(row), values["id"], thread=thread, timeline=item.timeline)
     loop.flush()
     if deleted:

@@ -8,6 +8,12 @@ file imports nothing, as before), then record by record while importing; memory 
 streamed this way — another encoding than UTF-8, numbers beyond 64 bits or ``NaN`` (which ijson refuses), a
 document with no such list — is read whole as before (:func:`butterfly.importers.sources.load_json`), which also
 gives a syntax error its line and column.
+
+A record may embed a huge thread (a ticket with a million comments). The first pass notes records holding more than
+:data:`~butterfly.importers.threads.MAX_MESSAGES` objects; when there is one, the second pass drops the items of a
+thread list (``comments``, ``conversations``, ``messages``, … at any depth of the record) beyond that cap *while
+parsing*, before the record is built, and the record comes out as a :class:`CappedRecord` that says how many it
+left out. Files without such a record are read as before (ijson builds each record in C).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import IO, Any
 import ijson
 
 from butterfly.importers.sources import json_records, load_json
+from butterfly.importers.threads import MAX_MESSAGES, THREAD_KEYS
 
 RECORD_KEYS = ("tickets", "issues", "results", "records", "data", "items", "result")
 SAMPLE = 1000
@@ -29,6 +36,14 @@ SAMPLE = 1000
 MAX_DEPTH = 500
 STREAMED_CODECS = ("utf-8", "utf-8-sig", "utf_8", "utf_8_sig", "ascii")
 BOM = b"\xef\xbb\xbf"
+_START = ("start_map", "start_array")
+_END = ("end_map", "end_array")
+
+
+class CappedRecord(dict[str, Any]):
+    """A record whose thread lists were cut to the cap while streaming; ``over_cap``: the items left out."""
+
+    over_cap: int = 0
 
 
 @dataclass
@@ -42,6 +57,8 @@ class JsonSource:
     sample: list[Any] = field(default_factory=list)  # the first SAMPLE records
     doc: Any = None  # the whole document, when it was not streamed
     streamed: bool = False
+    heavy: bool = False  # a record holds more objects than a thread may have messages: cap while streaming
+    limit: int = MAX_MESSAGES  # items kept of one thread list
 
     def records(self) -> Iterator[Any]:
         """Every record, in order (a new pass over the file each call when streamed)."""
@@ -50,7 +67,17 @@ class JsonSource:
             return
         prefix = f"{self.key}.item" if self.key else "item"
         with _open(self.path) as handle:
-            yield from ijson.items(handle, prefix, use_float=True)
+            if not self.heavy:
+                yield from ijson.items(handle, prefix, use_float=True)
+                return
+            dropped: dict[int, int] = {}
+            events = _capped(ijson.parse(handle, use_float=True), prefix, self.limit, dropped)
+            for n, record in enumerate(ijson.items(events, prefix)):
+                over = dropped.pop(n, 0)
+                if over and isinstance(record, dict):
+                    record = CappedRecord(record)
+                    record.over_cap = over
+                yield record
 
     def shape(self) -> Any:
         """A small document of the file's shape (the envelope and the first records) for telling its format."""
@@ -116,39 +143,98 @@ def _first_byte(path: Path) -> bytes:
 def _scan(path: Path) -> JsonSource:
     first = _first_byte(path)
     if first == b"[":
-        source = JsonSource(path=path, count=_count_array(path), streamed=True)
+        count, heavy = _count_array(path)
+        source = JsonSource(path=path, count=count, streamed=True, heavy=heavy)
     elif first == b"{":
-        key, envelope, count = _scan_object(path)
-        source = JsonSource(path=path, key=key, envelope=envelope, count=count, streamed=True)
+        key, envelope, count, heavy = _scan_object(path)
+        source = JsonSource(path=path, key=key, envelope=envelope, count=count, streamed=True, heavy=heavy)
     else:
         raise _NotStreamed
     source.sample = list(islice(source.records(), SAMPLE))
     return source
 
 
-def _count_array(path: Path) -> int:
-    """The records of a top-level array; checks the whole document, and that it nests at most MAX_DEPTH deep."""
+def _capped(
+    events: Iterator[tuple[str, str, Any]], prefix: str, limit: int, dropped: dict[int, int]
+) -> Iterator[tuple[str, str, Any]]:
+    """``events`` without the items of a record's thread lists beyond ``limit``; ``dropped``: how many were left out,
+    by record (numbered from 0 in the order of ``prefix``'s items)."""
+    level = 0  # containers open before this event
+    record = -1
+    lists: dict[int, int] = {}  # the content level of an open thread list -> its items so far
+    skip_to = -1  # while leaving out an item: the level its end brings back
+    keyed: str | None = None  # the member name just read (an array right after it is that member's value)
+    inside = prefix + "."
+    for event in events:
+        kind = event[1]
+        if skip_to >= 0:
+            if kind in _START:
+                level += 1
+            elif kind in _END:
+                level -= 1
+                if level == skip_to:
+                    skip_to = -1
+            continue
+        if lists and level in lists and kind != "end_array":
+            lists[level] += 1
+            if lists[level] > limit:
+                dropped[record] = dropped.get(record, 0) + 1
+                if kind in _START:
+                    skip_to, level = level, level + 1
+                continue
+        if kind == "map_key":
+            keyed = event[2]
+            yield event
+            continue
+        if kind in _START:
+            if event[0] == prefix:
+                record += 1
+            elif kind == "start_array" and keyed in THREAD_KEYS and event[0].startswith(inside):
+                lists[level + 1] = 0
+            level += 1
+        elif kind in _END:
+            level -= 1
+            if kind == "end_array":
+                lists.pop(level + 1, None)
+        elif event[0] == prefix:
+            record += 1  # a record that is a plain value
+        keyed = None
+        yield event
+
+
+def _count_array(path: Path) -> tuple[int, bool]:
+    """The records of a top-level array, and whether one holds more objects than a thread may have messages;
+    checks the whole document, and that it nests at most MAX_DEPTH deep."""
     count = depth = 0
+    objects = 0  # objects in the current record
+    heavy = False
     with _open(path) as handle:
         for event, _value in ijson.basic_parse(handle, use_float=True):
-            if event in ("start_map", "start_array"):
+            if event in _START:
                 depth += 1
                 if depth == 2:
                     count += 1
+                    heavy = heavy or objects > MAX_MESSAGES
+                    objects = 0
                 elif depth > MAX_DEPTH:
                     raise _NotStreamed
+                elif event == "start_map":
+                    objects += 1
             elif event in ("end_map", "end_array"):
                 depth -= 1
             elif depth == 1:
                 count += 1  # a record that is a plain value (rejected later as not a JSON object)
-    return count
+    return count, heavy or objects > MAX_MESSAGES
 
 
-def _scan_object(path: Path) -> tuple[str, dict[str, Any], int]:
-    """The key of the record list, the other members (built), and the number of records; checks the document."""
+def _scan_object(path: Path) -> tuple[str, dict[str, Any], int, bool]:
+    """The key of the record list, the other members (built), the number of records, and whether one holds more
+    objects than a thread may have messages; checks the document."""
     envelope: dict[str, Any] = {}
     key: str | None = None
     count = 0
+    objects = 0  # objects in the current record
+    heavy = False
     with _open(path) as handle:
         # basic_parse, not parse: parse gives every event its path prefix, built anew per event, so a document
         # nested N deep costs O(N^2) before the depth check below can stop it (50,000 levels: 6 GB)
@@ -188,9 +274,14 @@ def _scan_object(path: Path) -> tuple[str, dict[str, Any], int]:
                 else:
                     envelope[member] = builder.value
                 continue
-            if event in ("start_map", "start_array"):
-                if skipping and depth == 1:
-                    count += 1
+            if event in _START:
+                if skipping:
+                    if depth == 1:
+                        count += 1
+                        heavy = heavy or objects > MAX_MESSAGES
+                        objects = 0
+                    elif event == "start_map":
+                        objects += 1
                 depth += 1
             elif event in ("end_map", "end_array"):
                 depth -= 1
@@ -205,4 +296,4 @@ def _scan_object(path: Path) -> tuple[str, dict[str, Any], int]:
                 skipping = False
     if key is None or any(isinstance(envelope.get(k), list) for k in RECORD_KEYS):
         raise _NotStreamed  # no record list, or two of them: read whole, where the first by RECORD_KEYS wins
-    return key, envelope, count
+    return key, envelope, count, heavy or objects > MAX_MESSAGES

@@ -52,6 +52,9 @@ class FileSummary:
     threads: int = 0  # tickets whose conversation was stored or replaced (unchanged threads are not counted)
     messages: int = 0
     timelines: int = 0  # tickets whose state timeline was stored or replaced (ServiceNow's event log)
+    messages_over_cap: int = 0  # messages of embedded threads beyond the per-ticket cap, not imported
+    capped_tickets: dict[str, int] = field(default_factory=dict)  # the first of those tickets -> messages left out
+    capped_ticket_count: int = 0
     seconds: float = 0.0
     method: str = "records"  # "columns": the columnar first load (butterfly.importers.columnar) took the file
     note: str | None = None  # why a large first load went record by record
@@ -60,6 +63,16 @@ class FileSummary:
     def accounted(self) -> int:
         """Records in a bucket: new + updated + unchanged + duplicates + skipped + rejected (= ``rows_read``)."""
         return self.created + self.updated + self.unchanged + self.duplicates + self.skipped + self.rejected
+
+    def over_cap(self, ticket: str, n: int) -> None:
+        """``n`` messages of ``ticket``'s thread were beyond the per-ticket cap and left out (they are no records:
+        ``skipped`` does not count them)."""
+        if n <= 0:
+            return
+        self.messages_over_cap += n
+        self.capped_ticket_count += 1
+        if len(self.capped_tickets) < MAX_LISTED_PROBLEMS:
+            self.capped_tickets[ticket] = self.capped_tickets.get(ticket, 0) + n
 
     def skip(self, reason: str, n: int = 1) -> None:
         self.skipped += n

@@ -71,11 +71,25 @@ def _first(item: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
-def _numbered(messages: list[Message]) -> list[Message]:
-    return [
+class Thread(list[Message]):
+    """A thread as extracted: at most :data:`MAX_MESSAGES` messages; ``over_cap`` says how many more there were."""
+
+    over_cap: int = 0
+
+
+def _numbered(messages: list[Message]) -> Thread:
+    thread = Thread(
         Message(position=i, role=m.role, text=m.text, at=m.at, public=m.public, author=m.author, key=m.key)
         for i, m in enumerate(messages[:MAX_MESSAGES], start=1)
-    ]
+    )
+    thread.over_cap = max(0, len(messages) - MAX_MESSAGES)
+    return thread
+
+
+def over_cap(record: Any, thread: Any) -> int:
+    """Messages of a record's thread beyond the cap: those the JSON stream left out before the record was built
+    (:class:`butterfly.importers.jsonstream.CappedRecord`) and those the extractor left out."""
+    return int(getattr(record, "over_cap", 0)) + int(getattr(thread, "over_cap", 0))
 
 
 def _key(item: dict[str, Any]) -> str | None:

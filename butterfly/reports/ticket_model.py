@@ -149,6 +149,29 @@ class ConversationSection(BaseModel):
     redacted: bool = False
 
 
+class StateRow(BaseModel):
+    """A step of the state timeline where the state, the group or the assignee changed."""
+
+    position: int
+    at: datetime | None
+    state: str | None
+    group: str | None
+    assignee: str | None  # "[agent N]" in a redacted report
+    reassigned: bool
+
+
+class StateSection(BaseModel):
+    """The state timeline an event log brought (ServiceNow), compact: the changes, not every repeated step."""
+
+    steps: int  # every step stored
+    reassignments: int
+    first_at: datetime | None
+    last_at: datetime | None
+    path: list[str]  # the states in order, a repeated state once per run
+    changes: list[StateRow]
+    redacted: bool = False
+
+
 class TicketReport(BaseModel):
     kind: str = "ticket"
     language: str
@@ -169,3 +192,4 @@ class TicketReport(BaseModel):
     similar: list[SimilarRow]
     similar_method: str  # "similar": butterfly.review.similar
     conversation: ConversationSection | None = None  # None: no thread imported and no facts stored
+    states: StateSection | None = None  # None: no event log imported

@@ -32,6 +32,7 @@ from butterfly.reports.ticket_model import (
     TimelineStep,
 )
 from butterfly.reports.ticket_redact import customer_names, redact_report
+from butterfly.reports.ticket_states import states_section
 from butterfly.review.actions import is_overdue
 from butterfly.review.experience import load_experience_levels
 from butterfly.review.guards import text as guard_text
@@ -184,7 +185,8 @@ def build_ticket_report(
     """Everything the retrospective of ``ticket`` shows, in ``lang``; only ``reviewers``' reviews when given.
 
     ``thread``: the conversation section carries the whole thread too; ``redact``: the customer's identity, message
-    text and author names are masked (:mod:`.ticket_redact`)."""
+    text and author names are masked (:mod:`.ticket_redact`), assignees become ``[agent N]``
+    (:mod:`.ticket_states`)."""
     assert ticket.id is not None
     now = now or utcnow()
     reviews = list(
@@ -332,6 +334,7 @@ def build_ticket_report(
         for a in session.exec(select(ActionItem).where(condition).order_by(col(ActionItem.id))).all()
     ]
     similar, method = _similar(session, ticket, similar_limit)
+    states, assignee = states_section(session=session, ticket=ticket, redact=redact)
     report = TicketReport(
         language=lang,
         timezone=tz,
@@ -351,7 +354,9 @@ def build_ticket_report(
         similar=similar,
         similar_method=method,
         conversation=conversation_section(session=session, ticket=ticket, reviews=reviews, whole=thread, redact=redact),
+        states=states,
     )
+    report.ticket.assignee = assignee  # "[agent N]" with redact, as in the state timeline
     if redact:
         report = redact_report(report, customer_names(report, [ticket.requester]))
     return report

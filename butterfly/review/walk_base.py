@@ -26,6 +26,7 @@ from butterfly.review.prefill import Prefiller, Proposal
 from butterfly.review.similar import CustomerHistory, SimilarTicket, customer_history, similar_tickets
 from butterfly.review.walk_similar import SimilarLookup
 from butterfly.sanitise import terminal_plain, terminal_safe
+from butterfly.state_history import StateHistory, state_history
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -92,6 +93,7 @@ class ReviewContext:
     lang: str = "en"  # the language the panel is shown in
     conversation: Snapshot | None = None  # the thread's certainty facts and key moments (None: no thread)
     messages: int = 0  # messages in the thread
+    states: StateHistory | None = None  # the state timeline an event log brought (None: none imported)
     lookup: SimilarLookup | None = None  # the similar-ticket look-up while it has not been shown (``similar`` empty)
 
     @property
@@ -123,6 +125,7 @@ def review_context(
         conversation=conversation,
         messages=count_messages(session=session, ticket_id=ticket.id) if conversation is not None else 0,
         lookup=lookup,
+        states=state_history(session=session, ticket_id=ticket.id),
     )
 
 
