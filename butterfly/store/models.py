@@ -329,3 +329,20 @@ class TicketEvent(SQLModel, table=True):
     assignee: str | None = None
     reassigned: bool = False
     timeline_hash: str = Field(max_length=64)
+
+
+class TicketEmbedding(SQLModel, table=True):
+    """A ticket's sentence-embedding vector for the optional ``embeddings`` similarity engine, computed once.
+
+    Keyed by ticket and model (``model`` names the model and how its input is made); ``text_hash`` is the hash of
+    the text that was embedded, so a ticket whose subject or description changed is embedded again on next use
+    (butterfly/similarity/vector_cache.py). ``vector``: ``dim`` little-endian float32 values, unit length.
+    """
+
+    __tablename__ = "ticket_embedding"
+
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    model: str = Field(max_length=64, primary_key=True)
+    text_hash: str = Field(max_length=64)
+    dim: int
+    vector: bytes = Field(sa_column=Column(sa.LargeBinary(), nullable=False))
