@@ -84,16 +84,17 @@ class EmbeddingParams:
     """Thresholds on the cosine similarity of sentence embeddings (their scale differs from TF-IDF's: two
     unrelated English support messages already average about 0.12 with all-MiniLM-L6-v2).
 
-    ``threshold``: average similarity at which English tickets of one block form one problem (tuned on the even
-    test.json threads, benchmarks/bench_similarity.py ``--engine embeddings``); ``variant_threshold``: the same for
+    ``threshold`` and ``floor``: average similarity at which English tickets of one block form one problem, and
+    the similarity below which a pair counts as 0, tuned together on the even test.json threads
+    (benchmarks/bench_similarity_engine.py); ``variant_threshold``: the same for
     the variants of a problem; ``strong``: what tickets of different blocks need to link; ``floor``: pairs below
     it count as 0; ``neighbours``: edges kept per ticket (its most similar ones).
     """
 
-    threshold: float = 0.25
+    threshold: float = 0.15
     variant_threshold: float = 0.5
     strong: float = 0.8
-    floor: float = 0.05
+    floor: float = 0.15
     neighbours: int = 30
 
 
