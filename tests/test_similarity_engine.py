@@ -136,7 +136,7 @@ def test_the_similar_panel_finds_a_paraphrase_only_with_embeddings(session) -> N
 def test_nearest_neighbours_keep_blocks_and_strong_cross_links() -> None:
     x = np.array([[1, 0], [0.96, 0.28], [0.8, 0.6], [0, 1]], dtype=np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    left, right, sim = knn_pairs(x, np.array([0, 1, 0, 0]), k=1, floor=0.1, strong=0.99)
+    left, right, _ = knn_pairs(x, np.array([0, 1, 0, 0]), k=1, floor=0.1, strong=0.99)
     pairs = set(zip(left.tolist(), right.tolist(), strict=True))
     assert (0, 1) not in pairs  # 0.96 across blocks is below "strong"
     assert (0, 2) in pairs and (2, 3) in pairs  # each row's best allowed neighbour
@@ -207,7 +207,6 @@ def test_the_real_model_loads_from_local_files_with_the_network_blocked(monkeypa
     monkeypatch.setattr(socket, "create_connection", no_network)
     folder = embeddings.model_dir()
     assert folder is not None and (folder / "model.safetensors").is_file()
-    embeddings._load.cache_clear()
     model = embeddings.load_encoder("en")
     v = model.encode(["My refund has not arrived", "I never got my money back", "The printer is offline", ""])
     assert v.shape == (4, 384) and np.allclose(np.linalg.norm(v[:3], axis=1), 1.0, atol=1e-4)
@@ -216,3 +215,28 @@ def test_the_real_model_loads_from_local_files_with_the_network_blocked(monkeypa
     items.append(GroupInput(subject="Printer offline", organization="shop"))
     labels = problems(items, engine=EmbeddingEngine(model)).problem
     assert labels[0] == labels[1] != labels[2]
+
+
+def test_tickets_embed_stores_every_closed_english_ticket_once(cli, db_url, session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    t = make_ticket(session, "T-1", customer="Acme", subject="Refund is late", category="billing")
+    make_ticket(session, "T-2", customer="Beta", subject="Where did my money go", category="payments")
+    make_ticket(session, "T-3", customer="Gamma", subject="退款一直没到账", category="billing")
+    make_ticket(session, "T-4", customer="Delta", subject="Printer offline", status="open")
+    encoder = Concepts()
+    real_loader = embeddings.load_encoder
+    monkeypatch.setattr(embeddings, "load_encoder", lambda lang="en": encoder)
+    first = cli("tickets", "embed", "--db", db_url, "--json")
+    assert first.exit_code == 0, first.stderr
+    assert json.loads(first.stdout) == {"tickets": 3, "english": 2, "embedded": 2}  # the open and the CJK one not
+    again = json.loads(cli("tickets", "embed", "--db", db_url, "--json").stdout)
+    assert again["embedded"] == 0
+    # the panel now reads every vector it needs from the database: nothing reaches the model
+    encoder.seen.clear()
+    found = similar_tickets(session=session, ticket=t, engine=EmbeddingEngine(encoder, DbVectorStore(session)))
+    assert found[0].ticket.external_id == "T-2" and encoder.seen == []
+    text = cli("tickets", "embed", "--db", db_url, "--lang", "zh-CN", "-q")
+    assert text.exit_code == 0 and "2" in text.stdout and "张" in text.stdout
+    monkeypatch.setattr(embeddings, "load_encoder", real_loader)
+    monkeypatch.setattr(embeddings, "model_dir", lambda: None)
+    missing = cli("tickets", "embed", "--db", db_url)
+    assert missing.exit_code != 0 and missing.stderr.startswith("Error:") and "[embeddings]" in missing.stderr

@@ -21,8 +21,8 @@ SimilarityOption = Annotated[
     typer.Option(
         "--similarity",
         help="How ticket texts are compared: tfidf (character n-grams), or embeddings (English text by a sentence-"
-        "embedding model, CJK text by tfidf; needs the butterfly-check[embeddings] extra). Default: the "
-        "[similarity] engine setting, else tfidf.",
+        "embedding model, CJK text by tfidf; needs the butterfly-check\\[embeddings] extra). Default: the "
+        "\\[similarity] engine setting, else tfidf.",
         show_default=False,
     ),
 ]

@@ -57,42 +57,49 @@ def available() -> bool:
 
 
 class MiniLM:
-    """all-MiniLM-L6-v2 (mean pooling, unit-length 384-dim rows) on the CPU, from a local folder."""
+    """all-MiniLM-L6-v2 (mean pooling, unit-length 384-dim rows) on the CPU, from a local folder.
+
+    The model (PyTorch and all) is loaded on the first ``encode``: a look-up whose vectors are all in the database
+    never pays the ~5 s of loading it."""
 
     model_id = MODEL_ID
 
-    def __init__(self, folder: Path) -> None:
-        os.environ.update(OFFLINE)
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # the weights' loading bar would land on the report's stderr
+    def __init__(self, folder: Path, lang: str = "en") -> None:
         self.folder = folder
-        self._model: Any = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self.lang = lang
 
     def encode(self, texts: Sequence[str]) -> F32:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        vecs = self._model.encode(
+        vecs = _model(self.folder, self.lang).encode(
             list(texts), batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
         )
         return np.asarray(vecs, dtype=np.float32)
 
 
 @lru_cache(maxsize=1)
-def _load() -> MiniLM:
-    folder = model_dir()
-    assert folder is not None
-    return MiniLM(folder)
+def _load(folder: Path) -> Any:
+    os.environ.update(OFFLINE)
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the weights' loading bar would land on the report's stderr
+    return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+
+
+def _model(folder: Path, lang: str) -> Any:
+    try:
+        return _load(folder)
+    except ImportError as exc:  # torch or transformers missing or broken
+        raise unavailable(lang, exc.name or "torch") from None
 
 
 def load_encoder(lang: str = "en") -> MiniLM:
-    """The model, loaded once per process; :class:`EmbeddingsUnavailable` when the extra is missing."""
-    if model_dir() is None:
+    """The model (loaded on first use, once per process); :class:`EmbeddingsUnavailable` when the extra is
+    missing."""
+    folder = model_dir()
+    if folder is None:
         raise unavailable(lang, MODEL_PACKAGE.replace("_", "-"))
     if importlib.util.find_spec("sentence_transformers") is None:
         raise unavailable(lang, "sentence-transformers")
-    try:
-        return _load()
-    except ImportError as exc:  # torch or transformers missing or broken
-        raise unavailable(lang, exc.name or "torch") from None
+    return MiniLM(folder, lang)

@@ -26,6 +26,7 @@ def knn_pairs(x: F32, block: I64, *, k: int, floor: float, strong: float, no_blo
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
     x = np.ascontiguousarray(x, dtype=np.float32)
     free = block == no_block
+    one_block = bool((block == block[0]).all())
     lefts: list[I64] = []
     rights: list[I64] = []
     sims: list[F32] = []
@@ -33,22 +34,26 @@ def knn_pairs(x: F32, block: I64, *, k: int, floor: float, strong: float, no_blo
         stop = min(n, start + ROWS_PER_CHUNK)
         sim = x[start:stop] @ x.T
         rows = np.arange(start, stop)
-        sim[rows - start, rows] = -np.inf
-        allowed = (block[start:stop, None] == block[None, :]) | free[start:stop, None] | free[None, :]
-        allowed |= sim >= strong
-        allowed &= sim >= floor
-        sim = np.where(allowed, sim, -np.inf).astype(np.float32)
+        sim[rows - start, rows] = -1.0
+        allowed = sim >= floor
+        if not one_block:
+            same = (block[start:stop, None] == block[None, :]) | free[start:stop, None] | free[None, :]
+            allowed &= same | (sim >= strong)
+        allowed[rows - start, rows] = False
         if n - 1 > k:
+            # pairs not allowed sink below every allowed one but keep distinct values: a row of equal values
+            # (say all -inf) is argpartition's slow case
+            np.subtract(sim, 3.0, out=sim, where=~allowed)
             part = np.argpartition(sim, n - k, axis=1)[:, n - k :]
         else:
             part = np.broadcast_to(np.arange(n), (stop - start, n))
         best = np.take_along_axis(sim, part, axis=1)
-        keep = np.isfinite(best)
+        keep = np.take_along_axis(allowed, part, axis=1)
         r = np.repeat(rows, part.shape[1]).reshape(part.shape)[keep]
         c = part[keep].astype(np.int64)
         lefts.append(np.minimum(r, c))
         rights.append(np.maximum(r, c))
-        sims.append(best[keep])
+        sims.append(best[keep].astype(np.float32))
     left, right, s = np.concatenate(lefts), np.concatenate(rights), np.concatenate(sims)
     key = left * n + right
     _, first = np.unique(key, return_index=True)
