@@ -4,6 +4,7 @@ company, in one run (#15's goal 1: >= 14 of 26 issues found and within-company p
 
     python benchmarks/bench_similarity_engine.py            # needs the extra: pip install '.[embeddings]'
     python benchmarks/bench_similarity_engine.py --speed    # + grouping 20,000 tickets with cached vectors
+    python benchmarks/bench_similarity.py --embeddings      # the same after bench_similarity.py's own tables
 
 Protocol (as ``bench_similarity_variants.py``): test.json with the company as organisation (the block), scored
 within company; the problem threshold is tuned on the even-numbered threads (the best within-company F1 among
@@ -77,7 +78,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--speed", action="store_true", help="time grouping 20,000 tickets with cached vectors")
     args = parser.parse_args()
-    from butterfly.similarity.embeddings import load_encoder
+    return report(speed_too=args.speed)
+
+
+def report(speed_too: bool = False) -> int:
+    """Everything above (``bench_similarity.py --embeddings`` runs it after its own tables)."""
+    from butterfly.similarity.embeddings import available, load_encoder
+
+    if not available():
+        print("the embeddings extra is not installed (pip install '.[embeddings]'): engine not scored", file=sys.stderr)
+        return 1
 
     started = time.process_time()
     model = Remembering(load_encoder())
@@ -131,7 +141,7 @@ def main() -> int:
         for engine_name, engine in (("tfidf", None), ("embeddings", EmbeddingEngine(model))):
             hit, total = panel_hits(ts, ranker(ts, use_company, engine))
             print(f"  {name:<32} {engine_name:<11} {hit:.3f} over {total} tickets")
-    if args.speed:
+    if speed_too:
         speed(model)
     return 0
 
