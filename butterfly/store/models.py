@@ -340,9 +340,11 @@ class TicketEmbedding(SQLModel, table=True):
     """
 
     __tablename__ = "ticket_embedding"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "model", name="uq_ticket_embedding_ticket_model"),)
 
-    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
-    model: str = Field(max_length=64, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    model: str = Field(max_length=64)
     text_hash: str = Field(max_length=64)
     dim: int
     vector: bytes = Field(sa_column=Column(sa.LargeBinary(), nullable=False))

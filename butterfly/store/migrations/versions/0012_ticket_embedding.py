@@ -21,12 +21,13 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "ticket_embedding",
+        sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("ticket_id", sa.Integer(), sa.ForeignKey("ticket.id"), nullable=False),
         sa.Column("model", sa.String(length=64), nullable=False),
         sa.Column("text_hash", sa.String(length=64), nullable=False),
         sa.Column("dim", sa.Integer(), nullable=False),
         sa.Column("vector", sa.LargeBinary(), nullable=False),
-        sa.PrimaryKeyConstraint("ticket_id", "model"),
+        sa.UniqueConstraint("ticket_id", "model", name="uq_ticket_embedding_ticket_model"),
     )
 
 
