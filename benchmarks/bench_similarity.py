@@ -4,6 +4,7 @@ it? Every method against real labels, next to baselines, in one run.
     python benchmarks/bench_similarity.py              # all data sets, default parameters
     python benchmarks/bench_similarity.py --sweep      # + thresholds swept on tune/held-out halves of test.json
     python benchmarks/bench_similarity.py --speed      # + grouping 20,000 generated tickets (timed, 5 runs)
+    python benchmarks/bench_similarity.py --embeddings # + the optional embeddings engine (bench_similarity_engine.py)
 
 Scores per method: pairwise precision / recall / F1 and the adjusted Rand index (ARI) against the labels;
 **issues found**: a label with >= 3 tickets is found when one predicted group holds >= 2 of its tickets and they
@@ -373,6 +374,11 @@ def main() -> int:
     parser.add_argument("--sweep", action="store_true", help="sweep the problem threshold on tune/held-out halves")
     parser.add_argument("--speed", action="store_true", help="time grouping 20,000 generated tickets")
     parser.add_argument("--threshold", type=float, default=None, help="problem threshold (default: the library's)")
+    parser.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="also score the embeddings engine (needs the extra; see bench_similarity_engine.py)",
+    )
     args = parser.parse_args()
     params = ProblemParams() if args.threshold is None else ProblemParams(threshold=args.threshold)
     print(f"parameters: {params}")
@@ -410,6 +416,10 @@ def main() -> int:
         print(f"\n{log_path} not found: ServiceNow log skipped", file=sys.stderr)
     if args.speed:
         speed()
+    if args.embeddings:
+        from bench_similarity_engine import report
+
+        return report(speed_too=args.speed)
     return 0
 
 

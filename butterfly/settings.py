@@ -12,10 +12,10 @@ import locale
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from platformdirs import user_config_path, user_data_path
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from butterfly.errors import ConfigError
@@ -47,6 +47,18 @@ def _default_language() -> str:
     return "en"
 
 
+class SimilaritySettings(BaseModel):
+    """``[similarity]``: how tickets are compared (weekly grouping, the walk's similar tickets, the ticket report)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine: Literal["tfidf", "embeddings"] = Field(
+        default="tfidf",
+        description="tfidf (default) or embeddings (English text by a sentence-embedding model; needs the "
+        "butterfly-check[embeddings] extra; CJK text keeps TF-IDF)",
+    )
+
+
 class Settings(BaseSettings):
     """All of butterfly's settings. Every path can be overridden."""
 
@@ -62,6 +74,10 @@ class Settings(BaseSettings):
     sync: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="butterfly sync: [sync.SOURCE] tables, BUTTERFLY_SYNC__SOURCE__FIELD (read by butterfly.sync.config)",
+    )
+    similarity: SimilaritySettings = Field(
+        default_factory=SimilaritySettings,
+        description="[similarity] engine = tfidf | embeddings (BUTTERFLY_SIMILARITY__ENGINE)",
     )
     sqlite_busy_timeout: float = Field(
         default=30.0, ge=0, description="seconds a SQLite command waits for another process's lock"

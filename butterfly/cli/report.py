@@ -11,6 +11,23 @@ from butterfly.cli._common import DbOption, FormatOption, LangOption, emit, lang
 report_app = typer.Typer(help="Retrospective of one ticket; weekly recurring-issue report.", no_args_is_help=True)
 
 
+class SimilarityEngine(StrEnum):
+    tfidf = "tfidf"
+    embeddings = "embeddings"
+
+
+SimilarityOption = Annotated[
+    SimilarityEngine | None,
+    typer.Option(
+        "--similarity",
+        help="How ticket texts are compared: tfidf (character n-grams), or embeddings (English text by a sentence-"
+        "embedding model, CJK text by tfidf; needs the butterfly-check\\[embeddings] extra). Default: the "
+        "\\[similarity] engine setting, else tfidf.",
+        show_default=False,
+    ),
+]
+
+
 class Grouping(StrEnum):
     tfidf = "tfidf"
     hybrid = "hybrid"
@@ -69,6 +86,7 @@ def ticket(
             help="Mask the customer's name, e-mail addresses and phone numbers, message text and author names.",
         ),
     ] = False,
+    similarity: SimilarityOption = None,
     db: DbOption = None,
 ) -> None:
     """Retrospective of one ticket: facts, timeline, the conversation's facts and key moments (as the reviewer saw
@@ -99,6 +117,7 @@ def ticket(
             tz=tz,
             thread=thread,
             redact=redact,
+            similarity=similarity.value if similarity else None,
         )
     text = render_report(
         "ticket", data, fmt=kind, labels=texts, lang=lang_, tz=tz, user_templates=_templates(templates)
@@ -139,6 +158,7 @@ def weekly(
         float,
         typer.Option("--coverage-target", help="Review coverage the summary measures against (the gate's target)."),
     ] = 0.8,
+    similarity: SimilarityOption = None,
     db: DbOption = None,
 ) -> None:
     """Weekly report, opening with a summary a manager reads in two minutes: recurring problems at two or more customers (with trend, action items and outreach
@@ -170,6 +190,7 @@ def weekly(
             top=top,
             coverage_target=coverage_target,
             clock=clock,
+            similarity=similarity.value if similarity else None,
         )
     text = render_report(
         "weekly", data, fmt=kind, labels=texts, lang=lang_, tz=tz, user_templates=_templates(templates)

@@ -339,6 +339,11 @@ def _helpdesk_facts(ticket: "Ticket") -> list[tuple[str, Any]]:
     ]
 
 
+from butterfly.cli.ticket_embed import embed_command  # noqa: E402
+
+tickets_app.command("embed")(embed_command)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.add_typer(tickets_app, name="tickets")

@@ -18,6 +18,7 @@ class GroupInput:
     subcategory: str | None = None
     tags: Sequence[str] = field(default_factory=tuple)
     organization: str | None = None  # a product / brand / account the ticket is about: the block when no category
+    key: int | None = None  # the ticket's row id: where the embeddings engine caches its vector (None: not cached)
 
 
 def loose_label(text: object) -> str:

@@ -13,7 +13,9 @@ import numpy as np
 
 from butterfly.reports.group_input import GroupInput, category_key, loose_label
 from butterfly.reports.textsim import cluster_texts
+from butterfly.similarity.engine import EmbeddingEngine, EmbeddingParams, embed_text, has_cjk
 from butterfly.similarity.linkage import average_linkage, cut
+from butterfly.similarity.neighbours import knn_pairs
 from butterfly.similarity.tfidf import cosine_pairs, fold, tfidf
 
 
@@ -65,8 +67,11 @@ def item_text(item: GroupInput) -> str:
     return fold(" ".join(p for p in (item.subject, (item.description or "")[:DESCRIPTION_CHARS]) if p))
 
 
-def problems(items: Sequence[GroupInput], params: ProblemParams | None = None) -> Problems:
-    """Problem and variant label of each item (see ``recurring``)."""
+def problems(
+    items: Sequence[GroupInput], params: ProblemParams | None = None, *, engine: EmbeddingEngine | None = None
+) -> Problems:
+    """Problem and variant label of each item (see ``recurring``); with an ``engine``, English texts are compared
+    by its sentence embeddings (``engine.params``) and CJK texts by TF-IDF (``params``)."""
     p = params or DEFAULT_PARAMS
     n = len(items)
     if n == 0:
@@ -106,19 +111,29 @@ def problems(items: Sequence[GroupInput], params: ProblemParams | None = None) -
         rep_block[rep[k]] = node_block[k]
     node_text, node_block = rep_text, rep_block
     weight = np.bincount(node, minlength=u)
-    matrix = tfidf(node_text)
-    max_df = p.max_df if p.max_df is not None else max(200, u // 20)
-    left, right, sim = cosine_pairs(matrix, min_similarity=p.floor, max_df=max_df)
-    if len(left):
-        block_ids = {b: k for k, b in enumerate(dict.fromkeys(node_block))}
-        bid = np.array([block_ids[b] for b in node_block], dtype=np.int64)
-        none = block_ids.get(None, -1)
-        same = (bid[left] == bid[right]) | (bid[left] == none) | (bid[right] == none)
-        keep = same | (sim >= p.strong)
-        left, right, sim = _nearest(left[keep], right[keep], sim[keep], p.neighbours)
-    merges = average_linkage(u, left, right, sim, threshold=min(p.threshold, p.variant_threshold), weights=weight)
-    problem_node = cut(u, merges, p.threshold)
-    variant_node = cut(u, merges, p.variant_threshold)
+    if engine is None:
+        problem_node, variant_node = _tfidf_cuts(node_text, node_block, weight, p)
+    else:
+        # English to the embedding model, CJK (and text-less nodes, which make no pairs) to TF-IDF; the two
+        # sets are clustered apart, each with its own thresholds
+        rep_item = np.full(u, n, dtype=np.int64)
+        np.minimum.at(rep_item, node, np.arange(n, dtype=np.int64))
+        raw = [embed_text(items[i].subject, items[i].description) for i in rep_item.tolist()]
+        english = np.array([bool(t) and not has_cjk(t) for t in raw], dtype=bool)
+        problem_node = np.arange(u, dtype=np.int64)
+        variant_node = np.arange(u, dtype=np.int64)
+        for chosen, is_english in ((np.flatnonzero(~english), False), (np.flatnonzero(english), True)):
+            if len(chosen) == 0:
+                continue
+            sub_block = [node_block[k] for k in chosen.tolist()]
+            if is_english:
+                keys = [items[i].key for i in rep_item[chosen].tolist()]
+                x = engine.vectors([raw[k] for k in chosen.tolist()], keys)
+                pc, vc = _embedding_cuts(x, sub_block, weight[chosen], engine.params)
+            else:
+                pc, vc = _tfidf_cuts([node_text[k] for k in chosen.tolist()], sub_block, weight[chosen], p)
+            problem_node[chosen] = chosen[pc]
+            variant_node[chosen] = chosen[vc]
     problem = _smallest(problem_node[node])
     # variants: the finer cut; tickets without text by their full category key (tags included)
     variant_keys = [
@@ -128,6 +143,40 @@ def problems(items: Sequence[GroupInput], params: ProblemParams | None = None) -
     vfirst: dict[tuple[int, str | None], int] = {}
     variant = [vfirst.setdefault(k, i) for i, k in enumerate(variant_keys)]
     return Problems([int(v) for v in problem], variant)
+
+
+def _block_ids(blocks: Sequence[str | None]) -> tuple[np.ndarray, int]:
+    """An id per block, and the id of "no block" (-1 when every node has one)."""
+    ids = {b: k for k, b in enumerate(dict.fromkeys(blocks))}
+    return np.array([ids[b] for b in blocks], dtype=np.int64), ids.get(None, -1)
+
+
+def _tfidf_cuts(
+    texts: Sequence[str], blocks: Sequence[str | None], weight: np.ndarray, p: ProblemParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """(problem, variant) node label per node: TF-IDF cosine pairs, average linkage, two cuts."""
+    u = len(texts)
+    matrix = tfidf(texts)
+    max_df = p.max_df if p.max_df is not None else max(200, u // 20)
+    left, right, sim = cosine_pairs(matrix, min_similarity=p.floor, max_df=max_df)
+    if len(left):
+        bid, none = _block_ids(blocks)
+        same = (bid[left] == bid[right]) | (bid[left] == none) | (bid[right] == none)
+        keep = same | (sim >= p.strong)
+        left, right, sim = _nearest(left[keep], right[keep], sim[keep], p.neighbours)
+    merges = average_linkage(u, left, right, sim, threshold=min(p.threshold, p.variant_threshold), weights=weight)
+    return cut(u, merges, p.threshold), cut(u, merges, p.variant_threshold)
+
+
+def _embedding_cuts(
+    x: np.ndarray, blocks: Sequence[str | None], weight: np.ndarray, p: EmbeddingParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """(problem, variant) node label per node from unit vectors: nearest neighbours, average linkage, two cuts."""
+    u = len(x)
+    bid, none = _block_ids(blocks)
+    left, right, sim = knn_pairs(x, bid, k=p.neighbours, floor=p.floor, strong=p.strong, no_block=none)
+    merges = average_linkage(u, left, right, sim, threshold=min(p.threshold, p.variant_threshold), weights=weight)
+    return cut(u, merges, p.threshold), cut(u, merges, p.variant_threshold)
 
 
 def _nearest(left: np.ndarray, right: np.ndarray, sim: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

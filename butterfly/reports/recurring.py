@@ -34,6 +34,7 @@ import numpy as np
 from butterfly.reports.group_input import GroupInput, category_key
 from butterfly.reports.problems import problems
 from butterfly.reports.textsim import SimilarityParams, cluster_texts, components, normalise
+from butterfly.similarity.engine import EmbeddingEngine
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "GroupInput", "category_key", "group_hierarchy", "group_labels", "groups_of"]
 
@@ -47,16 +48,21 @@ def ticket_text(subject: str | None, description: str | None) -> str:
 
 
 def group_labels(
-    items: Sequence[GroupInput], *, method: str = DEFAULT_METHOD, params: SimilarityParams | None = None
+    items: Sequence[GroupInput],
+    *,
+    method: str = DEFAULT_METHOD,
+    params: SimilarityParams | None = None,
+    engine: EmbeddingEngine | None = None,
 ) -> list[int]:
-    """A group label per item (the smallest index in its group); items alone in a group keep their own."""
+    """A group label per item (the smallest index in its group); items alone in a group keep their own. With
+    ``method="tfidf"`` an ``engine`` compares English text by sentence embeddings (``butterfly.similarity``)."""
     if method not in METHODS:
         raise ValueError(f"unknown grouping method {method!r}; use one of {', '.join(METHODS)}")
     n = len(items)
     if n == 0:
         return []
     if method == "tfidf":
-        return problems(items).problem
+        return problems(items, engine=engine).problem
     idx = np.arange(n, dtype=np.int64)
     left: list[np.ndarray] = [idx]
     right: list[np.ndarray] = [idx]
@@ -91,11 +97,13 @@ def group_labels(
     return [int(v) for v in labels_all]
 
 
-def group_hierarchy(items: Sequence[GroupInput], *, method: str = DEFAULT_METHOD) -> tuple[list[int], list[int]]:
-    """(problem label, variant label) per item: variants split a problem (``tfidf``); other methods have one
-    variant per problem."""
+def group_hierarchy(
+    items: Sequence[GroupInput], *, method: str = DEFAULT_METHOD, engine: EmbeddingEngine | None = None
+) -> tuple[list[int], list[int]]:
+    """(problem label, variant label) per item: variants split a problem (``tfidf``, with an optional embedding
+    ``engine``); other methods have one variant per problem."""
     if method == "tfidf":
-        found = problems(items)
+        found = problems(items, engine=engine)
         return found.problem, found.variant
     labels = group_labels(items, method=method)
     return labels, labels

@@ -150,7 +150,9 @@ def _rows(
     return sections
 
 
-def _similar(session: Session, ticket: Ticket, limit: int) -> tuple[list[SimilarRow], str]:
+def _similar(
+    session: Session, ticket: Ticket, limit: int, similarity: str | None, lang: str
+) -> tuple[list[SimilarRow], str]:
     """Similar tickets at other customers (:func:`butterfly.review.similar.similar_tickets`)."""
     rows = [
         SimilarRow(
@@ -163,7 +165,7 @@ def _similar(session: Session, ticket: Ticket, limit: int) -> tuple[list[Similar
             closed_at=as_utc(item.ticket.closed_at),
             score=round(float(item.score), 3),
         )
-        for item in similar_tickets(session=session, ticket=ticket, limit=limit)[:limit]
+        for item in similar_tickets(session=session, ticket=ticket, limit=limit, engine=similarity, lang=lang)[:limit]
     ]
     return rows, "similar"
 
@@ -181,12 +183,14 @@ def build_ticket_report(
     now: datetime | None = None,
     thread: bool = False,
     redact: bool = False,
+    similarity: str | None = None,
 ) -> TicketReport:
     """Everything the retrospective of ``ticket`` shows, in ``lang``; only ``reviewers``' reviews when given.
 
     ``thread``: the conversation section carries the whole thread too; ``redact``: the customer's identity, message
     text and author names are masked (:mod:`.ticket_redact`), assignees become ``[agent N]``
-    (:mod:`.ticket_states`)."""
+    (:mod:`.ticket_states`); ``similarity``: the engine of the similar tickets, ``tfidf`` or ``embeddings``
+    (default: the settings')."""
     assert ticket.id is not None
     now = now or utcnow()
     reviews = list(
@@ -333,7 +337,7 @@ def build_ticket_report(
         )
         for a in session.exec(select(ActionItem).where(condition).order_by(col(ActionItem.id))).all()
     ]
-    similar, method = _similar(session, ticket, similar_limit)
+    similar, method = _similar(session, ticket, similar_limit, similarity, lang)
     states, assignee = states_section(session=session, ticket=ticket, redact=redact)
     report = TicketReport(
         language=lang,

@@ -38,9 +38,6 @@ if TYPE_CHECKING:
 
     from butterfly.review.similar import SimilarTicket
 
-SAME_PROBLEM_SUBJECT = (
-    0.3  # text similarity (TF-IDF cosine, 0..1) that makes a ticket at another customer the same problem
-)
 
 # words that suggest the customer caused the problem (subject, description, ServiceNow's closed_code)
 CUSTOMER_CAUSED = (
@@ -75,7 +72,8 @@ class Proposal:
 
 def _recurrence(similar: list[SimilarTicket], ticket: Ticket) -> Proposal | None:
     # the same category alone is how tickets are filed, not evidence of the same problem: a similar subject is
-    alike = [t for t in similar if t.text_similarity >= SAME_PROBLEM_SUBJECT]
+    # (the level depends on the engine that measured it: butterfly.review.similar.SAME_PROBLEM)
+    alike = [t for t in similar if t.same_problem]
     others = {s.ticket.customer for s in alike if s.ticket.customer and s.ticket.customer != ticket.customer}
     if len(others) >= 2:
         return Proposal("company.mid.recurrence", "recurring", "prefill.similar", {"n": len(others)})

@@ -329,3 +329,22 @@ class TicketEvent(SQLModel, table=True):
     assignee: str | None = None
     reassigned: bool = False
     timeline_hash: str = Field(max_length=64)
+
+
+class TicketEmbedding(SQLModel, table=True):
+    """A ticket's sentence-embedding vector for the optional ``embeddings`` similarity engine, computed once.
+
+    Keyed by ticket and model (``model`` names the model and how its input is made); ``text_hash`` is the hash of
+    the text that was embedded, so a ticket whose subject or description changed is embedded again on next use
+    (butterfly/similarity/vector_cache.py). ``vector``: ``dim`` little-endian float32 values, unit length.
+    """
+
+    __tablename__ = "ticket_embedding"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "model", name="uq_ticket_embedding_ticket_model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    model: str = Field(max_length=64)
+    text_hash: str = Field(max_length=64)
+    dim: int
+    vector: bytes = Field(sa_column=Column(sa.LargeBinary(), nullable=False))

@@ -23,6 +23,7 @@ from butterfly.reports.weekly.recurring import recurring_groups
 from butterfly.reports.weekly.stories import stories
 from butterfly.reports.weekly.summary import overdue_patches, previous_week, summarise, trend_start
 from butterfly.silent import SilentRule, check_silent
+from butterfly.similarity.choice import engine_name, make_engine
 from butterfly.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -55,10 +56,12 @@ def build_weekly_report(
     clock: Clock | None = None,
     top: int = DEFAULT_TOP,
     coverage_target: float = DEFAULT_COVERAGE_TARGET,
+    similarity: str | None = None,
 ) -> WeeklyReport:
     """The weekly report for ``week`` (``2026-W47``, ``last``, ``this``; default: the last complete week) in
     ``lang``, with weeks in ``tz``, opening with a summary; the Markdown and HTML list ``top`` items of each long
-    list (the JSON all of them).
+    list (the JSON all of them). ``similarity``: the engine of the ``tfidf`` grouping, ``tfidf`` or ``embeddings``
+    (default: the settings'; see ``butterfly.similarity.choice``).
 
     Overdue and open action items are counted as of one moment, :attr:`WeeklyReport.as_of`: the end of the week,
     or now (``now``, else ``clock``'s, else the system clock) while the week is not over.
@@ -77,6 +80,8 @@ def build_weekly_report(
     today = clock.day_of(as_of)
     past = as_of if as_of < now else None
     rule = silent_rule or SilentRule()
+    engine_used = engine_name(similarity) if method == "tfidf" else "tfidf"
+    engine = make_engine(engine_used, session=session, lang=lang)
     tickets = closed_tickets(session, start, end)
     check, silent = check_silent(session=session, end=end, rule=rule)
     report = WeeklyReport(
@@ -88,6 +93,7 @@ def build_weekly_report(
         generated_at=now,
         weeks_back=weeks_back,
         method=method,
+        similarity=engine_used,
         closed_tickets=len(tickets),
         recurring=recurring_groups(
             session=session,
@@ -98,6 +104,7 @@ def build_weekly_report(
             today=today,
             method=method,
             as_of=past,
+            engine=engine,
         ),
         silent=silent,
         silent_rule={

@@ -224,6 +224,7 @@ class WeeklyReport(BaseModel):
     weeks_back: int
     method: str
     closed_tickets: int
+    similarity: str = "tfidf"  # the engine of the tfidf grouping: tfidf, or embeddings for English text
     recurring: list[RecurringGroup]
     silent: list[SilentCustomer]
     silent_rule: dict[str, int | float]

@@ -30,6 +30,7 @@ from butterfly.reports.weekly.common import (
     raw_tags,
 )
 from butterfly.reports.weekly.model import MAX_LISTED, ActionLink, ProblemVariant, RecurringGroup, TicketLink
+from butterfly.similarity.engine import EmbeddingEngine
 from butterfly.store.models import ActionItem, Review, Ticket
 from butterfly.tickets import ticket_ref
 from butterfly.timeutil import as_utc
@@ -113,13 +114,15 @@ def recurring_groups(
     method: str = DEFAULT_METHOD,
     params: SimilarityParams | None = None,
     as_of: datetime | None = None,
+    engine: EmbeddingEngine | None = None,
 ) -> list[RecurringGroup]:
-    """Groups of the week's tickets seen at two or more customers, with their history over ``weeks_back`` weeks."""
-    items = [GroupInput(t.subject, t.description, t.category, t.subcategory, t.tags) for t in tickets]
+    """Groups of the week's tickets seen at two or more customers, with their history over ``weeks_back`` weeks;
+    ``engine``: the optional embeddings engine of the ``tfidf`` grouping (vectors cached under each ticket's id)."""
+    items = [GroupInput(t.subject, t.description, t.category, t.subcategory, t.tags, key=t.id) for t in tickets]
     if params is not None and method != "tfidf":
         problem_of = variant_of = group_labels(items, method=method, params=params)
     else:
-        problem_of, variant_of = group_hierarchy(items, method=method)
+        problem_of, variant_of = group_hierarchy(items, method=method, engine=engine)
     groups = [g for g in groups_of(problem_of) if len({tickets[i].customer for i in g if tickets[i].customer}) >= 2]
     if not groups:
         return []
