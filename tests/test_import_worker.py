@@ -90,9 +90,9 @@ def test_a_first_load_prepared_by_the_worker_stores_and_counts_the_same(
     real_worker = csv_batches.Worker
 
     class Spy(real_worker):  # type: ignore[misc,valid-type]
-        def __init__(self, job: csv_batches.WorkerJob) -> None:
+        def __init__(self, job: csv_batches.WorkerJob, spare: csv_batches.Spare | None = None) -> None:
             started.append(job.path)
-            super().__init__(job)
+            super().__init__(job, spare)
 
     monkeypatch.setattr(csv_batches, "Worker", Spy)
 
