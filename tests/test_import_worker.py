@@ -130,3 +130,54 @@ def test_a_file_the_worker_cannot_read_is_named_as_without_it(
     assert messages[0] == messages[1]
     assert f"{export}:{LINES + 3}:" in messages[1]
     assert _rows(sqlite_url_fixture) == []  # nothing half-imported
+
+
+def _pragma(path: str, name: str) -> str:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return str(conn.execute(f"PRAGMA {name}").fetchone()[0])
+
+
+@pytest.mark.parametrize("reader_open", [False, True])
+def test_a_record_path_first_load_runs_in_rollback_journal_mode_alone_and_leaves_wal(
+    sqlite_url_fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader_open: bool
+) -> None:
+    """A first load into an empty table switches the file out of WAL mode while nothing else has it open (each
+    page written once), and back afterwards; with another connection open it stays in WAL mode. Same tickets."""
+    import sqlite3
+
+    from butterfly.importers import bulk, columnar, csv_import
+
+    monkeypatch.setattr(csv_import, "INITIAL_LOAD_BYTES", 1)  # this file counts as large
+    monkeypatch.setattr(columnar, "unavailable", lambda: "this test is about the record path")
+    switched: list[bool] = []
+    original = bulk.BulkConnection.rollback_journal
+
+    def spy(self: bulk.BulkConnection) -> bool:
+        switched.append(original(self))
+        return switched[-1]
+
+    monkeypatch.setattr(bulk.BulkConnection, "rollback_journal", spy)
+    export = _export(tmp_path / "tickets.csv")
+    path = sqlite_url_fixture.split(":///", 1)[1]
+    with open_session(sqlite_url_fixture) as session:
+        session.commit()
+    dispose_engines()
+    reader = sqlite3.connect(path) if reader_open else None
+    try:
+        if reader is not None:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM ticket").fetchone()  # a reader in the middle of a transaction
+        buckets, _, _ = _import(sqlite_url_fixture, export, tmp_path / "rejects.txt")
+    finally:
+        if reader is not None:
+            reader.close()
+    assert switched == [not reader_open]
+    assert buckets["created"] == LINES - 3 - 1 and buckets["rejected"] == 3
+    assert _pragma(path, "journal_mode") == "wal"
+    assert _pragma(path, "integrity_check") == "ok"
+    assert not Path(f"{path}-journal").exists()
+    with sqlite3.connect(path) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'ticket'")}
+    assert {"ix_ticket_customer_created_at", "ix_ticket_status_closed_at", "ix_ticket_category_closed_at"} <= names
