@@ -181,3 +181,23 @@ def test_a_record_path_first_load_runs_in_rollback_journal_mode_alone_and_leaves
     with sqlite3.connect(path) as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'ticket'")}
     assert {"ix_ticket_customer_created_at", "ix_ticket_status_closed_at", "ix_ticket_category_closed_at"} <= names
+
+
+def test_an_in_memory_database_is_never_released_for_the_journal_switch() -> None:
+    """Releasing the connections of an in-memory SQLite database would drop it: it keeps its journal and data."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
+
+    from butterfly.importers.bulk import BulkConnection
+
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    db = BulkConnection(engine, tz="UTC")
+    try:
+        db.execute("CREATE TABLE kept (x)")
+        db.execute("INSERT INTO kept VALUES (1)")
+        db.commit()
+        assert db.rollback_journal() is False
+        assert db.execute("SELECT x FROM kept").fetchall() == [(1,)]
+    finally:
+        db.close()
+        engine.dispose()

@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
 from butterfly.importers.fields import BOOL_FIELDS, DATE_FIELDS, FIELD_COLUMNS, INT_FIELDS
@@ -123,6 +124,9 @@ class BulkConnection:
         switches back."""
         if self.dialect != "sqlite" or self.in_strict or self.journal_switched:
             return False
+        database = self.engine.url.database
+        if not database or database == ":memory:" or database.startswith("file:") or not Path(database).is_file():
+            return False  # only a file reopens with its data: releasing an in-memory database would drop it
         self.release()
         self.reopen()
         try:
