@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from butterfly.errors import InvalidInputError
-from butterfly.settings import get_settings
 
 OFF_CALENDAR = "outside the calendar butterfly can store (years 1 to 9999 in UTC)"
 
@@ -66,4 +65,8 @@ class Clock:
 
 def settings_clock() -> Clock:
     """The clock of the ``timezone`` setting (what every command uses)."""
+    # imported here: the import's worker process reads dates through this module and needs no settings (pydantic
+    # settings cost it more than half its start-up)
+    from butterfly.settings import get_settings
+
     return Clock(get_settings().timezone)

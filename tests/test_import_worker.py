@@ -90,9 +90,9 @@ def test_a_first_load_prepared_by_the_worker_stores_and_counts_the_same(
     real_worker = csv_batches.Worker
 
     class Spy(real_worker):  # type: ignore[misc,valid-type]
-        def __init__(self, job: csv_batches.WorkerJob) -> None:
+        def __init__(self, job: csv_batches.WorkerJob, spare: csv_batches.Spare | None = None) -> None:
             started.append(job.path)
-            super().__init__(job)
+            super().__init__(job, spare)
 
     monkeypatch.setattr(csv_batches, "Worker", Spy)
 
@@ -130,3 +130,74 @@ def test_a_file_the_worker_cannot_read_is_named_as_without_it(
     assert messages[0] == messages[1]
     assert f"{export}:{LINES + 3}:" in messages[1]
     assert _rows(sqlite_url_fixture) == []  # nothing half-imported
+
+
+def _pragma(path: str, name: str) -> str:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return str(conn.execute(f"PRAGMA {name}").fetchone()[0])
+
+
+@pytest.mark.parametrize("reader_open", [False, True])
+def test_a_record_path_first_load_runs_in_rollback_journal_mode_alone_and_leaves_wal(
+    sqlite_url_fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader_open: bool
+) -> None:
+    """A first load into an empty table switches the file out of WAL mode while nothing else has it open (each
+    page written once), and back afterwards; with another connection open it stays in WAL mode. Same tickets."""
+    import sqlite3
+
+    from butterfly.importers import bulk, columnar, csv_import
+
+    monkeypatch.setattr(csv_import, "INITIAL_LOAD_BYTES", 1)  # this file counts as large
+    monkeypatch.setattr(columnar, "unavailable", lambda: "this test is about the record path")
+    switched: list[bool] = []
+    original = bulk.BulkConnection.rollback_journal
+
+    def spy(self: bulk.BulkConnection) -> bool:
+        switched.append(original(self))
+        return switched[-1]
+
+    monkeypatch.setattr(bulk.BulkConnection, "rollback_journal", spy)
+    export = _export(tmp_path / "tickets.csv")
+    path = sqlite_url_fixture.split(":///", 1)[1]
+    with open_session(sqlite_url_fixture) as session:
+        session.commit()
+    dispose_engines()
+    reader = sqlite3.connect(path) if reader_open else None
+    try:
+        if reader is not None:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM ticket").fetchone()  # a reader in the middle of a transaction
+        buckets, _, _ = _import(sqlite_url_fixture, export, tmp_path / "rejects.txt")
+    finally:
+        if reader is not None:
+            reader.close()
+    assert switched == [not reader_open]
+    assert buckets["created"] == LINES - 3 - 1 and buckets["rejected"] == 3
+    assert _pragma(path, "journal_mode") == "wal"
+    assert _pragma(path, "integrity_check") == "ok"
+    assert not Path(f"{path}-journal").exists()
+    with sqlite3.connect(path) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'ticket'")}
+    assert {"ix_ticket_customer_created_at", "ix_ticket_status_closed_at", "ix_ticket_category_closed_at"} <= names
+
+
+def test_an_in_memory_database_is_never_released_for_the_journal_switch() -> None:
+    """Releasing the connections of an in-memory SQLite database would drop it: it keeps its journal and data."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
+
+    from butterfly.importers.bulk import BulkConnection
+
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    db = BulkConnection(engine, tz="UTC")
+    try:
+        db.execute("CREATE TABLE kept (x)")
+        db.execute("INSERT INTO kept VALUES (1)")
+        db.commit()
+        assert db.rollback_journal() is False
+        assert db.execute("SELECT x FROM kept").fetchall() == [(1,)]
+    finally:
+        db.close()
+        engine.dispose()

@@ -21,15 +21,13 @@ try:  # the fast-import extra; columnar.unavailable() says when it is missing
 except ImportError:
     pass
 
-from butterfly.importers.bulk import SQLITE_CACHE_KB, Counts, drop_secondary_indexes
+from butterfly.importers.bulk import INDEX_CACHE_KB, SORTER_THREADS, SQLITE_CACHE_KB, Counts, drop_secondary_indexes
 from butterfly.importers.columnar_read import BLOCK_BYTES, NotColumnar, Plan, read_batches, results
 from butterfly.importers.dateorder import DateRule
 from butterfly.importers.mapping import Mapping
 from butterfly.importers.prepare import TabularPreparer
 
 QUEUE_BATCHES = 2  # prepared batches waiting for the writer
-INDEX_CACHE_KB = 2000  # SQLite's default page cache, while the deferred indexes are built
-SORTER_THREADS = 2  # helper threads SQLite's sorter may use for CREATE INDEX
 
 
 @dataclass
@@ -143,8 +141,7 @@ def load(
         changed = int(run("SELECT total_changes()")[0][0]) - changes_before
         created = int(run("SELECT count(*) FROM ticket")[0][0])
         _release_arrow_memory()
-        # sorting each index: a small page cache is faster here (measured 2.9 s with 2 MB, 4.5 s with 32 MB, for
-        # three indexes on a million tickets), and a helper thread sorts alongside (2.0 s)
+        # sorting each index: a small page cache and a helper thread (see butterfly.importers.bulk)
         run(f"PRAGMA cache_size = -{INDEX_CACHE_KB}")
         run(f"PRAGMA threads = {SORTER_THREADS}")
         for sql in deferred:

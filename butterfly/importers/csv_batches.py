@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 from butterfly.errors import InvalidInputError
 from butterfly.importers.dateorder import DateRule
 from butterfly.importers.mapping import Mapping
-from butterfly.importers.prepare import Prepared, TabularPreparer
+from butterfly.importers.prepare import Prepared, PreparedColumns, TabularPreparer
 from butterfly.importers.sources import CsvBatch, CsvFile
 
 WORKER_BYTES = 8 * 1024 * 1024  # from this size a first load of a source prepares its batches in a worker process
@@ -45,7 +45,7 @@ class PreparedBatch:
     the rejected records as (first line, last line, reason) in line order, and the bytes of the file read so far."""
 
     records: int
-    prepared: Prepared
+    prepared: Prepared  # as PreparedColumns on its way from the worker process (see Worker.batches)
     bad: list[tuple[int, int, str]]
     bytes_read: int
 
@@ -65,20 +65,29 @@ def prepared_batches(
     *,
     id_from_row: bool,
     lookup: Callable[[list[str]], dict[str, str]] | None,
+    columns: bool = False,
 ) -> Iterator[PreparedBatch]:
     """Each batch prepared column by column (:meth:`TabularPreparer.fast`), or record by record when it needs a
-    closer look; ``lookup(ids)``: the stored content hashes (records stored unchanged are skipped early)."""
+    closer look; ``lookup(ids)``: the stored content hashes (records stored unchanged are skipped early).
+    ``columns``: a batch prepared column by column stays in columns (:class:`PreparedColumns`, for the pipe)."""
     for batch in batches:
         bad: list[tuple[int, int, str]] = list(batch.broken)
         rows = row_ids(batch.rows, batch) if id_from_row else batch.rows
-        prepared = preparer.fast(rows, lookup)
+        prepared: Prepared | PreparedColumns | None = (
+            preparer.fast_columns(rows, lookup) if columns else preparer.fast(rows, lookup)
+        )
         if prepared is None:
 
             def reject(i: int, reason: str, batch: CsvBatch = batch, bad: list[Any] = bad) -> None:
                 bad.append((*batch.lines_of(i), reason))
 
             prepared = preparer.slow(rows, reject)
-        yield PreparedBatch(len(batch.rows) + len(batch.broken), prepared, sorted(bad), batch.bytes_read)
+        yield PreparedBatch(
+            len(batch.rows) + len(batch.broken),
+            prepared,  # type: ignore[arg-type]  # PreparedColumns only on its way through the pipe
+            sorted(bad),
+            batch.bytes_read,
+        )
         del batch, prepared, bad, rows  # before the next batch is read
 
 
@@ -108,18 +117,51 @@ class WorkerJob:
         )
 
 
-class Worker:
-    """The worker process of one file: ``with Worker(job) as worker: for batch in worker.batches(): …``."""
+def _spawn() -> tuple[BinaryIO, subprocess.Popen[bytes]]:
+    # stderr is read only if it fails (a pipe nobody reads could fill and block it)
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115
+    process = subprocess.Popen(  # a fixed command: the job travels on stdin, never on a command line
+        [sys.executable, "-m", "butterfly.importers.csv_batches"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+    return stderr, process
 
-    def __init__(self, job: WorkerJob) -> None:
-        # read only if it fails (a pipe nobody reads could fill and block it); closed by __exit__
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
-        self.process = subprocess.Popen(  # a fixed command: the job travels on stdin, never on a command line
-            [sys.executable, "-m", "butterfly.importers.csv_batches"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-        )
+
+class Spare:
+    """A worker process started before its job is known, so that its start-up overlaps the importing process's
+    own work (reading the header, deciding how the dates are read); :class:`Worker` takes it over, or
+    :meth:`close` stops it when the file goes another way."""
+
+    def __init__(self) -> None:
+        self._started: tuple[BinaryIO, subprocess.Popen[bytes]] | None = _spawn()
+
+    def take(self) -> tuple[BinaryIO, subprocess.Popen[bytes]] | None:
+        started, self._started = self._started, None
+        return started
+
+    def close(self) -> None:
+        started = self.take()
+        if started is not None:
+            _stop(*started)
+
+
+def _stop(stderr: BinaryIO, process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()  # it holds nothing but the batches it prepares
+    process.wait()
+    for stream in (process.stdin, process.stdout, stderr):
+        if stream is not None:
+            stream.close()
+
+
+class Worker:
+    """The worker process of one file: ``with Worker(job) as worker: for batch in worker.batches(): …``
+    (``spare``: a process started earlier, see :class:`Spare`)."""
+
+    def __init__(self, job: WorkerJob, spare: Spare | None = None) -> None:
+        self._stderr, self.process = (spare.take() if spare is not None else None) or _spawn()
         assert self.process.stdin is not None
         try:
             pickle.dump(job, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
@@ -136,6 +178,8 @@ class Worker:
             except EOFError:
                 raise InvalidInputError(f"the process preparing the records stopped: {self._failure()}") from None
             if kind == "batch":
+                if isinstance(item.prepared, PreparedColumns):
+                    item.prepared = item.prepared.prepared()
                 yield item
             elif kind == "error":
                 raise item
@@ -152,12 +196,7 @@ class Worker:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self.process.poll() is None:
-            self.process.kill()  # it holds nothing but the batches it prepares
-        self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout, self._stderr):
-            if stream is not None:
-                stream.close()
+        _stop(self._stderr, self.process)
 
 
 def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
@@ -179,7 +218,9 @@ def main() -> int:
     try:
         reader = CsvFile(Path(job.path), job.codec, delimiter=job.delimiter)
         try:
-            for batch in prepared_batches(reader.batches(), job.preparer(), id_from_row=job.id_from_row, lookup=None):
+            for batch in prepared_batches(
+                reader.batches(), job.preparer(), id_from_row=job.id_from_row, lookup=None, columns=True
+            ):
                 if os.getppid() != parent:  # the importing process was killed: nobody reads what follows
                     return 1
                 _send(out, ("batch", batch))

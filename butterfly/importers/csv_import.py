@@ -62,9 +62,28 @@ def _csv_dates(
     return decide(columns, records([first] if first else []), options.dates, more=rest(), file=str(path))
 
 
+def _spare_worker(job: FileImport, reader: CsvFile) -> csv_batches.Spare | None:
+    """The worker process started now when the file will surely be prepared by one (a large file of a source with
+    no tickets yet, which the columnar load will not take): it starts while this process decides the dates."""
+    if reader.size < csv_batches.WORKER_BYTES or (os.cpu_count() or 1) < 2:
+        return None
+    db, options = job.db, job.options
+    columnar_may = (
+        reader.size >= INITIAL_LOAD_BYTES
+        and db.dialect == "sqlite"
+        and not options.strict
+        and not options.id_from_row
+        and columnar.unavailable() is None
+    )
+    if columnar_may or db.execute("SELECT 1 FROM ticket WHERE source = ? LIMIT 1", (job.summary.source,)).fetchone():
+        return None
+    return csv_batches.Spare()
+
+
 def import_csv(job: FileImport) -> None:
     path, enc, options, summary = job.path, job.enc, job.options, job.summary
     reader = CsvFile(path, enc.codec, delimiter=options.delimiter)
+    spare: csv_batches.Spare | None = None
     try:
         header = reader.header
         spec = options.spec
@@ -75,6 +94,7 @@ def import_csv(job: FileImport) -> None:
             spec = replace(spec, columns={**spec.columns, "id": ROW_ID_COLUMN})
             summary.id_from_row = True
         mapping = resolve(spec, header, file=str(path))
+        spare = _spare_worker(job, reader)
         batches = reader.batches()
         first = next(batches, None)
         rules = _csv_dates(path, enc, reader, mapping, options, first)
@@ -122,7 +142,7 @@ def import_csv(job: FileImport) -> None:
             # nothing to look up in the database: the batches are prepared on the other core meanwhile
             head.clear()
             reader.close()
-            with csv_batches.Worker(how) as worker:
+            with csv_batches.Worker(how, spare) as worker:
                 _write(job, loop, worker.batches(), reader.size)
         else:
             prepared = csv_batches.prepared_batches(
@@ -131,6 +151,8 @@ def import_csv(job: FileImport) -> None:
             _write(job, loop, prepared, reader.size)
         loop.finish()
     finally:
+        if spare is not None:
+            spare.close()  # not taken: the file went another way (or failed)
         reader.close()
 
 

@@ -11,9 +11,9 @@ A value that cannot be read, or lies outside the years 1-9999 once in UTC, raise
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
-from itertools import repeat
+from operator import itemgetter
 
 from butterfly.clock import OFF_CALENDAR, zone
 
@@ -226,6 +226,26 @@ class _Memo(dict[str, str | None]):
         return value
 
 
+class _PairMemo(dict[tuple[str, str], str | None]):
+    """:class:`_Memo` for a key given in two parts: computed from the two joined."""
+
+    def __init__(self, compute: Callable[[str], str | None], limit: int = 50_000) -> None:
+        super().__init__()
+        self.compute = compute
+        self.limit = limit
+
+    def __missing__(self, key: tuple[str, str]) -> str | None:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self.compute(key[0] + key[1])
+        self[key] = value
+        return value
+
+
+_HEAD_AND_ZONE = itemgetter(_HEAD, _ZONE)
+_MINSEC_OF = itemgetter(_MINSEC)
+
+
 class ColumnDates:
     """Converts a column of ISO 8601 times to canonical UTC text with no Python code per value.
 
@@ -238,15 +258,13 @@ class ColumnDates:
 
     def __init__(self, tz: tzinfo = UTC) -> None:
         self.tz = tz
-        self._heads = _Memo(self._head)
+        # keyed by (date-and-hour, zone) as itemgetter gives them: a fifth faster than joining the two first
+        self._heads = _PairMemo(self._head)
         self._minsecs = _Memo(self._minsec)
 
     def convert(self, column: Sequence[str]) -> list[str] | None:
-        get = str.__getitem__
-        heads = map(
-            self._heads.__getitem__, map(str.__add__, map(get, column, repeat(_HEAD)), map(get, column, repeat(_ZONE)))
-        )
-        minsecs = map(self._minsecs.__getitem__, map(get, column, repeat(_MINSEC)))
+        heads = map(self._heads.__getitem__, map(_HEAD_AND_ZONE, column))
+        minsecs = map(self._minsecs.__getitem__, map(_MINSEC_OF, column))
         try:
             return list(map(str.__add__, heads, minsecs))  # type: ignore[arg-type]
         except TypeError:  # a part the memo could not convert (None)

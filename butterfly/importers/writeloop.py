@@ -59,8 +59,10 @@ class WriteLoop:
     def defer_indexes(self) -> None:
         """A first load into an empty table: one transaction that drops the secondary indexes now and builds them
         again at the end (sorting once costs a third of updating them row by row); a crash rolls all of it back,
-        indexes included."""
+        indexes included. On SQLite the file is in rollback-journal mode meanwhile when nothing else has it open
+        (:meth:`~butterfly.importers.bulk.BulkConnection.rollback_journal`)."""
         self.one_transaction = True
+        self.db.rollback_journal()
         self.deferred = self.writer.drop_secondary_indexes()
 
     def write(self, prepared: Prepared) -> None:
@@ -122,6 +124,7 @@ class WriteLoop:
         self.run.save(status="done", rejects_path=str(self.job.rejects.path) if summary.rejected else None)
         if not self.job.options.strict:
             self.db.commit()
+            self.db.wal_again()
 
 
 def write_counted(
