@@ -327,3 +327,51 @@ def test_html_in_messages_is_reduced_to_text_without_scripts_styles_or_comments(
     assert "alert" not in text and "color" not in text and "agent-only" not in text
     assert plain("<p>cut <script>evil()") == "cut"  # an unclosed script is dropped to the end
     assert len(plain("<p>" + "x" * 500_000)) == MAX_TEXT  # one message is capped
+
+
+def test_a_merge_beyond_the_cap_is_counted_not_silently_dropped(
+    tmp_path: Path, sqlite_url_fixture: str, cli: Any
+) -> None:
+    """1,500 comments stored with the ticket, then 1,000 newer comment events: the merged thread keeps the cap
+    (2,000) and the import says that 500 messages of ticket 42 were left out."""
+    from butterfly.importers.threads import MAX_MESSAGES
+
+    def comment(cid: int, minute: int) -> dict[str, Any]:
+        at = f"2026-03-{2 + minute // 1440:02d}T{minute // 60 % 24:02d}:{minute % 60:02d}:00Z"
+        return {"id": cid, "author_id": 7, "public": True, "body": f"message {cid}", "created_at": at}
+
+    ticket = {
+        "id": 42,
+        "subject": "Invoice export fails",
+        "status": "solved",
+        "requester_id": 7,
+        "created_at": "2026-03-02T00:00:00Z",
+        "comments": [comment(i, i) for i in range(1, 1501)],
+    }
+    export = tmp_path / "tickets.json"
+    export.write_text(json.dumps({"tickets": [ticket]}), encoding="utf-8")
+    first = cli("import", str(export), "--json", "--db", sqlite_url_fixture)
+    assert first.exit_code == 0, first.output
+    assert _file(json.loads(first.stdout), "tickets.json")["messages_over_cap"] == 0
+    events = {
+        "ticket_events": [
+            {
+                "id": 9000 + i,
+                "ticket_id": 42,
+                "created_at": comment(i, i)["created_at"],
+                "event_type": "Audit",
+                "child_events": [{**comment(i, i), "type": "Comment", "event_type": "Comment"}],
+            }
+            for i in range(1501, 2501)
+        ]
+    }
+    path = tmp_path / "ticket_events.json"
+    path.write_text(json.dumps(events), encoding="utf-8")
+    result = cli("import", str(export), "--messages", str(path), "--json", "--db", sqlite_url_fixture)
+    assert result.exit_code == 0, result.output
+    summary = _file(json.loads(result.stdout), "ticket_events.json")
+    assert summary["messages_over_cap"] == 500
+    assert summary["capped_tickets"] == {"42": 500}
+    assert len(_thread(sqlite_url_fixture, "42")) == MAX_MESSAGES
+    shown = cli("import", str(export), "--messages", str(path), "--db", sqlite_url_fixture)
+    assert "500" in shown.stderr  # the summary line says it (tests/test_thread_cap_stream.py checks its words)

@@ -126,6 +126,7 @@ def _as_dict(summary: "SyncSummary") -> dict[str, object]:
                 **a.counts,
                 "threads": a.threads,
                 "messages": a.messages,
+                "messages_over_cap": a.messages_over_cap,
                 "position": a.position,
             }
             for a in summary.accounts
@@ -155,6 +156,11 @@ def _show(summary: "SyncSummary", lang: str) -> None:
     lines = []
     if summary.comments and not summary.dry_run:
         lines.append(_t("threads", lang, threads=summary.total("threads"), messages=summary.total("messages")))
+        over = summary.total("messages_over_cap")
+        if over:
+            from butterfly.importers.threads import MAX_MESSAGES
+
+            lines.append(_t("over_cap", lang, n=over, cap=MAX_MESSAGES))
     deleted = summary.total("marked_deleted")
     if deleted:
         lines.append(_t("marked_deleted", lang, n=deleted))

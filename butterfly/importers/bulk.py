@@ -17,7 +17,9 @@ re-run's UPSERT completes the job without duplicates.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -363,8 +365,12 @@ class TicketWriter:
             if whole < len(rows):
                 changed += conn.executemany(self.sql, rows[whole:]).rowcount
         except BaseException:
-            conn.execute("ROLLBACK TO bf_batch")
-            conn.execute("RELEASE bf_batch")
+            # a full disk (SQLITE_FULL, I/O errors) can make SQLite roll the whole transaction back by itself, and
+            # with it the savepoint: then there is nothing to undo here, and the original error is the one to report
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK TO bf_batch")
+                    conn.execute("RELEASE bf_batch")
             raise
         conn.execute("RELEASE bf_batch")
         created = conn.execute("SELECT count(*) FROM ticket WHERE id > ?", (before,)).fetchone()[0]

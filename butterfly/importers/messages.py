@@ -170,7 +170,7 @@ def import_messages(
             continue
         found = known[item.ticket]
         assert found is not None
-        _store(db, kind, found, open_threads.pop(item.ticket), totals[item.ticket], summary)
+        _store(db, kind, item.ticket, found, open_threads.pop(item.ticket), totals[item.ticket], summary)
         stored += 1
         if stored % COMMIT_THREADS == 0:
             run.save()
@@ -185,6 +185,7 @@ def import_messages(
 def _store(
     db: BulkConnection,
     kind: str,
+    ticket: str,
     found: tuple[int, dict[str, Any] | None],
     items: list[Any],
     total: int,
@@ -199,10 +200,12 @@ def _store(
     else:
         thread = threads.zendesk({**record, "comments": items})
     before = db.execute("SELECT count(*) FROM message WHERE ticket_id = ?", (ticket_id,)).fetchone()[0]
-    written = replace_thread(db, ticket_id, thread, merge=kind == "zendesk-events")
+    written, merged_over = replace_thread(db, ticket_id, thread, merge=kind == "zendesk-events")
     capped = max(0, total - threads.MAX_MESSAGES)
     if capped:
         summary.skip(f"beyond {threads.MAX_MESSAGES:,} messages of one ticket", capped)
+    if merged_over:  # the events merged with the thread stored before went over the cap
+        summary.over_cap(ticket, merged_over)
     counted = total - capped
     if not written:
         summary.unchanged += counted

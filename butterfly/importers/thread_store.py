@@ -43,19 +43,28 @@ def _as_datetime(value: Any) -> datetime | None:
 
 def store_threads(
     *, session: Any, source: str, threads: Iterable[tuple[str, list[Message]]], merge: bool = False
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """:func:`save_threads` in a transaction of its own on the database of ``session`` (what ``butterfly sync``
-    calls after a page's tickets are committed); returns (threads written, messages written)."""
+    calls after a page's tickets are committed); returns (threads written, messages written, messages left out
+    over the per-ticket cap: by the extractor, :class:`butterfly.importers.threads.Thread`, or by a merge)."""
     from butterfly.importers.bulk import BulkConnection
+
+    extracted_over = 0
+
+    def counted() -> Iterable[tuple[str, list[Message]]]:
+        nonlocal extracted_over
+        for external_id, thread in threads:
+            extracted_over += int(getattr(thread, "over_cap", 0))
+            yield external_id, thread
 
     session.commit()  # the session must not hold a write lock while the bulk connection writes
     db = BulkConnection(session.get_bind(), tz="UTC")
     try:
-        result = save_threads(db, source, threads, merge=merge)
+        written, messages, merged_over = save_threads(db, source, counted(), merge=merge)
         db.commit()
     finally:
         db.close()
-    return result
+    return written, messages, extracted_over + sum(merged_over.values())
 
 
 def ticket_row(db: Any, source: str, external_id: str) -> tuple[int, Any] | None:
@@ -86,10 +95,11 @@ def stored_thread(db: Any, ticket_id: int) -> list[Message]:
     ]
 
 
-def merged(stored: list[Message], incoming: list[Message], *, whole: bool = False) -> list[Message]:
+def merged(stored: list[Message], incoming: list[Message], *, whole: bool = False) -> tuple[list[Message], int]:
     """``incoming`` merged into ``stored`` by key (a known key is replaced where it stood, a new one added), in
-    time order when every message has a time; renumbered from 1 and capped. ``whole``: ``incoming`` is a whole
-    thread, so stored messages without a key (stored before messages had one) are dropped, not kept beside it."""
+    time order when every message has a time; renumbered from 1 and capped at :data:`MAX_MESSAGES`, with the number
+    of messages the cap left out. ``whole``: ``incoming`` is a whole thread, so stored messages without a key
+    (stored before messages had one) are dropped, not kept beside it."""
     out = [m for m in stored if m.key] if whole and any(m.key for m in incoming) else list(stored)
     where = {m.key: i for i, m in enumerate(out) if m.key}
     for m in incoming:
@@ -101,7 +111,8 @@ def merged(stored: list[Message], incoming: list[Message], *, whole: bool = Fals
             out.append(m)
     if all(m.at is not None for m in out):
         out.sort(key=lambda m: m.at)  # type: ignore[arg-type,return-value]
-    return [replace(m, position=i) for i, m in enumerate(out[:MAX_MESSAGES], start=1)]
+    kept = [replace(m, position=i) for i, m in enumerate(out[:MAX_MESSAGES], start=1)]
+    return kept, len(out) - len(kept)
 
 
 MERGED_SOURCES = ("zendesk",)  # comments are never deleted there (only redacted): whole threads merge by id too
@@ -109,32 +120,40 @@ MERGED_SOURCES = ("zendesk",)  # comments are never deleted there (only redacted
 
 def save_threads(
     db: Any, source: str, threads: Iterable[tuple[str, list[Message]]], *, merge: bool = False
-) -> tuple[int, int]:
+) -> tuple[int, int, dict[str, int]]:
     """Store the threads of tickets of ``source`` (see the module docstring). Returns (threads written, messages
     written); a ticket that is not stored (rejected) keeps no thread. ``merge``: the threads are whole threads of
     a helpdesk whose comments are never deleted (Zendesk): merged by comment id into the stored one, so an older
-    export or the comment events imported before it take nothing away."""
+    export or the comment events imported before it take nothing away. The third value: the tickets whose merged
+    thread went beyond :data:`MAX_MESSAGES`, and how many messages the cap left out of each."""
     written = messages_written = 0
+    over_cap: dict[str, int] = {}
     for external_id, thread in threads:
         row = db.execute("SELECT id FROM ticket WHERE source = ? AND external_id = ?", (source, external_id)).fetchone()
         if row is None:
             continue  # the ticket was rejected: its thread goes with it
-        written_now = replace_thread(db, int(row[0]), thread, merge=merge, whole=True)
+        written_now, left_out = replace_thread(db, int(row[0]), thread, merge=merge, whole=True)
         if written_now:
             written += 1
             messages_written += written_now
-    return written, messages_written
+        if left_out:
+            over_cap[external_id] = over_cap.get(external_id, 0) + left_out
+    return written, messages_written, over_cap
 
 
-def replace_thread(db: Any, ticket_id: int, thread: list[Message], *, merge: bool = False, whole: bool = False) -> int:
+def replace_thread(
+    db: Any, ticket_id: int, thread: list[Message], *, merge: bool = False, whole: bool = False
+) -> tuple[int, int]:
     """Store ``thread`` as the ticket's (merged into the stored one with ``merge``; see :func:`merged` for
-    ``whole``); the messages written (0: the stored thread was the same)."""
+    ``whole``): the messages written (0: the stored thread was the same) and the messages a merge left out over the
+    per-ticket cap."""
+    left_out = 0
     if merge:
-        thread = merged(stored_thread(db, ticket_id), thread, whole=whole)
+        thread, left_out = merged(stored_thread(db, ticket_id), thread, whole=whole)
     digest = thread_hash(thread)
     stored = db.execute("SELECT thread_hash FROM message WHERE ticket_id = ? LIMIT 1", (ticket_id,)).fetchone()
     if stored is not None and stored[0] == digest:
-        return 0
+        return 0, left_out
     db.execute("DELETE FROM message WHERE ticket_id = ?", (ticket_id,))
     for m in thread:
         db.execute(
@@ -142,7 +161,7 @@ def replace_thread(db: Any, ticket_id: int, thread: list[Message], *, merge: boo
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (ticket_id, m.position, _utc_text(m.at), m.role, m.author, m.public, m.text, digest, m.key),
         )
-    return len(thread)
+    return len(thread), left_out
 
 
 # -- state timelines ------------------------------------------------------------------------------------------

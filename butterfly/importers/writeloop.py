@@ -110,9 +110,12 @@ class WriteLoop:
         if timelines:
             summary.timelines += save_timelines(self.db, summary.source, timelines)
         if threads:
-            written, messages = save_threads(self.db, summary.source, threads, merge=summary.format in MERGED_SOURCES)
+            merge = summary.format in MERGED_SOURCES
+            written, messages, over_cap = save_threads(self.db, summary.source, threads, merge=merge)
             summary.threads += written
             summary.messages += messages
+            for ticket, n in over_cap.items():  # a merge with the stored thread went over the cap
+                summary.over_cap(ticket, n)
         self.read(len(rows))
 
     def finish(self) -> None:

@@ -45,6 +45,7 @@ class AccountSummary:
     position: dict[str, Any] = field(default_factory=dict)  # the saved state after the run
     threads: int = 0  # tickets whose conversation was stored or replaced (--comments; unchanged ones not counted)
     messages: int = 0
+    messages_over_cap: int = 0  # messages beyond the per-ticket cap, not stored (said in the summary)
 
 
 @dataclass
@@ -60,7 +61,7 @@ class SyncSummary:
     seconds: float = 0.0
 
     def total(self, bucket: str) -> int:
-        if bucket in ("pages", "fetched", "threads", "messages"):
+        if bucket in ("pages", "fetched", "threads", "messages", "messages_over_cap"):
             return sum(int(getattr(a, bucket)) for a in self.accounts)
         return sum(a.counts[bucket] for a in self.accounts)
 
@@ -115,7 +116,7 @@ def run_sync(
                             continue
                         _import_page(session, page, name, Path(scratch), part, rejects)
                         if with_comments:
-                            written, messages = store_threads(
+                            written, messages, over_cap = store_threads(
                                 session=session,
                                 source=name,
                                 threads=read_threads(http, page),
@@ -123,6 +124,7 @@ def run_sync(
                             )
                             part.threads += written
                             part.messages += messages
+                            part.messages_over_cap += over_cap
                         state.save(session=session, source=source, account=account, state=page.state)
                         part.position = page.state
                 finally:
