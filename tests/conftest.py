@@ -192,6 +192,11 @@ def cli():  # type: ignore[no-untyped-def]
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        from butterfly.settings import get_settings
+
+        # a command reads its settings afresh, as a new process would: an environment variable the test set after
+        # something else (a session fixture migrating the template database) read the settings still counts
+        get_settings.cache_clear()
         return runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False, terminal_width=120)
 
     return invoke

@@ -135,6 +135,19 @@ def test_github_comments_are_paged_to_the_end_and_attributed(github_api: Api, db
     assert not any(p.endswith("/3/comments") for p in _paths(github_api))  # a pull request: no ticket, no thread
 
 
+def test_a_thread_over_the_cap_is_counted_in_the_sync_summary(
+    github_api: Api, sqlite_url_fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 1 has 6 messages (the body and 5 comments). With a cap of 3 the reader stops fetching once it holds 3
+    comments (pages of 2: 4 fetched), and the body + 4 fetched are cut to 3: the summary says at least 2 were not
+    stored (the one never fetched cannot be counted)."""
+    monkeypatch.setattr("butterfly.importers.threads.MAX_MESSAGES", 3)
+    monkeypatch.setattr("butterfly.importers.thread_store.MAX_MESSAGES", 3)
+    summary = _sync(sqlite_url_fixture, _gh_settings(github_api), tmp_path, source="github", comments=True)
+    assert summary.total("messages_over_cap") == 2
+    assert len(_thread(sqlite_url_fixture, "acme/support#1")) == 3
+
+
 def test_github_resync_changes_nothing_then_updates_an_edited_comment_in_place(
     github_api: Api, db_url: str, tmp_path: Path
 ) -> None:

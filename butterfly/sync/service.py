@@ -45,7 +45,7 @@ class AccountSummary:
     position: dict[str, Any] = field(default_factory=dict)  # the saved state after the run
     threads: int = 0  # tickets whose conversation was stored or replaced (--comments; unchanged ones not counted)
     messages: int = 0
-    messages_over_cap: int = 0  # messages beyond the per-ticket cap, not stored (said in the summary)
+    messages_over_cap: int = 0  # fetched messages beyond the per-ticket cap, not stored (the rest is not fetched)
 
 
 @dataclass
