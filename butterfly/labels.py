@@ -8,6 +8,7 @@ with the text cut before it), is an error naming the file and the key.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -65,6 +66,11 @@ def text(name: str, key: str, lang: str, **values: object) -> str:
     except KeyError:
         raise NotFoundError(f"no text '{key}' in {name}") from None
     return template.format(**values) if values else template
+
+
+def join_items(items: Iterable[str], lang: str) -> str:
+    """Items of an inline list: with the enumeration comma (、) in Chinese, ", " in English."""
+    return ("、" if lang.startswith("zh") else ", ").join(items)
 
 
 def ui(key: str, lang: str, **values: object) -> str:

@@ -19,14 +19,8 @@ def _refs(found: list[similar.SimilarTicket]) -> list[str]:
     return [s.ticket.external_id for s in found]
 
 
-def test_the_look_up_runs_in_another_thread_and_finds_the_same_tickets(session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    t = make_ticket(session, "T-1", customer="Acme", subject="Invoice export fails", category="billing")
-    make_ticket(session, "T-2", customer="Beta", subject="Invoice export fails", category="billing")
-    make_ticket(session, "T-3", customer="Gamma", subject="Refund is late", category="billing")
-    make_ticket(session, "T-4", customer="Delta", subject="SMS code never arrives", category="login")
-    expected = _refs(similar_tickets(session=session, ticket=t, limit=5))
-    assert expected == ["T-2", "T-3"]
-
+def _record_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads the similar-ticket look-up runs in, one per call, as it is called."""
     threads: list[str] = []
     original = similar.similar_tickets
 
@@ -35,6 +29,18 @@ def test_the_look_up_runs_in_another_thread_and_finds_the_same_tickets(session, 
         return original(**kwargs)
 
     monkeypatch.setattr(similar, "similar_tickets", recording)
+    return threads
+
+
+def test_the_look_up_runs_in_another_thread_and_finds_the_same_tickets(session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    t = make_ticket(session, "T-1", customer="Acme", subject="Invoice export fails", category="billing")
+    make_ticket(session, "T-2", customer="Beta", subject="Invoice export fails", category="billing")
+    make_ticket(session, "T-3", customer="Gamma", subject="Refund is late", category="billing")
+    make_ticket(session, "T-4", customer="Delta", subject="SMS code never arrives", category="login")
+    expected = _refs(similar_tickets(session=session, ticket=t, limit=5))
+    assert expected == ["T-2", "T-3"]
+
+    threads = _record_threads(monkeypatch)
     lookup = SimilarLookup(session=session, ticket=t, limit=5)
     assert not lookup.started
     lookup.start()
@@ -61,14 +67,7 @@ def test_an_in_memory_database_is_looked_up_in_the_callers_thread(monkeypatch) -
     """A second connection to ``sqlite://`` would be another, empty database: the look-up runs at once instead."""
     from butterfly.store.db import open_session
 
-    threads: list[str] = []
-    original = similar.similar_tickets
-
-    def recording(**kwargs):  # type: ignore[no-untyped-def]
-        threads.append(threading.current_thread().name)
-        return original(**kwargs)
-
-    monkeypatch.setattr(similar, "similar_tickets", recording)
+    threads = _record_threads(monkeypatch)
     with open_session("sqlite://") as session:
         t = make_ticket(session, "T-1", customer="Acme", subject="Invoice export fails")
         make_ticket(session, "T-2", customer="Beta", subject="Invoice export fails")

@@ -36,7 +36,7 @@ from butterfly.errors import InvalidInputError, Problem
 from butterfly.importers import threads
 from butterfly.importers.bulk import BulkConnection
 from butterfly.importers.dates import parse_datetime
-from butterfly.importers.encoding import detect
+from butterfly.importers.encoding import Encoding, detect
 from butterfly.importers.jsonstream import MAX_DEPTH, nesting_depth
 from butterfly.importers.rejects import RejectsFile
 from butterfly.importers.runlog import FileSummary, ImportOptions, Run, reject_record
@@ -101,32 +101,42 @@ def kind_of(path: Path, codec: str) -> str:
     )
 
 
-def check_file(path: Path, encoding: str | None) -> None:
+@dataclass(frozen=True)
+class MessagesFile:
+    """A messages file that :func:`check_file` accepted: its encoding and kind, found once."""
+
+    path: Path
+    enc: Encoding
+    kind: str
+
+
+def check_file(path: Path, encoding: str | None) -> MessagesFile:
     """Refuse a messages file that cannot be read, before anything of the import is written: an unknown kind, or
     JSON nested deeper than any export (ijson.items gives every event its path prefix, so reading a deeply nested
     file would cost memory growing with the square of its depth)."""
     enc = detect(path, encoding)
-    if kind_of(path, enc.codec) == "csv":
-        return
+    kind = kind_of(path, enc.codec)
+    if kind == "csv":
+        return MessagesFile(path, enc, kind)
     try:
         too_deep = nesting_depth(path) > MAX_DEPTH
     except ijson.JSONError as exc:
         raise InvalidInputError(f"{path}: not valid JSON: {exc}") from None
     if too_deep:
         raise InvalidInputError(f"{path}: nested too deeply to be a messages file")
+    return MessagesFile(path, enc, kind)
 
 
 def import_messages(
     db: BulkConnection,
-    path: Path,
+    checked: MessagesFile,
     source: str,
     options: ImportOptions,
     rejects: RejectsFile,
     problems: list[Problem],
     summaries: list[FileSummary],
 ) -> FileSummary:
-    enc = detect(path, options.encoding)
-    kind = kind_of(path, enc.codec)
+    path, enc, kind = checked.path, checked.enc, checked.kind
     summary = FileSummary(path=str(path), format=f"messages ({kind})", source=source, encoding=enc.label)
     summaries.append(summary)
     run = Run(db, summary, {"messages": kind, "encoding": enc.codec, "timezone": options.tz_name}, path)

@@ -38,6 +38,8 @@ from butterfly.timeutil import utcnow
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from butterfly.importers.messages import MessagesFile
+
 GENERIC_SOURCES = {"csv": "csv", "json": "json", "jsonl": "json"}
 
 
@@ -119,11 +121,11 @@ def import_files(
         reason = not_a_file_reason(path, streams=False)
         if reason is not None:
             raise InvalidInputError(f"{path}: {reason}")
+    checked: list[MessagesFile] = []
     if options.messages:
         from butterfly.importers.messages import check_file
 
-        for path in options.messages:
-            check_file(path, options.encoding)
+        checked = [check_file(path, options.encoding) for path in options.messages]
     session.commit()  # the session must not hold a write lock while the bulk connection writes
     engine = session.get_bind()
     shared = Path(rejects) if rejects else None
@@ -142,7 +144,7 @@ def import_files(
             except RecursionError:  # json and nested records are walked recursively: thousands of [ or { levels
                 raise InvalidInputError(f"{path}: nested too deeply to be a ticket export") from None
         if options.messages:
-            _import_messages(db, options, summaries, problems, shared_file, rejects_files)
+            _import_messages(db, checked, options, summaries, problems, shared_file, rejects_files)
         total_rejected = sum(s.rejected for s in summaries)
         duplicated = [s for s in summaries if s.duplicates]
         if strict and duplicated and not total_rejected:
@@ -193,13 +195,15 @@ def import_files(
 
 def _import_messages(
     db: BulkConnection,
+    checked: list[MessagesFile],
     options: ImportOptions,
     summaries: list[FileSummary],
     problems: list[Problem],
     shared: RejectsFile | None,
     rejects_files: list[RejectsFile],
 ) -> None:
-    """The ``--messages`` files, attached to the tickets of the source this command imported."""
+    """The ``--messages`` files (as :func:`~butterfly.importers.messages.check_file` found them), attached to the
+    tickets of the source this command imported."""
     from butterfly.importers.messages import import_messages
 
     sources = {s.source for s in summaries}
@@ -209,11 +213,11 @@ def _import_messages(
             hint="name the source of the tickets the messages belong to with --source",
         )
     source = options.source or next(iter(sources))
-    for path in options.messages:
-        rejects_file = shared or RejectsFile(default_path(path))
+    for messages_file in checked:
+        rejects_file = shared or RejectsFile(default_path(messages_file.path))
         if rejects_file not in rejects_files:
             rejects_files.append(rejects_file)
-        import_messages(db, path, source, options, rejects_file, problems, summaries)
+        import_messages(db, messages_file, source, options, rejects_file, problems, summaries)
 
 
 def _date_options(spec: MappingSpec, order: str | None, fmt: str | None) -> DateOptions:

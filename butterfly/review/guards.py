@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from butterfly.checklist.model import Guard, Question
 from butterfly.errors import NotFoundError
-from butterfly.labels import labels
+from butterfly.labels import join_items, labels
 from butterfly.review.blame import BlameMatch as BlameMatch
 from butterfly.review.blame import find_blame as find_blame
 from butterfly.review.blame import has_blame as has_blame
@@ -224,7 +224,7 @@ def consent_text(key: str, status: PublicationStatus, lang: str) -> str:
 
 def consent_missing_text(status: PublicationStatus, lang: str) -> str:
     parts = [text("consent.declined" if m == "declined" else f"consent.missing.{m}", lang) for m in status.missing]
-    return ("、" if lang.startswith("zh") else ", ").join(parts)
+    return join_items(parts, lang)
 
 
 def skip_reason(question: Question, questions: Iterable[Question], answers: Mapping[str, AnswerLike]) -> str | None:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 import butterfly.store.models  # noqa: F401 - register the tables
+from butterfly.labels import join_items
 from butterfly.labels import text as label_text
 from butterfly.store import db as database
 from butterfly.store.db import alembic_config
@@ -98,12 +99,10 @@ Part = tuple[str, dict[str, Any]]  # a text of db_texts.yaml and its values (a v
 
 def _render(part: Part, lang: str) -> str:
     key, values = part
-    filled = {k: _join([_render(p, lang) for p in v], lang) if isinstance(v, list) else v for k, v in values.items()}
+    filled = {
+        k: join_items((_render(p, lang) for p in v), lang) if isinstance(v, list) else v for k, v in values.items()
+    }
     return label_text("db_texts.yaml", key, lang, **filled)
-
-
-def _join(texts: list[str], lang: str) -> str:
-    return ("、" if lang.startswith("zh") else ", ").join(texts)
 
 
 @dataclass
