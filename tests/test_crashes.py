@@ -24,7 +24,7 @@ from butterfly.store.db import dispose_engines
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
-ROWS = 25_000  # enough for a kill to land mid-import and a weekly report of 104 weeks to take seconds
+ROWS = 60_000  # a weekly report of 104 weeks over them takes seconds: a kill lands while it runs (25,000 was flaky)
 
 
 def _count(url: str, table: str) -> int:
