@@ -575,7 +575,12 @@ def test_a_locked_review_save_is_retried_with_backoff(tmp_path: Path) -> None:
     assert run(["--db", str(db), "import", str(EXAMPLES / "tickets.csv")]).returncode == 0
     holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock well past the busy timeout
-    release = threading.Timer(4, lambda: holder.execute("COMMIT"))
+
+    def commit_later() -> None:  # time.sleep, not threading.Timer: a Timer's timed wait hangs under libfaketime
+        time.sleep(4)
+        holder.execute("COMMIT")
+
+    release = threading.Thread(target=commit_later)
     release.start()
     try:
         env = {**os.environ, "BUTTERFLY_SQLITE_BUSY_TIMEOUT": "0.2"}
