@@ -24,14 +24,6 @@ REAL_DATA = Path(
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: two workers per core. Most tests wait on a child process, the disk or PostgreSQL, so one worker
-    per core left the cores half idle: on 2 cores the suite took 8.5 min with 2 workers (CPU 517 s, i.e. one core
-    busy on average; another import benchmark ran during its first minutes) and 5.0 min with 4 (CPU 535 s)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(2, min(16, 2 * cores))
-
-
 def postgres_required() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true") or os.environ.get("BUTTERFLY_REQUIRE_POSTGRES") == "1"
 

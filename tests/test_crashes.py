@@ -224,7 +224,12 @@ def test_kill_during_report_rendering_then_rerun(db_url: str, big_csv: Path, tmp
     assert complete.rstrip().endswith("</html>") and len(complete) > len(old)
     out.write_text(old, encoding="utf-8")
     hit = 0
-    for fraction in (0.5, 0.8, 0.95):  # benchmarks/reliability.py kills 12 times
+    # kills at 50/80/95% of the full run's duration; when the machine got quieter than during that run and every
+    # report finished first, earlier kills follow (at most 6 more, each half as late) until one lands
+    fractions = [0.5, 0.8, 0.95] + [0.4 / 2**k for k in range(6)]
+    for n, fraction in enumerate(fractions):  # benchmarks/reliability.py kills 12 times
+        if hit and n >= 3:
+            break
         proc = _spawn(args)
         time.sleep(duration * fraction)
         hit += _kill(proc)
