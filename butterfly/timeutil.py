@@ -22,7 +22,7 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 def format_duration(delta: timedelta | None, lang: str | None = None) -> str:
     """A short human duration: ``3d 4h``, ``2h 05m``, ``45m``; ``-`` for None. With ``lang`` (zh-CN, zh-TW, en)
-    in that language's unit forms by Babel (``3小时0分钟``); English keeps the short form above."""
+    in that language's CLDR unit forms (``3小时0分钟``); English keeps the short form above."""
     if delta is None:
         return "-"
     if lang is not None and lang != "en":
@@ -45,11 +45,8 @@ _UNIT_LIST: dict[str, Literal["unit-short", "unit-narrow"]] = {"zh-TW": "unit-sh
 
 
 def _cldr_duration(delta: timedelta, lang: str) -> str:
-    """The two largest units in ``lang``'s CLDR narrow unit forms (``3小时0分钟``, ``2 天 7 小時``), by Babel."""
-    from babel.lists import format_list
-    from babel.units import format_unit
-
-    from butterfly.locales import locale
+    """The two largest units in ``lang``'s CLDR narrow unit forms (``3小时0分钟``, ``2 天 7 小時``)."""
+    from butterfly import cldr
 
     total = int(delta.total_seconds())
     sign = "-" if total < 0 else ""
@@ -62,6 +59,5 @@ def _cldr_duration(delta: timedelta, lang: str) -> str:
         units = [(hours, "duration-hour"), (minutes, "duration-minute")]
     else:
         units = [(minutes, "duration-minute")]
-    loc = locale(lang)
-    parts = [format_unit(v, u, length="narrow", locale=loc) for v, u in units]
-    return sign + format_list(parts, style=_UNIT_LIST.get(lang, "unit-narrow"), locale=loc)
+    parts = [cldr.format_unit(v, u, lang) for v, u in units]
+    return sign + cldr.format_list(parts, _UNIT_LIST.get(lang, "unit-narrow"), lang)

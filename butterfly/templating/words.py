@@ -1,4 +1,5 @@
-"""Numbers, plurals, percentages and durations in the report's language, by Babel (CLDR data), not by hand rules.
+"""Numbers, plurals, percentages and durations in the report's language, by CLDR's data (:mod:`butterfly.cldr`, a
+snapshot of what Babel ships), not by hand rules.
 
 A counted label has a plural form per CLDR category: ``KEY`` holds the general ("other") text and ``KEY__one`` the
 singular where a language has one (English "1 ticket"; Chinese has no plural, so both texts are the same).
@@ -8,28 +9,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from butterfly.locales import locale
+from butterfly import cldr
 from butterfly.timeutil import format_duration
 
 
 def number(value: float | int | None, lang: str) -> str:
     """``12,345`` / ``1.5`` the locale's way; an en dash for None."""
-    from babel.numbers import format_decimal
-
-    return "–" if value is None else format_decimal(value, locale=locale(lang))
+    return "–" if value is None else cldr.format_decimal(value, lang)
 
 
 def percent(value: float | None, lang: str) -> str:
     """A share (0..1) as a whole percentage the locale's way; an en dash for None."""
-    from babel.numbers import format_percent
-
-    return "–" if value is None else format_percent(value, locale=locale(lang))
+    return "–" if value is None else cldr.format_percent(value, lang)
 
 
 def plural_category(n: float | int, lang: str) -> str:
     """The CLDR plural category of ``n`` (``one``, ``other`` …)."""
-    category: str = locale(lang).plural_form(n)
-    return category
+    return cldr.plural_form(n, lang)
 
 
 def counted(labels: dict[str, str], key: str, n: int, lang: str, **values: object) -> str:
