@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 BUCKETS = ("new", "updated", "unchanged", "duplicates", "skipped", "rejected")
 
@@ -184,3 +186,62 @@ def test_parse_datetime_never_guesses(tmp_path: Path) -> None:
     assert parse_datetime("04/13/2016 1:05 PM") == at(2016, 4, 13, 13, 5)
     with pytest.raises(ValueError, match="'13/13/2016'"):
         parse_datetime("13/13/2016")
+
+
+ZONES = ["", "Z", "+08:00", "-05:00", "+0800", "-03:30", "+14:00", "+08"]
+
+
+@st.composite
+def _time_columns(draw: st.DrawFn) -> list[list[str]]:
+    """Two batches of one column of times: mostly one shape (as exports are), with empty cells, other zones and
+    lengths, impossible dates, hours, minutes and seconds, and the edges of the calendar mixed in now and then."""
+    shape_zone = draw(st.sampled_from(ZONES))
+    separator = draw(st.sampled_from("T "))
+    odd = draw(st.floats(min_value=0, max_value=0.05))
+
+    def one(rnd: Any) -> str:
+        if rnd.random() < 0.1:
+            return ""
+        year = rnd.choice([1, 2, 2016, 2024, 2025, 2026, 9999])
+        value = (
+            f"{year:04d}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}{separator}"
+            f"{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:{rnd.randint(0, 59):02d}{shape_zone}"
+        )
+        if rnd.random() < odd:
+            value = rnd.choice(
+                [
+                    value[:8] + "31" + value[10:],  # the 31st (of a month without one, now and then)
+                    value[:5] + "02-30" + value[10:],  # 30 February
+                    value[:11] + "24" + value[13:],  # hour 24
+                    value[:14] + "60" + value[16:],  # minute 60
+                    value[:17] + "61" + value[19:],  # second 61
+                    value[:2] + "٢" + value[3:],  # an Arabic-Indic digit
+                    value[:19] + rnd.choice(ZONES),  # another zone (often another length)
+                    value[:16],  # no seconds
+                    value[:10],  # a day only
+                    value.replace(":", "-", 1),
+                    "not a date",
+                ]
+            )
+        return value
+
+    rnd = draw(st.randoms(use_true_random=True))
+    size = draw(st.integers(min_value=256, max_value=700))
+    return [[one(rnd) for _ in range(size)] for _ in range(2)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(columns=_time_columns(), zone_name=st.sampled_from(["UTC", "Asia/Shanghai", "America/New_York", "Asia/Kolkata"]))
+def test_a_column_of_times_converts_as_array_exactly_as_value_by_value(
+    columns: list[list[str]], zone_name: str
+) -> None:
+    """The array conversion of a long column (numpy) gives the text the memo path gives value by value, or the
+    same None (the batch then goes record by record and says which value is wrong)."""
+    from zoneinfo import ZoneInfo
+
+    from butterfly.importers.dates import ColumnDates
+
+    tz = ZoneInfo(zone_name)
+    array, memo = ColumnDates(tz), ColumnDates(tz)
+    for column in columns:  # two batches: the second finds most date-hours learned by the first
+        assert array.convert(column) == memo.convert_by_memo(column)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import compress
 from operator import itemgetter
+from typing import Any
 
 from butterfly.clock import OFF_CALENDAR, zone
 
@@ -194,7 +196,7 @@ def from_excel(text: str) -> datetime:
 def to_utc_text(dt: datetime) -> str:
     """The canonical text the bulk writer stores: ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC (what SQLAlchemy writes
     for SQLite; PostgreSQL reads it as a UTC ``timestamptz``)."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")  # years below 1000 with zeros
 
 
 def canonical(value: str, tz: tzinfo = UTC, order: str | None = None) -> str:
@@ -261,8 +263,20 @@ class ColumnDates:
         # keyed by (date-and-hour, zone) as itemgetter gives them: a fifth faster than joining the two first
         self._heads = _PairMemo(self._head)
         self._minsecs = _Memo(self._minsec)
+        self._arrays: _ColumnArrays | None = None  # made on the first long column (numpy is imported then)
 
     def convert(self, column: Sequence[str]) -> list[str] | None:
+        """The column as canonical UTC text, or ``None`` when a value is not of this converter's shapes."""
+        if len(column) >= _ARRAY_MIN:
+            if self._arrays is None:
+                self._arrays = _ColumnArrays(self._heads)
+            converted = self._arrays.convert(column)
+            if converted is not _NOT_ARRAY:
+                return converted  # type: ignore[return-value]
+        return self.convert_by_memo(column)
+
+    def convert_by_memo(self, column: Sequence[str]) -> list[str] | None:
+        """:meth:`convert` value by value through the memos (any length, any mix of shapes)."""
         heads = map(self._heads.__getitem__, map(_HEAD_AND_ZONE, column))
         minsecs = map(self._minsecs.__getitem__, map(_MINSEC_OF, column))
         try:
@@ -312,4 +326,112 @@ class ColumnDates:
             utc = local - offset
         except OverflowError:
             return None  # beyond year 9999 or before year 1 in UTC: the record path rejects it, quoting it
-        return utc.strftime("%Y-%m-%d %H:%M:%S.%f") if date_only else utc.strftime("%Y-%m-%d %H")
+        return utc.isoformat(" ", "microseconds") if date_only else utc.isoformat(" ", "hours")
+
+
+# -- a whole column as one array (numpy): the common case of full ISO times with seconds ----------------------
+
+_ARRAY_MIN = 256  # shorter columns go value by value: numpy's fixed cost per call is not worth it
+_NOT_ARRAY = object()  # ColumnArrays.convert's "not this shape": the memo path decides
+_HEAD_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12]  # YYYY MM DD HH in "YYYY-MM-DDTHH"
+_MINSEC_DIGITS = [14, 15, 17, 18]  # MM SS in ":MM:SS"
+_MAX_ZONE = 8  # "+08:00" is 6 characters; a longer zone text goes value by value
+_ZONE_BITS = 20  # a date-hour's key: YYYYMMDDHH shifted left by this, plus the zone text's number
+
+
+class _ColumnArrays:
+    """:meth:`ColumnDates.convert` for a column whose values are all empty or all ``YYYY-MM-DDTHH:MM:SS`` with
+    the same length of zone text after them, in C: the values are joined into one byte array and checked there
+    (digits, separators, minutes and seconds 00-59); each date-hour-and-zone is converted once per file through
+    the same memo the value-by-value path uses (so the text is the same either way) and kept in sorted arrays,
+    where the other values of a file find theirs by binary search."""
+
+    def __init__(self, heads: _PairMemo) -> None:
+        import numpy as np
+
+        self.np = np
+        self.heads = heads
+        self.zones: dict[int, int] = {}  # a zone text's bytes (packed into 8) -> its number in the keys
+        self.keys = np.empty(0, dtype=np.int64)  # sorted: (YYYYMMDDHH << _ZONE_BITS) + zone number
+        self.utc = np.empty((0, 13), dtype=np.uint8)  # "YYYY-MM-DD HH" in UTC, for each key
+
+    def convert(self, column: Sequence[str]) -> list[str] | object | None:
+        """The converted column; ``_NOT_ARRAY`` when it is of another shape (the caller goes value by value);
+        ``None`` when a date-hour cannot be converted."""
+        np = self.np
+        n = len(column)
+        lengths = np.fromiter(map(len, column), dtype=np.int64, count=n)
+        width = int(lengths.max())
+        if width < 19 or width - 19 > _MAX_ZONE:
+            return _NOT_ARRAY
+        full = lengths == width
+        every = bool(full.all())
+        if not every and not (full | (lengths == 0)).all():
+            return _NOT_ARRAY
+        values = column if every else list(compress(column, full.tolist()))
+        m = len(values)
+        try:
+            raw = "\n".join(values).encode("ascii")
+        except UnicodeEncodeError:
+            return _NOT_ARRAY
+        if raw.count(b"\n") != m - 1:  # a value with a line break in it: the rows would not line up
+            return _NOT_ARRAY
+        rows = np.frombuffer(raw + b"\n", dtype=np.uint8).reshape(m, width + 1)
+        digits = rows[:, _HEAD_DIGITS + _MINSEC_DIGITS].astype(np.int64) - ord("0")
+        if not (
+            ((digits >= 0) & (digits <= 9)).all()
+            and (rows[:, [4, 7]] == ord("-")).all()
+            and ((rows[:, 10] == ord("T")) | (rows[:, 10] == ord(" "))).all()
+            and (rows[:, [13, 16]] == ord(":")).all()
+            and (digits[:, [10, 12]] <= 5).all()  # minutes and seconds below 60
+        ):
+            return _NOT_ARRAY
+        hour = digits[:, :10] @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
+        zones = np.zeros((m, _MAX_ZONE), dtype=np.uint8)
+        zones[:, : width - 19] = rows[:, 19:width]
+        codes, zone_of = np.unique(zones.view(np.uint64).ravel(), return_inverse=True)
+        if len(self.zones) + len(codes) >= 1 << _ZONE_BITS:
+            return _NOT_ARRAY
+        numbers = np.array([self.zones.setdefault(int(c), len(self.zones)) for c in codes.tolist()], dtype=np.int64)
+        keys = (hour << _ZONE_BITS) + numbers[zone_of.ravel()]
+        distinct, first, which = np.unique(keys, return_index=True, return_inverse=True)
+        at = np.searchsorted(self.keys, distinct)
+        known = at < len(self.keys)
+        known[known] = self.keys[at[known]] == distinct[known]
+        if not known.all():
+            learnt = self._learn(distinct[~known], first[~known], values)
+            if learnt is not True:
+                return learnt  # None, or not this shape after all
+            at = np.searchsorted(self.keys, distinct)
+        out = np.empty((m, 27), dtype=np.uint8)  # "YYYY-MM-DD HH" ":MM:SS" ".000000" and a line break
+        out[:, :13] = self.utc[at[which.ravel()]]
+        out[:, 13:19] = rows[:, 13:19]
+        out[:, 19:] = np.frombuffer(b".000000\n", dtype=np.uint8)
+        texts: list[str] = out.tobytes().decode("ascii").split("\n")
+        texts.pop()
+        if every:
+            return texts
+        result = np.full(n, "", dtype=object)
+        result[full] = texts
+        converted: list[str] = result.tolist()
+        return converted
+
+    def _learn(self, keys: Any, rows: Any, values: Sequence[str]) -> object:
+        """Convert the date-hours of ``keys`` (each as in ``values[row]``) through the memo: True, or ``None`` if
+        one cannot be converted (``_NOT_ARRAY`` if one is not ``YYYY-MM-DD HH`` in UTC)."""
+        np = self.np
+        heads = []
+        for row in rows.tolist():
+            value = values[row]
+            head = self.heads[(value[:13], value[19:])]
+            if head is None:
+                return None
+            if len(head) != 13:
+                return _NOT_ARRAY
+            heads.append(head)
+        utc = np.frombuffer("".join(heads).encode("ascii"), dtype=np.uint8).reshape(len(heads), 13)
+        merged = np.concatenate([self.keys, keys])
+        order = np.argsort(merged, kind="stable")
+        self.keys = merged[order]
+        self.utc = np.concatenate([self.utc, utc])[order]
+        return True
