@@ -38,6 +38,21 @@ def _count(url: str) -> tuple[int, int]:
         engine.dispose()
 
 
+def _logged(url: str) -> tuple[int, int]:
+    """The records read and tickets created, as the killed run's import log row was last committed."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            query = "SELECT rows_read, created FROM import_run WHERE source = 'csv' ORDER BY id DESC LIMIT 1"
+            rows_read, created = conn.execute(text(query)).one()
+            return int(rows_read), int(created)
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.slow
 def test_killed_import_leaves_whole_batches_and_a_rerun_completes(db_url: str, tmp_path: Path) -> None:
     export = tmp_path / "big.csv"
@@ -74,7 +89,10 @@ def test_killed_import_leaves_whole_batches_and_a_rerun_completes(db_url: str, t
     total, distinct = total - 1, distinct - 1  # without X1
     assert 0 < total < ROWS, "the kill should land between batches"
     assert total == distinct
-    assert total % 100_000 == 0  # whole transactions only, never half of one
+    # whole transactions only, never half of one: the tickets and the import log's counters commit together
+    # (batch ends need not fall on round numbers: a large file is prepared in parts by several processes)
+    assert (total, total) == _logged(db_url)
+    assert total >= 100_000  # a commit after every 100,000 records or more
     if db_url.startswith("sqlite"):
         import sqlite3
 

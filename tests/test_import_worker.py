@@ -90,9 +90,9 @@ def test_a_first_load_prepared_by_the_worker_stores_and_counts_the_same(
     real_worker = csv_batches.Worker
 
     class Spy(real_worker):  # type: ignore[misc,valid-type]
-        def __init__(self, job: csv_batches.WorkerJob, spare: csv_batches.Spare | None = None) -> None:
+        def __init__(self, job: csv_batches.WorkerJob, spare: csv_batches.Spare | None = None, count: int = 1) -> None:
             started.append(job.path)
-            super().__init__(job, spare)
+            super().__init__(job, spare, count)
 
     monkeypatch.setattr(csv_batches, "Worker", Spy)
 
@@ -114,6 +114,42 @@ def test_a_first_load_prepared_by_the_worker_stores_and_counts_the_same(
     assert "# line 41000:" in rejects and "# line 42000: unknown status 'weird'" in rejects
 
 
+def _in_parts(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """Imports prepared by ``workers`` worker processes, the file cut into parts of 64 KB (about 1,000 lines)."""
+    from butterfly.importers import csv_chunks
+
+    monkeypatch.setattr(csv_batches, "WORKER_BYTES", 1)
+    monkeypatch.setattr(csv_chunks, "PART_BYTES", 64 * 1024)
+    monkeypatch.setattr(csv_batches, "workers_for", lambda size, codec, header_lines: workers)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("stray_quote", [False, True])
+def test_a_first_load_prepared_in_parts_by_several_workers_stores_and_counts_the_same(
+    sqlite_url_fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, stray_quote: bool
+) -> None:
+    """Parts prepared by several processes at once are written in file order: the same tickets, the same counts
+    (a repeated id across parts, rejects by line), the same rejects file. A ``"`` inside an unquoted field (which
+    the csv module keeps as text) makes a cut by counting quotes fall inside a record: the worker of that part
+    reads on to the end of the file and the result is still the same."""
+    export = _export(tmp_path / "tickets.csv")
+    if stray_quote:
+        text = export.read_text(encoding="utf-8").splitlines(keepends=True)
+        text[5_000] = text[5_000].replace("Login fails", 'Login "fails', 1)
+        text[5_100] = text[5_100].rsplit(",", 1)[0] + ',"first\nsecond"\n'  # a quoted field of two lines
+        export.write_text("".join(text), encoding="utf-8")
+    monkeypatch.setattr(csv_batches, "WORKER_BYTES", 1 << 40)  # this process alone
+    alone = _import(sqlite_url_fixture, export, tmp_path / "alone.rejects.txt")
+    alone_rows = _rows(sqlite_url_fixture)
+    _clear(sqlite_url_fixture)
+
+    _in_parts(monkeypatch, workers)
+    in_parts = _import(sqlite_url_fixture, export, tmp_path / "parts.rejects.txt")
+    assert _rows(sqlite_url_fixture) == alone_rows
+    assert in_parts == alone
+    assert in_parts[0]["duplicates"] == 1 and in_parts[0]["rows_read"] == LINES
+
+
 def test_a_file_the_worker_cannot_read_is_named_as_without_it(
     tmp_path: Path, sqlite_url_fixture: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -121,13 +157,16 @@ def test_a_file_the_worker_cannot_read_is_named_as_without_it(
     with export.open("ab") as handle:
         handle.write(b"W999999,\xff\xfe broken,subject,closed,,,\n")  # not UTF-8, on line LINES + 3
     messages = []
-    for threshold in (1 << 40, 1):
-        monkeypatch.setattr(csv_batches, "WORKER_BYTES", threshold)
+    for threshold in (1 << 40, 1, 0):
+        if threshold:
+            monkeypatch.setattr(csv_batches, "WORKER_BYTES", threshold)
+        else:
+            _in_parts(monkeypatch, 2)  # the broken line is in the last part, read by the second worker
         with pytest.raises(InvalidInputError) as caught, open_session(sqlite_url_fixture) as session:
             import_files(session=session, paths=[export], encoding="utf-8")
         dispose_engines()
         messages.append(str(caught.value))
-    assert messages[0] == messages[1]
+    assert messages[0] == messages[1] == messages[2]
     assert f"{export}:{LINES + 3}:" in messages[1]
     assert _rows(sqlite_url_fixture) == []  # nothing half-imported
 

@@ -24,19 +24,21 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
 from butterfly.errors import InvalidInputError
+from butterfly.importers import csv_chunks
 from butterfly.importers.dateorder import DateRule
 from butterfly.importers.mapping import Mapping
 from butterfly.importers.prepare import Prepared, PreparedColumns, TabularPreparer
-from butterfly.importers.sources import CsvBatch, CsvFile
+from butterfly.importers.sources import BATCH_LINES, CsvBatch, CsvFile
 
 WORKER_BYTES = 8 * 1024 * 1024  # from this size a first load of a source prepares its batches in a worker process
+MAX_WORKERS = 3  # worker processes of one file at most (with the importing process: four busy cores)
 
 
 @dataclass
@@ -93,7 +95,9 @@ def prepared_batches(
 
 @dataclass
 class WorkerJob:
-    """What the worker needs to prepare the file exactly as the importing process would (pickled to its stdin)."""
+    """What a worker needs to prepare the file exactly as the importing process would (pickled to its stdin).
+    ``parts`` workers share a file cut into parts (:mod:`butterfly.importers.csv_chunks`), this one taking every
+    ``parts``-th part from ``part`` on; the data starts at byte ``data_start`` (after a one-line header)."""
 
     path: str
     codec: str
@@ -105,6 +109,11 @@ class WorkerJob:
     tz: tzinfo
     hash_salt: str
     date_rules: dict[str, DateRule]
+    parts: int = 1
+    part: int = 0
+    data_start: int = 0
+    part_bytes: int = csv_chunks.PART_BYTES
+    batch_lines: int = BATCH_LINES  # lines per batch (smaller in parts: several workers each hold one)
 
     def preparer(self) -> TabularPreparer:
         return TabularPreparer(
@@ -115,6 +124,14 @@ class WorkerJob:
             hash_salt=self.hash_salt,
             date_rules=self.date_rules,
         )
+
+
+def workers_for(size: int, codec: str, header_lines: tuple[int, int]) -> int:
+    """How many worker processes prepare a file of ``size`` bytes: one per core up to :data:`MAX_WORKERS` (the
+    importing process mostly waits on them), when the file can be cut into parts; else one."""
+    if size < 2 * csv_chunks.PART_BYTES or header_lines != (1, 1) or not csv_chunks.can_cut(codec):
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
 def _spawn() -> tuple[BinaryIO, subprocess.Popen[bytes]]:
@@ -130,20 +147,18 @@ def _spawn() -> tuple[BinaryIO, subprocess.Popen[bytes]]:
 
 
 class Spare:
-    """A worker process started before its job is known, so that its start-up overlaps the importing process's
-    own work (reading the header, deciding how the dates are read); :class:`Worker` takes it over, or
-    :meth:`close` stops it when the file goes another way."""
+    """Worker processes started before their job is known, so that their start-up overlaps the importing
+    process's own work (reading the header, deciding how the dates are read); :class:`Worker` takes them over, or
+    :meth:`close` stops them when the file goes another way."""
 
-    def __init__(self) -> None:
-        self._started: tuple[BinaryIO, subprocess.Popen[bytes]] | None = _spawn()
+    def __init__(self, count: int = 1) -> None:
+        self._started: list[tuple[BinaryIO, subprocess.Popen[bytes]]] = [_spawn() for _ in range(count)]
 
     def take(self) -> tuple[BinaryIO, subprocess.Popen[bytes]] | None:
-        started, self._started = self._started, None
-        return started
+        return self._started.pop(0) if self._started else None
 
     def close(self) -> None:
-        started = self.take()
-        if started is not None:
+        while (started := self.take()) is not None:
             _stop(*started)
 
 
@@ -157,46 +172,69 @@ def _stop(stderr: BinaryIO, process: subprocess.Popen[bytes]) -> None:
 
 
 class Worker:
-    """The worker process of one file: ``with Worker(job) as worker: for batch in worker.batches(): …``
-    (``spare``: a process started earlier, see :class:`Spare`)."""
+    """The worker processes of one file: ``with Worker(job, count=2) as worker: for batch in worker.batches():``
+    gives the file's batches in file order, whichever process prepared them (``spare``: processes started
+    earlier, see :class:`Spare`)."""
 
-    def __init__(self, job: WorkerJob, spare: Spare | None = None) -> None:
-        self._stderr, self.process = (spare.take() if spare is not None else None) or _spawn()
-        assert self.process.stdin is not None
-        try:
-            pickle.dump(job, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.process.stdin.close()
-        except BrokenPipeError:
-            pass  # it failed at start-up: batches() says why
+    def __init__(self, job: WorkerJob, spare: Spare | None = None, count: int = 1) -> None:
+        self.processes: list[tuple[BinaryIO, subprocess.Popen[bytes]]] = []
+        for part in range(count):
+            started = (spare.take() if spare is not None else None) or _spawn()
+            self.processes.append(started)
+            stdin = started[1].stdin
+            assert stdin is not None
+            try:
+                pickle.dump(replace(job, parts=count, part=part), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                stdin.close()
+            except BrokenPipeError:
+                pass  # it failed at start-up: batches() says why
+        self.process = self.processes[0][1]
 
     def batches(self) -> Iterator[PreparedBatch]:
-        stdout = self.process.stdout
-        assert stdout is not None
+        count = len(self.processes)
+        index = 0  # the part read now, from worker index % count
         while True:
-            try:
-                kind, item = pickle.load(stdout)
-            except EOFError:
-                raise InvalidInputError(f"the process preparing the records stopped: {self._failure()}") from None
-            if kind == "batch":
-                if isinstance(item.prepared, PreparedColumns):
-                    item.prepared = item.prepared.prepared()
-                yield item
-            elif kind == "error":
-                raise item
-            else:
-                return
+            worker = index % count
+            while True:
+                kind, item = self._receive(worker)
+                if kind == "batch":
+                    yield item
+                elif kind == "part":  # the end of part `index`
+                    break
+                elif kind == "rest":  # this worker reads on to the end of the file (a cut was not a boundary)
+                    while (message := self._receive(worker))[0] == "batch":
+                        yield message[1]
+                    return
+                else:  # the end: there is no part `index`, nor any after it
+                    return
+            index += 1
 
-    def _failure(self) -> str:
-        code = self.process.wait()
-        self._stderr.seek(0)
-        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+    def _receive(self, worker: int) -> tuple[str, Any]:
+        stdout = self.processes[worker][1].stdout
+        assert stdout is not None
+        try:
+            kind, item = pickle.load(stdout)
+        except EOFError:
+            raise InvalidInputError(f"the process preparing the records stopped: {self._failure(worker)}") from None
+        if kind == "error":
+            raise item
+        if kind == "batch" and isinstance(item.prepared, PreparedColumns):
+            item.prepared = item.prepared.prepared()
+        return kind, item
+
+    def _failure(self, worker: int) -> str:
+        stderr, process = self.processes[worker]
+        code = process.wait()
+        stderr.seek(0)
+        lines = stderr.read().decode("utf-8", "replace").strip().splitlines()
         return lines[-1] if lines else f"exit status {code}"
 
     def __enter__(self) -> Worker:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        _stop(self._stderr, self.process)
+        for started in self.processes:
+            _stop(*started)
 
 
 def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
@@ -209,24 +247,41 @@ def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
 
 
 def main() -> int:
-    """The worker: a pickled :class:`WorkerJob` on stdin; ``("batch", PreparedBatch)`` messages on stdout, then
-    ``("end", None)`` or ``("error", exception)``."""
+    """The worker: a pickled :class:`WorkerJob` on stdin; on stdout ``("batch", PreparedBatch)`` messages, after
+    each of its parts ``("part", index)`` (or ``("rest", index)`` once when it reads on past a part's end to the
+    end of the file), then ``("end", None)`` or ``("error", exception)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle; it stops us
     job: WorkerJob = pickle.load(sys.stdin.buffer)  # from the importing process, through a pipe it opened
     out = sys.stdout.buffer
     parent = os.getppid()
     try:
-        reader = CsvFile(Path(job.path), job.codec, delimiter=job.delimiter)
-        try:
-            for batch in prepared_batches(
-                reader.batches(), job.preparer(), id_from_row=job.id_from_row, lookup=None, columns=True
-            ):
-                if os.getppid() != parent:  # the importing process was killed: nobody reads what follows
-                    return 1
-                _send(out, ("batch", batch))
-            _send(out, ("end", None))
-        finally:
-            reader.close()
+        preparer = job.preparer()
+        if job.parts == 1:
+            whole = CsvFile(Path(job.path), job.codec, delimiter=job.delimiter)
+            readers: Iterable[tuple[int, CsvFile]] = [(0, whole)]
+        else:
+            readers = _my_parts(job)
+        for index, reader in readers:
+            try:
+                told = False
+                for batch in prepared_batches(
+                    reader.batches(job.batch_lines), preparer, id_from_row=job.id_from_row, lookup=None, columns=True
+                ):
+                    if os.getppid() != parent:  # the importing process was killed: nobody reads what follows
+                        return 1
+                    if getattr(reader, "read_past_end", False) and not told:
+                        _send(out, ("rest", index))
+                        told = True
+                    _send(out, ("batch", batch))
+                if job.parts > 1 and not getattr(reader, "read_past_end", False):
+                    _send(out, ("part", index))
+                elif job.parts > 1:
+                    if not told:
+                        _send(out, ("rest", index))
+                    break  # it read to the end of the file
+            finally:
+                reader.close()
+        _send(out, ("end", None))
         out.flush()
     except BrokenPipeError:  # the importing process is gone or stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -239,6 +294,18 @@ def main() -> int:
         out.flush()
         return 2
     return 0
+
+
+def _my_parts(job: WorkerJob) -> Iterator[tuple[int, CsvFile]]:
+    """This worker's parts of the file (every ``job.parts``-th), each opened for reading."""
+    path = Path(job.path)
+    size = os.path.getsize(path)
+    for part in csv_chunks.parts(path, job.data_start, 2, size, job.part_bytes):
+        if part.index % job.parts == job.part:
+            yield (
+                part.index,
+                csv_chunks.PartFile(path, job.codec, delimiter=job.delimiter, header=job.header, size=size, part=part),
+            )
 
 
 if __name__ == "__main__":

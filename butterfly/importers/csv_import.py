@@ -11,7 +11,7 @@ from itertools import chain, islice
 from pathlib import Path
 
 from butterfly.errors import InvalidInputError
-from butterfly.importers import columnar, csv_batches
+from butterfly.importers import columnar, csv_batches, csv_chunks
 from butterfly.importers.csv_batches import PreparedBatch
 from butterfly.importers.dateorder import DateRule, decide
 from butterfly.importers.encoding import Encoding
@@ -77,7 +77,7 @@ def _spare_worker(job: FileImport, reader: CsvFile) -> csv_batches.Spare | None:
     )
     if columnar_may or db.execute("SELECT 1 FROM ticket WHERE source = ? LIMIT 1", (job.summary.source,)).fetchone():
         return None
-    return csv_batches.Spare()
+    return csv_batches.Spare(csv_batches.workers_for(reader.size, job.enc.codec, reader.header_lines))
 
 
 def import_csv(job: FileImport) -> None:
@@ -139,10 +139,16 @@ def import_csv(job: FileImport) -> None:
         if initial_load:
             loop.defer_indexes()
         if loop.lookup is None and reader.size >= csv_batches.WORKER_BYTES and (os.cpu_count() or 1) > 1:
-            # nothing to look up in the database: the batches are prepared on the other core meanwhile
+            # nothing to look up in the database: the batches are prepared on the other cores meanwhile (in parts
+            # of the file, by several workers, when it is large: csv_chunks)
             head.clear()
             reader.close()
-            with csv_batches.Worker(how, spare) as worker:
+            workers = csv_batches.workers_for(reader.size, enc.codec, reader.header_lines)
+            if workers > 1:
+                how.data_start = csv_chunks.after_first_line(path)
+                how.batch_lines = csv_chunks.PART_BATCH_LINES
+                how.part_bytes = csv_chunks.PART_BYTES
+            with csv_batches.Worker(how, spare, count=workers) as worker:
                 _write(job, loop, worker.batches(), reader.size)
         else:
             prepared = csv_batches.prepared_batches(

@@ -3,8 +3,9 @@ and telling which format a file is in.
 
 The CSV reader is built for speed: a batch of physical lines goes through the C ``csv`` module in one call;
 only a batch with a broken record, a blank line or a record spanning several lines is walked record by record
-(to know each record's lines). A quoted field that is never closed swallows at most ``MAX_RECORD_LINES`` lines
-before its first line is rejected and reading resumes on the next line.
+(to know each record's lines). A quoted field that is not closed within ``MAX_RECORD_LINES`` lines has its first
+line rejected and reading resumes on the next line, however the file falls into batches (or parts:
+:mod:`butterfly.importers.csv_chunks`).
 """
 
 from __future__ import annotations
@@ -61,18 +62,24 @@ class _CountingReader(io.RawIOBase):
     naming the file and the line, having held at most one buffer of it.
     """
 
-    def __init__(self, handle: BinaryIO, path: Path) -> None:
+    def __init__(
+        self, handle: BinaryIO, path: Path, *, start: int = 0, line: int = 1, limit: int | None = None
+    ) -> None:
         self.handle = handle
         self.path = path
-        self.count = 0
-        self.lines = 1  # the line being read
+        self.count = start  # the offset in the file: where reading started (see csv_chunks), plus the bytes read
+        self.lines = line  # the line being read
         self.since_break = 0  # bytes since the last line break
+        self.limit = limit  # read up to this offset (None: to the end of the file); raised to read on
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self.handle.read(len(buffer))
+        want = len(buffer) if self.limit is None else min(len(buffer), self.limit - self.count)
+        if want <= 0:
+            return 0
+        data = self.handle.read(want)
         n = len(data)
         if not n:
             return 0
@@ -97,9 +104,15 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def open_text_lines(path: Path, codec: str) -> tuple[io.TextIOWrapper, _CountingReader]:
-    """``path`` opened for reading text line by line, through the endless-line guard."""
-    raw = _CountingReader(path.open("rb"), path)
+def open_text_lines(
+    path: Path, codec: str, *, start: int = 0, line: int = 1, limit: int | None = None
+) -> tuple[io.TextIOWrapper, _CountingReader]:
+    """``path`` opened for reading text line by line, through the endless-line guard (from byte ``start``, which
+    is the beginning of physical line ``line``, up to byte ``limit``: see :mod:`butterfly.importers.csv_chunks`)."""
+    handle = path.open("rb")
+    if start:
+        handle.seek(start)
+    raw = _CountingReader(handle, path, start=start, line=line, limit=limit)
     buffered = io.BufferedReader(raw, buffer_size=1 << 20)
     return io.TextIOWrapper(buffered, encoding=codec, errors="strict", newline=""), raw
 
@@ -170,9 +183,12 @@ class CsvFile:
             if not lines:
                 return
             base = self.next_line
-            batch, consumed = self._parse(lines, base, eof)
+            batch, consumed = self._parse(lines, base, eof and self.at_end())
             self.next_line = base + consumed
             carry = lines[consumed:]
+            if eof and carry and not self.at_end():  # a record runs on past the part of the file read
+                self.read_on()
+                eof = False
             batch.bytes_read = self._raw.count
             del new, lines  # one batch of text in memory at a time
             if batch.rows or batch.broken:
@@ -180,6 +196,13 @@ class CsvFile:
             del batch
             if eof and not carry:
                 return
+
+    def at_end(self) -> bool:
+        """Whether the lines read end where the file does (a part of a file may end earlier: csv_chunks)."""
+        return True
+
+    def read_on(self) -> None:
+        """Read on past the end of the part (only a part of a file has one: csv_chunks)."""
 
     def _parse(self, lines: list[str], base: int, eof: bool) -> tuple[CsvBatch, int]:
         """Parse ``lines`` (the first is physical line ``base``); returns the batch and how many lines it used."""
@@ -208,20 +231,22 @@ class CsvFile:
                     end = reader.line_num
                     at_end = position + end >= len(lines)
                     message = str(exc)
-                    if at_end and "unexpected end of data" in message:
-                        span = end - done
-                        if not eof and span < MAX_RECORD_LINES:
-                            return batch, position + done  # the record continues in the next batch
-                        # a quote never closed: reject its first line, read on from the next
-                        first = base + position + done
-                        batch.broken.append((first, first, "a quoted field is never closed (unbalanced '\"')"))
-                        position += done + 1
-                        restart = True
+                    span = end - done
+                    if at_end and "unexpected end of data" in message and not eof and span < MAX_RECORD_LINES:
+                        return batch, position + done  # the record continues in the next batch
+                    if span >= MAX_RECORD_LINES or (at_end and "unexpected end of data" in message):
+                        # a quote never closed (or closed too late to be a record, whichever batch the closing
+                        # line came in): reject its first line, read on from the next
+                        position, restart = self._never_closed(batch, base, position, done), True
                         break
                     batch.broken.append((base + position + done, base + position + end - 1, _csv_reason(message)))
                     done = end
                     continue
                 end = reader.line_num
+                if end - done >= MAX_RECORD_LINES:
+                    # closed too late to be a record, whichever batch the closing line came in: as never closed
+                    position, restart = self._never_closed(batch, base, position, done), True
+                    break
                 if row:
                     batch.rows.append(row)
                     batch.starts.append(base + position + done)
@@ -231,6 +256,14 @@ class CsvFile:
                 position += done
                 break
         return batch, position
+
+    @staticmethod
+    def _never_closed(batch: CsvBatch, base: int, position: int, done: int) -> int:
+        """Reject the first line of a record whose quote is not closed within MAX_RECORD_LINES lines; the
+        position to read on from (the next line)."""
+        first = base + position + done
+        batch.broken.append((first, first, "a quoted field is never closed (unbalanced '\"')"))
+        return position + done + 1
 
 
 DELIMITERS = (",", ";", "\t", "|")
