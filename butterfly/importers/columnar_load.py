@@ -22,7 +22,7 @@ except ImportError:
     pass
 
 from butterfly.importers.bulk import INDEX_CACHE_KB, SORTER_THREADS, SQLITE_CACHE_KB, Counts, drop_secondary_indexes
-from butterfly.importers.columnar_read import BLOCK_BYTES, NotColumnar, Plan, read_batches, results
+from butterfly.importers.columnar_read import BLOCK_BYTES, NotColumnar, Plan, read_batches, results, unblock
 from butterfly.importers.dateorder import DateRule
 from butterfly.importers.mapping import Mapping
 from butterfly.importers.prepare import TabularPreparer
@@ -130,7 +130,7 @@ def load(
         )
         thread.start()
         records = 0
-        for batch, bytes_read in results(out, thread):
+        for batch, bytes_read in results(out):
             cursor.executemany(job.upsert_sql, batch)
             records += batch.num_rows
             if progress is not None:
@@ -164,6 +164,7 @@ def load(
         except Exception:
             pass  # not in a transaction, or SQLite rolled back already (a full disk)
         if thread is not None:
+            unblock(out, stop)
             thread.join()
         if isinstance(exc, NotColumnar | KeyboardInterrupt | SystemExit):
             raise

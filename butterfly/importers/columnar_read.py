@@ -190,6 +190,7 @@ def read_batches(
 ) -> None:
     """Thread: read and prepare record batches into ``out``; then ``None``, or the exception that stopped it."""
     source = CheckedFile(path, delimiter)
+    final: Any = None
     try:
         names = [f"c{i}" for i in range(width)]
         reader = pcsv.open_csv(
@@ -205,11 +206,16 @@ def read_batches(
                 return
             prepared = plan.prepare(batch)
             _put(out, (prepared, source.count), stop)
-        _put(out, None, stop)
     except BaseException as exc:  # handed to the writer thread, which raises it
-        _put(out, _reason(exc, source.problem), stop)
+        try:
+            final = _reason(exc, source.problem)
+        except BaseException:
+            final = NotColumnar(f"Arrow: {type(exc).__name__}")
     finally:
-        source.close()
+        try:
+            source.close()
+        finally:
+            _put(out, final, stop)  # always the last item (None: all read), so the writer never waits in vain
 
 
 def _reason(exc: BaseException, problem: str | None) -> NotColumnar:
@@ -222,22 +228,27 @@ def _reason(exc: BaseException, problem: str | None) -> NotColumnar:
 
 
 def _put(out: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            out.put(item, timeout=0.2)
-            return
-        except queue.Full:
-            continue
+    """Hand ``item`` to the writer, unless it has stopped. No timed waits (a test under libfaketime would spin or
+    sleep for a year): a writer that stops empties the queue (:func:`unblock`), so a put blocked on a full queue
+    returns, and the reader sees ``stop`` before its next put."""
+    if not stop.is_set():
+        out.put(item)
 
 
-def results(out: queue.Queue[Any], reader: threading.Thread) -> Iterator[tuple[Any, int]]:
+def unblock(out: queue.Queue[Any], stop: threading.Event) -> None:
+    """The writer stopped: tell the reading thread and empty the queue so that it is not blocked putting."""
+    stop.set()
     while True:
         try:
-            item = out.get(timeout=0.5)
+            out.get_nowait()
         except queue.Empty:
-            if reader.is_alive():
-                continue
-            raise NotColumnar("the reading thread stopped") from None  # it always ends with None or a reason
+            return
+
+
+def results(out: queue.Queue[Any]) -> Iterator[tuple[Any, int]]:
+    """The reading thread's batches, until its last item (None, or the reason it stopped, raised here)."""
+    while True:
+        item = out.get()
         if item is None:
             return
         if isinstance(item, BaseException):
