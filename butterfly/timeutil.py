@@ -41,23 +41,28 @@ def format_duration(delta: timedelta | None, lang: str | None = None) -> str:
 
 
 # CLDR's narrow list joins zh-Hant units without a space after a spaced number ("2 天3 小時"): its short list reads well
-_UNIT_LIST: dict[str, Literal["unit-short", "unit-narrow"]] = {"zh-TW": "unit-short"}
+UNIT_LIST: dict[str, Literal["unit-short", "unit-narrow"]] = {"zh-TW": "unit-short"}
 
 
-def _cldr_duration(delta: timedelta, lang: str) -> str:
-    """The two largest units in ``lang``'s CLDR narrow unit forms (``3小时0分钟``, ``2 天 7 小時``)."""
-    from butterfly import cldr
-
+def duration_units(delta: timedelta) -> tuple[str, list[tuple[int, str]]]:
+    """The sign and the two largest units of ``delta`` as CLDR unit names: ``("", [(3, "duration-hour"), (0,
+    "duration-minute")])``."""
     total = int(delta.total_seconds())
     sign = "-" if total < 0 else ""
     days, rest = divmod(abs(total), 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        units = [(days, "duration-day"), (hours, "duration-hour")]
-    elif hours:
-        units = [(hours, "duration-hour"), (minutes, "duration-minute")]
-    else:
-        units = [(minutes, "duration-minute")]
+        return sign, [(days, "duration-day"), (hours, "duration-hour")]
+    if hours:
+        return sign, [(hours, "duration-hour"), (minutes, "duration-minute")]
+    return sign, [(minutes, "duration-minute")]
+
+
+def _cldr_duration(delta: timedelta, lang: str) -> str:
+    """The two largest units in ``lang``'s CLDR narrow unit forms (``3小时0分钟``, ``2 天 7 小時``)."""
+    from butterfly import cldr
+
+    sign, units = duration_units(delta)
     parts = [cldr.format_unit(v, u, lang) for v, u in units]
-    return sign + cldr.format_list(parts, _UNIT_LIST.get(lang, "unit-narrow"), lang)
+    return sign + cldr.format_list(parts, UNIT_LIST.get(lang, "unit-narrow"), lang)

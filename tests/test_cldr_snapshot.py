@@ -34,7 +34,7 @@ from babel.units import format_unit
 
 from butterfly import cldr
 from butterfly.templating import words
-from butterfly.timeutil import _UNIT_LIST, format_duration
+from butterfly.timeutil import UNIT_LIST, duration_units, format_duration
 
 SNAPSHOT = Path(cldr.__file__).resolve().parent / "data" / "cldr.json"
 LANGS = ("en", "zh-CN", "zh-TW")
@@ -226,21 +226,11 @@ def test_units_and_lists_are_babels(lang: str) -> None:
 
 
 def _babel_duration(delta: timedelta, lang: str) -> str:
-    """butterfly.timeutil._cldr_duration as it was written with Babel."""
-    total = int(delta.total_seconds())
-    sign = "-" if total < 0 else ""
-    days, rest = divmod(abs(total), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        units = [(days, "duration-day"), (hours, "duration-hour")]
-    elif hours:
-        units = [(hours, "duration-hour"), (minutes, "duration-minute")]
-    else:
-        units = [(minutes, "duration-minute")]
+    """butterfly.timeutil._cldr_duration as it was written with Babel (the same units, Babel's formatting)."""
+    sign, units = duration_units(delta)
     loc = Locale.parse(cldr.LOCALES[lang])
     parts = [format_unit(v, u, length="narrow", locale=loc) for v, u in units]
-    return sign + format_list(parts, style=_UNIT_LIST.get(lang, "unit-narrow"), locale=loc)
+    return sign + format_list(parts, style=UNIT_LIST.get(lang, "unit-narrow"), locale=loc)
 
 
 @pytest.mark.parametrize("lang", ("zh-CN", "zh-TW"))
