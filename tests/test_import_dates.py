@@ -239,7 +239,7 @@ def test_a_column_of_times_converts_as_array_exactly_as_value_by_value(
     same None (the batch then goes record by record and says which value is wrong)."""
     from zoneinfo import ZoneInfo
 
-    from butterfly.importers.dates import ColumnDates
+    from butterfly.importers.date_columns import ColumnDates
 
     tz = ZoneInfo(zone_name)
     array, memo = ColumnDates(tz), ColumnDates(tz)

@@ -24,8 +24,8 @@ from itertools import compress, repeat
 from operator import itemgetter, methodcaller, ne
 from typing import Any
 
+from butterfly.importers.date_columns import ColumnDates
 from butterfly.importers.dateorder import AUTO, DateRule, fingerprint
-from butterfly.importers.dates import ColumnDates
 from butterfly.importers.fields import (
     BOOL_FIELDS,
     DATE_FIELDS,
