@@ -150,6 +150,21 @@ def test_a_first_load_prepared_in_parts_by_several_workers_stores_and_counts_the
     assert in_parts[0]["duplicates"] == 1 and in_parts[0]["rows_read"] == LINES
 
 
+def test_a_header_alone_is_never_cut_into_parts(
+    sqlite_url_fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of one long line (a header and no records): there is nothing after the header to share, so it is
+    not cut into parts; cut from its first byte, the header itself would be read as a record."""
+    export = tmp_path / "header.csv"
+    export.write_text("id,subject," + ",".join(f"column {i}" for i in range(20_000)), encoding="utf-8")
+    _in_parts(monkeypatch, 2)
+    with open_session(sqlite_url_fixture) as session:
+        summary = import_files(session=session, paths=[export], rejects=tmp_path / "rejects.txt")
+    dispose_engines()
+    assert (summary.files[0].rows_read, summary.files[0].created) == (0, 0)
+    assert _rows(sqlite_url_fixture) == []
+
+
 def test_a_file_the_worker_cannot_read_is_named_as_without_it(
     tmp_path: Path, sqlite_url_fixture: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -144,10 +144,12 @@ def import_csv(job: FileImport) -> None:
             head.clear()
             reader.close()
             workers = csv_batches.workers_for(reader.size, enc.codec, reader.header_lines)
-            if workers > 1:
-                how.data_start = csv_chunks.after_first_line(path)
+            how.data_start = csv_chunks.after_first_line(path) if workers > 1 else 0
+            if how.data_start > 0:
                 how.batch_lines = csv_chunks.PART_BATCH_LINES
                 how.part_bytes = csv_chunks.PART_BYTES
+            else:
+                workers = 1  # nothing after the header line (a file of one line): nothing to share
             with csv_batches.Worker(how, spare, count=workers) as worker:
                 _write(job, loop, worker.batches(), reader.size)
         else:
