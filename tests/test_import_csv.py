@@ -318,3 +318,24 @@ def test_progress_bar_only_on_a_terminal(cli, sqlite_url_fixture: str, tmp_path:
     output = child.read()
     child.close()
     assert "records," not in output and "Import" in output
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN", "zh-TW"])
+def test_the_summary_never_cuts_a_count_on_a_narrow_terminal(cli, db_url: str, tmp_path: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """A wide table of ten columns does not fit 60 columns: each file then gets a short table of its own, and every
+    count is shown whole (not '1,00…'); on a wide terminal it stays one table."""
+    folder = tmp_path / "exports-from-the-helpdesk-of-the-northern-region"
+    folder.mkdir()
+    export = folder / "tickets-2026-11.csv"
+    rows = "".join(f"N{i:05d},Login fails {i},closed\n" for i in range(1_234))
+    export.write_text("id,subject,status\n" + rows + "N00001,again,closed\n", encoding="utf-8")
+    narrow = cli("import", str(export), "--db", db_url, env={"COLUMNS": "60", "BUTTERFLY_LANGUAGE": lang})
+    assert narrow.exit_code == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    assert all(len(line) <= 60 for line in lines)
+    assert "…" not in narrow.stdout
+    assert sum("1,235" in line for line in lines) == 1  # records read: 1,234 + the repeated one
+    assert sum("1,234" in line for line in lines) == 1  # new
+    wide = cli("import", str(export), "--db", db_url, env={"COLUMNS": "200", "BUTTERFLY_LANGUAGE": lang})
+    header = next(line for line in wide.stdout.splitlines() if "┃" in line)
+    assert header.count("┃") == 11  # one table of ten columns

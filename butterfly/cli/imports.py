@@ -300,31 +300,47 @@ def _summary_json(summary: "ImportSummary") -> dict[str, Any]:
 
 
 def _show_summary(summary: "ImportSummary", lang: str) -> None:
+    """One table of every file's counts; on a terminal too narrow for it (a million records in an 80-column
+    terminal), a short table per file, so that no count is cut to an ellipsis."""
+    from rich.cells import cell_len
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=_t("summary.title", lang), title_justify="left")
     columns = ("file", "format", "source", "records", "new", "updated", "unchanged", "duplicate", "skipped", "rejected")
-    for name in columns:
-        heading = _t(f"summary.{name}", lang)
-        if name == "file":
-            table.add_column(heading, overflow="fold")
-        else:
-            table.add_column(heading, justify="left" if name in ("format", "source") else "right", no_wrap=True)
-    for f in summary.files:
-        table.add_row(
+    headings = [_t(f"summary.{name}", lang) for name in columns]
+    rows = [
+        [
             terminal_safe(f.path),
             f.format,
             terminal_safe(f.source),
-            f"{f.rows_read:,}",
-            f"{f.created:,}",
-            f"{f.updated:,}",
-            f"{f.unchanged:,}",
-            f"{f.duplicates:,}",
-            f"{f.skipped:,}",
-            f"{f.rejected:,}",
-        )
+            *(f"{n:,}" for n in (f.rows_read, f.created, f.updated, f.unchanged, f.duplicates, f.skipped, f.rejected)),
+        ]
+        for f in summary.files
+    ]
     console = out()
-    console.print(table)
+    # every column at its widest cell, each with a space either side and a border: what the table needs uncut
+    # (a path folds onto several lines: its column needs the file's name only)
+    cells = [[terminal_safe(Path(f.path).name), *r[1:]] for f, r in zip(summary.files, rows, strict=True)]
+    needed = 1 + sum(3 + max(cell_len(text) for text in [h, *(r[i] for r in cells)]) for i, h in enumerate(headings))
+    if needed <= console.width:
+        table = Table(title=_t("summary.title", lang), title_justify="left")
+        for name, heading in zip(columns, headings, strict=True):
+            if name == "file":
+                table.add_column(heading, overflow="fold")
+            else:
+                table.add_column(heading, justify="left" if name in ("format", "source") else "right", no_wrap=True)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    else:
+        for row in rows:
+            console.print(Text(_t("summary.of_file", lang, file=row[0]), overflow="fold"))
+            table = Table(show_header=False)
+            table.add_column(overflow="fold")
+            table.add_column(justify="right", no_wrap=True)
+            for heading, value in zip(headings[1:], row[1:], strict=True):
+                table.add_row(heading, value)
+            console.print(table)
     for f in summary.files:
         name = terminal_safe(Path(f.path).name)
         if f.duplicates:
