@@ -134,6 +134,18 @@ def workers_for(size: int, codec: str, header_lines: tuple[int, int]) -> int:
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
+def share(job: WorkerJob, size: int, header_lines: tuple[int, int]) -> int:
+    """How many workers prepare ``job``'s file (:func:`workers_for`), with ``job`` set up for them: where the data
+    starts after the header, parts and batches of the sizes in :mod:`butterfly.importers.csv_chunks`. A file of
+    one line (no line break after the header) has nothing to share."""
+    workers = workers_for(size, job.codec, header_lines)
+    job.data_start = csv_chunks.after_first_line(Path(job.path)) if workers > 1 else 0
+    if job.data_start == 0:
+        return 1
+    job.part_bytes, job.batch_lines = csv_chunks.PART_BYTES, csv_chunks.PART_BATCH_LINES
+    return workers
+
+
 def _spawn() -> tuple[BinaryIO, subprocess.Popen[bytes]]:
     # stderr is read only if it fails (a pipe nobody reads could fill and block it)
     stderr = tempfile.TemporaryFile()  # noqa: SIM115
@@ -188,7 +200,6 @@ class Worker:
                 stdin.close()
             except BrokenPipeError:
                 pass  # it failed at start-up: batches() says why
-        self.process = self.processes[0][1]
 
     def batches(self) -> Iterator[PreparedBatch]:
         count = len(self.processes)
@@ -263,22 +274,22 @@ def main() -> int:
             readers = _my_parts(job)
         for index, reader in readers:
             try:
-                told = False
+                told = False  # ("rest", index) sent: this worker reads on to the end of the file
                 for batch in prepared_batches(
                     reader.batches(job.batch_lines), preparer, id_from_row=job.id_from_row, lookup=None, columns=True
                 ):
                     if os.getppid() != parent:  # the importing process was killed: nobody reads what follows
                         return 1
-                    if getattr(reader, "read_past_end", False) and not told:
+                    if reader.read_past_end and not told:
                         _send(out, ("rest", index))
                         told = True
                     _send(out, ("batch", batch))
-                if job.parts > 1 and not getattr(reader, "read_past_end", False):
-                    _send(out, ("part", index))
-                elif job.parts > 1:
+                if reader.read_past_end:
                     if not told:
                         _send(out, ("rest", index))
                     break  # it read to the end of the file
+                if job.parts > 1:
+                    _send(out, ("part", index))
             finally:
                 reader.close()
         _send(out, ("end", None))
@@ -300,7 +311,7 @@ def _my_parts(job: WorkerJob) -> Iterator[tuple[int, CsvFile]]:
     """This worker's parts of the file (every ``job.parts``-th), each opened for reading."""
     path = Path(job.path)
     size = os.path.getsize(path)
-    for part in csv_chunks.parts(path, job.data_start, 2, size, job.part_bytes):
+    for part in csv_chunks.parts(path, job.data_start, 2, size, job.part_bytes):  # the data from line 2 on
         if part.index % job.parts == job.part:
             yield (
                 part.index,

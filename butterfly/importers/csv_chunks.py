@@ -28,10 +28,10 @@ from butterfly.importers.sources import CsvFile, open_text_lines
 PART_BYTES = 8 * 1024 * 1024  # about 25,000 records of a typical export
 PART_BATCH_LINES = 5_000  # lines per batch of a part: each worker holds one (the peak memory of the tree)
 LOOK_BACK = 1024 * 1024  # how far from the end of a part a cut is looked for; none found: the rest is one part
-# encodings in which the bytes of '"', CR and LF only ever mean those characters (never the second byte of another)
+# encodings (as codecs.lookup names them) in which the bytes of '"', CR and LF only ever mean those characters
 CUTTABLE = frozenset(
     {"utf-8", "utf-8-sig", "ascii", "gb18030", "gbk", "big5", "big5hkscs", "cp950", "shift_jis", "cp932",
-     "euc_jp", "euc_kr", "iso8859-1", "cp1252", "latin-1"}
+     "euc_jp", "euc_kr", "iso8859-1", "cp1252"}
 )  # fmt: skip
 
 
@@ -120,7 +120,6 @@ class PartFile(CsvFile):
         self.size = size
         self.part = part
         self.next_line = part.line
-        self.read_past_end = False
         self._text, self._raw = open_text_lines(path, self.codec, start=part.start, line=part.line, limit=part.end)
 
     def at_end(self) -> bool:

@@ -11,7 +11,7 @@ from itertools import chain, islice
 from pathlib import Path
 
 from butterfly.errors import InvalidInputError
-from butterfly.importers import columnar, csv_batches, csv_chunks
+from butterfly.importers import columnar, csv_batches
 from butterfly.importers.csv_batches import PreparedBatch
 from butterfly.importers.dateorder import DateRule, decide
 from butterfly.importers.encoding import Encoding
@@ -143,13 +143,7 @@ def import_csv(job: FileImport) -> None:
             # of the file, by several workers, when it is large: csv_chunks)
             head.clear()
             reader.close()
-            workers = csv_batches.workers_for(reader.size, enc.codec, reader.header_lines)
-            how.data_start = csv_chunks.after_first_line(path) if workers > 1 else 0
-            if how.data_start > 0:
-                how.batch_lines = csv_chunks.PART_BATCH_LINES
-                how.part_bytes = csv_chunks.PART_BYTES
-            else:
-                workers = 1  # nothing after the header line (a file of one line): nothing to share
+            workers = csv_batches.share(how, reader.size, reader.header_lines)
             with csv_batches.Worker(how, spare, count=workers) as worker:
                 _write(job, loop, worker.batches(), reader.size)
         else:

@@ -228,7 +228,7 @@ class _ColumnArrays:
         heads = []
         for row in rows.tolist():
             value = values[row]
-            head = self.heads[(value[:13], value[19:])]
+            head = self.heads[_HEAD_AND_ZONE(value)]  # the memo key of the value-by-value path
             if head is None:
                 return None
             if len(head) != 13:

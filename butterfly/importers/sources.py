@@ -120,6 +120,8 @@ def open_text_lines(
 class CsvFile:
     """A CSV file opened for reading: its header, dialect, and batches of records."""
 
+    read_past_end = False  # a part of a file (csv_chunks) whose last record ran on past the part's end
+
     def __init__(self, path: Path, codec: str, *, delimiter: str | None = None) -> None:
         self.path = path
         self.codec = codec
@@ -232,9 +234,10 @@ class CsvFile:
                     at_end = position + end >= len(lines)
                     message = str(exc)
                     span = end - done
-                    if at_end and "unexpected end of data" in message and not eof and span < MAX_RECORD_LINES:
+                    open_at_end = at_end and "unexpected end of data" in message
+                    if open_at_end and not eof and span < MAX_RECORD_LINES:
                         return batch, position + done  # the record continues in the next batch
-                    if span >= MAX_RECORD_LINES or (at_end and "unexpected end of data" in message):
+                    if open_at_end or span >= MAX_RECORD_LINES:
                         # a quote never closed (or closed too late to be a record, whichever batch the closing
                         # line came in): reject its first line, read on from the next
                         position, restart = self._never_closed(batch, base, position, done), True
