@@ -43,7 +43,7 @@ def demo(
     name = reviewer or settings.effective_reviewer()
     with open_session(url) as session:
         setup = set_up_demo(session=session, reviewer=name)
-        ref = setup.ticket.external_id
+        ref, week = setup.ticket.external_id, setup.week
     console = err()
     s = setup.summary
     console.print(
@@ -57,7 +57,7 @@ def demo(
         "next:\n"
         f"  butterfly {db_arg} review {terminal_safe(ref)}          # the butterfly walk on one ticket\n"
         f"  butterfly {db_arg} report ticket {terminal_safe(ref)} --format html -o {terminal_safe(ref)}.html\n"
-        f"  butterfly {db_arg} report weekly --week 2026-W47\n"
+        f"  butterfly {db_arg} report weekly --week {week}\n"
         f"  butterfly {db_arg} tickets list",
         soft_wrap=True,
     )
