@@ -17,7 +17,9 @@ LINES = 45_000  # three batches of 20,000 lines
 
 def _export(path: Path) -> Path:
     """A CSV of three batches with what the record path must handle: a record spanning two lines, a wrong width,
-    an id repeated in a later batch, an impossible date, an unknown status, Chinese text."""
+    an id repeated in a later batch (once changed, once the same record again), an impossible date, an unknown
+    status, Chinese text."""
+    written: dict[int, str] = {}
     with path.open("w", encoding="utf-8", newline="") as handle:
         handle.write("id,customer,subject,status,created,closed,note\n")
         for i in range(LINES):
@@ -31,13 +33,17 @@ def _export(path: Path) -> Path:
                 continue
             elif line == 30_000:
                 ticket = "W000100"  # the record of line 102 again, changed: the last one wins
+            elif line == 35_000:
+                handle.write(written[202])  # the record of line 202 again, unchanged
+                continue
             elif line == 41_000:
                 created = "2026-02-30T08:00:00Z"
             elif line == 42_000:
                 status = "weird"
             elif line == 43_000:
                 note = '"two\nlines"'  # from here on the physical lines are one further on
-            handle.write(f"{ticket},客户{i % 97},Login fails {i % 50},{status},{created},{closed},{note}\n")
+            written[line] = f"{ticket},客户{i % 97},Login fails {i % 50},{status},{created},{closed},{note}\n"
+            handle.write(written[line])
     return path
 
 
@@ -76,7 +82,16 @@ def _import(url: str, path: Path, rejects: Path) -> tuple[dict[str, Any], list[s
     f = summary.files[0]
     buckets = {
         name: getattr(f, name)
-        for name in ("rows_read", "created", "updated", "unchanged", "duplicates", "skipped", "rejected")
+        for name in (
+            "rows_read",
+            "created",
+            "updated",
+            "unchanged",
+            "duplicates",
+            "duplicate_ids",
+            "skipped",
+            "rejected",
+        )
     }
     assert f.accounted == f.rows_read
     return buckets, [str(p) for p in summary.problems], rejects.read_text(encoding="utf-8")
@@ -87,11 +102,13 @@ def test_a_first_load_prepared_by_the_worker_stores_and_counts_the_same(
 ) -> None:
     export = _export(tmp_path / "tickets.csv")
     started: list[str] = []
+    staged: list[bool] = []
     real_worker = csv_batches.Worker
 
     class Spy(real_worker):  # type: ignore[misc,valid-type]
         def __init__(self, job: csv_batches.WorkerJob, spare: csv_batches.Spare | None = None, count: int = 1) -> None:
             started.append(job.path)
+            staged.append(job.stage is not None)
             super().__init__(job, spare, count)
 
     monkeypatch.setattr(csv_batches, "Worker", Spy)
@@ -105,11 +122,13 @@ def test_a_first_load_prepared_by_the_worker_stores_and_counts_the_same(
     monkeypatch.setattr(csv_batches, "WORKER_BYTES", 1)  # batches from the worker process
     with_worker = _import(db_url, export, tmp_path / "worker.rejects.txt")
     assert started == [str(export)]
+    assert staged == [db_url.startswith("sqlite")]  # SQLite gets the rows as database images (staging)
     assert _rows(db_url) == alone_rows
     assert with_worker == alone
     buckets, problems, rejects = with_worker
-    assert buckets["rejected"] == 3 and buckets["duplicates"] == 1
-    assert buckets["created"] == LINES - 3 - 1
+    assert buckets["rejected"] == 3 and buckets["duplicates"] == 2
+    assert buckets["duplicate_ids"] == ["W000100", "W000200"]
+    assert buckets["created"] == LINES - 3 - 2
     assert any(":25000:" in p and "has 3 fields" in p for p in problems)
     assert "# line 41000:" in rejects and "# line 42000: unknown status 'weird'" in rejects
 
@@ -147,7 +166,8 @@ def test_a_first_load_prepared_in_parts_by_several_workers_stores_and_counts_the
     in_parts = _import(sqlite_url_fixture, export, tmp_path / "parts.rejects.txt")
     assert _rows(sqlite_url_fixture) == alone_rows
     assert in_parts == alone
-    assert in_parts[0]["duplicates"] == 1 and in_parts[0]["rows_read"] == LINES
+    assert in_parts[0]["duplicates"] == 2 and in_parts[0]["rows_read"] == LINES
+    assert in_parts[0]["duplicate_ids"] == ["W000100", "W000200"]
 
 
 def test_a_header_alone_is_never_cut_into_parts(
@@ -228,7 +248,7 @@ def test_a_record_path_first_load_runs_in_rollback_journal_mode_alone_and_leaves
         if reader is not None:
             reader.close()
     assert switched == [not reader_open]
-    assert buckets["created"] == LINES - 3 - 1 and buckets["rejected"] == 3
+    assert buckets["created"] == LINES - 3 - 2 and buckets["rejected"] == 3
     assert _pragma(path, "journal_mode") == "wal"
     assert _pragma(path, "integrity_check") == "ok"
     assert not Path(f"{path}-journal").exists()

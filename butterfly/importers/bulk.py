@@ -26,7 +26,9 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from butterfly.importers import staging
 from butterfly.importers.fields import BOOL_FIELDS, DATE_FIELDS, FIELD_COLUMNS, INT_FIELDS
+from butterfly.importers.staging import StagedRows, StageStatements
 
 
 @dataclass
@@ -91,6 +93,7 @@ class BulkConnection:
         self.in_tx = False
         self.in_strict = False  # one transaction for the whole import (no commit per batch)
         self.journal_switched = False  # SQLite: in rollback-journal mode for a first load (see rollback_journal)
+        self.staging = False  # SQLite: a schema is attached for staged rows (see _open)
         self._open()
 
     def _open(self) -> None:
@@ -105,6 +108,11 @@ class BulkConnection:
             self.conn.execute("PRAGMA foreign_keys = OFF")
             self.conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
+            # where rows staged by a worker process are loaded (TicketWriter.write): attached now, since SQLite
+            # attaches nothing inside a transaction; an empty in-memory database until an image comes
+            self.staging = staging.available()
+            if self.staging:
+                self.conn.execute(f"ATTACH DATABASE ':memory:' AS {staging.STAGE_SCHEMA}")
 
     def release(self) -> None:
         """Close this connection and the engine's pooled ones (the columnar load runs faster when no other
@@ -132,7 +140,7 @@ class BulkConnection:
         self.release()
         self.reopen()
         try:
-            mode = str(self.conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]).lower()
+            mode = str(self.conn.execute("PRAGMA main.journal_mode = DELETE").fetchone()[0]).lower()
         except Exception:  # another connection has the file open (a reader, another butterfly): stay in WAL
             return False
         self.journal_switched = mode == "delete"
@@ -143,7 +151,7 @@ class BulkConnection:
         if not self.journal_switched or self.in_tx:
             return
         try:
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA main.journal_mode = WAL")
         except Exception:
             pass  # the next connection butterfly opens sets WAL again
         self.journal_switched = False
@@ -187,6 +195,8 @@ class BulkConnection:
                 self.conn.execute("PRAGMA cache_size = -2000")
                 self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
                 self.conn.execute("PRAGMA foreign_keys = ON")
+                if self.staging:
+                    self.conn.execute(f"DETACH DATABASE {staging.STAGE_SCHEMA}")
                 self.conn.isolation_level = self._saved_isolation
             self._raw.close()
 
@@ -212,6 +222,8 @@ class TicketWriter:
         self.imported_at = imported_at
         self.sql = self._sqlite_sql() if self.dialect == "sqlite" else self._pg_sql()
         self.sql_rows = self._sqlite_sql(ROWS_PER_INSERT) if self.dialect == "sqlite" else ""
+        self.last_before = 0  # SQLite: the largest ticket id before the last batch was written
+        self.staged_sql = self._staged_sql() if self.dialect == "sqlite" else ""
 
     # -- SQL ----------------------------------------------------------------------------------------------
 
@@ -261,15 +273,45 @@ class TicketWriter:
             "WHERE ticket.content_hash <> excluded.content_hash"
         )
 
-    def _sqlite_sql(self, rows: int = 1) -> str:
-        """The UPSERT of ``rows`` rows at a time (their values one after the other in the parameters)."""
+    def _sqlite_values(self, rows: int, *, stamped: bool = True) -> str:
+        """The VALUES of ``rows`` rows (their parameters one after the other); ``stamped``: with the import's time
+        and id at the end of each row."""
         n = len(self.fields) + 3
         values = []
         for row in range(rows):
             params = [f"?{row * n + i}" for i in range(1, n + 1)]
             exprs, _ = self._value_exprs(params, _sqlite_date, "")
-            values.append(f"({', '.join(exprs)})")
-        return f"INSERT INTO ticket ({', '.join(self._columns())}) VALUES {', '.join(values)} " + self._upsert_tail()
+            values.append(f"({', '.join(exprs if stamped else exprs[:-2])})")
+        return f"VALUES {', '.join(values)}"
+
+    def _sqlite_sql(self, rows: int = 1) -> str:
+        """The UPSERT of ``rows`` rows at a time (their values one after the other in the parameters)."""
+        return f"INSERT INTO ticket ({', '.join(self._columns())}) {self._sqlite_values(rows)} " + self._upsert_tail()
+
+    def stage_statements(self) -> StageStatements | None:
+        """What a worker process runs to stage this writer's prepared rows (:mod:`butterfly.importers.staging`):
+        the same expressions into a table of the same columns but the import's time and id; ``None`` where the
+        rows cannot be staged (PostgreSQL, a ``sqlite3`` without database images)."""
+        if self.dialect != "sqlite" or not staging.available():
+            return None
+        columns = ", ".join(self._columns()[:-2])
+        table = staging.STAGE_TABLE
+        return StageStatements(
+            create=f"CREATE TABLE {table} ({columns})",
+            insert_rows=f"INSERT INTO {table} ({columns}) {self._sqlite_values(ROWS_PER_INSERT, stamped=False)}",
+            insert_one=f"INSERT INTO {table} ({columns}) {self._sqlite_values(1, stamped=False)}",
+            rows_per_insert=ROWS_PER_INSERT,
+        )
+
+    def _staged_sql(self) -> str:
+        """The UPSERT of the staged rows (:mod:`butterfly.importers.staging`), in their order."""
+        columns = self._columns()
+        return (
+            f"INSERT INTO ticket ({', '.join(columns)}) SELECT {', '.join(columns[:-2])}, '{self.imported_at}', "
+            f"{self.import_id} FROM {staging.STAGE_SCHEMA}.{staging.STAGE_TABLE} "
+            "WHERE true ORDER BY rowid "  # a WHERE before ON CONFLICT: SQLite's parser needs one there
+            + self._upsert_tail()
+        )
 
     def _pg_sql(self) -> str:
         n = len(self.fields) + 3
@@ -342,28 +384,39 @@ class TicketWriter:
 
     # -- writing ------------------------------------------------------------------------------------------
 
-    def write(self, rows: Sequence[Sequence[str]]) -> Counts:
-        """Upsert ``rows`` inside the current transaction (a savepoint: all or nothing)."""
+    def write(self, rows: Sequence[Sequence[str]] | StagedRows) -> Counts:
+        """Upsert ``rows`` (prepared rows, or rows staged by a worker: :mod:`butterfly.importers.staging`) inside
+        the current transaction (a savepoint: all or nothing)."""
         self.db.begin()
         if not rows:
             return Counts()
         if self.dialect == "sqlite":
             return self._write_sqlite(rows)
+        assert not isinstance(rows, StagedRows)  # only SQLite writers stage (stage_statements)
         return self._write_pg(rows)
 
-    def _write_sqlite(self, rows: Sequence[Sequence[str]]) -> Counts:
+    def _insert_sqlite(self, rows: Sequence[Sequence[str]] | StagedRows) -> int:
+        """Insert or update ``rows``; how many rows changed."""
         conn = self.db.conn
-        before = conn.execute("SELECT coalesce(max(id), 0) FROM ticket").fetchone()[0]
+        if isinstance(rows, StagedRows):
+            conn.deserialize(rows.image, name=staging.STAGE_SCHEMA)
+            return int(conn.execute(self.staged_sql).rowcount)
+        # ROWS_PER_INSERT rows per statement (a fifth less CPU than one statement per row), the rest one by one
+        whole = len(rows) - len(rows) % ROWS_PER_INSERT
+        head = iter(rows[:whole])
+        changed = conn.executemany(
+            self.sql_rows, map(tuple, map(chain.from_iterable, zip(*[head] * ROWS_PER_INSERT, strict=True)))
+        ).rowcount
+        if whole < len(rows):
+            changed += conn.executemany(self.sql, rows[whole:]).rowcount
+        return int(changed)
+
+    def _write_sqlite(self, rows: Sequence[Sequence[str]] | StagedRows) -> Counts:
+        conn = self.db.conn
+        before = self.last_before = conn.execute("SELECT coalesce(max(id), 0) FROM ticket").fetchone()[0]
         conn.execute("SAVEPOINT bf_batch")
         try:
-            # ROWS_PER_INSERT rows per statement (a fifth less CPU than one statement per row), the rest one by one
-            whole = len(rows) - len(rows) % ROWS_PER_INSERT
-            head = iter(rows[:whole])
-            changed = conn.executemany(
-                self.sql_rows, map(tuple, map(chain.from_iterable, zip(*[head] * ROWS_PER_INSERT, strict=True)))
-            ).rowcount
-            if whole < len(rows):
-                changed += conn.executemany(self.sql, rows[whole:]).rowcount
+            changed = self._insert_sqlite(rows)
         except BaseException:
             # a full disk (SQLITE_FULL, I/O errors) can make SQLite roll the whole transaction back by itself, and
             # with it the savepoint: then there is nothing to undo here, and the original error is the one to report
@@ -375,6 +428,17 @@ class TicketWriter:
         conn.execute("RELEASE bf_batch")
         created = conn.execute("SELECT count(*) FROM ticket WHERE id > ?", (before,)).fetchone()[0]
         return Counts(created=created, updated=changed - created, unchanged=len(rows) - changed)
+
+    def repeated_ids(self, rows: StagedRows, limit: int) -> list[str]:
+        """The ids of ``rows``, the staged rows written last, whose ticket was there before them (at most
+        ``limit``, in row order)."""
+        source = f"{staging.STAGE_SCHEMA}.{staging.STAGE_TABLE}"
+        found = self.db.conn.execute(
+            f"SELECT s.external_id FROM {source} s JOIN ticket t ON t.source = s.source "
+            "AND t.external_id = s.external_id WHERE t.id <= ? ORDER BY s.rowid LIMIT ?",
+            (self.last_before, limit),
+        ).fetchall()
+        return [ticket_id for (ticket_id,) in found]
 
     def _write_pg(self, rows: Sequence[Sequence[str]]) -> Counts:
         import psycopg  # the postgres extra: only a PostgreSQL database gets here, and it has the driver

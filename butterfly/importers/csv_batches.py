@@ -19,11 +19,13 @@ import hashlib
 import io
 import os
 import pickle
+import queue
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 from pathlib import Path
@@ -31,14 +33,18 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 from butterfly.errors import InvalidInputError
-from butterfly.importers import csv_chunks
+from butterfly.importers import csv_chunks, staging
 from butterfly.importers.dateorder import DateRule
 from butterfly.importers.mapping import Mapping
 from butterfly.importers.prepare import Prepared, PreparedColumns, TabularPreparer
 from butterfly.importers.sources import BATCH_LINES, CsvBatch, CsvFile
+from butterfly.importers.staging import StagedRows, StageStatements
 
 WORKER_BYTES = 8 * 1024 * 1024  # from this size a first load of a source prepares its batches in a worker process
 MAX_WORKERS = 3  # worker processes of one file at most (with the importing process: four busy cores)
+# prepared batches a worker of a file in parts may hold while it waits for the importing process to read its part:
+# a part's worth (see Sender)
+AHEAD_BATCHES = 6
 
 
 @dataclass
@@ -114,6 +120,7 @@ class WorkerJob:
     data_start: int = 0
     part_bytes: int = csv_chunks.PART_BYTES
     batch_lines: int = BATCH_LINES  # lines per batch (smaller in parts: several workers each hold one)
+    stage: StageStatements | None = None  # send the rows as database images (butterfly.importers.staging)
 
     def preparer(self) -> TabularPreparer:
         return TabularPreparer(
@@ -248,13 +255,49 @@ class Worker:
             _stop(*started)
 
 
-def _send(out: BinaryIO, message: tuple[str, Any]) -> None:
+def _pickled(message: tuple[str, Any]) -> memoryview:
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     # no memo: a batch holds no object twice that matters and no cycle, and the memo costs five times the rest
     pickler.fast = True
     pickler.dump(message)
-    out.write(buffer.getbuffer())
+    return buffer.getbuffer()
+
+
+class Sender:
+    """Sends a worker's messages from a thread, so that it goes on preparing while its pipe is full. The importing
+    process reads the parts in file order, one worker at a time, and a pipe holds 64 KB: without this, a worker
+    whose part was not being read stopped after its first batch, and the workers took turns instead of working at
+    once. At most ``ahead`` prepared messages wait (the worker's extra memory: about ``ahead`` batches)."""
+
+    def __init__(self, out: BinaryIO, ahead: int) -> None:
+        self.out = out
+        self.waiting: queue.Queue[memoryview | None] = queue.Queue(maxsize=ahead)
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="butterfly-sender", daemon=True)
+        self.thread.start()
+
+    def send(self, message: tuple[str, Any]) -> None:
+        if self.failed is not None:
+            raise self.failed
+        self.waiting.put(_pickled(message))
+
+    def _run(self) -> None:
+        while (data := self.waiting.get()) is not None:
+            if self.failed is None:
+                try:
+                    self.out.write(data)
+                except BaseException as exc:  # the importing process is gone (BrokenPipeError): send() raises it
+                    self.failed = exc
+            # after a failure the queue is still emptied, so that a send() waiting for room returns and raises
+
+    def close(self) -> None:
+        """Wait until every message is written (raises what writing raised)."""
+        self.waiting.put(None)
+        self.thread.join()
+        if self.failed is not None:
+            raise self.failed
+        self.out.flush()
 
 
 def main() -> int:
@@ -265,46 +308,74 @@ def main() -> int:
     job: WorkerJob = pickle.load(sys.stdin.buffer)  # from the importing process, through a pipe it opened
     out = sys.stdout.buffer
     parent = os.getppid()
+    sender = Sender(out, AHEAD_BATCHES if job.parts > 1 else 1)
     try:
-        preparer = job.preparer()
-        if job.parts == 1:
-            whole = CsvFile(Path(job.path), job.codec, delimiter=job.delimiter)
-            readers: Iterable[tuple[int, CsvFile]] = [(0, whole)]
-        else:
-            readers = _my_parts(job)
-        for index, reader in readers:
+        try:
+            _prepare(job, sender.send, parent)
+        except Exception as exc:  # an unreadable file (InvalidInputError names it): the importing process raises it
+            if isinstance(exc, BrokenPipeError):
+                raise
             try:
-                told = False  # ("rest", index) sent: this worker reads on to the end of the file
-                for batch in prepared_batches(
-                    reader.batches(job.batch_lines), preparer, id_from_row=job.id_from_row, lookup=None, columns=True
-                ):
-                    if os.getppid() != parent:  # the importing process was killed: nobody reads what follows
-                        return 1
-                    if reader.read_past_end and not told:
-                        _send(out, ("rest", index))
-                        told = True
-                    _send(out, ("batch", batch))
-                if reader.read_past_end:
-                    if not told:
-                        _send(out, ("rest", index))
-                    break  # it read to the end of the file
-                if job.parts > 1:
-                    _send(out, ("part", index))
-            finally:
-                reader.close()
-        _send(out, ("end", None))
-        out.flush()
+                sender.send(("error", exc))
+            except (pickle.PicklingError, TypeError, AttributeError):
+                sender.send(("error", InvalidInputError(f"{job.path}: {exc}")))
+            sender.close()
+            return 2
+        sender.close()
     except BrokenPipeError:  # the importing process is gone or stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except Exception as exc:  # an unreadable file (InvalidInputError names it): the importing process raises it
-        try:
-            _send(out, ("error", exc))
-        except (pickle.PicklingError, TypeError, AttributeError):
-            _send(out, ("error", InvalidInputError(f"{job.path}: {exc}")))
-        out.flush()
-        return 2
     return 0
+
+
+def _prepare(job: WorkerJob, send: Callable[[tuple[str, Any]], None], parent: int) -> None:
+    """The worker's batches of the file, each part's followed by ``("part", index)``, and ``("end", None)``."""
+    preparer = job.preparer()
+    if job.parts == 1:
+        whole = CsvFile(Path(job.path), job.codec, delimiter=job.delimiter)
+        readers: Iterable[tuple[int, CsvFile]] = [(0, whole)]
+    else:
+        readers = _my_parts(job)
+    for index, reader in readers:
+        try:
+            told = False  # ("rest", index) sent: this worker reads on to the end of the file
+            for batch in prepared_batches(
+                reader.batches(job.batch_lines), preparer, id_from_row=job.id_from_row, lookup=None, columns=True
+            ):
+                if os.getppid() != parent:  # the importing process was killed: nobody reads what follows
+                    raise BrokenPipeError
+                if reader.read_past_end and not told:
+                    send(("rest", index))
+                    told = True
+                if job.stage is not None:
+                    batch.prepared = _staged(batch.prepared, job.stage)
+                send(("batch", batch))
+            if reader.read_past_end:
+                if not told:
+                    send(("rest", index))
+                break  # it read to the end of the file
+            if job.parts > 1:
+                send(("part", index))
+        finally:
+            reader.close()
+    send(("end", None))
+
+
+def _staged(prepared: Prepared | PreparedColumns, statements: StageStatements) -> Prepared:
+    """``prepared`` with its rows as a database image (:mod:`butterfly.importers.staging`); a batch without rows
+    stays as it is."""
+    if isinstance(prepared, PreparedColumns):
+        columns: list[Sequence[str]] = [[c] * len(prepared.ids) if isinstance(c, str) else c for c in prepared.columns]
+        done = Prepared([], prepared.ids, prepared.unchanged, prepared.replaced, prepared.stored)
+    else:
+        if isinstance(prepared.rows, StagedRows):
+            return prepared
+        columns = list(zip(*prepared.rows, strict=True))
+        done = prepared
+    if not done.ids:
+        return done
+    rows = StagedRows(staging.image(columns, statements), len(done.ids))
+    return Prepared(rows, done.ids, done.unchanged, done.replaced, done.stored)
 
 
 def _my_parts(job: WorkerJob) -> Iterator[tuple[int, CsvFile]]:

@@ -69,6 +69,8 @@ def after_first_line(path: Path) -> int:
 
 def line_breaks(data: bytes, end: int) -> int:
     """Physical lines ended in ``data[:end]`` as the text reader counts them (LF, CR, or CR LF)."""
+    if data.find(b"\r", 0, end) < 0:  # LF only, as most files: one count instead of three (every worker counts
+        return data.count(b"\n", 0, end)  # the lines of the whole file to number its parts)
     return data.count(b"\n", 0, end) + data.count(b"\r", 0, end) - data.count(b"\r\n", 0, end)
 
 

@@ -144,6 +144,7 @@ def import_csv(job: FileImport) -> None:
             head.clear()
             reader.close()
             workers = csv_batches.share(how, reader.size, reader.header_lines)
+            how.stage = loop.writer.stage_statements()
             with csv_batches.Worker(how, spare, count=workers) as worker:
                 _write(job, loop, worker.batches(), reader.size)
         else:

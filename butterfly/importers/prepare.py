@@ -36,6 +36,7 @@ from butterfly.importers.fields import (
     number_text,
 )
 from butterfly.importers.mapping import Mapping
+from butterfly.importers.staging import Rows
 
 HASH_VERSION = "bf1"
 US = "\x1f"  # between the fields of a record in its content hash
@@ -294,7 +295,7 @@ class Prepared:
     records that were not written: ``unchanged`` (same content as stored) and ``replaced`` (a later record of the
     same id in the batch won)."""
 
-    rows: list[tuple[str, ...]]
+    rows: Rows  # a list of tuples, or a database image of them made by a worker process (staging)
     ids: list[str]
     unchanged: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
@@ -335,6 +336,14 @@ class DuplicateIds:
     def replaced(self, ids: Iterable[str]) -> None:
         for ticket_id in ids:
             self.count += 1
+            if len(self.first) < self.LISTED and ticket_id not in self.first:
+                self.first.append(ticket_id)
+
+    def repeated(self, count: int, ids: Iterable[str]) -> None:
+        """``count`` more records repeated an earlier record's id (the database told: see writeloop); ``ids``:
+        some of them, in order, for the list."""
+        self.count += count
+        for ticket_id in ids:
             if len(self.first) < self.LISTED and ticket_id not in self.first:
                 self.first.append(ticket_id)
 

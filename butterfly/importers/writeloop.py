@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from itertools import compress
 from typing import TYPE_CHECKING
 
+from butterfly.importers import staging
 from butterfly.importers.bulk import Counts, TicketWriter
 from butterfly.importers.dates import to_utc_text
 from butterfly.importers.prepare import DuplicateIds, Prepared, last_of_each
@@ -143,6 +144,9 @@ def write_counted(
     An earlier record of a repeated id is written before the later one is seen; when the later one turns out to
     be what was stored before the import (the same export imported again), the earlier one's *updated* becomes
     *unchanged*. ``lookup(ids)`` gives the stored content hashes when the batch did not look them up."""
+    if isinstance(prepared.rows, staging.StagedRows):
+        _write_staged(writer, summary, prepared, prepared.rows, dups)
+        return
     dups.replaced(prepared.replaced)
     unchanged_again = dups.earlier(prepared.unchanged)
     if any(unchanged_again):
@@ -176,6 +180,25 @@ def write_counted(
     count_into(summary, writer.write(rows))
     dups.add(prepared.ids)
     dups.add(prepared.unchanged)
+    summary.duplicates = dups.count
+    summary.duplicate_ids = list(dups.first)
+
+
+def _write_staged(
+    writer: TicketWriter, summary: FileSummary, prepared: Prepared, rows: staging.StagedRows, dups: DuplicateIds
+) -> None:
+    """:func:`write_counted` for rows a worker staged. Only the batches of a source with no tickets before the
+    import are staged, all of a file's batches (:mod:`butterfly.importers.csv_import`), so every ticket of the
+    source there is one this file's records made: a record that creates none repeats an earlier record's id. The
+    database says how many did, instead of a set of every id seen (a second of CPU and 55 MB per million)."""
+    assert prepared.stored is None and not prepared.unchanged  # nothing was looked up
+    dups.replaced(prepared.replaced)
+    counts = writer.write(rows)
+    summary.created += counts.created
+    repeats = len(rows) - counts.created
+    if repeats:
+        listed = writer.repeated_ids(rows, dups.LISTED) if len(dups.first) < dups.LISTED else []
+        dups.repeated(repeats, listed)
     summary.duplicates = dups.count
     summary.duplicate_ids = list(dups.first)
 

@@ -1,0 +1,76 @@
+"""Prepared rows handed from a worker process to the importing process as a small SQLite database image.
+
+In a first load in parts (:mod:`butterfly.importers.csv_batches`), the importing process was the bottleneck: per
+row it unpickled a tuple, bound 17-odd parameters and evaluated the insert's expressions (``NULLIF``, the derived
+status, the casts), about 6 µs a row, while the workers waited. Now each worker runs the same expressions into an
+in-memory SQLite database of its own (:func:`image`), sends its image (``Connection.serialize``), and the
+importing process copies it into the ticket table with one ``INSERT … SELECT`` of the finished values
+(:meth:`~butterfly.importers.bulk.TicketWriter.write`: ``Connection.deserialize`` into a schema attached for it),
+about 2 µs a row. The rows stored are the same: the expressions are the writer's own, evaluated by SQLite either
+way.
+
+Only SQLite databases take images (PostgreSQL imports send rows as before), and only where the ``sqlite3`` module
+can (re)load an image (:func:`available`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+STAGE_SCHEMA = "bf_stage"  # the schema name the importing process loads an image into
+STAGE_TABLE = "r"
+
+
+def available() -> bool:
+    """Whether this Python's ``sqlite3`` can make and load database images (``serialize``/``deserialize``)."""
+    return hasattr(sqlite3.Connection, "serialize") and hasattr(sqlite3.Connection, "deserialize")
+
+
+@dataclass(frozen=True)
+class StageStatements:
+    """What a worker runs to stage prepared rows: the table, and the insert of ``rows_per_insert`` rows at a time
+    (``insert_one``: one row, for the rest)."""
+
+    create: str
+    insert_rows: str
+    insert_one: str
+    rows_per_insert: int
+
+
+@dataclass
+class StagedRows:
+    """``count`` prepared rows as a database image: table ``r`` holds them in order."""
+
+    image: bytes
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+
+Rows = list[tuple[str, ...]] | StagedRows
+
+
+def image(columns: list[Sequence[str]], statements: StageStatements) -> bytes:
+    """The database image of the rows whose values ``columns`` hold (column ``j`` has row ``i``'s j-th value)."""
+    width, count, per = len(columns), len(columns[0]), statements.rows_per_insert
+    whole = count - count % per
+    # the parameters of the many-row inserts, made without a tuple per row: every column's values go into one
+    # flat list by strided slice assignment (four times cheaper than zipping rows and chaining them)
+    flat: list[str | None] = [None] * (whole * width)
+    for j, column in enumerate(columns):
+        flat[j::width] = column[:whole]
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute(statements.create)
+        db.execute("BEGIN")
+        db.executemany(statements.insert_rows, zip(*[iter(flat)] * (per * width), strict=True))
+        if whole < count:
+            db.executemany(statements.insert_one, zip(*(column[whole:] for column in columns), strict=True))
+        db.execute("COMMIT")
+        return db.serialize()
+    finally:
+        db.close()
