@@ -188,7 +188,7 @@ def test_parse_datetime_never_guesses(tmp_path: Path) -> None:
         parse_datetime("13/13/2016")
 
 
-ZONES = ["", "Z", "+08:00", "-05:00", "+0800", "-03:30", "+14:00", "+08"]
+ZONES = ["", "Z", "+08:00", "-05:00", "+0800", "-03:30", "+14:00", "+08", "-12:00", "+23:00"]
 
 
 @st.composite
