@@ -44,7 +44,7 @@ WORKER_BYTES = 8 * 1024 * 1024  # from this size a first load of a source prepar
 MAX_WORKERS = 3  # worker processes of one file at most (with the importing process: four busy cores)
 # prepared batches a worker of a file in parts may hold while it waits for the importing process to read its part:
 # a part's worth (see Sender)
-AHEAD_BATCHES = 6
+AHEAD_BATCHES = 3
 
 
 @dataclass

@@ -65,6 +65,7 @@ class WriteLoop:
         self.one_transaction = True
         self.db.rollback_journal()
         self.deferred = self.writer.drop_secondary_indexes()
+        self.writer.first_load_cache()
 
     def write(self, prepared: Prepared) -> None:
         """Write a prepared batch and count its records (commits are :meth:`read`'s)."""
