@@ -42,9 +42,9 @@ from butterfly.importers.staging import StagedRows, StageStatements
 
 WORKER_BYTES = 8 * 1024 * 1024  # from this size a first load of a source prepares its batches in a worker process
 MAX_WORKERS = 3  # worker processes of one file at most (with the importing process: four busy cores)
-# prepared batches a worker of a file in parts may hold while it waits for the importing process to read its part:
-# a part's worth (see Sender)
-AHEAD_BATCHES = 3
+# prepared batches a worker of a file in parts may hold while the importing process reads another worker's part
+# (see Sender): it writes faster than the workers prepare, so two are enough (more only cost memory)
+AHEAD_BATCHES = 2
 
 
 @dataclass
