@@ -97,9 +97,23 @@ def _import(url: str, path: Path, rejects: Path) -> tuple[dict[str, Any], list[s
     return buckets, [str(p) for p in summary.problems], rejects.read_text(encoding="utf-8")
 
 
+def _large(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file counts as a large first load (one transaction, indexes at the end) on the record path."""
+    from butterfly.importers import columnar, csv_import
+
+    monkeypatch.setattr(csv_import, "INITIAL_LOAD_BYTES", 1)
+    monkeypatch.setattr(columnar, "unavailable", lambda: "this test is about the record path")
+
+
+@pytest.mark.parametrize("large", [False, True])
 def test_a_first_load_prepared_by_the_worker_stores_and_counts_the_same(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large: bool
 ) -> None:
+    """The same tickets, counts, listed duplicates and rejects with or without the worker; on SQLite, a large first
+    load (one transaction) gets its rows as database images (staging), and a smaller one, committed batch by
+    batch while other writers may write, does not."""
+    if large:
+        _large(monkeypatch)
     export = _export(tmp_path / "tickets.csv")
     started: list[str] = []
     staged: list[bool] = []
@@ -122,7 +136,7 @@ def test_a_first_load_prepared_by_the_worker_stores_and_counts_the_same(
     monkeypatch.setattr(csv_batches, "WORKER_BYTES", 1)  # batches from the worker process
     with_worker = _import(db_url, export, tmp_path / "worker.rejects.txt")
     assert started == [str(export)]
-    assert staged == [db_url.startswith("sqlite")]  # SQLite gets the rows as database images (staging)
+    assert staged == [large and db_url.startswith("sqlite")]
     assert _rows(db_url) == alone_rows
     assert with_worker == alone
     buckets, problems, rejects = with_worker
@@ -142,15 +156,23 @@ def _in_parts(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     monkeypatch.setattr(csv_batches, "workers_for", lambda size, codec, header_lines: workers)
 
 
-@pytest.mark.parametrize("workers", [2, 3])
-@pytest.mark.parametrize("stray_quote", [False, True])
+@pytest.mark.parametrize(
+    ("workers", "stray_quote", "large"), [(2, False, True), (3, True, True), (2, True, False), (3, False, False)]
+)
 def test_a_first_load_prepared_in_parts_by_several_workers_stores_and_counts_the_same(
-    sqlite_url_fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, stray_quote: bool
+    sqlite_url_fixture: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+    stray_quote: bool,
+    large: bool,
 ) -> None:
     """Parts prepared by several processes at once are written in file order: the same tickets, the same counts
     (a repeated id across parts, rejects by line), the same rejects file. A ``"`` inside an unquoted field (which
     the csv module keeps as text) makes a cut by counting quotes fall inside a record: the worker of that part
     reads on to the end of the file and the result is still the same."""
+    if large:  # one transaction: the rows come as database images
+        _large(monkeypatch)
     export = _export(tmp_path / "tickets.csv")
     if stray_quote:
         text = export.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -163,7 +185,16 @@ def test_a_first_load_prepared_in_parts_by_several_workers_stores_and_counts_the
     _clear(sqlite_url_fixture)
 
     _in_parts(monkeypatch, workers)
+    staged: list[bool] = []
+    real_init = csv_batches.Worker.__init__
+
+    def spy(self: csv_batches.Worker, job: csv_batches.WorkerJob, *args: Any, **kwargs: Any) -> None:
+        staged.append(job.stage is not None)
+        real_init(self, job, *args, **kwargs)
+
+    monkeypatch.setattr(csv_batches.Worker, "__init__", spy)
     in_parts = _import(sqlite_url_fixture, export, tmp_path / "parts.rejects.txt")
+    assert staged == [large]
     assert _rows(sqlite_url_fixture) == alone_rows
     assert in_parts == alone
     assert in_parts[0]["duplicates"] == 2 and in_parts[0]["rows_read"] == LINES

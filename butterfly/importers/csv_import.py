@@ -144,7 +144,9 @@ def import_csv(job: FileImport) -> None:
             head.clear()
             reader.close()
             workers = csv_batches.share(how, reader.size, reader.header_lines)
-            how.stage = loop.writer.stage_statements()
+            # rows staged as database images only while this import alone writes (a first load is one transaction):
+            # their repeated ids are then told by the database (writeloop._write_staged)
+            how.stage = loop.writer.stage_statements() if loop.one_transaction else None
             with csv_batches.Worker(how, spare, count=workers) as worker:
                 _write(job, loop, worker.batches(), reader.size)
         else:

@@ -188,10 +188,11 @@ def write_counted(
 def _write_staged(
     writer: TicketWriter, summary: FileSummary, prepared: Prepared, rows: staging.StagedRows, dups: DuplicateIds
 ) -> None:
-    """:func:`write_counted` for rows a worker staged. Only the batches of a source with no tickets before the
-    import are staged, all of a file's batches (:mod:`butterfly.importers.csv_import`), so every ticket of the
-    source there is one this file's records made: a record that creates none repeats an earlier record's id. The
-    database says how many did, instead of a set of every id seen (a second of CPU and 55 MB per million)."""
+    """:func:`write_counted` for rows a worker staged. Only a file whose source had no tickets before the import,
+    written in one transaction (which no other writer can enter), is staged, all of its batches
+    (:mod:`butterfly.importers.csv_import`); so every ticket of the source there is one this file's records made,
+    and a record that creates none repeats an earlier record's id. The database says how many did, instead of a
+    set of every id seen (a second of CPU and 55 MB per million)."""
     assert prepared.stored is None and not prepared.unchanged  # nothing was looked up
     dups.replaced(prepared.replaced)
     counts = writer.write(rows)
