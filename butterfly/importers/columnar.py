@@ -53,7 +53,7 @@ def unavailable() -> str | None:
     if missing:
         return (
             f"{', '.join(missing)} not installed: pip install 'butterfly-check[fast-import]' "
-            "makes a first load of a file this size about twice as fast"
+            "makes a first load of a file this size about 1.5 times as fast"
         )
     return None
 
