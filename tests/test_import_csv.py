@@ -320,6 +320,52 @@ def test_progress_bar_only_on_a_terminal(cli, sqlite_url_fixture: str, tmp_path:
     assert "records," not in output and "Import" in output
 
 
+@pytest.mark.parametrize(
+    ("lang", "counts", "indexes"),
+    [
+        ("en", "1,234 records", "tickets.csv: building indexes"),
+        ("zh-CN", "1,234 条记录", "tickets.csv：正在建立索引"),
+        ("zh-TW", "1,234 筆記錄", "tickets.csv：正在建立索引"),
+    ],
+)
+def test_the_progress_bar_speaks_the_language_and_says_when_indexes_are_built(
+    monkeypatch: pytest.MonkeyPatch, lang: str, counts: str, indexes: str
+) -> None:
+    """The counts beside the bar are in the user's language, and after the last record of a first load the bar
+    says the indexes are being built instead of sitting at 100% without a word."""
+    from rich.console import Console
+
+    from butterfly.cli import imports
+
+    out = io.StringIO()
+    monkeypatch.setattr(imports, "err", lambda: Console(file=out, force_terminal=True, width=100, color_system=None))
+    with imports._progress(True, lang) as bar:
+        assert bar is not None
+        bar.update("/exports/tickets.csv", 500, 1_000, 1_234)
+        bar.indexes("/exports/tickets.csv")
+    shown = out.getvalue()
+    assert counts in shown and indexes in shown
+    assert "records" not in shown or lang == "en"
+
+
+def test_a_first_load_says_when_it_builds_its_indexes(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``on_indexes`` is told, once, when a large first load on the record path starts building the indexes it
+    deferred (SQLite); an import into a table with tickets already builds none and says nothing."""
+    from butterfly.importers import columnar, csv_import, import_files
+    from butterfly.store.db import dispose_engines, open_session
+
+    monkeypatch.setattr(csv_import, "INITIAL_LOAD_BYTES", 1)  # every file counts as large
+    monkeypatch.setattr(columnar, "unavailable", lambda: "this test is about the record path")
+    told: list[str] = []
+    for _ in range(2):  # a first load, then the same file again
+        with open_session(db_url) as session:
+            import_files(session=session, paths=[EXAMPLE], rejects=tmp_path / "r.txt", on_indexes=told.append)
+        dispose_engines()
+    assert told == ([str(EXAMPLE)] if db_url.startswith("sqlite") else [])
+
+
 @pytest.mark.parametrize("lang", ["en", "zh-CN", "zh-TW"])
 def test_the_summary_never_cuts_a_count_on_a_narrow_terminal(cli, db_url: str, tmp_path: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
     """A wide table of ten columns does not fit 60 columns: each file then gets a short table of its own, and every

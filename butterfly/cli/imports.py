@@ -134,7 +134,7 @@ def import_command(
         console.print("Error: " + _t("day_month_both", lang))
         raise typer.Exit(2)
     date_order = "dmy" if day_first else "mdy" if month_first else None
-    with session_for(ctx, db, create=True, lang=lang) as session, _progress(show_progress) as progress:
+    with session_for(ctx, db, create=True, lang=lang) as session, _progress(show_progress, lang) as bar:
         try:
             summary = import_files(
                 session=session,
@@ -147,7 +147,8 @@ def import_command(
                 rejects=rejects,
                 strict=strict,
                 on_mapping=on_mapping,
-                progress=progress,
+                progress=bar.update if bar is not None else None,
+                on_indexes=bar.indexes if bar is not None else None,
                 date_order=date_order,
                 date_format=date_format,
                 delimiter=delimiter,
@@ -216,14 +217,16 @@ def unmapped_summary(columns: list[str], lang: str = "en") -> str:
 
 
 class _progress:
-    """A Rich progress bar with records/second on stderr (only on a terminal, never under CI)."""
+    """A Rich progress bar with records/second on stderr (only on a terminal, never under CI), in ``lang``; it says
+    when a first load builds its indexes after the last record (the bar would otherwise sit at 100%)."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, lang: str) -> None:
         self.enabled = enabled
+        self.lang = lang
         self.bar: Any = None
         self.tasks: dict[str, Any] = {}
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> "_progress | None":
         if not self.enabled:
             return None
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -232,22 +235,32 @@ class _progress:
             TextColumn("{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
-            TextColumn("{task.fields[records]:,} records, {task.fields[rate]:,.0f}/s"),
+            TextColumn("{task.fields[counts]}"),
             TimeRemainingColumn(),
             console=err(),
             transient=False,
         )
         self.bar.start()
-        return self.update
+        return self
 
-    def update(self, path: str, done: int, total: int, records: int) -> None:
+    def _task(self, path: str, total: int) -> Any:
         task = self.tasks.get(path)
         if task is None:
-            task = self.bar.add_task(terminal_safe(Path(path).name), total=max(total, 1), records=0, rate=0.0)
+            task = self.bar.add_task(terminal_safe(Path(path).name), total=max(total, 1), counts="")
             self.tasks[path] = task
+        return task
+
+    def update(self, path: str, done: int, total: int, records: int) -> None:
+        task = self._task(path, total)
         elapsed = self.bar.tasks[task].elapsed or 0.0
         rate = records / elapsed if elapsed > 0 else 0.0
-        self.bar.update(task, completed=min(done, total), records=records, rate=rate)
+        counts = _t("progress.counts", self.lang, records=records, rate=rate)
+        self.bar.update(task, completed=min(done, total), counts=counts)
+
+    def indexes(self, path: str) -> None:
+        task = self._task(path, 1)
+        name = terminal_safe(Path(path).name)
+        self.bar.update(task, description=_t("progress.indexes", self.lang, file=name))
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -98,6 +98,7 @@ class ImportOptions:
     delimiter: str | None = None
     id_from_row: bool = False
     messages: list[Path] = field(default_factory=list)  # --messages: thread files read after the ticket files
+    on_indexes: Callable[[str], None] | None = None  # told (the file) when a first load builds its indexes
 
 
 @dataclass

@@ -9,7 +9,7 @@ With ``strict=True`` every file is imported in one transaction that is rolled ba
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +82,7 @@ def import_files(
     delimiter: str | None = None,
     id_from_row: bool = False,
     messages: Sequence[Path | str] = (),
+    on_indexes: Callable[[str], None] | None = None,
 ) -> ImportSummary:
     """Import ticket exports into the database of ``session``; see the module docstring.
 
@@ -90,7 +91,8 @@ def import_files(
     for every date column (both override the mapping file's). ``delimiter``: the CSV delimiter (default: sniffed).
     ``id_from_row``: make each record's id from its line number and content (for exports without an id column).
     ``messages``: files of conversations for the tickets of these files (:mod:`butterfly.importers.messages`),
-    read after them.
+    read after them. ``on_indexes(file)``: called when a first load of the record path starts building the indexes it
+    deferred (seconds per million tickets after the last record is read).
     Raises InvalidInputError for an unreadable file, FileProblemsError when ``strict`` and a record was rejected.
     """
     spec = mapping if isinstance(mapping, MappingSpec) else parse_options(list(mapping or []))
@@ -113,6 +115,7 @@ def import_files(
         delimiter=_check_delimiter(delimiter),
         id_from_row=id_from_row,
         messages=[Path(p) for p in messages],
+        on_indexes=on_indexes,
     )
     files = [Path(p) for p in paths]
     if not files:

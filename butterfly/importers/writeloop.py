@@ -124,6 +124,8 @@ class WriteLoop:
         """The rest of the rows, the deferred indexes, and the import log's final counters."""
         self.flush()
         if self.deferred:
+            if self.job.options.on_indexes is not None:
+                self.job.options.on_indexes(str(self.job.path))
             self.writer.create_indexes(self.deferred)
         summary = self.summary
         self.run.save(status="done", rejects_path=str(self.job.rejects.path) if summary.rejected else None)
