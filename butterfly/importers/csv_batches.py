@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 from pathlib import Path
@@ -312,9 +312,9 @@ def main() -> int:
     try:
         try:
             _prepare(job, sender.send, parent)
+        except BrokenPipeError:
+            raise
         except Exception as exc:  # an unreadable file (InvalidInputError names it): the importing process raises it
-            if isinstance(exc, BrokenPipeError):
-                raise
             try:
                 sender.send(("error", exc))
             except (pickle.PicklingError, TypeError, AttributeError):
@@ -365,11 +365,10 @@ def _staged(prepared: Prepared | PreparedColumns, statements: StageStatements) -
     """``prepared`` with its rows as a database image (:mod:`butterfly.importers.staging`); a batch without rows
     stays as it is."""
     if isinstance(prepared, PreparedColumns):
-        columns: list[Sequence[str]] = [[c] * len(prepared.ids) if isinstance(c, str) else c for c in prepared.columns]
+        columns = prepared.full_columns()
         done = Prepared([], prepared.ids, prepared.unchanged, prepared.replaced, prepared.stored)
     else:
-        if isinstance(prepared.rows, StagedRows):
-            return prepared
+        assert not isinstance(prepared.rows, StagedRows)  # prepared_batches makes rows; only this function stages
         columns = list(zip(*prepared.rows, strict=True))
         done = prepared
     if not done.ids:

@@ -117,14 +117,11 @@ class ColumnDates:
             return None
         if zone_text == "":
             offset = local.replace(tzinfo=self.tz).utcoffset() or timedelta(0)
-        elif zone_text == "Z":
-            offset = timedelta(0)
         else:
-            m = _OFFSET_RE.fullmatch(zone_text)
-            if m is None:
+            written = _written_offset(zone_text)
+            if written is None:
                 return None
-            sign = -1 if m.group(1) == "-" else 1
-            offset = sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+            offset = written
         if offset.total_seconds() % 3600:
             return None  # half-hour zones: the minutes change too
         try:
@@ -284,13 +281,21 @@ class _ColumnArrays:
 _NO_OFFSET = -(1 << 40)  # a zone text that is not a whole-hour offset
 
 
-def _whole_hours(zone_text: str) -> int:
-    """The offset in hours a zone text gives (``Z``, ``+08:00``, ``+0800``, ``-05``), as ColumnDates._head reads
-    it; ``_NO_OFFSET`` for no zone (the setting's zone decides, with its summer time), half-hour zones and
-    anything else."""
+def _written_offset(zone_text: str) -> timedelta | None:
+    """The offset a zone text after a time gives (``Z``, ``+08:00``, ``+0800``, ``-05``), or ``None``."""
     if zone_text == "Z":
-        return 0
+        return timedelta(0)
     m = _OFFSET_RE.fullmatch(zone_text)
-    if m is None or int(m.group(3) or 0):
+    if m is None:
+        return None
+    sign = -1 if m.group(1) == "-" else 1
+    return sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+
+
+def _whole_hours(zone_text: str) -> int:
+    """The offset in whole hours a zone text gives (:func:`_written_offset`); ``_NO_OFFSET`` for no zone (the
+    setting's zone decides, with its summer time), half-hour zones and anything else."""
+    offset = _written_offset(zone_text) if zone_text else None
+    if offset is None or offset.total_seconds() % 3600:
         return _NO_OFFSET
-    return (-1 if m.group(1) == "-" else 1) * int(m.group(2))
+    return int(offset.total_seconds()) // 3600

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from functools import partial
-from itertools import compress, repeat
+from itertools import compress
 from operator import itemgetter, methodcaller, ne
 from typing import Any
 
@@ -314,11 +314,16 @@ class PreparedColumns:
     replaced: list[str] = field(default_factory=list)
     stored: dict[str, str] | None = None
 
+    def full_columns(self) -> list[Sequence[str]]:
+        """Every column with one value per row (a ``str`` column repeated)."""
+        return [[c] * len(self.ids) if isinstance(c, str) else c for c in self.columns]
+
     def prepared(self) -> Prepared:
         if not self.ids:
             return Prepared([], [], self.unchanged, self.replaced, self.stored)
-        columns = [repeat(c) if isinstance(c, str) else c for c in self.columns]
-        return Prepared(list(zip(*columns, strict=False)), self.ids, self.unchanged, self.replaced, self.stored)
+        return Prepared(
+            list(zip(*self.full_columns(), strict=True)), self.ids, self.unchanged, self.replaced, self.stored
+        )
 
 
 class DuplicateIds:
@@ -334,10 +339,8 @@ class DuplicateIds:
         self.originals: dict[int, str] = {}  # hash(id) -> content hash stored before this import overwrote it
 
     def replaced(self, ids: Iterable[str]) -> None:
-        for ticket_id in ids:
-            self.count += 1
-            if len(self.first) < self.LISTED and ticket_id not in self.first:
-                self.first.append(ticket_id)
+        listed = list(ids)
+        self.repeated(len(listed), listed)
 
     def repeated(self, count: int, ids: Iterable[str]) -> None:
         """``count`` more records repeated an earlier record's id (the database told: see writeloop); ``ids``:
